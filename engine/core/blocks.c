@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/* Block cache: translation, lookup, per-page invalidation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/blocks.h"
+#include "core/machine.h"
+#include "ir/interp.h"
+
+#define HASH_BITS 16
+#define HASH_SIZE (1u << HASH_BITS)
+#define PAGE_HASH_BITS 14
+#define PAGE_HASH_SIZE (1u << PAGE_HASH_BITS)
+#define REAP_THRESHOLD (8u << 20) /* bytes of invalidated blocks before an exclusive reap */
+#define CACHE_LIMIT (512u << 20)  /* bytes of live blocks before a full flush */
+
+typedef struct PageEntry {
+    uint64_t ppage;
+    VsBlock *blocks;
+    struct PageEntry *next;
+} PageEntry;
+
+struct BlockCache {
+    pthread_mutex_t lock;
+    VsBlock *hash[HASH_SIZE];
+    PageEntry *pages[PAGE_HASH_SIZE];
+    VsBlock *zombies;
+    size_t zombie_bytes, live_bytes;
+    BlockCacheStats stats;
+};
+
+static unsigned key_hash(uint64_t vpc, uint64_t ppc, uint32_t mode)
+{
+    uint64_t h = (vpc * 0x9E3779B97F4A7C15ull) ^ (ppc >> 1) ^ ((uint64_t)mode << 40);
+    h ^= h >> 29;
+    return (unsigned)(h & (HASH_SIZE - 1));
+}
+
+static unsigned page_hash(uint64_t ppage)
+{
+    return (unsigned)(((ppage >> GUEST_PAGE_BITS) * 0x9E3779B1u) >> 7) & (PAGE_HASH_SIZE - 1);
+}
+
+BlockCache *blocks_create(void)
+{
+    BlockCache *bc = calloc(1, sizeof(*bc));
+    if (bc)
+        pthread_mutex_init(&bc->lock, NULL);
+    return bc;
+}
+
+static void free_pages(BlockCache *bc)
+{
+    for (unsigned i = 0; i < PAGE_HASH_SIZE; i++) {
+        PageEntry *p = bc->pages[i];
+        while (p) {
+            PageEntry *n = p->next;
+            free(p);
+            p = n;
+        }
+        bc->pages[i] = NULL;
+    }
+}
+
+void blocks_destroy(BlockCache *bc)
+{
+    if (!bc)
+        return;
+    for (unsigned i = 0; i < HASH_SIZE; i++) {
+        VsBlock *b = bc->hash[i];
+        while (b) {
+            VsBlock *n = b->hash_next;
+            free(b);
+            b = n;
+        }
+    }
+    blocks_reap(bc);
+    free_pages(bc);
+    pthread_mutex_destroy(&bc->lock);
+    free(bc);
+}
+
+VsBlock *blocks_lookup(BlockCache *bc, uint64_t vpc, uint64_t ppc, uint32_t mode)
+{
+    pthread_mutex_lock(&bc->lock);
+    VsBlock *b = bc->hash[key_hash(vpc, ppc, mode)];
+    while (b && !(b->vpc == vpc && b->ppc == ppc && b->mode == mode))
+        b = b->hash_next;
+    pthread_mutex_unlock(&bc->lock);
+    return b;
+}
+
+static PageEntry *page_get(BlockCache *bc, uint64_t ppage, bool create)
+{
+    unsigned h = page_hash(ppage);
+    for (PageEntry *p = bc->pages[h]; p; p = p->next)
+        if (p->ppage == ppage)
+            return p;
+    if (!create)
+        return NULL;
+    PageEntry *p = calloc(1, sizeof(*p));
+    if (!p)
+        abort();
+    p->ppage = ppage;
+    p->next = bc->pages[h];
+    bc->pages[h] = p;
+    return p;
+}
+
+static void page_link(BlockCache *bc, VsBlock *b, int which, uint64_t paddr)
+{
+    PageEntry *p = page_get(bc, paddr & GUEST_PAGE_MASK, true);
+    b->page_next[which] = p->blocks;
+    p->blocks = b;
+}
+
+uint64_t block_pc_of_op(const VsBlock *b, const InterpInsn *op)
+{
+    uint32_t idx = (uint32_t)(op - b->code);
+    unsigned lo = 0, hi = b->ninsn_map;
+    /* Last map entry with first_op <= idx. */
+    while (hi - lo > 1) {
+        unsigned mid = (lo + hi) / 2;
+        if (b->insn_map[mid].first_op <= idx)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return b->ninsn_map ? b->insn_map[lo].pc : b->vpc;
+}
+
+VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
+{
+    VsMachine *m = cpu->machine;
+    BlockCache *bc = m->blocks;
+    const VsArchOps *arch = cpu->ops;
+
+    /* Translation may raise a fetch fault (second page of an insn): translate into the
+     * vCPU's own IrFunc outside the lock, then insert. */
+    IrFunc *const f = &cpu->xlate;
+    uint64_t t0 = vs_clock_ns();
+    unsigned ninsns = 0;
+    uint64_t ppc2 = UINT64_MAX;
+    ir_reset(f);
+    unsigned size = arch->translate(cpu, f, vpc, mode, &ninsns, &ppc2);
+    if (m->cfg.trace & VS_TRACE_IR) {
+        fprintf(stderr, "IN: vpc=0x%llx ppc=0x%llx mode=0x%x\n", (unsigned long long)vpc,
+                (unsigned long long)ppc, mode);
+        ir_print(f, stderr);
+    }
+#ifndef NDEBUG
+    char msg[256];
+    if (!ir_verify(f, msg, sizeof(msg))) {
+        vs_log("IR verifier failed for block at 0x%llx: %s", (unsigned long long)vpc, msg);
+        ir_print(f, stderr);
+        abort();
+    }
+#endif
+    unsigned nops_before = f->nops;
+    ir_optimize(f);
+    if (m->cfg.trace & VS_TRACE_IR_OPT) {
+        fprintf(stderr, "OPT: vpc=0x%llx\n", (unsigned long long)vpc);
+        ir_print(f, stderr);
+    }
+#ifndef NDEBUG
+    if (!ir_verify(f, msg, sizeof(msg))) {
+        vs_log("IR verifier failed after optimisation at 0x%llx: %s", (unsigned long long)vpc,
+               msg);
+        ir_print(f, stderr);
+        abort();
+    }
+#endif
+    unsigned ncode, ncalls, nmap;
+    if (!interp_size(f, &ncode, &ncalls, &nmap)) {
+        vs_log("block at 0x%llx is too large to interpret", (unsigned long long)vpc);
+        abort();
+    }
+    size_t bytes = sizeof(VsBlock) + ncode * sizeof(InterpInsn) + ncalls * sizeof(InterpCall) +
+                   (nmap ? nmap : 1) * sizeof(VsInsnMap);
+    VsBlock *b = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!b)
+        abort();
+    memset(b, 0, sizeof(*b));
+    b->code = (InterpInsn *)(b + 1);
+    InterpCall *calls = (InterpCall *)(b->code + ncode);
+    b->insn_map = (VsInsnMap *)(calls + ncalls);
+    b->ncode = ncode;
+    interp_compile(f, b->code, calls, b->insn_map, &b->ninsn_map);
+    b->vpc = vpc;
+    b->ppc = ppc;
+    b->ppc2 = ppc2;
+    b->mode = mode;
+    b->size = size;
+    b->ninsns = ninsns;
+    b->alloc_bytes = bytes;
+    atomic_store(&b->valid, true);
+
+    pthread_mutex_lock(&bc->lock);
+    /* Another vCPU may have translated the same block meanwhile: keep theirs. */
+    unsigned h = key_hash(vpc, ppc, mode);
+    for (VsBlock *o = bc->hash[h]; o; o = o->hash_next) {
+        if (o->vpc == vpc && o->ppc == ppc && o->mode == mode) {
+            pthread_mutex_unlock(&bc->lock);
+            free(b);
+            return o;
+        }
+    }
+    b->hash_next = bc->hash[h];
+    bc->hash[h] = b;
+    page_link(bc, b, 0, ppc);
+    if (ppc2 != UINT64_MAX)
+        page_link(bc, b, 1, ppc2);
+    bc->live_bytes += bytes;
+    bc->stats.translated++;
+    bc->stats.guest_bytes += size;
+    bc->stats.ir_ops += nops_before;
+    bc->stats.interp_bytes += bytes;
+    bc->stats.translate_ns += vs_clock_ns() - t0;
+    pthread_mutex_unlock(&bc->lock);
+
+    /* Stores to these pages must now invalidate. */
+    mmu_mark_code_page(m, ppc);
+    if (ppc2 != UINT64_MAX)
+        mmu_mark_code_page(m, ppc2);
+    return b;
+}
+
+static void unlink_hash(BlockCache *bc, VsBlock *b)
+{
+    VsBlock **pp = &bc->hash[key_hash(b->vpc, b->ppc, b->mode)];
+    while (*pp && *pp != b)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = b->hash_next;
+}
+
+static void unlink_page(BlockCache *bc, VsBlock *b, uint64_t paddr)
+{
+    PageEntry *p = page_get(bc, paddr & GUEST_PAGE_MASK, false);
+    if (!p)
+        return;
+    VsBlock **pp = &p->blocks;
+    while (*pp) {
+        VsBlock *c = *pp;
+        int which = ((c->ppc & GUEST_PAGE_MASK) == (paddr & GUEST_PAGE_MASK)) ? 0 : 1;
+        if (c == b) {
+            *pp = c->page_next[which];
+            return;
+        }
+        pp = &c->page_next[which];
+    }
+}
+
+bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
+{
+    BlockCache *bc = m->blocks;
+    uint64_t ppage = paddr & GUEST_PAGE_MASK;
+    bool any = false;
+    pthread_mutex_lock(&bc->lock);
+    PageEntry *p = page_get(bc, ppage, false);
+    while (p && p->blocks) {
+        VsBlock *b = p->blocks;
+        int which = (b->ppc & GUEST_PAGE_MASK) == ppage ? 0 : 1;
+        p->blocks = b->page_next[which];
+        /* Unlink from the other page too. */
+        if (b->ppc2 != UINT64_MAX) {
+            uint64_t other = which == 0 ? b->ppc2 : b->ppc;
+            if ((other & GUEST_PAGE_MASK) != ppage)
+                unlink_page(bc, b, other);
+        }
+        unlink_hash(bc, b);
+        atomic_store(&b->valid, false);
+        b->zombie_next = bc->zombies;
+        bc->zombies = b;
+        bc->zombie_bytes += b->alloc_bytes;
+        bc->live_bytes -= b->alloc_bytes;
+        bc->stats.invalidated++;
+        any = true;
+    }
+    pthread_mutex_unlock(&bc->lock);
+    mmu_clear_code_page(m, ppage);
+    return any;
+}
+
+void blocks_reap(BlockCache *bc)
+{
+    VsBlock *b = bc->zombies;
+    while (b) {
+        VsBlock *n = b->zombie_next;
+        free(b);
+        b = n;
+    }
+    bc->zombies = NULL;
+    bc->zombie_bytes = 0;
+}
+
+bool blocks_need_reap(BlockCache *bc)
+{
+    return bc->zombie_bytes > REAP_THRESHOLD || bc->live_bytes > CACHE_LIMIT;
+}
+
+void blocks_flush_all(VsMachine *m)
+{
+    BlockCache *bc = m->blocks;
+    pthread_mutex_lock(&bc->lock);
+    for (unsigned i = 0; i < HASH_SIZE; i++) {
+        VsBlock *b = bc->hash[i];
+        while (b) {
+            VsBlock *n = b->hash_next;
+            mmu_clear_code_page(m, b->ppc);
+            if (b->ppc2 != UINT64_MAX)
+                mmu_clear_code_page(m, b->ppc2);
+            free(b);
+            b = n;
+        }
+        bc->hash[i] = NULL;
+    }
+    free_pages(bc);
+    blocks_reap(bc);
+    bc->live_bytes = 0;
+    bc->stats.flushes++;
+    pthread_mutex_unlock(&bc->lock);
+    for (unsigned c = 0; c < m->ncpus; c++) {
+        jmp_cache_flush(m->cpus[c]);
+        tlb_flush_all(m->cpus[c]); /* drop TLB_CODE marks */
+    }
+}
+
+void blocks_get_stats(BlockCache *bc, BlockCacheStats *out)
+{
+    pthread_mutex_lock(&bc->lock);
+    *out = bc->stats;
+    pthread_mutex_unlock(&bc->lock);
+}
+
+void jmp_cache_flush(VsCpu *cpu)
+{
+    memset(cpu->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+}

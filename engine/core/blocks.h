@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Translated blocks and the machine-wide block cache.
+ *
+ * A block is keyed by (virtual pc, physical pc, mode). Each vCPU has a direct-mapped jump
+ * cache on (virtual pc, mode) in front of the machine-wide hash table. Blocks are listed
+ * per physical page so a store to a page with code invalidates exactly its blocks.
+ * Invalidated blocks stay allocated (another vCPU may still be running one) until the next
+ * exclusive section frees them.
+ */
+#ifndef VESSEL_BLOCKS_H
+#define VESSEL_BLOCKS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cpu.h"
+#include "ir/interp.h"
+
+typedef struct BlockCache BlockCache;
+
+typedef struct VsInsnMap {
+    uint32_t first_op; /* index of the first interpreter op of the guest insn */
+    uint32_t pad;
+    uint64_t pc;
+} VsInsnMap;
+
+struct VsBlock {
+    uint64_t vpc, ppc, ppc2; /* ppc2: second page for a page-crossing insn, or UINT64_MAX */
+    uint32_t mode;
+    uint32_t size;   /* guest bytes */
+    uint32_t ninsns; /* guest instructions */
+    _Atomic bool valid;
+    uint64_t exec_count;
+    VsBlock *hash_next;
+    VsBlock *page_next[2]; /* in the lists of ppc's page and ppc2's page */
+    VsBlock *zombie_next;
+    /* Interpreter code. */
+    InterpInsn *code;
+    unsigned ncode;
+    VsInsnMap *insn_map;
+    unsigned ninsn_map;
+    size_t alloc_bytes;
+};
+
+typedef struct BlockCacheStats {
+    uint64_t translated, invalidated, flushes;
+    uint64_t guest_bytes, ir_ops, interp_bytes;
+    uint64_t translate_ns;
+} BlockCacheStats;
+
+BlockCache *blocks_create(void);
+void blocks_destroy(BlockCache *bc);
+/* Find a valid block; NULL if none. Takes the cache lock. */
+VsBlock *blocks_lookup(BlockCache *bc, uint64_t vpc, uint64_t ppc, uint32_t mode);
+/* Translate and insert (vCPU thread). Raises guest faults for fetch failures. */
+VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode);
+/* Invalidate every block touching the physical page of paddr. Returns true if any. */
+bool blocks_invalidate_page(VsMachine *m, uint64_t paddr);
+/* Drop everything (called inside an exclusive section). */
+void blocks_flush_all(VsMachine *m);
+/* Free invalidated blocks (inside an exclusive section). */
+void blocks_reap(BlockCache *bc);
+bool blocks_need_reap(BlockCache *bc);
+void blocks_get_stats(BlockCache *bc, BlockCacheStats *out);
+
+/* The guest pc of interpreter op `op` inside block b. */
+uint64_t block_pc_of_op(const VsBlock *b, const InterpInsn *op);
+
+/* Per-vCPU jump cache. */
+static inline unsigned jmp_cache_hash(uint64_t vpc)
+{
+    return (unsigned)((vpc >> 1) ^ (vpc >> (1 + JMP_CACHE_BITS))) & (JMP_CACHE_SIZE - 1);
+}
+void jmp_cache_flush(VsCpu *cpu);
+
+#endif

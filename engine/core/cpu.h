@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The arch-independent part of a vCPU and the hooks an architecture provides.
+ *
+ * Each arch CPU struct starts with a VsCpu (`RvCpu { VsCpu common; ... }`), so the same
+ * pointer is both; IR globals are byte offsets from it.
+ */
+#ifndef VESSEL_CPU_H
+#define VESSEL_CPU_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+#include "mmu/mmu.h"
+
+typedef struct VsBlock VsBlock;
+typedef struct VsArchOps VsArchOps;
+
+/* Bits of VsCpu.interrupt_request: why the running block chain must return to the loop. */
+enum {
+    CPU_REQ_EXIT = 1u << 0,  /* stop/pause/exclusive section requested by the machine */
+    CPU_REQ_IRQ = 1u << 1,   /* an interrupt line changed: re-check pending interrupts */
+    CPU_REQ_FLUSH = 1u << 2, /* translations invalidated; flush the jump cache */
+};
+
+#define JMP_CACHE_BITS 12
+#define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
+
+typedef struct JmpCacheEntry {
+    uint64_t vpc;
+    uint32_t mode;
+    VsBlock *block;
+} JmpCacheEntry;
+
+typedef struct VsCpuStats {
+    uint64_t blocks_executed;
+    uint64_t insns_executed;
+    uint64_t jmp_cache_hits, jmp_cache_misses;
+    uint64_t tlb_fills;
+    uint64_t exceptions, interrupts;
+} VsCpuStats;
+
+typedef struct VsCpu {
+    /* Hot fields first. */
+    _Atomic uint32_t interrupt_request; /* CPU_REQ_* */
+    uint32_t mode;                      /* translation mode of the code now running */
+    TlbTable *tlb;                      /* [TLB_MAX_MMU_IDX] */
+    JmpCacheEntry *jmp_cache;           /* [JMP_CACHE_SIZE] */
+    VsBlock *cur_block;                 /* block being executed */
+    const void *cur_op;                 /* interpreter op being executed (for faults) */
+    uint64_t insn_count;                /* retired guest instructions (approximate) */
+
+    uint64_t temps[IR_MAX_TEMPS]; /* interpreter temp frame */
+
+    const VsArchOps *ops;
+    VsMachine *machine;
+    unsigned index;
+    sigjmp_buf unwind; /* exceptions unwind here (the vCPU loop) */
+    bool in_exec;      /* unwind is valid */
+
+    pthread_t thread;
+    bool thread_started;
+    /* Sleeping in wfi. */
+    pthread_mutex_t halt_lock;
+    pthread_cond_t halt_cond;
+    bool halted;
+
+    IrFunc xlate; /* translation scratch (reused) */
+
+    VsCpuStats stats;
+} VsCpu;
+
+/*
+ * What an architecture provides. The vCPU loop (core/cpu-exec.c) calls these; the
+ * frontend translates guest code into IR; the page walker fills the TLB.
+ */
+struct VsArchOps {
+    const char *name;
+    size_t cpu_size; /* sizeof the arch CPU struct */
+    const IrGlobals *globals;
+    unsigned mmu_modes; /* number of MMU indexes used */
+
+    /* Reset the arch state (called at creation and on system reset). */
+    void (*cpu_reset)(VsCpu *cpu);
+    /* Current virtual pc and translation mode bits (the block key besides phys pc). */
+    void (*get_exec_key)(VsCpu *cpu, uint64_t *vpc, uint32_t *mode);
+    /* MMU index used for instruction fetch in the given mode. */
+    unsigned (*code_mmu_idx)(uint32_t mode);
+    /*
+     * Translate one block starting at vpc (physical ppc, host bytes at `code` valid up to
+     * the end of the page) into f. Returns the number of guest bytes covered. The block
+     * must end with a block exit op. May read the next page via mmu_translate_code for an
+     * instruction that crosses the page (then *ppc2 is set to the second page).
+     */
+    unsigned (*translate)(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode,
+                          unsigned *ninsns, uint64_t *ppc2);
+    /* Deliver a pending enabled interrupt if any (changes pc/mode). Returns true if taken. */
+    bool (*check_interrupts)(VsCpu *cpu);
+    /* True if an interrupt is pending that should wake the CPU from wfi (even if masked). */
+    bool (*has_work)(VsCpu *cpu);
+    /*
+     * Page walk for vaddr/access in mmu_idx. On success fill *paddr and *prot and return
+     * true. On failure return false with *fault_kind (0 page fault, 1 access fault); the
+     * caller then calls raise_mmu_fault.
+     */
+    bool (*tlb_fill)(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx,
+                     uint64_t *paddr, int *prot, uint64_t *page_size, int *fault_kind);
+    /* Raise the guest fault for a failed access. Does not return. kind: 0 = page fault,
+     * 1 = access fault (nothing mapped / PMP), 2 = misaligned. */
+    void (*raise_mmu_fault)(VsCpu *cpu, uint64_t vaddr, int access, int kind)
+        __attribute__((noreturn));
+    /* Print registers (debugging, crash reports). */
+    void (*dump_state)(VsCpu *cpu, void *file);
+};
+
+/* Kick a vCPU: make it leave its block chain soon and wake it from wfi. Thread-safe. */
+void vs_cpu_kick(VsCpu *cpu, uint32_t req);
+/*
+ * Unwind from a helper/slow path to the vCPU loop after the arch has updated the guest
+ * state for an exception (trap entry done, pc at the handler). An arch that raises an
+ * exception from inside a block gets the faulting instruction's pc from
+ * vs_cpu_current_pc() first.
+ */
+void vs_cpu_unwind(VsCpu *cpu) __attribute__((noreturn));
+/* The guest pc of the instruction being executed (from cur_block/cur_op). */
+uint64_t vs_cpu_current_pc(VsCpu *cpu);
+
+/* The vCPU thread body. */
+void *vs_cpu_thread_main(void *arg);
+
+#endif

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* The machine object: creation, vCPU threads, state changes, pause/exclusive, reset. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arch/riscv64/rv-cpu.h"
+#include "boards/boards.h"
+#include "core/blocks.h"
+#include "core/machine.h"
+
+#define RESET_LOOP_COUNT 8             /* this many resets ...                 */
+#define RESET_LOOP_WINDOW_NS 10000000000ull /* ... within 10 s is a reset loop */
+
+static const VsArchOps *arch_find(VsArch arch)
+{
+    switch (arch) {
+    case VS_ARCH_RISCV64:
+        return &rv_arch_ops;
+    default:
+        return NULL;
+    }
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void set_state(VsMachine *m, VsMachineState st)
+{
+    m->state = st;
+    if (m->listener.state_changed)
+        m->listener.state_changed(m->listener.opaque, st);
+}
+
+static VsCpu *cpu_create(VsMachine *m, unsigned index)
+{
+    const VsArchOps *arch = m->arch;
+    VsCpu *cpu = aligned_alloc(64, (arch->cpu_size + 63) & ~(size_t)63);
+    if (!cpu)
+        return NULL;
+    memset(cpu, 0, arch->cpu_size);
+    cpu->ops = arch;
+    cpu->machine = m;
+    cpu->index = index;
+    size_t tlb_bytes = sizeof(TlbTable) * TLB_MAX_MMU_IDX;
+    cpu->tlb = mmap(NULL, tlb_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cpu->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
+    if (cpu->tlb == MAP_FAILED || !cpu->jmp_cache) {
+        if (cpu->tlb != MAP_FAILED)
+            munmap(cpu->tlb, tlb_bytes);
+        free(cpu->jmp_cache);
+        free(cpu);
+        return NULL;
+    }
+    tlb_flush_all(cpu);
+    pthread_mutex_init(&cpu->halt_lock, NULL);
+    pthread_cond_init(&cpu->halt_cond, NULL);
+    ir_init(&cpu->xlate, arch->globals);
+    return cpu;
+}
+
+static void cpu_destroy(VsCpu *cpu)
+{
+    if (!cpu)
+        return;
+    munmap(cpu->tlb, sizeof(TlbTable) * TLB_MAX_MMU_IDX);
+    free(cpu->jmp_cache);
+    ir_free(&cpu->xlate);
+    pthread_mutex_destroy(&cpu->halt_lock);
+    pthread_cond_destroy(&cpu->halt_cond);
+    free(cpu);
+}
+
+static void cpu_reset_all(VsMachine *m)
+{
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        VsCpu *cpu = m->cpus[i];
+        m->arch->cpu_reset(cpu);
+        tlb_flush_all(cpu);
+        jmp_cache_flush(cpu);
+        cpu->halted = false;
+        m->board_ops->cpu_boot_state(m, cpu);
+    }
+}
+
+VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener,
+                           VsMachine **out, VsError *err)
+{
+    *out = NULL;
+    if (cfg->arch == VS_ARCH_NONE)
+        return vs_error_set(err, VS_ERR_INVALID, "no guest architecture given");
+    const VsArchOps *arch = arch_find(cfg->arch);
+    const BoardOps *board = board_find(cfg->arch);
+    if (!arch || !board)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "guest architecture '%s' is not supported yet (riscv64 is)",
+                            vs_arch_name(cfg->arch));
+    switch (cfg->accel) {
+    case VS_ACCEL_AUTO:
+    case VS_ACCEL_INTERP:
+        break;
+    case VS_ACCEL_JIT:
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "the JIT tier is not built yet; use --accel interp or auto");
+    case VS_ACCEL_KVM:
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "KVM is not available for %s guests (it needs a guest of the "
+                            "host's architecture and the KVM backend, which is not built yet)",
+                            vs_arch_name(cfg->arch));
+    default:
+        return vs_error_set(err, VS_ERR_INVALID, "unknown accelerator");
+    }
+    if (cfg->smp < 1 || cfg->smp > 64)
+        return vs_error_set(err, VS_ERR_INVALID, "--smp must be between 1 and 64 (got %u)",
+                            cfg->smp);
+
+    VsMachine *m = calloc(1, sizeof(*m));
+    if (!m)
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    m->cfg = *cfg;
+    m->cfg.firmware = dup_or_null(cfg->firmware);
+    m->cfg.kernel = dup_or_null(cfg->kernel);
+    m->cfg.initrd = dup_or_null(cfg->initrd);
+    m->cfg.cmdline = dup_or_null(cfg->cmdline);
+    m->arch = arch;
+    m->board_ops = board;
+    if (listener)
+        m->listener = *listener;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->cond, NULL);
+    physmem_init(&m->mem);
+    m->blocks = blocks_create();
+    m->cpus = calloc(cfg->smp, sizeof(VsCpu *));
+    if (!m->blocks || !m->cpus) {
+        vs_machine_destroy(m);
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    }
+    if (!vs_timer_service_start(&m->timers)) {
+        vs_machine_destroy(m);
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot start the timer thread");
+    }
+    for (unsigned i = 0; i < cfg->smp; i++) {
+        m->cpus[i] = cpu_create(m, i);
+        if (!m->cpus[i]) {
+            vs_machine_destroy(m);
+            return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating vCPU %u", i);
+        }
+        m->ncpus++;
+        arch->cpu_reset(m->cpus[i]);
+    }
+    VsStatus st = board->create(m, err);
+    if (st != VS_OK) {
+        vs_machine_destroy(m);
+        return st;
+    }
+    for (unsigned i = 0; i < m->ncpus; i++)
+        board->cpu_boot_state(m, m->cpus[i]);
+    set_state(m, VS_STATE_CREATED);
+    *out = m;
+    return VS_OK;
+}
+
+VsStatus vs_machine_start(VsMachine *m, VsError *err)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->state != VS_STATE_CREATED) {
+        pthread_mutex_unlock(&m->lock);
+        return vs_error_set(err, VS_ERR_STATE, "the machine has already been started");
+    }
+    m->cpus_alive = 0;
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        VsCpu *cpu = m->cpus[i];
+        if (pthread_create(&cpu->thread, NULL, vs_cpu_thread_main, cpu) != 0) {
+            m->stop_requested = true;
+            pthread_mutex_unlock(&m->lock);
+            vs_machine_request_stop(m, VS_STOP_ERROR, "cannot create the thread of vCPU %u", i);
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the thread of vCPU %u", i);
+        }
+        cpu->thread_started = true;
+        m->cpus_alive++;
+    }
+    set_state(m, VS_STATE_RUNNING);
+    pthread_mutex_unlock(&m->lock);
+    return VS_OK;
+}
+
+static void kick_all(VsMachine *m, uint32_t req)
+{
+    for (unsigned i = 0; i < m->ncpus; i++)
+        vs_cpu_kick(m->cpus[i], req);
+}
+
+void vs_machine_request_stop(VsMachine *m, VsStopReason reason, const char *fmt, ...)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->stop_reason == VS_STOP_NONE) {
+        m->stop_reason = reason;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->stop_message, sizeof(m->stop_message), fmt, ap);
+        va_end(ap);
+    }
+    __atomic_store_n(&m->stop_requested, true, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+    kick_all(m, CPU_REQ_EXIT);
+}
+
+void vs_machine_force_stop(VsMachine *m)
+{
+    vs_machine_request_stop(m, VS_STOP_FORCED, "stopped by the host");
+}
+
+void vs_machine_request_reset(VsMachine *m)
+{
+    atomic_store_explicit(&m->reset_requested, true, memory_order_release);
+    kick_all(m, CPU_REQ_EXIT);
+}
+
+static void reset_cb(VsMachine *m, void *arg)
+{
+    (void)arg;
+    blocks_flush_all(m);
+    if (m->board_ops->reset)
+        m->board_ops->reset(m);
+    cpu_reset_all(m);
+}
+
+void vs_machine_do_reset(VsMachine *m, VsCpu *self)
+{
+    if (!atomic_exchange(&m->reset_requested, false))
+        return;
+    uint64_t now = vs_clock_ns();
+    pthread_mutex_lock(&m->lock);
+    m->reset_times_ns[m->reset_count % RESET_LOOP_COUNT] = now;
+    m->reset_count++;
+    bool loop = m->reset_count >= RESET_LOOP_COUNT &&
+                now - m->reset_times_ns[m->reset_count % RESET_LOOP_COUNT] < RESET_LOOP_WINDOW_NS;
+    pthread_mutex_unlock(&m->lock);
+    if (loop) {
+        vs_machine_request_stop(m, VS_STOP_RESET_LOOP,
+                                "the guest reset %d times within %llu s", RESET_LOOP_COUNT,
+                                (unsigned long long)(RESET_LOOP_WINDOW_NS / 1000000000ull));
+        return;
+    }
+    vs_machine_exclusive(m, self, reset_cb, NULL);
+}
+
+/* Park while a pause or another vCPU's exclusive section is pending. Lock held. */
+static void park_locked(VsMachine *m)
+{
+    m->cpus_parked++;
+    pthread_cond_broadcast(&m->cond);
+    while ((m->pause_requested || m->exclusive_pending) && !m->stop_requested)
+        pthread_cond_wait(&m->cond, &m->lock);
+    m->cpus_parked--;
+}
+
+void vs_machine_cpu_checkpoint(VsMachine *m, VsCpu *cpu)
+{
+    (void)cpu;
+    pthread_mutex_lock(&m->lock);
+    if ((m->pause_requested || m->exclusive_pending) && !m->stop_requested)
+        park_locked(m);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void vs_machine_exclusive(VsMachine *m, VsCpu *self, void (*fn)(VsMachine *m, void *arg),
+                          void *arg)
+{
+    pthread_mutex_lock(&m->lock);
+    while (m->exclusive_pending && !m->stop_requested) {
+        if (self)
+            park_locked(m);
+        else
+            pthread_cond_wait(&m->cond, &m->lock);
+    }
+    m->exclusive_pending = 1;
+    if (self)
+        m->cpus_parked++;
+    pthread_mutex_unlock(&m->lock);
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if (m->cpus[i] != self)
+            vs_cpu_kick(m->cpus[i], CPU_REQ_EXIT);
+    pthread_mutex_lock(&m->lock);
+    while (m->cpus_parked < m->cpus_alive && !m->stop_requested)
+        pthread_cond_wait(&m->cond, &m->lock);
+    /* Everyone else is parked (or the machine is stopping and threads are leaving). */
+    fn(m, arg);
+    m->exclusive_pending = 0;
+    if (self)
+        m->cpus_parked--;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void vs_machine_cpu_exited(VsMachine *m, VsCpu *cpu)
+{
+    (void)cpu;
+    pthread_mutex_lock(&m->lock);
+    m->cpus_alive--;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+VsStatus vs_machine_pause(VsMachine *m, VsError *err)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->state != VS_STATE_RUNNING) {
+        pthread_mutex_unlock(&m->lock);
+        return vs_error_set(err, VS_ERR_STATE, "the machine is not running");
+    }
+    m->pause_requested = true;
+    pthread_mutex_unlock(&m->lock);
+    kick_all(m, CPU_REQ_EXIT);
+    pthread_mutex_lock(&m->lock);
+    while (m->cpus_parked < m->cpus_alive && !m->stop_requested)
+        pthread_cond_wait(&m->cond, &m->lock);
+    set_state(m, VS_STATE_PAUSED);
+    pthread_mutex_unlock(&m->lock);
+    return VS_OK;
+}
+
+VsStatus vs_machine_resume(VsMachine *m, VsError *err)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->state != VS_STATE_PAUSED) {
+        pthread_mutex_unlock(&m->lock);
+        return vs_error_set(err, VS_ERR_STATE, "the machine is not paused");
+    }
+    m->pause_requested = false;
+    set_state(m, VS_STATE_RUNNING);
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+    return VS_OK;
+}
+
+VsStopReason vs_machine_wait(VsMachine *m)
+{
+    pthread_mutex_lock(&m->lock);
+    while (!m->stop_requested)
+        pthread_cond_wait(&m->cond, &m->lock);
+    pthread_mutex_unlock(&m->lock);
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        if (m->cpus[i]->thread_started) {
+            pthread_join(m->cpus[i]->thread, NULL);
+            m->cpus[i]->thread_started = false;
+        }
+    }
+    pthread_mutex_lock(&m->lock);
+    set_state(m, VS_STATE_STOPPED);
+    VsStopReason r = m->stop_reason;
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+VsMachineState vs_machine_state(const VsMachine *m)
+{
+    return m->state;
+}
+
+const char *vs_machine_stop_message(const VsMachine *m)
+{
+    return m->stop_message;
+}
+
+void vs_machine_serial_input(VsMachine *m, const uint8_t *buf, size_t len)
+{
+    if (m->board_ops->serial_input)
+        m->board_ops->serial_input(m, buf, len);
+}
+
+void vs_machine_serial_output(VsMachine *m, const uint8_t *buf, size_t len)
+{
+    if (m->listener.serial_output)
+        m->listener.serial_output(m->listener.opaque, buf, len);
+}
+
+void vs_machine_print_stats(VsMachine *m, void *file)
+{
+    FILE *out = file;
+    BlockCacheStats bs;
+    blocks_get_stats(m->blocks, &bs);
+    fprintf(out, "translation: %llu blocks, %llu guest bytes, %llu IR ops, %llu KiB code, "
+                 "%.1f ms translating, %llu invalidated, %llu flushes\n",
+            (unsigned long long)bs.translated, (unsigned long long)bs.guest_bytes,
+            (unsigned long long)bs.ir_ops, (unsigned long long)(bs.interp_bytes >> 10),
+            bs.translate_ns / 1e6, (unsigned long long)bs.invalidated,
+            (unsigned long long)bs.flushes);
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        VsCpuStats *s = &m->cpus[i]->stats;
+        uint64_t jt = s->jmp_cache_hits + s->jmp_cache_misses;
+        fprintf(out,
+                "cpu%u: %llu insns, %llu blocks, jump cache %.1f%% hits, %llu TLB fills, "
+                "%llu exceptions, %llu interrupts\n",
+                i, (unsigned long long)m->cpus[i]->insn_count,
+                (unsigned long long)s->blocks_executed,
+                jt ? 100.0 * (double)s->jmp_cache_hits / (double)jt : 0.0,
+                (unsigned long long)s->tlb_fills, (unsigned long long)s->exceptions,
+                (unsigned long long)s->interrupts);
+    }
+}
+
+void vs_machine_destroy(VsMachine *m)
+{
+    if (!m)
+        return;
+    if (m->state == VS_STATE_RUNNING || m->state == VS_STATE_PAUSED) {
+        vs_machine_force_stop(m);
+        vs_machine_wait(m);
+    }
+    vs_timer_service_stop(&m->timers);
+    if (m->board_ops && m->board && m->board_ops->destroy)
+        m->board_ops->destroy(m);
+    for (unsigned i = 0; i < m->ncpus; i++)
+        cpu_destroy(m->cpus[i]);
+    free(m->cpus);
+    blocks_destroy(m->blocks);
+    physmem_destroy(&m->mem);
+    free((char *)m->cfg.firmware);
+    free((char *)m->cfg.kernel);
+    free((char *)m->cfg.initrd);
+    free((char *)m->cfg.cmdline);
+    pthread_mutex_destroy(&m->lock);
+    pthread_cond_destroy(&m->cond);
+    free(m);
+}

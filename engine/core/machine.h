@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* The machine object: everything a running VM owns is reachable from here. */
+#ifndef VESSEL_MACHINE_H
+#define VESSEL_MACHINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cpu.h"
+#include "core/timer.h"
+#include "mmu/mmu.h"
+#include "vessel/engine.h"
+
+typedef struct BlockCache BlockCache;
+typedef struct Board Board;
+
+/* A board: builds devices and memory for an arch and loads the boot images. */
+typedef struct BoardOps {
+    const char *name;
+    VsArch arch;
+    /* Create memory map and devices; load firmware/kernel/initrd; set vCPU reset state. */
+    VsStatus (*create)(VsMachine *m, VsError *err);
+    /* Set vCPU boot state after the arch reset (entry pc, a0/a1, ...). */
+    void (*cpu_boot_state)(VsMachine *m, VsCpu *cpu);
+    /* System reset: restore memory images (firmware, kernel, initrd, FDT) and device
+     * state. Called with every vCPU parked; vCPUs are reset by the caller afterwards. */
+    void (*reset)(VsMachine *m);
+    void (*destroy)(VsMachine *m);
+    /* Feed serial input (console UART). */
+    void (*serial_input)(VsMachine *m, const uint8_t *buf, size_t len);
+} BoardOps;
+
+struct VsMachine {
+    VsConfig cfg; /* strings owned (copied) */
+    const VsArchOps *arch;
+    const BoardOps *board_ops;
+    void *board; /* board state */
+    VsMachineListener listener;
+
+    PhysMem mem;
+    VsTimerService timers;
+    BlockCache *blocks;
+
+    unsigned ncpus;
+    VsCpu **cpus;
+
+    pthread_mutex_t lock; /* state, stop reason, pause/exclusive */
+    pthread_cond_t cond;
+    VsMachineState state;
+    VsStopReason stop_reason;
+    char stop_message[256];
+    bool stop_requested;
+    bool pause_requested;
+    unsigned cpus_alive;  /* vCPU threads that have not exited */
+    unsigned cpus_parked; /* vCPU threads parked at a checkpoint (pause/exclusive) */
+    unsigned exclusive_pending;
+
+    /* Reset-loop detection. */
+    uint64_t reset_times_ns[8];
+    unsigned reset_count;
+    _Atomic bool reset_requested;
+};
+
+/* Stop the machine with a reason (any thread; first reason wins). */
+void vs_machine_request_stop(VsMachine *m, VsStopReason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Guest-requested system reset (board power device). */
+void vs_machine_request_reset(VsMachine *m);
+/* Serial output from a device to the listener. */
+void vs_machine_serial_output(VsMachine *m, const uint8_t *buf, size_t len);
+
+/*
+ * Run fn with every vCPU parked outside translated code (block-cache flush). Called from a
+ * vCPU thread (that vCPU counts as parked) or from any other thread.
+ */
+void vs_machine_exclusive(VsMachine *m, VsCpu *self, void (*fn)(VsMachine *m, void *arg),
+                          void *arg);
+/* Flush every translation (exclusive section). */
+void vs_machine_request_flush(VsMachine *m, VsCpu *self);
+/* vCPU 0 performs a pending system reset (exclusive section). */
+void vs_machine_do_reset(VsMachine *m, VsCpu *self);
+/* A vCPU thread is leaving. */
+void vs_machine_cpu_exited(VsMachine *m, VsCpu *cpu);
+/* vCPU side: park here while a pause or an exclusive section is pending. */
+void vs_machine_cpu_checkpoint(VsMachine *m, VsCpu *cpu);
+
+/* Error helpers (core/error.c). */
+VsStatus vs_error_set(VsError *err, VsStatus status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Host monotonic clock in nanoseconds. */
+uint64_t vs_clock_ns(void);
+
+/* Logging to stderr (core/log.c); prefix "vessel: ". */
+void vs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvessel-engine public API.
+ *
+ * This is the only header a front end (vessel-run, the app, tests) includes. It has no
+ * GLib/GTK dependency. Every call that can fail returns a VsStatus and fills a VsError
+ * with a message a person can act on.
+ */
+#ifndef VESSEL_ENGINE_H
+#define VESSEL_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_ERROR_MSG_MAX 512
+
+typedef enum VsStatus {
+    VS_OK = 0,
+    VS_ERR_INVALID = -1,     /* bad argument or configuration */
+    VS_ERR_IO = -2,          /* a file could not be read or written */
+    VS_ERR_FORMAT = -3,      /* a file is not in the expected format */
+    VS_ERR_NOMEM = -4,       /* out of host memory */
+    VS_ERR_UNSUPPORTED = -5, /* valid but not implemented / not available here */
+    VS_ERR_STATE = -6,       /* wrong machine state for this call */
+} VsStatus;
+
+typedef struct VsError {
+    VsStatus status;
+    char message[VS_ERROR_MSG_MAX];
+} VsError;
+
+typedef enum VsArch {
+    VS_ARCH_NONE = 0,
+    VS_ARCH_RISCV64,
+    VS_ARCH_ARM64,
+    VS_ARCH_X86_64,
+} VsArch;
+
+typedef enum VsAccel {
+    VS_ACCEL_AUTO = 0,
+    VS_ACCEL_INTERP,
+    VS_ACCEL_JIT,
+    VS_ACCEL_KVM,
+} VsAccel;
+
+/* Tracing, a bit set (vessel-run --trace). */
+enum {
+    VS_TRACE_IR = 1u << 0,      /* print each block's IR when it is translated */
+    VS_TRACE_IR_OPT = 1u << 1,  /* print IR after optimisation too */
+    VS_TRACE_EXEC = 1u << 2,    /* print each block's guest PC as it runs */
+    VS_TRACE_INT = 1u << 3,     /* print traps and interrupts */
+    VS_TRACE_MMIO = 1u << 4,    /* print unhandled MMIO accesses */
+};
+
+typedef struct VsConfig {
+    VsArch arch;
+    VsAccel accel;
+    uint64_t ram_size; /* bytes */
+    unsigned smp;      /* number of vCPUs, >= 1 */
+    const char *firmware; /* riscv64: OpenSBI fw_jump.bin, or a bare-metal ELF */
+    const char *kernel;   /* Linux Image or ELF; may be NULL */
+    const char *initrd;   /* may be NULL */
+    const char *cmdline;  /* may be NULL */
+    unsigned trace;       /* VS_TRACE_* */
+    bool stats;           /* collect and print translation statistics at exit */
+} VsConfig;
+
+/* Fill *cfg with defaults: riscv64, auto, 512 MiB, 1 vCPU. */
+void vs_config_init(VsConfig *cfg);
+
+/* Name <-> enum helpers. Return VS_ARCH_NONE / -1 when unknown. */
+VsArch vs_arch_from_name(const char *name);
+const char *vs_arch_name(VsArch arch);
+int vs_accel_from_name(const char *name);
+const char *vs_accel_name(VsAccel accel);
+
+/*
+ * Parse a size like "512M", "2G", "65536", "1.5G" into bytes (K/M/G/T are powers of 1024).
+ * Returns false on malformed input or overflow.
+ */
+bool vs_parse_size(const char *text, uint64_t *out);
+
+typedef struct VsMachine VsMachine;
+
+typedef enum VsMachineState {
+    VS_STATE_CREATED = 0,
+    VS_STATE_RUNNING,
+    VS_STATE_PAUSED,
+    VS_STATE_STOPPED,
+} VsMachineState;
+
+/* Why a machine stopped. */
+typedef enum VsStopReason {
+    VS_STOP_NONE = 0,
+    VS_STOP_POWEROFF,    /* the guest powered off */
+    VS_STOP_RESET_LOOP,  /* the guest reset too often in a short time */
+    VS_STOP_GUEST_CRASH, /* the guest reported failure or the CPU could not continue */
+    VS_STOP_FORCED,      /* the host asked to stop */
+    VS_STOP_ERROR,       /* an engine error; see vs_machine_stop_message() */
+} VsStopReason;
+
+typedef struct VsMachineListener {
+    void *opaque;
+    /* Bytes written by the guest to its serial console. Called from engine threads. */
+    void (*serial_output)(void *opaque, const uint8_t *buf, size_t len);
+    /* The machine changed state. Called from engine threads. */
+    void (*state_changed)(void *opaque, VsMachineState state);
+} VsMachineListener;
+
+/* Validate the configuration, load firmware/kernel/initrd and build the machine. */
+VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener,
+                           VsMachine **out, VsError *err);
+/* Start the vCPU threads. */
+VsStatus vs_machine_start(VsMachine *m, VsError *err);
+VsStatus vs_machine_pause(VsMachine *m, VsError *err);
+VsStatus vs_machine_resume(VsMachine *m, VsError *err);
+/* Stop without asking the guest. */
+void vs_machine_force_stop(VsMachine *m);
+/* Block until the machine has stopped; returns why. */
+VsStopReason vs_machine_wait(VsMachine *m);
+VsMachineState vs_machine_state(const VsMachine *m);
+/* Human-readable detail for the stop reason (never NULL). */
+const char *vs_machine_stop_message(const VsMachine *m);
+/* Feed bytes to the guest's serial console input. Thread-safe. */
+void vs_machine_serial_input(VsMachine *m, const uint8_t *buf, size_t len);
+/* Print translation/execution statistics (VsConfig.stats) to a FILE*. */
+void vs_machine_print_stats(VsMachine *m, void *file);
+void vs_machine_destroy(VsMachine *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Bad input to vessel-run: each case must give a one-line error naming the problem,
+a non-zero exit status, no crash (no sanitizer report, no signal) and no hang."""
+import os
+import subprocess
+import sys
+import tempfile
+
+VR = sys.argv[1]
+FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+
+
+def run(args, timeout=30):
+    try:
+        p = subprocess.run([VR] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", ""
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="vessel-bad-")
+    empty = os.path.join(tmp, "empty")
+    open(empty, "wb").close()
+    garbage = os.path.join(tmp, "garbage")
+    with open(garbage, "wb") as f:
+        f.write(os.urandom(4096))
+    tiny_elf = os.path.join(tmp, "short.elf")
+    with open(tiny_elf, "wb") as f:
+        f.write(b"\x7fELF\x02\x01\x01" + b"\0" * 20)  # truncated header
+    fw = ["--firmware", FW] if os.path.exists(FW) else ["--firmware", garbage]
+    host_elf = "/bin/true"
+
+    cases = [
+        # (name, args, words the error must contain)
+        ("missing kernel", fw + ["--kernel", os.path.join(tmp, "nope")], ["nope", "No such file"]),
+        ("empty kernel", fw + ["--kernel", empty], ["empty"]),
+        ("kernel is a directory", fw + ["--kernel", tmp], ["director"]),
+        ("garbage kernel", fw + ["--kernel", garbage], ["not a riscv64"]),
+        ("truncated ELF kernel", fw + ["--kernel", tiny_elf], ["short.elf"]),
+        ("kernel for another arch", fw + ["--kernel", host_elf], ["x86-64"]),
+        ("missing firmware", ["--firmware", os.path.join(tmp, "fw"), "--kernel", garbage],
+         ["fw", "No such file"]),
+        ("empty firmware", ["--firmware", empty], ["empty"]),
+        ("missing initrd", fw + ["--kernel", garbage, "--initrd", os.path.join(tmp, "rd")],
+         ["rd"]),
+        ("empty initrd", fw + ["--kernel", garbage, "--initrd", empty], []),
+        ("memory malformed", fw + ["--memory", "12XB"], ["--memory"]),
+        ("memory zero", fw + ["--memory", "0"], ["--memory"]),
+        ("memory too small", fw + ["--memory", "4M"], ["memory"]),
+        ("memory absurd", fw + ["--memory", "99999999999999999999G"], ["--memory"]),
+        ("unknown arch", ["--guest-arch", "sparc64"], ["sparc64"]),
+        ("unknown flag", ["--frobnicate"], ["--frobnicate"]),
+        ("flag without value", ["--kernel"], ["--kernel"]),
+        ("smp zero", fw + ["--smp", "0"], ["--smp"]),
+        ("smp garbage", fw + ["--smp", "two"], ["--smp"]),
+        ("nothing to boot", [], ["boot"]),
+        ("unknown accel", ["--accel", "warp"], ["warp"]),
+        ("stray argument", ["extra"], ["extra"]),
+    ]
+    if os.getuid() != 0:
+        unreadable = os.path.join(tmp, "unreadable")
+        with open(unreadable, "wb") as f:
+            f.write(b"x" * 100)
+        os.chmod(unreadable, 0)
+        cases.append(("unreadable kernel", fw + ["--kernel", unreadable], ["Permission denied"]))
+    else:
+        print("note: running as root, the unreadable-file case cannot be made; skipped")
+
+    failures = 0
+    for name, args, words in cases:
+        rc, out, err = run(args)
+        problems = []
+        if rc is None:
+            problems.append("hung (no exit within 30 s)")
+        else:
+            lines = [l for l in err.splitlines() if l.strip()]
+            if rc == 0:
+                problems.append("exit status 0")
+            if rc < 0:
+                problems.append("killed by signal %d" % -rc)
+            if "Sanitizer" in err or "runtime error" in err:
+                problems.append("sanitizer report")
+            if len(lines) != 1:
+                problems.append("expected one line on stderr, got %d" % len(lines))
+            for w in words:
+                if w.lower() not in err.lower():
+                    problems.append("error does not mention %r" % w)
+        status = "ok" if not problems else "FAIL: " + "; ".join(problems)
+        print("%-26s rc=%s %s\n    %s" % (name, rc, status, err.strip().replace("\n", "\n    ")))
+        failures += bool(problems)
+    print("%d of %d cases failed" % (failures, len(cases)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
