@@ -2,6 +2,7 @@
 """Bad input to vessel-run: each case must give a one-line error naming the problem,
 a non-zero exit status, no crash (no sanitizer report, no signal) and no hang."""
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,16 @@ def main():
     with open(tiny_elf, "wb") as f:
         f.write(b"\x7fELF\x02\x01\x01" + b"\0" * 20)  # truncated header
     fw = ["--firmware", FW] if os.path.exists(FW) else ["--firmware", garbage]
+    # A minimal valid riscv64 ELF (one PT_LOAD segment at 0x80200000) as a kernel, so the
+    # initrd cases get past the kernel checks.
+    good_elf = os.path.join(tmp, "good.elf")
+    code = b"\x73\x00\x50\x10" * 4  # wfi
+    ehdr = struct.pack("<4sBBBBB7sHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, b"\0" * 7,
+                       2, 243, 1, 0x80200000, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 120, 0x80200000, 0x80200000, len(code), len(code),
+                       4096)
+    with open(good_elf, "wb") as f:
+        f.write(ehdr + phdr + code)
     host_elf = "/bin/true"
 
     cases = [
@@ -43,12 +54,12 @@ def main():
         ("missing firmware", ["--firmware", os.path.join(tmp, "fw"), "--kernel", garbage],
          ["fw", "No such file"]),
         ("empty firmware", ["--firmware", empty], ["empty"]),
-        ("missing initrd", fw + ["--kernel", garbage, "--initrd", os.path.join(tmp, "rd")],
-         ["rd"]),
-        ("empty initrd", fw + ["--kernel", garbage, "--initrd", empty], []),
+        ("missing initrd", fw + ["--kernel", good_elf, "--initrd", os.path.join(tmp, "rd")],
+         ["initrd", "No such file"]),
+        ("empty initrd", fw + ["--kernel", good_elf, "--initrd", empty], ["initrd", "empty"]),
         ("memory malformed", fw + ["--memory", "12XB"], ["--memory"]),
         ("memory zero", fw + ["--memory", "0"], ["--memory"]),
-        ("memory too small", fw + ["--memory", "4M"], ["memory"]),
+        ("memory too small", fw + ["--memory", "4M"], ["16 MiB"]),
         ("memory absurd", fw + ["--memory", "99999999999999999999G"], ["--memory"]),
         ("unknown arch", ["--guest-arch", "sparc64"], ["sparc64"]),
         ("unknown flag", ["--frobnicate"], ["--frobnicate"]),

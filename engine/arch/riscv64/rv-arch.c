@@ -41,14 +41,14 @@ static uint64_t h_raise(VsCpu *cpu, uint64_t cause, uint64_t tval)
 static uint64_t h_csr(VsCpu *cpu, uint64_t csr, uint64_t value, uint64_t flags)
 {
     RvCpu *c = rv_cpu(cpu);
-    uint64_t old = 0;
+    uint64_t old = 0, insn = flags >> 32;
     /* Writes to a read-only CSR are illegal even when the read would be fine. */
     bool ro = ((csr >> 10) & 3) == 3;
     if ((flags & RV_CSR_WRITE) && ro)
-        rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, 0);
+        rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, insn);
     if ((flags & RV_CSR_READ) || (flags & RV_CSR_OP_MASK) != 1) {
         if (!rv_csr_read(c, (unsigned)csr, &old))
-            rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, 0);
+            rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, insn);
     }
     if (flags & RV_CSR_WRITE) {
         uint64_t nv;
@@ -58,7 +58,7 @@ static uint64_t h_csr(VsCpu *cpu, uint64_t csr, uint64_t value, uint64_t flags)
         default: nv = old & ~value; break;
         }
         if (!rv_csr_write(c, (unsigned)csr, nv))
-            rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, 0);
+            rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, insn);
     }
     return old;
 }
@@ -78,15 +78,15 @@ static uint64_t h_wfi(VsCpu *cpu)
     RvCpu *c = rv_cpu(cpu);
     /* TW=1 makes wfi illegal below M; in U it is always illegal (checked at translation). */
     if (c->priv < RV_PRV_M && (c->mstatus & RV_MSTATUS_TW))
-        rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, 0);
+        rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, 0x10500073);
     return 0;
 }
 
-static uint64_t h_sfence_vma(VsCpu *cpu, uint64_t vaddr, uint64_t has_addr)
+static uint64_t h_sfence_vma(VsCpu *cpu, uint64_t vaddr, uint64_t has_addr, uint64_t insn)
 {
     RvCpu *c = rv_cpu(cpu);
     if (c->priv == RV_PRV_S && (c->mstatus & RV_MSTATUS_TVM))
-        rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, 0);
+        rv_raise_exception(c, RV_EXC_ILLEGAL_INSN, insn);
     const unsigned mask = (1u << RV_MMU_U) | (1u << RV_MMU_S) | (1u << RV_MMU_S_SUM);
     if (has_addr) {
         tlb_flush_page_mask(cpu, vaddr, mask);
@@ -117,14 +117,13 @@ const IrHelper rv_helper_csr = {"csr", (void *)h_csr, 3, STATEFUL | IR_HELPER_MA
 const IrHelper rv_helper_mret = {"mret", (void *)h_mret, 0, STATEFUL | IR_HELPER_MAY_RAISE};
 const IrHelper rv_helper_sret = {"sret", (void *)h_sret, 0, STATEFUL | IR_HELPER_MAY_RAISE};
 const IrHelper rv_helper_wfi = {"wfi", (void *)h_wfi, 0, STATEFUL | IR_HELPER_MAY_RAISE};
-const IrHelper rv_helper_sfence_vma = {"sfence_vma", (void *)h_sfence_vma, 2,
+const IrHelper rv_helper_sfence_vma = {"sfence_vma", (void *)h_sfence_vma, 3,
                                        STATEFUL | IR_HELPER_MAY_RAISE};
 const IrHelper rv_helper_orc_b = {"orc_b", (void *)h_orc_b, 1, IR_HELPER_PURE};
 
 uint64_t rv_illegal_tval(uint32_t raw)
 {
-    (void)raw;
-    return 0; /* QEMU 7.2 leaves xtval = 0 for illegal instructions */
+    return raw; /* the instruction bits, as QEMU 7.2 reports them (0 for c.unimp) */
 }
 
 /* ---- VsArchOps ---- */

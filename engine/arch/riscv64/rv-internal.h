@@ -25,11 +25,11 @@ extern const IrGlobals rv_globals;
 #define RV_CSR_WRITE 8u
 
 extern const IrHelper rv_helper_raise;      /* (cause, tval) no return */
-extern const IrHelper rv_helper_csr;        /* (csr, value, flags) -> old value */
+extern const IrHelper rv_helper_csr;        /* (csr, value, flags | insn << 32) -> old */
 extern const IrHelper rv_helper_mret;       /* () -> new pc */
 extern const IrHelper rv_helper_sret;       /* () -> new pc */
 extern const IrHelper rv_helper_wfi;        /* () */
-extern const IrHelper rv_helper_sfence_vma; /* (vaddr, has_addr) */
+extern const IrHelper rv_helper_sfence_vma; /* (vaddr, has_addr, insn) */
 extern const IrHelper rv_helper_orc_b;      /* (x) -> orc.b */
 
 /* mtval/stval for an illegal instruction (what the oracle reports). */

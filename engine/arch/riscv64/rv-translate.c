@@ -621,11 +621,20 @@ static bool fp_ok(Ctx *c)
     return true;
 }
 
+/* A reserved static rm is illegal at translation time; the dynamic mode is checked when
+ * the instruction runs, so the exception carries the instruction bits like any other. */
 static bool rm_ok(Ctx *c, unsigned rm)
 {
     if (rm == 5 || rm == 6) {
         illegal(c);
         return false;
+    }
+    if (rm == 7) {
+        unsigned ok = ir_new_label(c->f);
+        ir_brcond(c->f, IR_I64, IR_LTU, ir_global(c->f, RV_G_FRM), K(c, 5), ok);
+        ir_call2(c->f, &rv_helper_raise, false, K(c, RV_EXC_ILLEGAL_INSN),
+                 K(c, rv_illegal_tval(c->raw)));
+        ir_label(c->f, ok);
     }
     return true;
 }
@@ -816,7 +825,7 @@ static bool tr_system(Ctx *c, uint32_t i)
             return true;
         }
         if (i == 0x00100073) { /* ebreak */
-            raise_exc(c, RV_EXC_BREAKPOINT, c->pc);
+            raise_exc(c, RV_EXC_BREAKPOINT, 0); /* QEMU 7.2 reports tval 0 */
             return true;
         }
         if (i == 0x30200073) { /* mret */
@@ -847,7 +856,7 @@ static bool tr_system(Ctx *c, uint32_t i)
         if (BITS(i, 31, 25) == 0x09) { /* sfence.vma */
             if (c->priv == RV_PRV_U)
                 return illegal(c);
-            ir_call2(c->f, &rv_helper_sfence_vma, false, X(c, rs1), K(c, rs1 != 0));
+            ir_call3(c->f, &rv_helper_sfence_vma, false, X(c, rs1), K(c, rs1 != 0), K(c, i));
             exit_next(c, IR_EXIT_NORMAL);
             return true;
         }
@@ -862,7 +871,8 @@ static bool tr_system(Ctx *c, uint32_t i)
     IrVal src = imm ? K(c, rs1) : X(c, rs1);
     bool do_write = op == 1 || rs1 != 0;
     bool do_read = op != 1 || rd != 0;
-    unsigned flags = (do_read ? RV_CSR_READ : 0) | (do_write ? RV_CSR_WRITE : 0) | op;
+    uint64_t flags = (do_read ? RV_CSR_READ : 0) | (do_write ? RV_CSR_WRITE : 0) | op |
+                     ((uint64_t)c->raw << 32);
     IrVal old = ir_call3(c->f, &rv_helper_csr, true, K(c, csr), src, K(c, flags));
     set_x(c, rd, old);
     if (do_write)
