@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boot image loading shared by the boards: whole-file reads, ELF64 executables, the RISC-V
+ * Linux `Image` format and raw binaries, with errors a person can act on. Every image is
+ * checked against the guest RAM before anything is written.
+ */
+#ifndef VESSEL_BOARD_LOADER_H
+#define VESSEL_BOARD_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmu/mmu.h"
+#include "vessel/engine.h"
+
+/* Where images go: guest RAM [ram_base, ram_base + ram_size). */
+typedef struct LoadTarget {
+    PhysMem *mem;
+    uint64_t ram_base, ram_size;
+    /* Optional: told about every guest range written (boards keep them to reload on reset). */
+    void (*loaded)(void *opaque, uint64_t addr, uint64_t len);
+    void *loaded_opaque;
+} LoadTarget;
+
+/* What was loaded: entry point and the guest range [low, high) it occupies. */
+typedef struct LoadedImage {
+    uint64_t entry;
+    uint64_t low, high;
+} LoadedImage;
+
+/* Header of a RISC-V Linux `Image` (Documentation/riscv/boot-image-header.rst). */
+#define RV_IMAGE_HEADER_SIZE   64
+#define RV_IMAGE_MAGIC2_OFFSET 0x38
+typedef struct RvImageHeader {
+    uint64_t text_offset; /* where the kernel wants to be from the start of RAM */
+    uint64_t image_size;  /* memory it occupies, bss included (0 in very old kernels) */
+} RvImageHeader;
+
+/*
+ * Read a whole file into a malloc'ed buffer. `what` names the file's role in messages
+ * ("kernel", "initrd", ...). A file larger than max_size (the guest RAM) is refused, saying
+ * so with both sizes; an empty file, a directory or an unreadable file too.
+ */
+VsStatus loader_read_file(const char *what, const char *path, uint64_t max_size, uint8_t **data,
+                          size_t *size, VsError *err);
+
+/* "512 MiB", "1.5 GiB", "300 KiB", "12 bytes". */
+void loader_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* True if data starts with the ELF magic (whatever its class or machine). */
+bool loader_is_elf(const uint8_t *data, size_t size);
+/* Name of an ELF e_machine value ("x86-64", "arm64 (AArch64)", ...); never NULL. */
+const char *loader_elf_machine_name(unsigned machine, char *buf, size_t len);
+
+/*
+ * Load a riscv64 little-endian ELF executable: every PT_LOAD segment at its physical address
+ * (p_paddr), bss zeroed. The whole file is validated first (class, byte order, machine,
+ * header and segment bounds with overflow checks, every segment inside guest RAM), so
+ * nothing is written on error. out->entry is e_entry, which must lie in [low, high).
+ */
+VsStatus loader_load_elf(const LoadTarget *t, const char *what, const char *path,
+                         const uint8_t *data, size_t size, LoadedImage *out, VsError *err);
+
+/* True (and *hdr filled) if data is a RISC-V Linux Image (magic "RSC\x05" at 0x38). */
+bool loader_parse_rv_image(const uint8_t *data, size_t size, RvImageHeader *hdr);
+
+/*
+ * Copy a raw image to guest address addr. The range [addr, addr + mem_size) must be in RAM;
+ * mem_size >= size (the rest is zeroed). out->entry = addr.
+ */
+VsStatus loader_load_raw(const LoadTarget *t, const char *what, const char *path,
+                         const uint8_t *data, size_t size, uint64_t addr, uint64_t mem_size,
+                         LoadedImage *out, VsError *err);
+
+/*
+ * riscv64 kernel: an ELF for riscv64 (its own addresses) or a Linux Image (at image_addr,
+ * RAM base + 2 MiB where OpenSBI fw_jump jumps). Anything else is refused.
+ */
+VsStatus loader_load_rv_kernel(const LoadTarget *t, const char *path, uint64_t image_addr,
+                               LoadedImage *out, VsError *err);
+
+/*
+ * riscv64 firmware: an ELF for riscv64 (bare-metal programs; entry from the ELF) or a raw
+ * binary such as OpenSBI fw_jump.bin, loaded and entered at raw_addr.
+ */
+VsStatus loader_load_rv_firmware(const LoadTarget *t, const char *path, uint64_t raw_addr,
+                                 LoadedImage *out, VsError *err);
+
+#endif

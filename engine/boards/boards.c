@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* Board lookup by guest architecture. */
+#include "boards/boards.h"
+
+#include <stddef.h>
+
+const BoardOps *board_find(VsArch arch)
+{
+    switch (arch) {
+    case VS_ARCH_RISCV64: return &rv_virt_board_ops;
+    default: return NULL;
+    }
+}

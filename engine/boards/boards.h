@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The boards Vessel can build, by guest architecture. */
+#ifndef VESSEL_BOARDS_H
+#define VESSEL_BOARDS_H
+
+#include "core/machine.h"
+
+/* riscv64 `virt`, QEMU's memory map (boards/riscv64-virt.c). */
+extern const BoardOps rv_virt_board_ops;
+
+/* The board for an architecture, or NULL when there is none yet. */
+const BoardOps *board_find(VsArch arch);
+
+#endif
