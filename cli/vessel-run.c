@@ -138,7 +138,7 @@ static void *input_thread(void *arg)
     InputState *st = arg;
     bool escape = false;
     for (;;) {
-        struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {st->stop_pipe[0], POLLIN, 0}};
+        struct pollfd fds[2] = { { STDIN_FILENO, POLLIN, 0 }, { st->stop_pipe[0], POLLIN, 0 } };
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -229,35 +229,46 @@ static unsigned parse_trace(const char *list)
 }
 
 enum {
-    OPT_ARCH = 256, OPT_ACCEL, OPT_MEMORY, OPT_SMP, OPT_FIRMWARE, OPT_KERNEL, OPT_INITRD,
-    OPT_APPEND, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_VERSION, OPT_LATER,
+    OPT_ARCH = 256,
+    OPT_ACCEL,
+    OPT_MEMORY,
+    OPT_SMP,
+    OPT_FIRMWARE,
+    OPT_KERNEL,
+    OPT_INITRD,
+    OPT_APPEND,
+    OPT_SERIAL,
+    OPT_TRACE,
+    OPT_STATS,
+    OPT_VERSION,
+    OPT_LATER,
 };
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"guest-arch", required_argument, NULL, OPT_ARCH},
-        {"accel", required_argument, NULL, OPT_ACCEL},
-        {"memory", required_argument, NULL, OPT_MEMORY},
-        {"smp", required_argument, NULL, OPT_SMP},
-        {"firmware", required_argument, NULL, OPT_FIRMWARE},
-        {"bios", required_argument, NULL, OPT_FIRMWARE},
-        {"kernel", required_argument, NULL, OPT_KERNEL},
-        {"initrd", required_argument, NULL, OPT_INITRD},
-        {"append", required_argument, NULL, OPT_APPEND},
-        {"serial", required_argument, NULL, OPT_SERIAL},
-        {"trace", required_argument, NULL, OPT_TRACE},
-        {"stats", no_argument, NULL, OPT_STATS},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        { "guest-arch", required_argument, NULL, OPT_ARCH },
+        { "accel", required_argument, NULL, OPT_ACCEL },
+        { "memory", required_argument, NULL, OPT_MEMORY },
+        { "smp", required_argument, NULL, OPT_SMP },
+        { "firmware", required_argument, NULL, OPT_FIRMWARE },
+        { "bios", required_argument, NULL, OPT_FIRMWARE },
+        { "kernel", required_argument, NULL, OPT_KERNEL },
+        { "initrd", required_argument, NULL, OPT_INITRD },
+        { "append", required_argument, NULL, OPT_APPEND },
+        { "serial", required_argument, NULL, OPT_SERIAL },
+        { "trace", required_argument, NULL, OPT_TRACE },
+        { "stats", no_argument, NULL, OPT_STATS },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
         /* Accepted names of devices that arrive with later work: a clear error for now. */
-        {"disk", required_argument, NULL, OPT_LATER},
-        {"iso", required_argument, NULL, OPT_LATER},
-        {"net-mode", required_argument, NULL, OPT_LATER},
-        {"net-if", required_argument, NULL, OPT_LATER},
-        {"share", required_argument, NULL, OPT_LATER},
-        {"display", required_argument, NULL, OPT_LATER},
-        {NULL, 0, NULL, 0},
+        { "disk", required_argument, NULL, OPT_LATER },
+        { "iso", required_argument, NULL, OPT_LATER },
+        { "net-mode", required_argument, NULL, OPT_LATER },
+        { "net-if", required_argument, NULL, OPT_LATER },
+        { "share", required_argument, NULL, OPT_LATER },
+        { "display", required_argument, NULL, OPT_LATER },
+        { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
     vs_config_init(&cfg);
@@ -303,15 +314,9 @@ int main(int argc, char **argv)
             cfg.firmware = optarg;
             firmware_given = true;
             break;
-        case OPT_KERNEL:
-            cfg.kernel = optarg;
-            break;
-        case OPT_INITRD:
-            cfg.initrd = optarg;
-            break;
-        case OPT_APPEND:
-            cfg.cmdline = optarg;
-            break;
+        case OPT_KERNEL: cfg.kernel = optarg; break;
+        case OPT_INITRD: cfg.initrd = optarg; break;
+        case OPT_APPEND: cfg.cmdline = optarg; break;
         case OPT_SERIAL:
             if (!strcmp(optarg, "stdio"))
                 serial_stdio = true;
@@ -320,25 +325,16 @@ int main(int argc, char **argv)
             else
                 usage_error("unknown --serial '%s' (use stdio or none)", optarg);
             break;
-        case OPT_TRACE:
-            cfg.trace |= parse_trace(optarg);
-            break;
-        case OPT_STATS:
-            cfg.stats = true;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return 0;
-        case OPT_VERSION:
-            printf("vessel-run %s\n", VESSEL_VERSION);
-            return 0;
+        case OPT_TRACE: cfg.trace |= parse_trace(optarg); break;
+        case OPT_STATS: cfg.stats = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case OPT_VERSION: printf("vessel-run %s\n", VESSEL_VERSION); return 0;
         case OPT_LATER:
             usage_error("%s is not supported yet: virtio devices are not built in this "
-                        "version", argv[optind - 1]);
-        case ':':
-            usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            usage_error("unknown option '%s'", argv[optind - 1]);
+                        "version",
+                        argv[optind - 1]);
+        case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -359,8 +355,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* inherited by engine threads */
     signal(SIGPIPE, SIG_IGN);
 
-    VsMachineListener listener = {.serial_output = serial_stdio ? serial_out : NULL};
-    VsError err = {0};
+    VsMachineListener listener = { .serial_output = serial_stdio ? serial_out : NULL };
+    VsError err = { 0 };
     VsMachine *m;
     if (vs_machine_create(&cfg, &listener, &m, &err) != VS_OK) {
         fprintf(stderr, "vessel-run: %s\n", err.message);
@@ -373,15 +369,14 @@ int main(int argc, char **argv)
     pthread_create(&sig_tid, NULL, signal_thread, m);
     pthread_detach(sig_tid);
 
-    InputState in = {.m = m, .stop_pipe = {-1, -1}};
+    InputState in = { .m = m, .stop_pipe = { -1, -1 } };
     pthread_t input_tid;
     bool input_started = false;
     if (serial_stdio) {
         in.raw = isatty(STDIN_FILENO);
         if (in.raw)
             set_raw_terminal();
-        if (pipe(in.stop_pipe) == 0 &&
-            pthread_create(&input_tid, NULL, input_thread, &in) == 0)
+        if (pipe(in.stop_pipe) == 0 && pthread_create(&input_tid, NULL, input_thread, &in) == 0)
             input_started = true;
     }
     if (vs_machine_start(m, &err) != VS_OK) {
@@ -403,9 +398,7 @@ int main(int argc, char **argv)
 
     int status;
     switch (reason) {
-    case VS_STOP_POWEROFF:
-        status = EXIT_POWEROFF;
-        break;
+    case VS_STOP_POWEROFF: status = EXIT_POWEROFF; break;
     case VS_STOP_GUEST_CRASH:
         fprintf(stderr, "\nvessel-run: guest failure: %s\n", vs_machine_stop_message(m));
         status = EXIT_GUEST_CRASH;

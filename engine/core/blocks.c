@@ -8,12 +8,12 @@
 #include "core/machine.h"
 #include "ir/interp.h"
 
-#define HASH_BITS 16
-#define HASH_SIZE (1u << HASH_BITS)
+#define HASH_BITS      16
+#define HASH_SIZE      (1u << HASH_BITS)
 #define PAGE_HASH_BITS 14
 #define PAGE_HASH_SIZE (1u << PAGE_HASH_BITS)
-#define REAP_THRESHOLD (8u << 20) /* bytes of invalidated blocks before an exclusive reap */
-#define CACHE_LIMIT (512u << 20)  /* bytes of live blocks before a full flush */
+#define REAP_THRESHOLD (8u << 20)   /* bytes of invalidated blocks before an exclusive reap */
+#define CACHE_LIMIT    (512u << 20) /* bytes of live blocks before a full flush */
 
 typedef struct PageEntry {
     uint64_t ppage;
@@ -165,8 +165,7 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
     }
 #ifndef NDEBUG
     if (!ir_verify(f, msg, sizeof(msg))) {
-        vs_log("IR verifier failed after optimisation at 0x%llx: %s", (unsigned long long)vpc,
-               msg);
+        vs_log("IR verifier failed after optimisation at 0x%llx: %s", (unsigned long long)vpc, msg);
         ir_print(f, stderr);
         abort();
     }

@@ -131,20 +131,15 @@ static void cpu_loop(VsCpu *cpu)
         cpu->mode = mode;
         VsBlock *b = find_block(cpu, vpc, mode);
         if (m->cfg.trace & VS_TRACE_EXEC)
-            fprintf(stderr, "cpu%u: exec 0x%llx mode=0x%x\n", cpu->index,
-                    (unsigned long long)vpc, mode);
+            fprintf(stderr, "cpu%u: exec 0x%llx mode=0x%x\n", cpu->index, (unsigned long long)vpc,
+                    mode);
         int r = interp_exec(cpu, b);
         cpu->cur_block = NULL;
         cpu->cur_op = NULL;
         switch (r) {
-        case INTERP_RET_EXIT_BASE + IR_EXIT_HALT:
-            cpu->halted = true;
-            break;
-        case INTERP_RET_EXIT_BASE + IR_EXIT_FLUSH:
-            jmp_cache_flush(cpu);
-            break;
-        default:
-            break;
+        case INTERP_RET_EXIT_BASE + IR_EXIT_HALT: cpu->halted = true; break;
+        case INTERP_RET_EXIT_BASE + IR_EXIT_FLUSH: jmp_cache_flush(cpu); break;
+        default: break;
         }
     }
 }

@@ -96,8 +96,8 @@ struct VsArchOps {
      * must end with a block exit op. May read the next page via mmu_translate_code for an
      * instruction that crosses the page (then *ppc2 is set to the second page).
      */
-    unsigned (*translate)(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode,
-                          unsigned *ninsns, uint64_t *ppc2);
+    unsigned (*translate)(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,
+                          uint64_t *ppc2);
     /* Deliver a pending enabled interrupt if any (changes pc/mode). Returns true if taken. */
     bool (*check_interrupts)(VsCpu *cpu);
     /* True if an interrupt is pending that should wake the CPU from wfi (even if masked). */
@@ -107,8 +107,8 @@ struct VsArchOps {
      * true. On failure return false with *fault_kind (0 page fault, 1 access fault); the
      * caller then calls raise_mmu_fault.
      */
-    bool (*tlb_fill)(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx,
-                     uint64_t *paddr, int *prot, uint64_t *page_size, int *fault_kind);
+    bool (*tlb_fill)(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx, uint64_t *paddr,
+                     int *prot, uint64_t *page_size, int *fault_kind);
     /* Raise the guest fault for a failed access. Does not return. kind: 0 = page fault,
      * 1 = access fault (nothing mapped / PMP), 2 = misaligned. */
     void (*raise_mmu_fault)(VsCpu *cpu, uint64_t vaddr, int access, int kind)

@@ -11,16 +11,14 @@
 #include "core/blocks.h"
 #include "core/machine.h"
 
-#define RESET_LOOP_COUNT 8             /* this many resets ...                 */
+#define RESET_LOOP_COUNT     8              /* this many resets ...                 */
 #define RESET_LOOP_WINDOW_NS 10000000000ull /* ... within 10 s is a reset loop */
 
 static const VsArchOps *arch_find(VsArch arch)
 {
     switch (arch) {
-    case VS_ARCH_RISCV64:
-        return &rv_arch_ops;
-    default:
-        return NULL;
+    case VS_ARCH_RISCV64: return &rv_arch_ops;
+    default: return NULL;
     }
 }
 
@@ -87,8 +85,8 @@ static void cpu_reset_all(VsMachine *m)
     }
 }
 
-VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener,
-                           VsMachine **out, VsError *err)
+VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener, VsMachine **out,
+                           VsError *err)
 {
     *out = NULL;
     if (cfg->arch == VS_ARCH_NONE)
@@ -101,8 +99,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
                             vs_arch_name(cfg->arch));
     switch (cfg->accel) {
     case VS_ACCEL_AUTO:
-    case VS_ACCEL_INTERP:
-        break;
+    case VS_ACCEL_INTERP: break;
     case VS_ACCEL_JIT:
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "the JIT tier is not built yet; use --accel interp or auto");
@@ -111,8 +108,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
                             "KVM is not available for %s guests (it needs a guest of the "
                             "host's architecture and the KVM backend, which is not built yet)",
                             vs_arch_name(cfg->arch));
-    default:
-        return vs_error_set(err, VS_ERR_INVALID, "unknown accelerator");
+    default: return vs_error_set(err, VS_ERR_INVALID, "unknown accelerator");
     }
     if (cfg->smp < 1 || cfg->smp > 64)
         return vs_error_set(err, VS_ERR_INVALID, "--smp must be between 1 and 64 (got %u)",
@@ -242,8 +238,8 @@ void vs_machine_do_reset(VsMachine *m, VsCpu *self)
                 now - m->reset_times_ns[m->reset_count % RESET_LOOP_COUNT] < RESET_LOOP_WINDOW_NS;
     pthread_mutex_unlock(&m->lock);
     if (loop) {
-        vs_machine_request_stop(m, VS_STOP_RESET_LOOP,
-                                "the guest reset %d times within %llu s", RESET_LOOP_COUNT,
+        vs_machine_request_stop(m, VS_STOP_RESET_LOOP, "the guest reset %d times within %llu s",
+                                RESET_LOOP_COUNT,
                                 (unsigned long long)(RESET_LOOP_WINDOW_NS / 1000000000ull));
         return;
     }
@@ -269,8 +265,7 @@ void vs_machine_cpu_checkpoint(VsMachine *m, VsCpu *cpu)
     pthread_mutex_unlock(&m->lock);
 }
 
-void vs_machine_exclusive(VsMachine *m, VsCpu *self, void (*fn)(VsMachine *m, void *arg),
-                          void *arg)
+void vs_machine_exclusive(VsMachine *m, VsCpu *self, void (*fn)(VsMachine *m, void *arg), void *arg)
 {
     pthread_mutex_lock(&m->lock);
     while (m->exclusive_pending && !m->stop_requested) {
@@ -385,8 +380,9 @@ void vs_machine_print_stats(VsMachine *m, void *file)
     FILE *out = file;
     BlockCacheStats bs;
     blocks_get_stats(m->blocks, &bs);
-    fprintf(out, "translation: %llu blocks, %llu guest bytes, %llu IR ops, %llu KiB code, "
-                 "%.1f ms translating, %llu invalidated, %llu flushes\n",
+    fprintf(out,
+            "translation: %llu blocks, %llu guest bytes, %llu IR ops, %llu KiB code, "
+            "%.1f ms translating, %llu invalidated, %llu flushes\n",
             (unsigned long long)bs.translated, (unsigned long long)bs.guest_bytes,
             (unsigned long long)bs.ir_ops, (unsigned long long)(bs.interp_bytes >> 10),
             bs.translate_ns / 1e6, (unsigned long long)bs.invalidated,

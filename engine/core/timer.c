@@ -33,8 +33,8 @@ static void *timer_thread(void *arg)
         if (next == UINT64_MAX) {
             pthread_cond_wait(&svc->cond, &svc->lock);
         } else {
-            struct timespec ts = {.tv_sec = (time_t)(next / 1000000000ull),
-                                  .tv_nsec = (long)(next % 1000000000ull)};
+            struct timespec ts = { .tv_sec = (time_t)(next / 1000000000ull),
+                                   .tv_nsec = (long)(next % 1000000000ull) };
             pthread_cond_timedwait(&svc->cond, &svc->lock, &ts);
         }
     }

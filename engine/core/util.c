@@ -53,8 +53,8 @@ static const struct {
     const char *name;
     VsArch arch;
 } arch_names[] = {
-    {"riscv64", VS_ARCH_RISCV64}, {"rv64", VS_ARCH_RISCV64}, {"arm64", VS_ARCH_ARM64},
-    {"aarch64", VS_ARCH_ARM64},   {"x86_64", VS_ARCH_X86_64}, {"amd64", VS_ARCH_X86_64},
+    { "riscv64", VS_ARCH_RISCV64 }, { "rv64", VS_ARCH_RISCV64 },  { "arm64", VS_ARCH_ARM64 },
+    { "aarch64", VS_ARCH_ARM64 },   { "x86_64", VS_ARCH_X86_64 }, { "amd64", VS_ARCH_X86_64 },
 };
 
 VsArch vs_arch_from_name(const char *name)
@@ -75,7 +75,7 @@ const char *vs_arch_name(VsArch arch)
     }
 }
 
-static const char *const accel_names[] = {"auto", "interp", "jit", "kvm"};
+static const char *const accel_names[] = { "auto", "interp", "jit", "kvm" };
 
 int vs_accel_from_name(const char *name)
 {
@@ -120,10 +120,22 @@ bool vs_parse_size(const char *text, uint64_t *out)
     uint64_t mult = 1;
     switch (toupper((unsigned char)*end)) {
     case 0: break;
-    case 'K': mult = 1ull << 10; end++; break;
-    case 'M': mult = 1ull << 20; end++; break;
-    case 'G': mult = 1ull << 30; end++; break;
-    case 'T': mult = 1ull << 40; end++; break;
+    case 'K':
+        mult = 1ull << 10;
+        end++;
+        break;
+    case 'M':
+        mult = 1ull << 20;
+        end++;
+        break;
+    case 'G':
+        mult = 1ull << 30;
+        end++;
+        break;
+    case 'T':
+        mult = 1ull << 40;
+        end++;
+        break;
     default: return false;
     }
     if (mult > 1 && (*end == 'i' || *end == 'I'))

@@ -19,49 +19,60 @@
 /* The handler macros declare UT/ST/W for every op; not every expression uses all three. */
 #pragma GCC diagnostic ignored "-Wunused-local-typedefs"
 
-#define likely(x) __builtin_expect(!!(x), 1)
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Scratch slots for materialised constants sit after the block's temps. */
 #define SCRATCH_SLOT(i) (IR_MAX_TEMPS - 4 + (i))
-#define TEMP_LIMIT (IR_MAX_TEMPS - 4)
-#define OFF_NONE UINT32_MAX
+#define TEMP_LIMIT      (IR_MAX_TEMPS - 4)
+#define OFF_NONE        UINT32_MAX
 
 /* ---- handler list ---- */
 
-#define BINOPS(X)                                                                           \
-    X(ADD) X(SUB) X(MUL) X(MULSH) X(MULUH) X(MULSUH) X(DIV) X(DIVU) X(REM) X(REMU) X(AND)  \
-    X(OR) X(XOR) X(ANDC) X(ORC) X(SHL) X(SHR) X(SAR) X(ROTL) X(ROTR) X(SMIN) X(SMAX)      \
-    X(UMIN) X(UMAX)
-#define UNOPS(X)                                                                            \
-    X(NOT) X(NEG) X(SEXT8) X(SEXT16) X(SEXT32) X(ZEXT8) X(ZEXT16) X(ZEXT32) X(CLZ) X(CTZ)  \
-    X(POPCNT) X(BSWAP)
-#define CONDS(X) X(EQ) X(NE) X(LT) X(GE) X(LE) X(GT) X(LTU) X(GEU) X(LEU) X(GTU) X(TSTEQ) X(TSTNE)
-#define LOADS(X) X(LD8U) X(LD8S) X(LD16U) X(LD16S) X(LD32U) X(LD32S) X(LD64)
+#define BINOPS(X)                                                                               \
+    X(ADD)                                                                                      \
+    X(SUB) X(MUL) X(MULSH) X(MULUH) X(MULSUH) X(DIV) X(DIVU) X(REM) X(REMU) X(AND) X(OR) X(XOR) \
+        X(ANDC) X(ORC) X(SHL) X(SHR) X(SAR) X(ROTL) X(ROTR) X(SMIN) X(SMAX) X(UMIN) X(UMAX)
+#define UNOPS(X)                                                                             \
+    X(NOT)                                                                                   \
+    X(NEG) X(SEXT8) X(SEXT16) X(SEXT32) X(ZEXT8) X(ZEXT16) X(ZEXT32) X(CLZ) X(CTZ) X(POPCNT) \
+        X(BSWAP)
+#define CONDS(X)  X(EQ) X(NE) X(LT) X(GE) X(LE) X(GT) X(LTU) X(GEU) X(LEU) X(GTU) X(TSTEQ) X(TSTNE)
+#define LOADS(X)  X(LD8U) X(LD8S) X(LD16U) X(LD16S) X(LD32U) X(LD32S) X(LD64)
 #define STORES(X) X(ST8) X(ST16) X(ST32) X(ST64)
-#define AMOS(X)                                                                             \
-    X(XCHG) X(ADD) X(AND) X(OR) X(XOR) X(SMIN) X(SMAX) X(UMIN) X(UMAX)
+#define AMOS(X)   X(XCHG) X(ADD) X(AND) X(OR) X(XOR) X(SMIN) X(SMAX) X(UMIN) X(UMAX)
 
 enum {
 #define H_BIN(n) H_##n##64_rr, H_##n##64_ri, H_##n##32_rr, H_##n##32_ri,
     BINOPS(H_BIN)
 #undef H_BIN
 #define H_UN(n) H_##n##64, H_##n##32,
-    UNOPS(H_UN)
+        UNOPS(H_UN)
 #undef H_UN
-#define H_CC(n) H_SET##n##64_rr, H_SET##n##64_ri, H_SET##n##32_rr, H_SET##n##32_ri, \
-                H_BR##n##64_rr, H_BR##n##64_ri, H_BR##n##32_rr, H_BR##n##32_ri,
-    CONDS(H_CC)
+#define H_CC(n)                                                                         \
+    H_SET##n##64_rr, H_SET##n##64_ri, H_SET##n##32_rr, H_SET##n##32_ri, H_BR##n##64_rr, \
+        H_BR##n##64_ri, H_BR##n##32_rr, H_BR##n##32_ri,
+            CONDS(H_CC)
 #undef H_CC
 #define H_L(n) H_##n,
-    LOADS(H_L) STORES(H_L)
+                LOADS(H_L) STORES(H_L)
 #undef H_L
 #define H_A(n) H_AMO_##n##32, H_AMO_##n##64,
-    AMOS(H_A)
+                    AMOS(H_A)
 #undef H_A
-    H_CMPXCHG32, H_CMPXCHG64,
-    H_MOV, H_MOVI, H_SELECT, H_FENCE, H_FENCE_FULL, H_CALL, H_BR, H_GOTO_BLOCK, H_GOTO_PTR,
-    H_EXIT, H_COUNT
+                        H_CMPXCHG32,
+    H_CMPXCHG64,
+    H_MOV,
+    H_MOVI,
+    H_SELECT,
+    H_FENCE,
+    H_FENCE_FULL,
+    H_CALL,
+    H_BR,
+    H_GOTO_BLOCK,
+    H_GOTO_PTR,
+    H_EXIT,
+    H_COUNT
 };
 
 static const void *handlers[H_COUNT];
@@ -106,56 +117,58 @@ static inline uint32_t rem32(uint32_t a, uint32_t b)
 #define E_ADD a + b
 #define E_SUB a - b
 #define E_MUL a *b
-#define E_MULSH (W == 64 ? (UT)(((__int128)(int64_t)a * (__int128)(int64_t)b) >> 64)      \
-                         : (UT)(((int64_t)(int32_t)a * (int64_t)(int32_t)b) >> 32))
-#define E_MULUH (W == 64 ? (UT)(((unsigned __int128)a * b) >> 64)                          \
-                         : (UT)(((uint64_t)a * (uint64_t)b) >> 32))
-#define E_MULSUH (W == 64 ? (UT)(((__int128)(int64_t)a * (__int128)(uint64_t)b) >> 64)     \
-                          : (UT)(((int64_t)(int32_t)a * (int64_t)(uint64_t)b) >> 32))
-#define E_DIV (W == 64 ? (UT)div64(a, b) : (UT)div32((uint32_t)a, (uint32_t)b))
-#define E_DIVU (b == 0 ? (UT)~(UT)0 : a / (b ? b : 1))
-#define E_REM (W == 64 ? (UT)rem64(a, b) : (UT)rem32((uint32_t)a, (uint32_t)b))
-#define E_REMU (b == 0 ? a : a % (b ? b : 1))
-#define E_AND a &b
-#define E_OR a | b
-#define E_XOR a ^ b
-#define E_ANDC a & ~b
-#define E_ORC a | ~b
-#define E_SHL a << (b & (W - 1))
-#define E_SHR a >> (b & (W - 1))
-#define E_SAR (UT)((ST)a >> (b & (W - 1)))
-#define E_ROTL ((a << (b & (W - 1))) | (a >> ((W - (b & (W - 1))) & (W - 1))))
-#define E_ROTR ((a >> (b & (W - 1))) | (a << ((W - (b & (W - 1))) & (W - 1))))
-#define E_SMIN ((ST)a < (ST)b ? a : b)
-#define E_SMAX ((ST)a > (ST)b ? a : b)
-#define E_UMIN (a < b ? a : b)
-#define E_UMAX (a > b ? a : b)
+#define E_MULSH                                                          \
+    (W == 64 ? (UT)(((__int128)(int64_t)a * (__int128)(int64_t)b) >> 64) \
+             : (UT)(((int64_t)(int32_t)a * (int64_t)(int32_t)b) >> 32))
+#define E_MULUH \
+    (W == 64 ? (UT)(((unsigned __int128)a * b) >> 64) : (UT)(((uint64_t)a * (uint64_t)b) >> 32))
+#define E_MULSUH                                                          \
+    (W == 64 ? (UT)(((__int128)(int64_t)a * (__int128)(uint64_t)b) >> 64) \
+             : (UT)(((int64_t)(int32_t)a * (int64_t)(uint64_t)b) >> 32))
+#define E_DIV    (W == 64 ? (UT)div64(a, b) : (UT)div32((uint32_t)a, (uint32_t)b))
+#define E_DIVU   (b == 0 ? (UT) ~(UT)0 : a / (b ? b : 1))
+#define E_REM    (W == 64 ? (UT)rem64(a, b) : (UT)rem32((uint32_t)a, (uint32_t)b))
+#define E_REMU   (b == 0 ? a : a % (b ? b : 1))
+#define E_AND    a &b
+#define E_OR     a | b
+#define E_XOR    a ^ b
+#define E_ANDC   a & ~b
+#define E_ORC    a | ~b
+#define E_SHL    a << (b & (W - 1))
+#define E_SHR    a >> (b & (W - 1))
+#define E_SAR    (UT)((ST)a >> (b & (W - 1)))
+#define E_ROTL   ((a << (b & (W - 1))) | (a >> ((W - (b & (W - 1))) & (W - 1))))
+#define E_ROTR   ((a >> (b & (W - 1))) | (a << ((W - (b & (W - 1))) & (W - 1))))
+#define E_SMIN   ((ST)a < (ST)b ? a : b)
+#define E_SMAX   ((ST)a > (ST)b ? a : b)
+#define E_UMIN   (a < b ? a : b)
+#define E_UMAX   (a > b ? a : b)
 
-#define U_NOT ~a
-#define U_NEG -a
-#define U_SEXT8 (UT)(ST)(int8_t)a
+#define U_NOT    ~a
+#define U_NEG    -a
+#define U_SEXT8  (UT)(ST)(int8_t)a
 #define U_SEXT16 (UT)(ST)(int16_t)a
 #define U_SEXT32 (UT)(ST)(int32_t)a
-#define U_ZEXT8 (UT)(uint8_t)a
-#define U_ZEXT16 (UT)(uint16_t)a
-#define U_ZEXT32 (UT)(uint32_t)a
-#define U_CLZ (a ? (UT)(W == 64 ? __builtin_clzll(a) : __builtin_clz((uint32_t)a)) : (UT)W)
-#define U_CTZ (a ? (UT)(W == 64 ? __builtin_ctzll(a) : __builtin_ctz((uint32_t)a)) : (UT)W)
+#define U_ZEXT8  (UT)(uint8_t) a
+#define U_ZEXT16 (UT)(uint16_t) a
+#define U_ZEXT32 (UT)(uint32_t) a
+#define U_CLZ    (a ? (UT)(W == 64 ? __builtin_clzll(a) : __builtin_clz((uint32_t)a)) : (UT)W)
+#define U_CTZ    (a ? (UT)(W == 64 ? __builtin_ctzll(a) : __builtin_ctz((uint32_t)a)) : (UT)W)
 #define U_POPCNT (UT)(W == 64 ? __builtin_popcountll(a) : __builtin_popcount((uint32_t)a))
-#define U_BSWAP (W == 64 ? (UT)__builtin_bswap64(a) : (UT)__builtin_bswap32((uint32_t)a))
+#define U_BSWAP  (W == 64 ? (UT)__builtin_bswap64(a) : (UT)__builtin_bswap32((uint32_t)a))
 
-#define C_EQ (a == b)
-#define C_NE (a != b)
-#define C_LT ((ST)a < (ST)b)
-#define C_GE ((ST)a >= (ST)b)
-#define C_LE ((ST)a <= (ST)b)
-#define C_GT ((ST)a > (ST)b)
-#define C_LTU (a < b)
-#define C_GEU (a >= b)
-#define C_LEU (a <= b)
-#define C_GTU (a > b)
-#define C_TSTEQ ((a & b) == 0)
-#define C_TSTNE ((a & b) != 0)
+#define C_EQ     (a == b)
+#define C_NE     (a != b)
+#define C_LT     ((ST)a < (ST)b)
+#define C_GE     ((ST)a >= (ST)b)
+#define C_LE     ((ST)a <= (ST)b)
+#define C_GT     ((ST)a > (ST)b)
+#define C_LTU    (a < b)
+#define C_GEU    (a >= b)
+#define C_LEU    (a <= b)
+#define C_GTU    (a > b)
+#define C_TSTEQ  ((a & b) == 0)
+#define C_TSTNE  ((a & b) != 0)
 
 static inline uint64_t amo_apply(int op, uint64_t old, uint64_t v, int size)
 {
@@ -168,8 +181,7 @@ static inline uint64_t amo_apply(int op, uint64_t old, uint64_t v, int size)
                          : ((int64_t)old > (int64_t)v ? old : v);
     case IR_AMO_UMIN:
         return size == 4 ? ((uint32_t)old < (uint32_t)v ? old : v) : (old < v ? old : v);
-    default:
-        return size == 4 ? ((uint32_t)old > (uint32_t)v ? old : v) : (old > v ? old : v);
+    default: return size == 4 ? ((uint32_t)old > (uint32_t)v ? old : v) : (old > v ? old : v);
     }
 }
 
@@ -177,9 +189,8 @@ static uint64_t amo_minmax(void *p, int op, uint64_t v, int size)
 {
     if (size == 4) {
         uint32_t old = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
-        while (!__atomic_compare_exchange_n((uint32_t *)p, &old,
-                                            (uint32_t)amo_apply(op, old, v, 4), true,
-                                            __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        while (!__atomic_compare_exchange_n((uint32_t *)p, &old, (uint32_t)amo_apply(op, old, v, 4),
+                                            true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
             ;
         return old;
     }
@@ -206,7 +217,7 @@ static inline uint64_t call_helper(VsCpu *cpu, const InterpCall *c, const uint8_
         case 5: return ((U(*)(VsCpu *, U, U, U, U, U))c->fn)(cpu, a[0], a[1], a[2], a[3], a[4]);
         default:
             return ((U(*)(VsCpu *, U, U, U, U, U, U))c->fn)(cpu, a[0], a[1], a[2], a[3], a[4],
-                                                          a[5]);
+                                                            a[5]);
         }
     }
     switch (c->nargs) {
@@ -230,30 +241,39 @@ static void init_handlers(void)
 int interp_exec(VsCpu *cpu, VsBlock *b)
 {
     if (unlikely(!cpu)) {
-#define T_BIN(n) handlers[H_##n##64_rr] = &&L_##n##64_rr; handlers[H_##n##64_ri] = &&L_##n##64_ri; \
-                 handlers[H_##n##32_rr] = &&L_##n##32_rr; handlers[H_##n##32_ri] = &&L_##n##32_ri;
+#define T_BIN(n)                             \
+    handlers[H_##n##64_rr] = &&L_##n##64_rr; \
+    handlers[H_##n##64_ri] = &&L_##n##64_ri; \
+    handlers[H_##n##32_rr] = &&L_##n##32_rr; \
+    handlers[H_##n##32_ri] = &&L_##n##32_ri;
         BINOPS(T_BIN)
 #undef T_BIN
-#define T_UN(n) handlers[H_##n##64] = &&L_##n##64; handlers[H_##n##32] = &&L_##n##32;
+#define T_UN(n)                        \
+    handlers[H_##n##64] = &&L_##n##64; \
+    handlers[H_##n##32] = &&L_##n##32;
         UNOPS(T_UN)
 #undef T_UN
-#define T_CC(n) handlers[H_SET##n##64_rr] = &&L_SET##n##64_rr;                               \
-                handlers[H_SET##n##64_ri] = &&L_SET##n##64_ri;                               \
-                handlers[H_SET##n##32_rr] = &&L_SET##n##32_rr;                               \
-                handlers[H_SET##n##32_ri] = &&L_SET##n##32_ri;                               \
-                handlers[H_BR##n##64_rr] = &&L_BR##n##64_rr;                                 \
-                handlers[H_BR##n##64_ri] = &&L_BR##n##64_ri;                                 \
-                handlers[H_BR##n##32_rr] = &&L_BR##n##32_rr;                                 \
-                handlers[H_BR##n##32_ri] = &&L_BR##n##32_ri;
+#define T_CC(n)                                    \
+    handlers[H_SET##n##64_rr] = &&L_SET##n##64_rr; \
+    handlers[H_SET##n##64_ri] = &&L_SET##n##64_ri; \
+    handlers[H_SET##n##32_rr] = &&L_SET##n##32_rr; \
+    handlers[H_SET##n##32_ri] = &&L_SET##n##32_ri; \
+    handlers[H_BR##n##64_rr] = &&L_BR##n##64_rr;   \
+    handlers[H_BR##n##64_ri] = &&L_BR##n##64_ri;   \
+    handlers[H_BR##n##32_rr] = &&L_BR##n##32_rr;   \
+    handlers[H_BR##n##32_ri] = &&L_BR##n##32_ri;
         CONDS(T_CC)
 #undef T_CC
 #define T_L(n) handlers[H_##n] = &&L_##n;
-        LOADS(T_L) STORES(T_L)
+        LOADS(T_L)
+        STORES(T_L)
 #undef T_L
-#define T_A(n) handlers[H_AMO_##n##32] = &&L_AMO_##n##32; handlers[H_AMO_##n##64] = &&L_AMO_##n##64;
-        AMOS(T_A)
+#define T_A(n)                                 \
+    handlers[H_AMO_##n##32] = &&L_AMO_##n##32; \
+    handlers[H_AMO_##n##64] = &&L_AMO_##n##64;
+            AMOS(T_A)
 #undef T_A
-        handlers[H_CMPXCHG32] = &&L_CMPXCHG32;
+                handlers[H_CMPXCHG32] = &&L_CMPXCHG32;
         handlers[H_CMPXCHG64] = &&L_CMPXCHG64;
         handlers[H_MOV] = &&L_MOV;
         handlers[H_MOVI] = &&L_MOVI;
@@ -274,139 +294,175 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
     const InterpInsn *ip;
     const InterpInsn *b_code;
 
-#define R(off) (*(uint64_t *)(env + (off)))
-#define DISPATCH goto *ip->h
-#define NEXT                                                                                \
-    do {                                                                                    \
-        ip++;                                                                               \
-        DISPATCH;                                                                           \
+#define R(off)   (*(uint64_t *)(env + (off)))
+#define DISPATCH goto * ip->h
+#define NEXT      \
+    do {          \
+        ip++;     \
+        DISPATCH; \
     } while (0)
 
     goto enter_block;
 
     /* Binary ops. */
-#define L_BIN(n)                                                                            \
-    L_##n##64_rr : {                                                                        \
-        typedef uint64_t UT; typedef int64_t ST; enum { W = 64 };                           \
-        UT a = R(ip->a), b = R(ip->b);                                                      \
-        R(ip->d) = (UT)(E_##n);                                                             \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_##n##64_ri : {                                                                        \
-        typedef uint64_t UT; typedef int64_t ST; enum { W = 64 };                           \
-        UT a = R(ip->a), b = ip->imm;                                                       \
-        R(ip->d) = (UT)(E_##n);                                                             \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_##n##32_rr : {                                                                        \
-        typedef uint32_t UT; typedef int32_t ST; enum { W = 32 };                           \
-        UT a = (UT)R(ip->a), b = (UT)R(ip->b);                                              \
-        R(ip->d) = (UT)(E_##n);                                                             \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_##n##32_ri : {                                                                        \
-        typedef uint32_t UT; typedef int32_t ST; enum { W = 32 };                           \
-        UT a = (UT)R(ip->a), b = (UT)ip->imm;                                               \
-        R(ip->d) = (UT)(E_##n);                                                             \
-        NEXT;                                                                               \
+#define L_BIN(n)                               \
+    L_##n##64_rr:                              \
+    {                                          \
+        typedef uint64_t UT;                   \
+        typedef int64_t ST;                    \
+        enum { W = 64 };                       \
+        UT a = R(ip->a), b = R(ip->b);         \
+        R(ip->d) = (UT)(E_##n);                \
+        NEXT;                                  \
+    }                                          \
+    L_##n##64_ri:                              \
+    {                                          \
+        typedef uint64_t UT;                   \
+        typedef int64_t ST;                    \
+        enum { W = 64 };                       \
+        UT a = R(ip->a), b = ip->imm;          \
+        R(ip->d) = (UT)(E_##n);                \
+        NEXT;                                  \
+    }                                          \
+    L_##n##32_rr:                              \
+    {                                          \
+        typedef uint32_t UT;                   \
+        typedef int32_t ST;                    \
+        enum { W = 32 };                       \
+        UT a = (UT)R(ip->a), b = (UT)R(ip->b); \
+        R(ip->d) = (UT)(E_##n);                \
+        NEXT;                                  \
+    }                                          \
+    L_##n##32_ri:                              \
+    {                                          \
+        typedef uint32_t UT;                   \
+        typedef int32_t ST;                    \
+        enum { W = 32 };                       \
+        UT a = (UT)R(ip->a), b = (UT)ip->imm;  \
+        R(ip->d) = (UT)(E_##n);                \
+        NEXT;                                  \
     }
     BINOPS(L_BIN)
 #undef L_BIN
 
-#define L_UN(n)                                                                             \
-    L_##n##64 : {                                                                           \
-        typedef uint64_t UT; typedef int64_t ST; enum { W = 64 };                           \
-        UT a = R(ip->a);                                                                    \
-        R(ip->d) = (UT)(U_##n);                                                             \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_##n##32 : {                                                                           \
-        typedef uint32_t UT; typedef int32_t ST; enum { W = 32 };                           \
-        UT a = (UT)R(ip->a);                                                                \
-        R(ip->d) = (UT)(U_##n);                                                             \
-        NEXT;                                                                               \
+#define L_UN(n)                 \
+    L_##n##64:                  \
+    {                           \
+        typedef uint64_t UT;    \
+        typedef int64_t ST;     \
+        enum { W = 64 };        \
+        UT a = R(ip->a);        \
+        R(ip->d) = (UT)(U_##n); \
+        NEXT;                   \
+    }                           \
+    L_##n##32:                  \
+    {                           \
+        typedef uint32_t UT;    \
+        typedef int32_t ST;     \
+        enum { W = 32 };        \
+        UT a = (UT)R(ip->a);    \
+        R(ip->d) = (UT)(U_##n); \
+        NEXT;                   \
     }
     UNOPS(L_UN)
 #undef L_UN
 
-#define L_CC(n)                                                                             \
-    L_SET##n##64_rr : {                                                                     \
-        typedef uint64_t UT; typedef int64_t ST;                                            \
-        UT a = R(ip->a), b = R(ip->b);                                                      \
-        R(ip->d) = C_##n;                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_SET##n##64_ri : {                                                                     \
-        typedef uint64_t UT; typedef int64_t ST;                                            \
-        UT a = R(ip->a), b = ip->imm;                                                       \
-        R(ip->d) = C_##n;                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_SET##n##32_rr : {                                                                     \
-        typedef uint32_t UT; typedef int32_t ST;                                            \
-        UT a = (UT)R(ip->a), b = (UT)R(ip->b);                                              \
-        R(ip->d) = C_##n;                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_SET##n##32_ri : {                                                                     \
-        typedef uint32_t UT; typedef int32_t ST;                                            \
-        UT a = (UT)R(ip->a), b = (UT)ip->imm;                                               \
-        R(ip->d) = C_##n;                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_BR##n##64_rr : {                                                                      \
-        typedef uint64_t UT; typedef int64_t ST;                                            \
-        UT a = R(ip->a), b = R(ip->b);                                                      \
-        if (C_##n) {                                                                        \
-            ip = b_code + ip->c;                                                            \
-            DISPATCH;                                                                       \
-        }                                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_BR##n##64_ri : {                                                                      \
-        typedef uint64_t UT; typedef int64_t ST;                                            \
-        UT a = R(ip->a), b = ip->imm;                                                       \
-        if (C_##n) {                                                                        \
-            ip = b_code + ip->c;                                                            \
-            DISPATCH;                                                                       \
-        }                                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_BR##n##32_rr : {                                                                      \
-        typedef uint32_t UT; typedef int32_t ST;                                            \
-        UT a = (UT)R(ip->a), b = (UT)R(ip->b);                                              \
-        if (C_##n) {                                                                        \
-            ip = b_code + ip->c;                                                            \
-            DISPATCH;                                                                       \
-        }                                                                                   \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_BR##n##32_ri : {                                                                      \
-        typedef uint32_t UT; typedef int32_t ST;                                            \
-        UT a = (UT)R(ip->a), b = (UT)ip->imm;                                               \
-        if (C_##n) {                                                                        \
-            ip = b_code + ip->c;                                                            \
-            DISPATCH;                                                                       \
-        }                                                                                   \
-        NEXT;                                                                               \
+#define L_CC(n)                                \
+    L_SET##n##64_rr:                           \
+    {                                          \
+        typedef uint64_t UT;                   \
+        typedef int64_t ST;                    \
+        UT a = R(ip->a), b = R(ip->b);         \
+        R(ip->d) = C_##n;                      \
+        NEXT;                                  \
+    }                                          \
+    L_SET##n##64_ri:                           \
+    {                                          \
+        typedef uint64_t UT;                   \
+        typedef int64_t ST;                    \
+        UT a = R(ip->a), b = ip->imm;          \
+        R(ip->d) = C_##n;                      \
+        NEXT;                                  \
+    }                                          \
+    L_SET##n##32_rr:                           \
+    {                                          \
+        typedef uint32_t UT;                   \
+        typedef int32_t ST;                    \
+        UT a = (UT)R(ip->a), b = (UT)R(ip->b); \
+        R(ip->d) = C_##n;                      \
+        NEXT;                                  \
+    }                                          \
+    L_SET##n##32_ri:                           \
+    {                                          \
+        typedef uint32_t UT;                   \
+        typedef int32_t ST;                    \
+        UT a = (UT)R(ip->a), b = (UT)ip->imm;  \
+        R(ip->d) = C_##n;                      \
+        NEXT;                                  \
+    }                                          \
+    L_BR##n##64_rr:                            \
+    {                                          \
+        typedef uint64_t UT;                   \
+        typedef int64_t ST;                    \
+        UT a = R(ip->a), b = R(ip->b);         \
+        if (C_##n) {                           \
+            ip = b_code + ip->c;               \
+            DISPATCH;                          \
+        }                                      \
+        NEXT;                                  \
+    }                                          \
+    L_BR##n##64_ri:                            \
+    {                                          \
+        typedef uint64_t UT;                   \
+        typedef int64_t ST;                    \
+        UT a = R(ip->a), b = ip->imm;          \
+        if (C_##n) {                           \
+            ip = b_code + ip->c;               \
+            DISPATCH;                          \
+        }                                      \
+        NEXT;                                  \
+    }                                          \
+    L_BR##n##32_rr:                            \
+    {                                          \
+        typedef uint32_t UT;                   \
+        typedef int32_t ST;                    \
+        UT a = (UT)R(ip->a), b = (UT)R(ip->b); \
+        if (C_##n) {                           \
+            ip = b_code + ip->c;               \
+            DISPATCH;                          \
+        }                                      \
+        NEXT;                                  \
+    }                                          \
+    L_BR##n##32_ri:                            \
+    {                                          \
+        typedef uint32_t UT;                   \
+        typedef int32_t ST;                    \
+        UT a = (UT)R(ip->a), b = (UT)ip->imm;  \
+        if (C_##n) {                           \
+            ip = b_code + ip->c;               \
+            DISPATCH;                          \
+        }                                      \
+        NEXT;                                  \
     }
     CONDS(L_CC)
 #undef L_CC
 
     /* Loads and stores: inline TLB hit, slow path on anything else. */
-#define L_LOAD(n, T, size, EXT)                                                             \
-    L_##n : {                                                                               \
-        uint64_t va = R(ip->a) + ip->imm;                                                   \
-        const TlbEntry *e = &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
-        T v;                                                                                \
-        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_read)) {               \
-            memcpy(&v, (const void *)(uintptr_t)(va + e->addend), size);                   \
-        } else {                                                                            \
-            cpu->cur_op = ip;                                                               \
-            v = (T)mmu_load_slow(cpu, va, ip->c);                                           \
-        }                                                                                   \
-        R(ip->d) = EXT;                                                                     \
-        NEXT;                                                                               \
+#define L_LOAD(n, T, size, EXT)                                                     \
+    L_##n:                                                                          \
+    {                                                                               \
+        uint64_t va = R(ip->a) + ip->imm;                                           \
+        const TlbEntry *e =                                                         \
+            &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
+        T v;                                                                        \
+        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_read)) {        \
+            memcpy(&v, (const void *)(uintptr_t)(va + e->addend), size);            \
+        } else {                                                                    \
+            cpu->cur_op = ip;                                                       \
+            v = (T)mmu_load_slow(cpu, va, ip->c);                                   \
+        }                                                                           \
+        R(ip->d) = EXT;                                                             \
+        NEXT;                                                                       \
     }
     L_LOAD(LD8U, uint8_t, 1, (uint64_t)v)
     L_LOAD(LD8S, uint8_t, 1, (uint64_t)(int64_t)(int8_t)v)
@@ -417,18 +473,20 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
     L_LOAD(LD64, uint64_t, 8, v)
 #undef L_LOAD
 
-#define L_STORE(n, T, size)                                                                 \
-    L_##n : {                                                                               \
-        uint64_t va = R(ip->a) + ip->imm;                                                   \
-        const TlbEntry *e = &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
-        T v = (T)R(ip->b);                                                                  \
-        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write)) {              \
-            memcpy((void *)(uintptr_t)(va + e->addend), &v, size);                         \
-        } else {                                                                            \
-            cpu->cur_op = ip;                                                               \
-            mmu_store_slow(cpu, va, v, ip->c);                                              \
-        }                                                                                   \
-        NEXT;                                                                               \
+#define L_STORE(n, T, size)                                                         \
+    L_##n:                                                                          \
+    {                                                                               \
+        uint64_t va = R(ip->a) + ip->imm;                                           \
+        const TlbEntry *e =                                                         \
+            &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
+        T v = (T)R(ip->b);                                                          \
+        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write)) {       \
+            memcpy((void *)(uintptr_t)(va + e->addend), &v, size);                  \
+        } else {                                                                    \
+            cpu->cur_op = ip;                                                       \
+            mmu_store_slow(cpu, va, v, ip->c);                                      \
+        }                                                                           \
+        NEXT;                                                                       \
     }
     L_STORE(ST8, uint8_t, 1)
     L_STORE(ST16, uint16_t, 2)
@@ -437,35 +495,37 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
 #undef L_STORE
 
     /* Atomics: the host pointer comes from the TLB (write permission, aligned). */
-#define AMO_PTR(size)                                                                       \
-    uint64_t va = R(ip->a);                                                                 \
+#define AMO_PTR(size)                                                                           \
+    uint64_t va = R(ip->a);                                                                     \
     const TlbEntry *e = &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
-    void *p;                                                                                \
-    if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write))                    \
-        p = (void *)(uintptr_t)(va + e->addend);                                            \
-    else {                                                                                  \
-        cpu->cur_op = ip;                                                                   \
-        p = mmu_atomic_host(cpu, va, ip->c);                                                \
+    void *p;                                                                                    \
+    if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write))                         \
+        p = (void *)(uintptr_t)(va + e->addend);                                                \
+    else {                                                                                      \
+        cpu->cur_op = ip;                                                                       \
+        p = mmu_atomic_host(cpu, va, ip->c);                                                    \
     }
 #define AMO_XCHG(T, p, v) __atomic_exchange_n((T *)p, (T)v, __ATOMIC_SEQ_CST)
-#define AMO_ADD(T, p, v) __atomic_fetch_add((T *)p, (T)v, __ATOMIC_SEQ_CST)
-#define AMO_AND(T, p, v) __atomic_fetch_and((T *)p, (T)v, __ATOMIC_SEQ_CST)
-#define AMO_OR(T, p, v) __atomic_fetch_or((T *)p, (T)v, __ATOMIC_SEQ_CST)
-#define AMO_XOR(T, p, v) __atomic_fetch_xor((T *)p, (T)v, __ATOMIC_SEQ_CST)
+#define AMO_ADD(T, p, v)  __atomic_fetch_add((T *)p, (T)v, __ATOMIC_SEQ_CST)
+#define AMO_AND(T, p, v)  __atomic_fetch_and((T *)p, (T)v, __ATOMIC_SEQ_CST)
+#define AMO_OR(T, p, v)   __atomic_fetch_or((T *)p, (T)v, __ATOMIC_SEQ_CST)
+#define AMO_XOR(T, p, v)  __atomic_fetch_xor((T *)p, (T)v, __ATOMIC_SEQ_CST)
 #define AMO_SMIN(T, p, v) amo_minmax(p, IR_AMO_SMIN, v, sizeof(T))
 #define AMO_SMAX(T, p, v) amo_minmax(p, IR_AMO_SMAX, v, sizeof(T))
 #define AMO_UMIN(T, p, v) amo_minmax(p, IR_AMO_UMIN, v, sizeof(T))
 #define AMO_UMAX(T, p, v) amo_minmax(p, IR_AMO_UMAX, v, sizeof(T))
-#define L_AMO(n)                                                                            \
-    L_AMO_##n##32 : {                                                                       \
-        AMO_PTR(4);                                                                         \
-        R(ip->d) = (uint32_t)AMO_##n(uint32_t, p, R(ip->b));                                \
-        NEXT;                                                                               \
-    }                                                                                       \
-    L_AMO_##n##64 : {                                                                       \
-        AMO_PTR(8);                                                                         \
-        R(ip->d) = (uint64_t)AMO_##n(uint64_t, p, R(ip->b));                                \
-        NEXT;                                                                               \
+#define L_AMO(n)                                             \
+    L_AMO_##n##32:                                           \
+    {                                                        \
+        AMO_PTR(4);                                          \
+        R(ip->d) = (uint32_t)AMO_##n(uint32_t, p, R(ip->b)); \
+        NEXT;                                                \
+    }                                                        \
+    L_AMO_##n##64:                                           \
+    {                                                        \
+        AMO_PTR(8);                                          \
+        R(ip->d) = (uint64_t)AMO_##n(uint64_t, p, R(ip->b)); \
+        NEXT;                                                \
     }
     AMOS(L_AMO)
 #undef L_AMO
@@ -473,8 +533,8 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
 L_CMPXCHG32 : {
     AMO_PTR(4);
     uint32_t exp = (uint32_t)R(ip->b);
-    __atomic_compare_exchange_n((uint32_t *)p, &exp, (uint32_t)R(ip->imm), false,
-                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    __atomic_compare_exchange_n((uint32_t *)p, &exp, (uint32_t)R(ip->imm), false, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
     R(ip->d) = exp;
     NEXT;
 }
@@ -598,34 +658,40 @@ static uint32_t reg_operand(Emitter *e, IrVal v, int scratch)
 static int bin_handler(IrOpcode opc)
 {
     switch (opc) {
-#define C_BIN(n) case IR_OP_##n: return H_##n##64_rr;
+#define C_BIN(n) \
+    case IR_OP_##n: return H_##n##64_rr;
         BINOPS(C_BIN)
 #undef C_BIN
-    default:
-        return -1;
+    default: return -1;
     }
 }
 
 static int un_handler(IrOpcode opc)
 {
     switch (opc) {
-#define C_UN(n) case IR_OP_##n: return H_##n##64;
+#define C_UN(n) \
+    case IR_OP_##n: return H_##n##64;
         UNOPS(C_UN)
 #undef C_UN
-    default:
-        return -1;
+    default: return -1;
     }
 }
 
 static bool commutative(IrOpcode opc)
 {
     switch (opc) {
-    case IR_OP_ADD: case IR_OP_MUL: case IR_OP_MULSH: case IR_OP_MULUH: case IR_OP_AND:
-    case IR_OP_OR: case IR_OP_XOR: case IR_OP_SMIN: case IR_OP_SMAX: case IR_OP_UMIN:
-    case IR_OP_UMAX:
-        return true;
-    default:
-        return false;
+    case IR_OP_ADD:
+    case IR_OP_MUL:
+    case IR_OP_MULSH:
+    case IR_OP_MULUH:
+    case IR_OP_AND:
+    case IR_OP_OR:
+    case IR_OP_XOR:
+    case IR_OP_SMIN:
+    case IR_OP_SMAX:
+    case IR_OP_UMIN:
+    case IR_OP_UMAX: return true;
+    default: return false;
     }
 }
 
@@ -695,8 +761,7 @@ static void emit_op(Emitter *e, const IrOp *op)
     switch (opc) {
     case IR_OP_NOP:
     case IR_OP_INSN_START:
-    case IR_OP_LABEL:
-        return; /* handled by the caller */
+    case IR_OP_LABEL: return; /* handled by the caller */
     case IR_OP_MOV:
         if (ir_is_const(f, op->a)) {
             in = put(e, H_MOVI);
@@ -747,8 +812,9 @@ static void emit_op(Emitter *e, const IrOp *op)
         return;
     }
     case IR_OP_LD: {
-        static const int lh[4][2] = {{H_LD8U, H_LD8S}, {H_LD16U, H_LD16S}, {H_LD32U, H_LD32S},
-                                     {H_LD64, H_LD64}};
+        static const int lh[4][2] = {
+            { H_LD8U, H_LD8S }, { H_LD16U, H_LD16S }, { H_LD32U, H_LD32S }, { H_LD64, H_LD64 }
+        };
         unsigned sz = IR_MEM_LOG2SIZE(op->flags);
         bool sign = op->flags & IR_MEM_SIGN;
         uint32_t ra = reg_operand(e, op->a, 0);
@@ -766,7 +832,7 @@ static void emit_op(Emitter *e, const IrOp *op)
         return;
     }
     case IR_OP_ST: {
-        static const int sh[4] = {H_ST8, H_ST16, H_ST32, H_ST64};
+        static const int sh[4] = { H_ST8, H_ST16, H_ST32, H_ST64 };
         uint32_t ra = reg_operand(e, op->a, 0);
         uint32_t rb = reg_operand(e, op->b, 1);
         in = put(e, sh[IR_MEM_LOG2SIZE(op->flags)]);
@@ -777,9 +843,9 @@ static void emit_op(Emitter *e, const IrOp *op)
         return;
     }
     case IR_OP_ATOMIC_RMW: {
-        static const int ah[IR_AMO_COUNT] = {H_AMO_XCHG32, H_AMO_ADD32, H_AMO_AND32,
-                                             H_AMO_OR32,   H_AMO_XOR32, H_AMO_SMIN32,
-                                             H_AMO_SMAX32, H_AMO_UMIN32, H_AMO_UMAX32};
+        static const int ah[IR_AMO_COUNT] = { H_AMO_XCHG32, H_AMO_ADD32,  H_AMO_AND32,
+                                              H_AMO_OR32,   H_AMO_XOR32,  H_AMO_SMIN32,
+                                              H_AMO_SMAX32, H_AMO_UMIN32, H_AMO_UMAX32 };
         uint32_t ra = reg_operand(e, op->a, 0);
         uint32_t rb = reg_operand(e, op->b, 1);
         bool is64 = IR_MEM_LOG2SIZE(op->flags) == 3;
@@ -803,9 +869,7 @@ static void emit_op(Emitter *e, const IrOp *op)
         in->imm = rc;
         return;
     }
-    case IR_OP_FENCE:
-        put(e, op->aux == IR_FENCE_FULL ? H_FENCE_FULL : H_FENCE);
-        return;
+    case IR_OP_FENCE: put(e, op->aux == IR_FENCE_FULL ? H_FENCE_FULL : H_FENCE); return;
     case IR_OP_CALL: {
         const IrCall *ic = &f->calls[op->aux];
         unsigned ci = e->ncalls++;
@@ -849,8 +913,7 @@ static void emit_op(Emitter *e, const IrOp *op)
         in = put(e, H_EXIT);
         in->imm = op->aux;
         return;
-    default:
-        abort(); /* the verifier rejects unknown opcodes */
+    default: abort(); /* the verifier rejects unknown opcodes */
     }
 }
 
@@ -867,7 +930,7 @@ static void emit_all(Emitter *e)
         }
         if (op->opc == IR_OP_INSN_START) {
             if (e->map)
-                e->map[e->nmap] = (VsInsnMap){.first_op = e->n, .pc = f->pcs[op->aux]};
+                e->map[e->nmap] = (VsInsnMap){ .first_op = e->n, .pc = f->pcs[op->aux] };
             e->nmap++;
             continue;
         }
@@ -880,7 +943,7 @@ bool interp_size(const IrFunc *f, unsigned *ninsn, unsigned *ncalls, unsigned *n
     pthread_once(&handlers_once, init_handlers);
     if (f->ntemps > TEMP_LIMIT || f->overflow)
         return false;
-    Emitter e = {.f = f};
+    Emitter e = { .f = f };
     e.label_pos = calloc(f->nlabels ? f->nlabels : 1, sizeof(uint32_t));
     if (!e.label_pos)
         return false;
@@ -896,7 +959,7 @@ void interp_compile(const IrFunc *f, InterpInsn *code, InterpCall *calls, void *
                     unsigned *nmap_out)
 {
     pthread_once(&handlers_once, init_handlers);
-    Emitter e = {.f = f};
+    Emitter e = { .f = f };
     e.label_pos = calloc(f->nlabels ? f->nlabels : 1, sizeof(uint32_t));
     if (!e.label_pos)
         abort();

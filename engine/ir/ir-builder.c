@@ -38,7 +38,7 @@ void ir_reset(IrFunc *f)
     f->vals = grow(f->vals, &f->cap_vals, ng + 64, sizeof(IrValInfo));
     for (unsigned i = 0; i < ng; i++) {
         const IrGlobalDef *g = &f->globals->defs[i];
-        f->vals[i] = (IrValInfo){.kind = IR_VK_GLOBAL, .type = g->type, .offset = g->offset};
+        f->vals[i] = (IrValInfo){ .kind = IR_VK_GLOBAL, .type = g->type, .offset = g->offset };
     }
     f->nvals = ng;
 }
@@ -67,9 +67,9 @@ IrVal ir_temp(IrFunc *f, IrType type)
 {
     if (f->ntemps >= IR_MAX_TEMPS) {
         f->overflow = true;
-        return new_val(f, (IrValInfo){.kind = IR_VK_TEMP, .type = type, .offset = 0});
+        return new_val(f, (IrValInfo){ .kind = IR_VK_TEMP, .type = type, .offset = 0 });
     }
-    return new_val(f, (IrValInfo){.kind = IR_VK_TEMP, .type = type, .offset = f->ntemps++});
+    return new_val(f, (IrValInfo){ .kind = IR_VK_TEMP, .type = type, .offset = f->ntemps++ });
 }
 
 IrVal ir_const(IrFunc *f, IrType type, uint64_t value)
@@ -84,7 +84,7 @@ IrVal ir_const(IrFunc *f, IrType type, uint64_t value)
         if (v->kind == IR_VK_CONST && v->type == type && v->value == value)
             return (IrVal)i;
     }
-    return new_val(f, (IrValInfo){.kind = IR_VK_CONST, .type = type, .value = value});
+    return new_val(f, (IrValInfo){ .kind = IR_VK_CONST, .type = type, .value = value });
 }
 
 unsigned ir_new_label(IrFunc *f)
@@ -92,12 +92,18 @@ unsigned ir_new_label(IrFunc *f)
     return f->nlabels++;
 }
 
-unsigned ir_emit(IrFunc *f, IrOpcode opc, IrType type, uint16_t flags, IrVal d, IrVal a,
-                 IrVal b, IrVal c, uint32_t aux)
+unsigned ir_emit(IrFunc *f, IrOpcode opc, IrType type, uint16_t flags, IrVal d, IrVal a, IrVal b,
+                 IrVal c, uint32_t aux)
 {
     f->ops = grow(f->ops, &f->cap_ops, f->nops + 1, sizeof(IrOp));
-    f->ops[f->nops] = (IrOp){.opc = (uint8_t)opc, .type = (uint8_t)type, .flags = flags,
-                             .d = d, .a = a, .b = b, .c = c, .aux = aux};
+    f->ops[f->nops] = (IrOp){ .opc = (uint8_t)opc,
+                              .type = (uint8_t)type,
+                              .flags = flags,
+                              .d = d,
+                              .a = a,
+                              .b = b,
+                              .c = c,
+                              .aux = aux };
     return f->nops++;
 }
 
@@ -199,26 +205,26 @@ IrVal ir_call0(IrFunc *f, const IrHelper *h, bool want_result)
 
 IrVal ir_call1(IrFunc *f, const IrHelper *h, bool want_result, IrVal a0)
 {
-    IrVal a[1] = {a0};
+    IrVal a[1] = { a0 };
     return ir_call(f, h, want_result, a);
 }
 
 IrVal ir_call2(IrFunc *f, const IrHelper *h, bool want_result, IrVal a0, IrVal a1)
 {
-    IrVal a[2] = {a0, a1};
+    IrVal a[2] = { a0, a1 };
     return ir_call(f, h, want_result, a);
 }
 
 IrVal ir_call3(IrFunc *f, const IrHelper *h, bool want_result, IrVal a0, IrVal a1, IrVal a2)
 {
-    IrVal a[3] = {a0, a1, a2};
+    IrVal a[3] = { a0, a1, a2 };
     return ir_call(f, h, want_result, a);
 }
 
 IrVal ir_call4(IrFunc *f, const IrHelper *h, bool want_result, IrVal a0, IrVal a1, IrVal a2,
                IrVal a3)
 {
-    IrVal a[4] = {a0, a1, a2, a3};
+    IrVal a[4] = { a0, a1, a2, a3 };
     return ir_call(f, h, want_result, a);
 }
 

@@ -101,10 +101,8 @@ static uint64_t divide(IrOpcode opc, IrType type, uint64_t a, uint64_t b)
         if (sa == smin && sb == -1)
             return 0;
         return (uint64_t)(sa % sb);
-    case IR_OP_DIVU:
-        return b == 0 ? mask : a / b;
-    default: /* REMU */
-        return b == 0 ? a : a % b;
+    case IR_OP_DIVU: return b == 0 ? mask : a / b;
+    default: /* REMU */ return b == 0 ? a : a % b;
     }
 }
 
@@ -275,8 +273,9 @@ static IrVal new_const(IrFunc *f, IrType type, uint64_t value)
 
 static void make_nop(IrOp *op)
 {
-    *op = (IrOp){.opc = IR_OP_NOP, .type = IR_I64, .d = IR_NONE, .a = IR_NONE, .b = IR_NONE,
-                 .c = IR_NONE};
+    *op = (IrOp){
+        .opc = IR_OP_NOP, .type = IR_I64, .d = IR_NONE, .a = IR_NONE, .b = IR_NONE, .c = IR_NONE
+    };
 }
 
 /*
@@ -293,8 +292,9 @@ static IrType mov_type(const IrFunc *f, const IrOp *op)
 static void make_mov(const IrFunc *f, IrOp *op, IrVal src)
 {
     IrType type = mov_type(f, op);
-    *op = (IrOp){.opc = IR_OP_MOV, .type = (uint8_t)type, .d = op->d, .a = src, .b = IR_NONE,
-                 .c = IR_NONE};
+    *op = (IrOp){
+        .opc = IR_OP_MOV, .type = (uint8_t)type, .d = op->d, .a = src, .b = IR_NONE, .c = IR_NONE
+    };
 }
 
 static void make_const(IrFunc *f, IrOp *op, uint64_t value)
@@ -316,8 +316,16 @@ static int compare_known(const IrFunc *f, const IrOp *op)
         return cond_holds(type, cond, a, b);
     if (op->a == op->b) {
         switch (cond) {
-        case IR_EQ: case IR_GE: case IR_LE: case IR_GEU: case IR_LEU: return 1;
-        case IR_NE: case IR_LT: case IR_GT: case IR_LTU: case IR_GTU: return 0;
+        case IR_EQ:
+        case IR_GE:
+        case IR_LE:
+        case IR_GEU:
+        case IR_LEU: return 1;
+        case IR_NE:
+        case IR_LT:
+        case IR_GT:
+        case IR_LTU:
+        case IR_GTU: return 0;
         default: return -1;
         }
     }
@@ -448,8 +456,7 @@ static void simplify(IrFunc *f, IrOp *op)
         else if (op->b == op->c)
             make_mov(f, op, op->b);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -458,8 +465,8 @@ static void fold_value_op(IrFunc *f, IrOp *op)
 {
     IrType type = (IrType)op->type;
     unsigned nsrc = ir_op_nsrc[op->opc];
-    uint64_t v[3] = {0, 0, 0};
-    const IrVal src[3] = {op->a, op->b, op->c};
+    uint64_t v[3] = { 0, 0, 0 };
+    const IrVal src[3] = { op->a, op->b, op->c };
     bool all_const = true;
 
     for (unsigned i = 0; i < nsrc; i++)
@@ -484,8 +491,13 @@ static void fold_brcond(IrFunc *f, IrOp *op)
 {
     int known = compare_known(f, op);
     if (known == 1)
-        *op = (IrOp){.opc = IR_OP_BR, .type = IR_I64, .d = IR_NONE, .a = IR_NONE,
-                     .b = IR_NONE, .c = IR_NONE, .aux = op->aux};
+        *op = (IrOp){ .opc = IR_OP_BR,
+                      .type = IR_I64,
+                      .d = IR_NONE,
+                      .a = IR_NONE,
+                      .b = IR_NONE,
+                      .c = IR_NONE,
+                      .aux = op->aux };
     else if (known == 0)
         make_nop(op);
 }
@@ -506,8 +518,8 @@ static void record_def(Folder *s, const IrOp *op)
         /* A mov of a constant is exact: fold_value_op narrowed it for an I32 mov. */
         s->global_ver[op->d]++;
         if (op->opc == IR_OP_MOV && ir_is_const(f, op->a))
-            s->global_known[op->d] = (Known){.val = op->a, .epoch = s->epoch,
-                                             .ver = s->global_ver[op->d]};
+            s->global_known[op->d] =
+                (Known){ .val = op->a, .epoch = s->epoch, .ver = s->global_ver[op->d] };
         return;
     }
     if (!is_temp(f, op->d))
@@ -527,7 +539,7 @@ static void record_def(Folder *s, const IrOp *op)
     if (op->type == IR_I32 && f->vals[src].type != IR_I32 &&
         !(f->vals[src].kind == IR_VK_CONST && f->vals[src].value <= UINT32_MAX))
         return;
-    *k = (Known){.val = src, .epoch = s->epoch, .ver = source_version(s, src)};
+    *k = (Known){ .val = src, .epoch = s->epoch, .ver = source_version(s, src) };
 }
 
 /* The passes index fixed tables by temp slot and global id: refuse what would overflow them. */
@@ -537,9 +549,9 @@ static bool optimisable(const IrFunc *f)
     if (f->overflow || f->ntemps > IR_MAX_TEMPS || nglobals > IR_MAX_GLOBALS)
         return false;
     for (unsigned v = 0; v < f->nvals; v++) {
-        if (f->vals[v].kind == IR_VK_GLOBAL ? v >= nglobals
-                                            : f->vals[v].kind == IR_VK_TEMP &&
-                                                  f->vals[v].offset >= f->ntemps)
+        if (f->vals[v].kind == IR_VK_GLOBAL
+                ? v >= nglobals
+                : f->vals[v].kind == IR_VK_TEMP && f->vals[v].offset >= f->ntemps)
             return false;
     }
     return true;
@@ -594,7 +606,7 @@ static bool removable(const IrFunc *f, const IrOp *op)
 /* The slots of the temps op reads, with repeats; returns how many (at most 3 + 6). */
 static unsigned temp_sources(const IrFunc *f, const IrOp *op, uint32_t slots[9])
 {
-    const IrVal src[3] = {op->a, op->b, op->c};
+    const IrVal src[3] = { op->a, op->b, op->c };
     unsigned n = 0;
 
     for (unsigned k = 0; k < ir_op_nsrc[op->opc]; k++) {

@@ -92,9 +92,9 @@ static const char *const opcode_names[IR_OP_COUNT] = {
 };
 
 static const char *const cond_names[IR_COND_COUNT] = {
-    [IR_EQ] = "eq",     [IR_NE] = "ne",     [IR_LT] = "lt",       [IR_GE] = "ge",
-    [IR_LE] = "le",     [IR_GT] = "gt",     [IR_LTU] = "ltu",     [IR_GEU] = "geu",
-    [IR_LEU] = "leu",   [IR_GTU] = "gtu",   [IR_TSTEQ] = "tsteq", [IR_TSTNE] = "tstne",
+    [IR_EQ] = "eq",   [IR_NE] = "ne",   [IR_LT] = "lt",       [IR_GE] = "ge",
+    [IR_LE] = "le",   [IR_GT] = "gt",   [IR_LTU] = "ltu",     [IR_GEU] = "geu",
+    [IR_LEU] = "leu", [IR_GTU] = "gtu", [IR_TSTEQ] = "tsteq", [IR_TSTNE] = "tstne",
 };
 
 static const char *const amo_names[IR_AMO_COUNT] = {
@@ -140,9 +140,7 @@ static void print_val(const IrFunc *f, IrVal v, FILE *out)
         else
             fprintf(out, "g%u", (unsigned)v);
         break;
-    case IR_VK_TEMP:
-        fprintf(out, "t%" PRIu32, vi->offset);
-        break;
+    case IR_VK_TEMP: fprintf(out, "t%" PRIu32, vi->offset); break;
     case IR_VK_CONST:
         /* Small numbers read better in decimal; anything else as an address would. */
         if (vi->value < 10)
@@ -150,9 +148,7 @@ static void print_val(const IrFunc *f, IrVal v, FILE *out)
         else
             fprintf(out, "$0x%" PRIx64, vi->value);
         break;
-    default:
-        fprintf(out, "?kind%u:%u", (unsigned)vi->kind, (unsigned)v);
-        break;
+    default: fprintf(out, "?kind%u:%u", (unsigned)vi->kind, (unsigned)v); break;
     }
 }
 
@@ -202,8 +198,8 @@ static void print_call(const IrFunc *f, const IrOp *op, FILE *out)
     }
     const IrCall *call = &f->calls[op->aux];
     fprintf(out, "call %s(", call->helper->name ? call->helper->name : "?");
-    unsigned n = call->helper->nargs <= IR_MAX_HELPER_ARGS ? call->helper->nargs
-                                                            : IR_MAX_HELPER_ARGS;
+    unsigned n =
+        call->helper->nargs <= IR_MAX_HELPER_ARGS ? call->helper->nargs : IR_MAX_HELPER_ARGS;
     for (unsigned i = 0; i < n; i++) {
         if (i)
             fputs(", ", out);
@@ -214,7 +210,7 @@ static void print_call(const IrFunc *f, const IrOp *op, FILE *out)
 
 static void print_srcs(const IrFunc *f, const IrOp *op, unsigned nsrc, FILE *out)
 {
-    const IrVal src[3] = {op->a, op->b, op->c};
+    const IrVal src[3] = { op->a, op->b, op->c };
     for (unsigned i = 0; i < nsrc && i < 3; i++) {
         fputs(i ? ", " : " ", out);
         print_val(f, src[i], out);
@@ -233,11 +229,8 @@ static void print_op(const IrFunc *f, const IrOp *op, FILE *out)
         print_pc(f, op->aux, out);
         fputc('\n', out);
         return;
-    case IR_OP_LABEL:
-        fprintf(out, "L%" PRIu32 ":\n", op->aux);
-        return;
-    default:
-        break;
+    case IR_OP_LABEL: fprintf(out, "L%" PRIu32 ":\n", op->aux); return;
+    default: break;
     }
 
     fputs("  ", out);
@@ -276,8 +269,7 @@ static void print_op(const IrFunc *f, const IrOp *op, FILE *out)
         print_mem_flags(op->flags, out);
         break;
     case IR_OP_CMPXCHG:
-        fprintf(out, "cmpxchg.%s%c ", (op->flags & IR_MEM_SIGN) ? "s" : "",
-                size_suffix(op->flags));
+        fprintf(out, "cmpxchg.%s%c ", (op->flags & IR_MEM_SIGN) ? "s" : "", size_suffix(op->flags));
         print_addr(f, op->a, 0, out);
         fputs(", ", out);
         print_val(f, op->b, out);
@@ -301,12 +293,8 @@ static void print_op(const IrFunc *f, const IrOp *op, FILE *out)
         print_srcs(f, op, 2, out);
         fprintf(out, " -> L%" PRIu32, op->aux);
         break;
-    case IR_OP_BR:
-        fprintf(out, "br L%" PRIu32, op->aux);
-        break;
-    case IR_OP_CALL:
-        print_call(f, op, out);
-        break;
+    case IR_OP_BR: fprintf(out, "br L%" PRIu32, op->aux); break;
+    case IR_OP_CALL: print_call(f, op, out); break;
     case IR_OP_GOTO_BLOCK:
         fputs("goto_block ", out);
         print_pc(f, op->aux, out);

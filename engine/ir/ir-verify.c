@@ -80,8 +80,7 @@ static bool check_values(Verifier *v)
             if (vi->kind != IR_VK_GLOBAL)
                 return fail(v, "value %u: not a global but below the global count", i);
             if (vi->type != g->type || vi->offset != g->offset)
-                return fail(v, "value %u: differs from global '%s'", i,
-                            g->name ? g->name : "?");
+                return fail(v, "value %u: differs from global '%s'", i, g->name ? g->name : "?");
             continue;
         }
         switch (vi->kind) {
@@ -97,8 +96,7 @@ static bool check_values(Verifier *v)
                 return fail(v, "value %u: i32 constant 0x%llx wider than 32 bits", i,
                             (unsigned long long)vi->value);
             break;
-        default:
-            return fail(v, "value %u: bad kind %u", i, (unsigned)vi->kind);
+        default: return fail(v, "value %u: bad kind %u", i, (unsigned)vi->kind);
         }
     }
     return true;
@@ -130,8 +128,7 @@ static bool check_dst(Verifier *v, unsigned i)
         return fail_op(v, i, "destination id out of range", op->d);
     const IrValInfo *d = &f->vals[op->d];
     switch (d->kind) {
-    case IR_VK_CONST:
-        return fail_op(v, i, "destination is a constant", op->d);
+    case IR_VK_CONST: return fail_op(v, i, "destination is a constant", op->d);
     case IR_VK_GLOBAL:
         if (d->type != IR_I64 && d->type != op->type)
             return fail_op(v, i, "i64 op writes an i32 global", op->d);
@@ -206,8 +203,7 @@ static bool check_imm(Verifier *v, unsigned i)
         break;
     case IR_OP_LD:
     case IR_OP_ST:
-    case IR_OP_CMPXCHG:
-        return check_mem(v, i);
+    case IR_OP_CMPXCHG: return check_mem(v, i);
     case IR_OP_ATOMIC_RMW:
         if (op->aux >= IR_AMO_COUNT)
             return fail_op(v, i, "bad atomic operation", op->aux);
@@ -220,10 +216,8 @@ static bool check_imm(Verifier *v, unsigned i)
         if (op->aux > IR_EXIT_FLUSH)
             return fail_op(v, i, "bad exit code", op->aux);
         break;
-    case IR_OP_CALL:
-        return check_call(v, i);
-    default:
-        break;
+    case IR_OP_CALL: return check_call(v, i);
+    default: break;
     }
     return true;
 }
@@ -232,15 +226,15 @@ static bool check_op(Verifier *v, unsigned i)
 {
     const IrFunc *f = v->f;
     const IrOp *op = &f->ops[i];
-    static const char *const src_err[3] = {"operand a out of range", "operand b out of range",
-                                           "operand c out of range"};
+    static const char *const src_err[3] = { "operand a out of range", "operand b out of range",
+                                            "operand c out of range" };
 
     if (op->opc >= IR_OP_COUNT)
         return fail(v, "op %u: bad opcode %u", i, (unsigned)op->opc);
     if (op->type > IR_I64)
         return fail_op(v, i, "bad type", op->type);
 
-    const IrVal src[3] = {op->a, op->b, op->c};
+    const IrVal src[3] = { op->a, op->b, op->c };
     unsigned nsrc = ir_op_nsrc[op->opc];
     for (unsigned k = 0; k < 3; k++) {
         if (k < nsrc) {
@@ -291,22 +285,20 @@ static bool check_end(Verifier *v)
     switch (op->opc) {
     case IR_OP_GOTO_BLOCK:
     case IR_OP_GOTO_PTR:
-    case IR_OP_EXIT:
-        return true;
+    case IR_OP_EXIT: return true;
     case IR_OP_CALL:
         /* check_call has validated the call index. */
         if (f->calls[op->aux].helper->flags & IR_HELPER_NO_RETURN)
             return true;
         break;
-    default:
-        break;
+    default: break;
     }
     return fail_op(v, i - 1, "function does not end in a block exit", 0);
 }
 
 bool ir_verify(const IrFunc *f, char *msg, size_t msglen)
 {
-    Verifier v = {.f = f, .msg = msg, .msglen = msglen};
+    Verifier v = { .f = f, .msg = msg, .msglen = msglen };
     bool ok = false;
 
     if (msg && msglen)

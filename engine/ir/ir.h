@@ -19,7 +19,7 @@
  *   - div/rem: divide by zero gives div = all ones, rem = dividend (unsigned and signed);
  *     signed overflow (MIN / -1) gives div = MIN, rem = 0 (the RISC-V rules). Other
  *     frontends adjust with select where their architecture differs;
- *   - clz/ctz of zero give the width; 
+ *   - clz/ctz of zero give the width;
  *   - loads/stores: size 1/2/4/8, little-endian guest memory, misaligned allowed unless
  *     IR_MEM_ALIGN is set (then a misaligned address raises the arch's alignment fault).
  */
@@ -32,10 +32,10 @@
 #include <stdio.h>
 
 typedef uint16_t IrVal;
-#define IR_NONE ((IrVal)0xffff)
-#define IR_MAX_VALUES 0xfff0
-#define IR_MAX_GLOBALS 256
-#define IR_MAX_TEMPS 1024 /* per block; the interpreter's temp frame has this many slots */
+#define IR_NONE            ((IrVal)0xffff)
+#define IR_MAX_VALUES      0xfff0
+#define IR_MAX_GLOBALS     256
+#define IR_MAX_TEMPS       1024 /* per block; the interpreter's temp frame has this many slots */
 #define IR_MAX_HELPER_ARGS 6
 
 typedef enum IrType { IR_I32 = 0, IR_I64 = 1 } IrType;
@@ -44,9 +44,18 @@ typedef enum IrValKind { IR_VK_GLOBAL = 0, IR_VK_TEMP = 1, IR_VK_CONST = 2 } IrV
 
 /* Conditions for setcond/brcond (integer compares). */
 typedef enum IrCond {
-    IR_EQ = 0, IR_NE, IR_LT, IR_GE, IR_LE, IR_GT, /* signed */
-    IR_LTU, IR_GEU, IR_LEU, IR_GTU,                 /* unsigned */
-    IR_TSTEQ, IR_TSTNE,                             /* (a & b) == 0, != 0 */
+    IR_EQ = 0,
+    IR_NE,
+    IR_LT,
+    IR_GE,
+    IR_LE,
+    IR_GT, /* signed */
+    IR_LTU,
+    IR_GEU,
+    IR_LEU,
+    IR_GTU, /* unsigned */
+    IR_TSTEQ,
+    IR_TSTNE, /* (a & b) == 0, != 0 */
     IR_COND_COUNT
 } IrCond;
 
@@ -63,23 +72,31 @@ enum {
 #define IR_MEMFLAGS(log2size, sign, align, mmu_idx)                                      \
     ((uint16_t)((log2size) | ((sign) ? IR_MEM_SIGN : 0) | ((align) ? IR_MEM_ALIGN : 0) | \
                 ((unsigned)(mmu_idx) << IR_MEM_IDX_SHIFT)))
-#define IR_MEM_LOG2SIZE(f) ((f) & IR_MEM_SIZE_MASK)
-#define IR_MEM_MMUIDX(f) (((f) & IR_MEM_IDX_MASK) >> IR_MEM_IDX_SHIFT)
+#define IR_MEM_LOG2SIZE(f) ((f)&IR_MEM_SIZE_MASK)
+#define IR_MEM_MMUIDX(f)   (((f)&IR_MEM_IDX_MASK) >> IR_MEM_IDX_SHIFT)
 
 /* Atomic read-modify-write operations (IR_OP_ATOMIC_RMW, in IrOp.aux). */
 typedef enum IrAtomicOp {
-    IR_AMO_XCHG = 0, IR_AMO_ADD, IR_AMO_AND, IR_AMO_OR, IR_AMO_XOR,
-    IR_AMO_SMIN, IR_AMO_SMAX, IR_AMO_UMIN, IR_AMO_UMAX, IR_AMO_COUNT
+    IR_AMO_XCHG = 0,
+    IR_AMO_ADD,
+    IR_AMO_AND,
+    IR_AMO_OR,
+    IR_AMO_XOR,
+    IR_AMO_SMIN,
+    IR_AMO_SMAX,
+    IR_AMO_UMIN,
+    IR_AMO_UMAX,
+    IR_AMO_COUNT
 } IrAtomicOp;
 
 /* Helper flags. */
 enum {
-    IR_HELPER_PURE = 1u << 0,        /* no side effects, result depends only on args */
-    IR_HELPER_READS_STATE = 1u << 1, /* reads guest state through the cpu pointer */
-    IR_HELPER_WRITES_STATE = 1u << 2,/* writes guest state through the cpu pointer */
-    IR_HELPER_MAY_RAISE = 1u << 3,   /* may raise a guest exception (needs precise PC) */
-    IR_HELPER_NO_RETURN = 1u << 4,   /* always raises or exits; never returns */
-    IR_HELPER_PASS_CPU = 1u << 5,    /* first C argument is the VsCpu* (not an IR arg) */
+    IR_HELPER_PURE = 1u << 0,         /* no side effects, result depends only on args */
+    IR_HELPER_READS_STATE = 1u << 1,  /* reads guest state through the cpu pointer */
+    IR_HELPER_WRITES_STATE = 1u << 2, /* writes guest state through the cpu pointer */
+    IR_HELPER_MAY_RAISE = 1u << 3,    /* may raise a guest exception (needs precise PC) */
+    IR_HELPER_NO_RETURN = 1u << 4,    /* always raises or exits; never returns */
+    IR_HELPER_PASS_CPU = 1u << 5,     /* first C argument is the VsCpu* (not an IR arg) */
 };
 
 /*
@@ -94,38 +111,36 @@ typedef struct IrHelper {
     uint8_t flags;
 } IrHelper;
 
-#define IR_OPCODES(X)                                                          \
-    /* name        nsrc  has_dst */                                            \
-    X(NOP, 0, 0)                                                               \
-    X(INSN_START, 0, 0) /* aux: index into pcs[] (guest pc of the insn) */     \
-    X(MOV, 1, 1)                                                               \
-    X(ADD, 2, 1) X(SUB, 2, 1) X(MUL, 2, 1)                                     \
-    X(MULSH, 2, 1) /* high half of signed*signed */                            \
-    X(MULUH, 2, 1) /* high half of unsigned*unsigned */                        \
-    X(MULSUH, 2, 1) /* high half of signed*unsigned */                         \
-    X(DIV, 2, 1) X(DIVU, 2, 1) X(REM, 2, 1) X(REMU, 2, 1)                      \
-    X(AND, 2, 1) X(OR, 2, 1) X(XOR, 2, 1) X(ANDC, 2, 1) X(ORC, 2, 1)           \
-    X(NOT, 1, 1) X(NEG, 1, 1)                                                  \
-    X(SHL, 2, 1) X(SHR, 2, 1) X(SAR, 2, 1) X(ROTL, 2, 1) X(ROTR, 2, 1)         \
-    X(SEXT8, 1, 1) X(SEXT16, 1, 1) X(SEXT32, 1, 1)                             \
-    X(ZEXT8, 1, 1) X(ZEXT16, 1, 1) X(ZEXT32, 1, 1)                             \
-    X(CLZ, 1, 1) X(CTZ, 1, 1) X(POPCNT, 1, 1)                                  \
-    X(BSWAP, 1, 1) /* byte swap of the whole type */                           \
-    X(SMIN, 2, 1) X(SMAX, 2, 1) X(UMIN, 2, 1) X(UMAX, 2, 1)                    \
-    X(SETCOND, 2, 1) /* flags: IrCond; d = cond(a, b) ? 1 : 0 */               \
-    X(SELECT, 3, 1)  /* d = a != 0 ? b : c */                                  \
-    X(LD, 1, 1)      /* d = mem[a + (int32)aux]; flags: IR_MEM_* */            \
-    X(ST, 2, 0)      /* mem[a + (int32)aux] = b; flags: IR_MEM_* */            \
-    X(ATOMIC_RMW, 2, 1) /* d = old mem[a]; mem[a] = old OP b; aux: IrAtomicOp */ \
-    X(CMPXCHG, 3, 1)    /* d = old mem[a]; if old == b then mem[a] = c */      \
-    X(FENCE, 0, 0)      /* aux: IR_FENCE_* */                                  \
-    X(CALL, 0, 1) /* d (or IR_NONE) = helper(args...); aux: index into calls[] */\
-    X(LABEL, 0, 0)  /* aux: label id */                                        \
-    X(BR, 0, 0)     /* goto label aux */                                       \
-    X(BRCOND, 2, 0) /* if cond(a, b) goto label aux; flags: IrCond */          \
-    X(GOTO_BLOCK, 0, 0) /* end: pc global := pcs[aux]; chainable direct exit */ \
-    X(GOTO_PTR, 1, 0)   /* end: pc global := a; indirect exit via lookup */    \
-    X(EXIT, 0, 0) /* end: return to the vCPU loop; aux: IrExitCode; pc is set */
+#define IR_OPCODES(X)                                                                              \
+    /* name        nsrc  has_dst */                                                                \
+    X(NOP, 0, 0)                                                                                   \
+    X(INSN_START, 0, 0) /* aux: index into pcs[] (guest pc of the insn) */                         \
+    X(MOV, 1, 1)                                                                                   \
+    X(ADD, 2, 1)                                                                                   \
+    X(SUB, 2, 1) X(MUL, 2, 1) X(MULSH, 2, 1) /* high half of signed*signed */                      \
+        X(MULUH, 2, 1)                       /* high half of unsigned*unsigned */                  \
+        X(MULSUH, 2, 1)                      /* high half of signed*unsigned */                    \
+        X(DIV, 2, 1) X(DIVU, 2, 1) X(REM, 2, 1) X(REMU, 2, 1) X(AND, 2, 1) X(OR, 2, 1)             \
+            X(XOR, 2, 1) X(ANDC, 2, 1) X(ORC, 2, 1) X(NOT, 1, 1) X(NEG, 1, 1) X(SHL, 2, 1)         \
+                X(SHR, 2, 1) X(SAR, 2, 1) X(ROTL, 2, 1) X(ROTR, 2, 1) X(SEXT8, 1, 1)               \
+                    X(SEXT16, 1, 1) X(SEXT32, 1, 1) X(ZEXT8, 1, 1) X(ZEXT16, 1, 1) X(ZEXT32, 1, 1) \
+                        X(CLZ, 1, 1) X(CTZ, 1, 1) X(POPCNT, 1, 1)                                  \
+                            X(BSWAP, 1, 1) /* byte swap of the whole type */                       \
+        X(SMIN, 2, 1) X(SMAX, 2, 1) X(UMIN, 2, 1) X(UMAX, 2, 1)                                    \
+            X(SETCOND, 2, 1) /* flags: IrCond; d = cond(a, b) ? 1 : 0 */                           \
+        X(SELECT, 3, 1)      /* d = a != 0 ? b : c */                                              \
+        X(LD, 1, 1)          /* d = mem[a + (int32)aux]; flags: IR_MEM_* */                        \
+        X(ST, 2, 0)          /* mem[a + (int32)aux] = b; flags: IR_MEM_* */                        \
+        X(ATOMIC_RMW, 2, 1)  /* d = old mem[a]; mem[a] = old OP b; aux: IrAtomicOp */              \
+        X(CMPXCHG, 3, 1)     /* d = old mem[a]; if old == b then mem[a] = c */                     \
+        X(FENCE, 0, 0)       /* aux: IR_FENCE_* */                                                 \
+        X(CALL, 0, 1)        /* d (or IR_NONE) = helper(args...); aux: index into calls[] */       \
+        X(LABEL, 0, 0)       /* aux: label id */                                                   \
+        X(BR, 0, 0)          /* goto label aux */                                                  \
+        X(BRCOND, 2, 0)      /* if cond(a, b) goto label aux; flags: IrCond */                     \
+        X(GOTO_BLOCK, 0, 0)  /* end: pc global := pcs[aux]; chainable direct exit */               \
+        X(GOTO_PTR, 1, 0)    /* end: pc global := a; indirect exit via lookup */                   \
+        X(EXIT, 0, 0)        /* end: return to the vCPU loop; aux: IrExitCode; pc is set */
 
 typedef enum IrOpcode {
 #define IR_X_ENUM(name, nsrc, dst) IR_OP_##name,
@@ -138,9 +153,9 @@ enum { IR_FENCE_LOAD = 1, IR_FENCE_STORE = 2, IR_FENCE_FULL = 3 };
 
 /* Why a block returns to the vCPU loop (IR_OP_EXIT aux). */
 typedef enum IrExitCode {
-    IR_EXIT_NORMAL = 0,  /* state changed (CSR write, mode switch): re-evaluate */
-    IR_EXIT_HALT = 1,    /* wfi: sleep until an interrupt is pending */
-    IR_EXIT_FLUSH = 2,   /* translation state changed (fence.i, sfence.vma) */
+    IR_EXIT_NORMAL = 0, /* state changed (CSR write, mode switch): re-evaluate */
+    IR_EXIT_HALT = 1,   /* wfi: sleep until an interrupt is pending */
+    IR_EXIT_FLUSH = 2,  /* translation state changed (fence.i, sfence.vma) */
 } IrExitCode;
 
 /* One op: 16 bytes, no pointers. */
@@ -232,27 +247,27 @@ static inline uint64_t ir_const_value(const IrFunc *f, IrVal v)
 unsigned ir_new_label(IrFunc *f);
 
 /* Raw emission; the typed helpers below are what frontends use. Returns the op index. */
-unsigned ir_emit(IrFunc *f, IrOpcode opc, IrType type, uint16_t flags, IrVal d, IrVal a,
-                 IrVal b, IrVal c, uint32_t aux);
+unsigned ir_emit(IrFunc *f, IrOpcode opc, IrType type, uint16_t flags, IrVal d, IrVal a, IrVal b,
+                 IrVal c, uint32_t aux);
 
 /* Builder API: each returns the destination value (a new temp) or nothing. */
 void ir_insn_start(IrFunc *f, uint64_t guest_pc);
 void ir_mov(IrFunc *f, IrVal dst, IrVal src); /* dst may be a global */
 IrVal ir_binop(IrFunc *f, IrOpcode opc, IrType type, IrVal a, IrVal b);
 IrVal ir_unop(IrFunc *f, IrOpcode opc, IrType type, IrVal a);
-#define IR_BIN(name, OPC)                                                 \
+#define IR_BIN(name, OPC)                                                \
     static inline IrVal ir_##name(IrFunc *f, IrType t, IrVal a, IrVal b) \
-    {                                                                     \
-        return ir_binop(f, IR_OP_##OPC, t, a, b);                         \
+    {                                                                    \
+        return ir_binop(f, IR_OP_##OPC, t, a, b);                        \
     }
-IR_BIN(add, ADD) IR_BIN(sub, SUB) IR_BIN(mul, MUL) IR_BIN(mulsh, MULSH)
-IR_BIN(muluh, MULUH) IR_BIN(mulsuh, MULSUH) IR_BIN(div, DIV) IR_BIN(divu, DIVU)
-IR_BIN(rem, REM) IR_BIN(remu, REMU) IR_BIN(and, AND) IR_BIN(or, OR) IR_BIN(xor, XOR)
-IR_BIN(andc, ANDC) IR_BIN(orc, ORC) IR_BIN(shl, SHL) IR_BIN(shr, SHR) IR_BIN(sar, SAR)
-IR_BIN(rotl, ROTL) IR_BIN(rotr, ROTR) IR_BIN(smin, SMIN) IR_BIN(smax, SMAX)
-IR_BIN(umin, UMIN) IR_BIN(umax, UMAX)
+IR_BIN(add, ADD)
+IR_BIN(sub, SUB) IR_BIN(mul, MUL) IR_BIN(mulsh, MULSH) IR_BIN(muluh, MULUH) IR_BIN(mulsuh, MULSUH)
+    IR_BIN(div, DIV) IR_BIN(divu, DIVU) IR_BIN(rem, REM) IR_BIN(remu, REMU) IR_BIN(and, AND)
+        IR_BIN(or, OR) IR_BIN(xor, XOR) IR_BIN(andc, ANDC) IR_BIN(orc, ORC) IR_BIN(shl, SHL)
+            IR_BIN(shr, SHR) IR_BIN(sar, SAR) IR_BIN(rotl, ROTL) IR_BIN(rotr, ROTR)
+                IR_BIN(smin, SMIN) IR_BIN(smax, SMAX) IR_BIN(umin, UMIN) IR_BIN(umax, UMAX)
 #undef IR_BIN
-IrVal ir_setcond(IrFunc *f, IrType type, IrCond cond, IrVal a, IrVal b);
+                    IrVal ir_setcond(IrFunc *f, IrType type, IrCond cond, IrVal a, IrVal b);
 IrVal ir_select(IrFunc *f, IrType type, IrVal cond, IrVal if_true, IrVal if_false);
 IrVal ir_load(IrFunc *f, IrType type, uint16_t memflags, IrVal addr, int32_t offset);
 void ir_store(IrFunc *f, uint16_t memflags, IrVal addr, int32_t offset, IrVal value);

@@ -88,14 +88,14 @@ bool physmem_cmpxchg(PhysMem *pm, uint64_t paddr, unsigned size, uint64_t expect
 
 /* ---- Software TLB ---- */
 
-#define TLB_BITS 12
-#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_BITS        12
+#define TLB_SIZE        (1u << TLB_BITS)
 #define TLB_MAX_MMU_IDX 8
 
 /* Flag bits in a tag's low bits. Kept above bit 2 so an 8-byte alignment compare fits. */
-#define TLB_INVALID (1ull << 11) /* entry empty / access not permitted */
-#define TLB_MMIO (1ull << 10)    /* not RAM: take the slow path */
-#define TLB_CODE (1ull << 9)     /* page holds translated code: stores go slow */
+#define TLB_INVALID    (1ull << 11) /* entry empty / access not permitted */
+#define TLB_MMIO       (1ull << 10) /* not RAM: take the slow path */
+#define TLB_CODE       (1ull << 9)  /* page holds translated code: stores go slow */
 #define TLB_FLAGS_MASK (TLB_INVALID | TLB_MMIO | TLB_CODE)
 
 typedef struct TlbEntry {

@@ -70,8 +70,8 @@ static MemRegion *add_backed(PhysMem *pm, const char *name, MemRegionKind kind, 
     r->kind = kind;
     r->base = base;
     r->size = size;
-    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (host == MAP_FAILED) {
         free(r);
         return NULL;
@@ -172,8 +172,7 @@ bool physmem_read(const PhysMem *pm, uint64_t paddr, void *dst, size_t len)
 static uint64_t load_host(const uint8_t *p, unsigned size)
 {
     switch (size) {
-    case 1:
-        return *p;
+    case 1: return *p;
     case 2: {
         uint16_t v;
         memcpy(&v, p, 2);
@@ -195,9 +194,7 @@ static uint64_t load_host(const uint8_t *p, unsigned size)
 static void store_host(uint8_t *p, unsigned size, uint64_t val)
 {
     switch (size) {
-    case 1:
-        *p = (uint8_t)val;
-        break;
+    case 1: *p = (uint8_t)val; break;
     case 2: {
         uint16_t v = (uint16_t)val;
         memcpy(p, &v, 2);
@@ -208,9 +205,7 @@ static void store_host(uint8_t *p, unsigned size, uint64_t val)
         memcpy(p, &v, 4);
         break;
     }
-    default:
-        memcpy(p, &val, 8);
-        break;
+    default: memcpy(p, &val, 8); break;
     }
 }
 

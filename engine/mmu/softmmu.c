@@ -9,7 +9,7 @@
 #include "ir/ir.h"
 #include "mmu/mmu.h"
 
-static const TlbEntry empty_entry = {TLB_INVALID, TLB_INVALID, TLB_INVALID, 0};
+static const TlbEntry empty_entry = { TLB_INVALID, TLB_INVALID, TLB_INVALID, 0 };
 
 void tlb_flush_mask(VsCpu *cpu, unsigned idx_mask)
 {
@@ -139,8 +139,7 @@ static uint64_t load_in_page(VsCpu *cpu, uint64_t vaddr, unsigned size, unsigned
     return load_bytes((const void *)(uintptr_t)(vaddr + e->addend), size);
 }
 
-static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned size,
-                          unsigned mmu_idx)
+static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned size, unsigned mmu_idx)
 {
     TlbEntry *e = tlb_lookup_access(cpu, vaddr, MMU_WRITE, mmu_idx);
     uint64_t tag = e->addr_write;

@@ -155,8 +155,8 @@ static uint64_t bench_int(void)
 
 /* ------------------------------------------------------- sort: quicksort */
 
-#define SORT_N (1u << 20) /* 1,048,576 ints ... */
-#define SORT_ROUNDS 7     /* ... sorted this many times, fresh data each time */
+#define SORT_N      (1u << 20) /* 1,048,576 ints ... */
+#define SORT_ROUNDS 7          /* ... sorted this many times, fresh data each time */
 
 static void insertion_sort(int32_t *a, long n)
 {
@@ -269,19 +269,19 @@ static uint64_t bench_fp(void)
     const double SOLAR_MASS = 4 * PI * PI;
     const double DPY = 365.24;
     struct body b[5] = {
-        {0, 0, 0, 0, 0, 0, SOLAR_MASS},
-        {4.84143144246472090e+00, -1.16032004402742839e+00, -1.03622044471123109e-01,
-         1.66007664274403694e-03 * DPY, 7.69901118419740425e-03 * DPY,
-         -6.90460016972063023e-05 * DPY, 9.54791938424326609e-04 * SOLAR_MASS},
-        {8.34336671824457987e+00, 4.12479856412430479e+00, -4.03523417114321381e-01,
-         -2.76742510726862411e-03 * DPY, 4.99852801234917238e-03 * DPY,
-         2.30417297573763929e-05 * DPY, 2.85885980666130812e-04 * SOLAR_MASS},
-        {1.28943695621391310e+01, -1.51111514016986312e+01, -2.23307578892655734e-01,
-         2.96460137564761618e-03 * DPY, 2.37847173959480950e-03 * DPY,
-         -2.96589568540237556e-05 * DPY, 4.36624404335156298e-05 * SOLAR_MASS},
-        {1.53796971148509165e+01, -2.59193146099879641e+01, 1.79258772950371181e-01,
-         2.68067772490389322e-03 * DPY, 1.62824170038242295e-03 * DPY,
-         -9.51592254519715870e-05 * DPY, 5.15138902046611451e-05 * SOLAR_MASS},
+        { 0, 0, 0, 0, 0, 0, SOLAR_MASS },
+        { 4.84143144246472090e+00, -1.16032004402742839e+00, -1.03622044471123109e-01,
+          1.66007664274403694e-03 * DPY, 7.69901118419740425e-03 * DPY,
+          -6.90460016972063023e-05 * DPY, 9.54791938424326609e-04 * SOLAR_MASS },
+        { 8.34336671824457987e+00, 4.12479856412430479e+00, -4.03523417114321381e-01,
+          -2.76742510726862411e-03 * DPY, 4.99852801234917238e-03 * DPY,
+          2.30417297573763929e-05 * DPY, 2.85885980666130812e-04 * SOLAR_MASS },
+        { 1.28943695621391310e+01, -1.51111514016986312e+01, -2.23307578892655734e-01,
+          2.96460137564761618e-03 * DPY, 2.37847173959480950e-03 * DPY,
+          -2.96589568540237556e-05 * DPY, 4.36624404335156298e-05 * SOLAR_MASS },
+        { 1.53796971148509165e+01, -2.59193146099879641e+01, 1.79258772950371181e-01,
+          2.68067772490389322e-03 * DPY, 1.62824170038242295e-03 * DPY,
+          -9.51592254519715870e-05 * DPY, 5.15138902046611451e-05 * SOLAR_MASS },
     };
     const int n = 5;
     const double dt = 0.01;
@@ -329,7 +329,7 @@ static uint64_t bench_fp(void)
 /* ------------------------------------- mem: pointer chasing over 64 MiB */
 
 #define MEM_BYTES (64u << 20)
-#define MEM_N (MEM_BYTES / sizeof(uint64_t)) /* 8 Mi entries */
+#define MEM_N     (MEM_BYTES / sizeof(uint64_t)) /* 8 Mi entries */
 #define MEM_STEPS 2500000u
 
 /* Every entry holds the index of the next one: next[i] = (A*i + C) mod N
@@ -440,9 +440,18 @@ static uint64_t run_vm(const struct insn *code, uint64_t *r, uint64_t *executed)
         case OP_XOR: r[in->a] ^= r[in->b]; break;
         case OP_ROLI: r[in->a] = rotl64(r[in->a], (unsigned)in->c); break;
         case OP_JMP: pc = (uint64_t)in->c; break;
-        case OP_JZ: if (r[in->a] == 0) pc = (uint64_t)in->c; break;
-        case OP_JEQI: if (r[in->a] == (uint64_t)in->b) pc = (uint64_t)in->c; break;
-        case OP_JLT: if (r[in->a] < r[in->b]) pc = (uint64_t)in->c; break;
+        case OP_JZ:
+            if (r[in->a] == 0)
+                pc = (uint64_t)in->c;
+            break;
+        case OP_JEQI:
+            if (r[in->a] == (uint64_t)in->b)
+                pc = (uint64_t)in->c;
+            break;
+        case OP_JLT:
+            if (r[in->a] < r[in->b])
+                pc = (uint64_t)in->c;
+            break;
         case OP_HALT: *executed = count; return r[5];
         default:
             fprintf(stderr, "vbench: branch: bad opcode %u at %" PRIu64 "\n", in->op, pc - 1);
@@ -453,7 +462,7 @@ static uint64_t run_vm(const struct insn *code, uint64_t *r, uint64_t *executed)
 
 static uint64_t bench_branch(void)
 {
-    uint64_t r[8] = {0}, executed = 0;
+    uint64_t r[8] = { 0 }, executed = 0;
     build_prog();
     uint64_t hash = run_vm(prog, r, &executed);
     return mix64(hash ^ rotl64(r[2], 32) ^ executed);
@@ -467,8 +476,8 @@ struct bench {
 };
 
 static const struct bench benches[] = {
-    {"int", bench_int}, {"sort", bench_sort}, {"fp", bench_fp},
-    {"mem", bench_mem}, {"branch", bench_branch},
+    { "int", bench_int }, { "sort", bench_sort },     { "fp", bench_fp },
+    { "mem", bench_mem }, { "branch", bench_branch },
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 

@@ -25,29 +25,29 @@ typedef struct TestCpu {
 } TestCpu;
 
 static const IrGlobalDef defs[5] = {
-    {"g0", offsetof(TestCpu, g[0]), IR_I64}, {"g1", offsetof(TestCpu, g[1]), IR_I64},
-    {"g2", offsetof(TestCpu, g[2]), IR_I64}, {"g3", offsetof(TestCpu, g[3]), IR_I64},
-    {"pc", offsetof(TestCpu, pc), IR_I64},
+    { "g0", offsetof(TestCpu, g[0]), IR_I64 }, { "g1", offsetof(TestCpu, g[1]), IR_I64 },
+    { "g2", offsetof(TestCpu, g[2]), IR_I64 }, { "g3", offsetof(TestCpu, g[3]), IR_I64 },
+    { "pc", offsetof(TestCpu, pc), IR_I64 },
 };
-static const IrGlobals globals = {defs, 5, 4};
+static const IrGlobals globals = { defs, 5, 4 };
 
 static int fails;
-#define CHECK(cond, ...)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fails++;                                                                        \
-            if (fails < 30) {                                                               \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);                                 \
-                printf(__VA_ARGS__);                                                        \
-                printf("\n");                                                               \
-            }                                                                               \
-        }                                                                                   \
+#define CHECK(cond, ...)                                    \
+    do {                                                    \
+        if (!(cond)) {                                      \
+            fails++;                                        \
+            if (fails < 30) {                               \
+                printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+                printf(__VA_ARGS__);                        \
+                printf("\n");                               \
+            }                                               \
+        }                                                   \
     } while (0)
 
 /* ---- a minimal machine: RAM at 0x1000_0000, MMIO at 0x2000_0000, identity mapping ---- */
 
-static bool t_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned idx, uint64_t *paddr,
-                   int *prot, uint64_t *ps, int *kind)
+static bool t_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned idx, uint64_t *paddr, int *prot,
+                   uint64_t *ps, int *kind)
 {
     (void)cpu, (void)access, (void)idx;
     if (vaddr >= 0x30000000) {
@@ -71,8 +71,12 @@ static __attribute__((noreturn)) void t_raise(VsCpu *cpu, uint64_t vaddr, int ac
 }
 
 static const VsArchOps test_arch = {
-    .name = "test", .cpu_size = sizeof(TestCpu), .globals = &globals, .mmu_modes = 1,
-    .tlb_fill = t_fill, .raise_mmu_fault = t_raise,
+    .name = "test",
+    .cpu_size = sizeof(TestCpu),
+    .globals = &globals,
+    .mmu_modes = 1,
+    .tlb_fill = t_fill,
+    .raise_mmu_fault = t_raise,
 };
 
 static uint64_t mmio_last_off, mmio_last_val;
@@ -89,7 +93,7 @@ static void mmio_write(void *o, uint64_t off, uint64_t v, unsigned size)
     mmio_last_val = v;
     mmio_last_size = size;
 }
-static const MmioOps mmio_ops = {mmio_read, mmio_write};
+static const MmioOps mmio_ops = { mmio_read, mmio_write };
 
 static VsMachine machine;
 static TestCpu *cpu;
@@ -145,9 +149,30 @@ static int run(IrFunc *f)
 }
 
 static const uint64_t edge[] = {
-    0, 1, 2, 3, 31, 32, 33, 63, 64, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff,
-    0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull, 0x7fffffffffffffffull,
-    0x8000000000000000ull, 0xffffffffffffffffull, 0xfffffffffffffffeull, 0x123456789abcdef0ull,
+    0,
+    1,
+    2,
+    3,
+    31,
+    32,
+    33,
+    63,
+    64,
+    0x7f,
+    0x80,
+    0xff,
+    0x7fff,
+    0x8000,
+    0xffff,
+    0x7fffffff,
+    0x80000000,
+    0xffffffff,
+    0x100000000ull,
+    0x7fffffffffffffffull,
+    0x8000000000000000ull,
+    0xffffffffffffffffull,
+    0xfffffffffffffffeull,
+    0x123456789abcdef0ull,
 };
 #define NEDGE (sizeof(edge) / sizeof(edge[0]))
 
@@ -203,10 +228,10 @@ static uint64_t interp_bin(IrOpcode opc, IrType t, uint16_t flags, uint64_t a, u
 static void test_alu(void)
 {
     static const IrOpcode ops[] = {
-        IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH, IR_OP_DIV,
-        IR_OP_DIVU, IR_OP_REM, IR_OP_REMU, IR_OP_AND, IR_OP_OR, IR_OP_XOR, IR_OP_ANDC,
-        IR_OP_ORC, IR_OP_SHL, IR_OP_SHR, IR_OP_SAR, IR_OP_ROTL, IR_OP_ROTR, IR_OP_SMIN,
-        IR_OP_SMAX, IR_OP_UMIN, IR_OP_UMAX,
+        IR_OP_ADD,  IR_OP_SUB,  IR_OP_MUL,  IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH,
+        IR_OP_DIV,  IR_OP_DIVU, IR_OP_REM,  IR_OP_REMU,  IR_OP_AND,   IR_OP_OR,
+        IR_OP_XOR,  IR_OP_ANDC, IR_OP_ORC,  IR_OP_SHL,   IR_OP_SHR,   IR_OP_SAR,
+        IR_OP_ROTL, IR_OP_ROTR, IR_OP_SMIN, IR_OP_SMAX,  IR_OP_UMIN,  IR_OP_UMAX,
     };
     unsigned checked = 0;
     for (unsigned o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
@@ -223,10 +248,9 @@ static void test_alu(void)
                 uint64_t rr = interp_bin(ops[o], ty, 0, a, b, false);
                 uint64_t ri = interp_bin(ops[o], ty, 0, a, b, true);
                 CHECK(rr == expect && ri == expect,
-                      "%s.%s(%#llx, %#llx): fold %#llx rr %#llx ri %#llx",
-                      ir_opcode_name(ops[o]), t ? "i64" : "i32", (unsigned long long)a,
-                      (unsigned long long)b, (unsigned long long)expect,
-                      (unsigned long long)rr, (unsigned long long)ri);
+                      "%s.%s(%#llx, %#llx): fold %#llx rr %#llx ri %#llx", ir_opcode_name(ops[o]),
+                      t ? "i64" : "i32", (unsigned long long)a, (unsigned long long)b,
+                      (unsigned long long)expect, (unsigned long long)rr, (unsigned long long)ri);
                 if (ty == IR_I32)
                     CHECK(rr >> 32 == 0, "i32 result not zero-extended");
                 checked++;
@@ -246,8 +270,7 @@ static void test_alu(void)
                 uint64_t ri = interp_bin(IR_OP_SETCOND, (IrType)t, (uint16_t)c, a, b, true);
                 CHECK(rr == expect && ri == expect, "setcond %s.%d(%#llx,%#llx) %llu/%llu/%llu",
                       ir_cond_name((IrCond)c), t, (unsigned long long)a, (unsigned long long)b,
-                      (unsigned long long)expect, (unsigned long long)rr,
-                      (unsigned long long)ri);
+                      (unsigned long long)expect, (unsigned long long)rr, (unsigned long long)ri);
                 checked++;
             }
         }
@@ -291,9 +314,9 @@ static void test_memory(void)
         unsigned log2;
         bool sign;
     } cases[] = {
-        {0x10000000, 3, false}, {0x10000001, 3, false}, {0x10000ffd, 3, false}, /* crossing */
-        {0x10000ffe, 2, true},  {0x10000fff, 1, true},  {0x10000010, 0, true},
-        {0x10000013, 2, false}, {0x10000080, 1, false},
+        { 0x10000000, 3, false }, { 0x10000001, 3, false }, { 0x10000ffd, 3, false }, /* crossing */
+        { 0x10000ffe, 2, true },  { 0x10000fff, 1, true },  { 0x10000010, 0, true },
+        { 0x10000013, 2, false }, { 0x10000080, 1, false },
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t expect = 0;

@@ -17,15 +17,15 @@
 static int failures;
 static int checks;
 
-#define CHECK(cond, ...)                                            \
-    do {                                                            \
-        checks++;                                                   \
-        if (!(cond)) {                                              \
-            failures++;                                             \
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        checks++;                                                            \
+        if (!(cond)) {                                                       \
+            failures++;                                                      \
             fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                           \
-            fputc('\n', stderr);                                    \
-        }                                                           \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fputc('\n', stderr);                                             \
+        }                                                                    \
     } while (0)
 
 /* ---- Fixtures: a small guest state and some helpers ---- */
@@ -33,14 +33,12 @@ static int checks;
 enum { G_PC, G_X5, G_X6, G_X7, G_FFLAGS, NGLOBALS };
 
 static const IrGlobalDef global_defs[NGLOBALS] = {
-    [G_PC] = {"pc", 0, IR_I64},
-    [G_X5] = {"x5", 8, IR_I64},
-    [G_X6] = {"x6", 16, IR_I64},
-    [G_X7] = {"x7", 24, IR_I64},
-    [G_FFLAGS] = {"fflags", 32, IR_I32},
+    [G_PC] = { "pc", 0, IR_I64 },          [G_X5] = { "x5", 8, IR_I64 },
+    [G_X6] = { "x6", 16, IR_I64 },         [G_X7] = { "x7", 24, IR_I64 },
+    [G_FFLAGS] = { "fflags", 32, IR_I32 },
 };
 
-static const IrGlobals test_globals = {global_defs, NGLOBALS, G_PC};
+static const IrGlobals test_globals = { global_defs, NGLOBALS, G_PC };
 
 /* The test interpreter calls helpers with the globals array and the argument values. */
 typedef uint64_t (*TestHelperFn)(uint64_t *g, const uint64_t *args);
@@ -75,13 +73,13 @@ static uint64_t fn_raise(uint64_t *g, const uint64_t *args)
     return 0;
 }
 
-static const IrHelper h_fadd = {"rv_fadd_d", (void *)fn_fadd, 3, IR_HELPER_PURE};
-static const IrHelper h_mix = {"mix", (void *)fn_mix, 2, IR_HELPER_PURE};
-static const IrHelper h_set_x6 = {"set_x6", (void *)fn_set_x6, 1,
-                                  IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE};
-static const IrHelper h_read_x5 = {"read_x5", (void *)fn_read_x5, 1, IR_HELPER_READS_STATE};
-static const IrHelper h_raise = {"raise", (void *)fn_raise, 1,
-                                 IR_HELPER_MAY_RAISE | IR_HELPER_NO_RETURN};
+static const IrHelper h_fadd = { "rv_fadd_d", (void *)fn_fadd, 3, IR_HELPER_PURE };
+static const IrHelper h_mix = { "mix", (void *)fn_mix, 2, IR_HELPER_PURE };
+static const IrHelper h_set_x6 = { "set_x6", (void *)fn_set_x6, 1,
+                                   IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE };
+static const IrHelper h_read_x5 = { "read_x5", (void *)fn_read_x5, 1, IR_HELPER_READS_STATE };
+static const IrHelper h_raise = { "raise", (void *)fn_raise, 1,
+                                  IR_HELPER_MAY_RAISE | IR_HELPER_NO_RETURN };
 
 static IrVal c64(IrFunc *f, uint64_t v)
 {
@@ -207,14 +205,14 @@ static void build_everything(IrFunc *f)
     IrVal t3 = ir_sub(f, IR_I32, g_(G_X5), c32(f, 1));
     ir_mov(f, g_(G_FFLAGS), t3);
     static const IrOpcode binops[] = {
-        IR_OP_MUL, IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH, IR_OP_DIV, IR_OP_DIVU,
-        IR_OP_REM, IR_OP_REMU, IR_OP_AND, IR_OP_OR, IR_OP_XOR, IR_OP_ANDC, IR_OP_ORC,
-        IR_OP_SHL, IR_OP_SHR, IR_OP_SAR, IR_OP_ROTL, IR_OP_ROTR, IR_OP_SMIN, IR_OP_SMAX,
-        IR_OP_UMIN, IR_OP_UMAX,
+        IR_OP_MUL,  IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH, IR_OP_DIV,  IR_OP_DIVU,
+        IR_OP_REM,  IR_OP_REMU,  IR_OP_AND,   IR_OP_OR,     IR_OP_XOR,  IR_OP_ANDC,
+        IR_OP_ORC,  IR_OP_SHL,   IR_OP_SHR,   IR_OP_SAR,    IR_OP_ROTL, IR_OP_ROTR,
+        IR_OP_SMIN, IR_OP_SMAX,  IR_OP_UMIN,  IR_OP_UMAX,
     };
     static const IrOpcode unops[] = {
-        IR_OP_NOT, IR_OP_NEG, IR_OP_SEXT8, IR_OP_SEXT16, IR_OP_SEXT32, IR_OP_ZEXT8,
-        IR_OP_ZEXT16, IR_OP_ZEXT32, IR_OP_CLZ, IR_OP_CTZ, IR_OP_POPCNT, IR_OP_BSWAP,
+        IR_OP_NOT,    IR_OP_NEG,    IR_OP_SEXT8, IR_OP_SEXT16, IR_OP_SEXT32, IR_OP_ZEXT8,
+        IR_OP_ZEXT16, IR_OP_ZEXT32, IR_OP_CLZ,   IR_OP_CTZ,    IR_OP_POPCNT, IR_OP_BSWAP,
     };
     IrVal acc = t1;
     for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++)
@@ -342,13 +340,13 @@ static void test_verify(void)
     Base b;
     ir_init(&f, &test_globals);
 
-#define CASE(name, want, ...)                    \
-    do {                                         \
-        ir_reset(&f);                            \
-        b = build_base(&f);                      \
-        verify_ok(&f, "base");                   \
-        __VA_ARGS__;                             \
-        expect_reject(name, &f, want);           \
+#define CASE(name, want, ...)          \
+    do {                               \
+        ir_reset(&f);                  \
+        b = build_base(&f);            \
+        verify_ok(&f, "base");         \
+        __VA_ARGS__;                   \
+        expect_reject(name, &f, want); \
     } while (0)
 
     CASE("opcode out of range", "bad opcode", f.ops[b.op_add].opc = IR_OP_COUNT);
@@ -356,15 +354,12 @@ static void test_verify(void)
     CASE("operand out of range", "operand b out of range", f.ops[b.op_add].b = (IrVal)f.nvals);
     CASE("used operand is IR_NONE", "operand a out of range", f.ops[b.op_add].a = IR_NONE);
     CASE("unused operand set", "unused operand", f.ops[b.op_add].c = g_(G_X6));
-    CASE("unused operand on a goto_block", "unused operand",
-         f.ops[b.op_end].a = g_(G_X6));
-    CASE("destination is a constant", "destination is a constant",
-         f.ops[b.op_add].d = c64(&f, 1));
+    CASE("unused operand on a goto_block", "unused operand", f.ops[b.op_end].a = g_(G_X6));
+    CASE("destination is a constant", "destination is a constant", f.ops[b.op_add].d = c64(&f, 1));
     CASE("missing destination", "missing destination", f.ops[b.op_add].d = IR_NONE);
     CASE("destination out of range", "destination id out of range",
          f.ops[b.op_add].d = (IrVal)(f.nvals + 3));
-    CASE("destination on a store", "destination on an op without one",
-         f.ops[b.op_st].d = b.t_sum);
+    CASE("destination on a store", "destination on an op without one", f.ops[b.op_st].d = b.t_sum);
     CASE("i64 op writes an i32 global", "i32 global", {
         f.ops[b.op_add].d = g_(G_FFLAGS);
         f.ops[b.op_add].type = IR_I64;
@@ -385,22 +380,23 @@ static void test_verify(void)
         IrVal t = ir_temp(&f, IR_I64);
         f.calls[f.ops[b.op_call].aux].args[1] = t;
     });
-    CASE("label defined twice", "label defined twice", ir_emit(&f, IR_OP_LABEL, IR_I64, 0,
-                                                               IR_NONE, IR_NONE, IR_NONE,
-                                                               IR_NONE, b.label));
+    CASE("label defined twice", "label defined twice",
+         ir_emit(&f, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, b.label));
     CASE("branch to an undefined label", "undefined label",
          f.ops[b.op_brcond].aux = ir_new_label(&f));
     CASE("br to an undefined label", "undefined label", {
-        f.ops[b.op_brcond] = (IrOp){.opc = IR_OP_BR, .type = IR_I64, .d = IR_NONE,
-                                    .a = IR_NONE, .b = IR_NONE, .c = IR_NONE,
-                                    .aux = ir_new_label(&f)};
+        f.ops[b.op_brcond] = (IrOp){ .opc = IR_OP_BR,
+                                     .type = IR_I64,
+                                     .d = IR_NONE,
+                                     .a = IR_NONE,
+                                     .b = IR_NONE,
+                                     .c = IR_NONE,
+                                     .aux = ir_new_label(&f) };
     });
     CASE("label out of range", "label out of range", f.ops[b.op_label].aux = f.nlabels);
-    CASE("branch label out of range", "label out of range",
-         f.ops[b.op_brcond].aux = f.nlabels + 7);
+    CASE("branch label out of range", "label out of range", f.ops[b.op_brcond].aux = f.nlabels + 7);
     CASE("bad condition", "bad condition", f.ops[b.op_brcond].flags = IR_COND_COUNT);
-    CASE("call index out of range", "call index out of range",
-         f.ops[b.op_call].aux = f.ncalls);
+    CASE("call index out of range", "call index out of range", f.ops[b.op_call].aux = f.ncalls);
     CASE("call with fewer arguments", "fewer arguments",
          f.calls[f.ops[b.op_call].aux].args[1] = IR_NONE);
     CASE("call with more arguments", "more arguments",
@@ -415,10 +411,8 @@ static void test_verify(void)
         f.ops[b.op_ld].type = IR_I32;
         f.vals[b.t_ld].type = IR_I32;
     });
-    CASE("ends without an exit", "does not end in a block exit",
-         f.ops[b.op_end] = f.ops[b.op_add]);
-    CASE("ends in a label", "does not end in a block exit",
-         ir_label(&f, ir_new_label(&f)));
+    CASE("ends without an exit", "does not end in a block exit", f.ops[b.op_end] = f.ops[b.op_add]);
+    CASE("ends in a label", "does not end in a block exit", ir_label(&f, ir_new_label(&f)));
     CASE("ends in a returning call", "does not end in a block exit",
          ir_call1(&f, &h_read_x5, false, g_(G_X5)));
     CASE("ends in a branch", "does not end in a block exit", ir_br(&f, b.label));
@@ -442,8 +436,7 @@ static void test_verify(void)
     CASE("bad value kind", "bad kind", f.vals[b.t_sum].kind = 7);
     CASE("bad atomic op", "bad atomic operation", {
         f.nops--;
-        IrVal t = ir_atomic_rmw(&f, IR_I64, IR_MEMFLAGS(3, 0, 0, 0), IR_AMO_ADD, b.t_sum,
-                                b.t_ld);
+        IrVal t = ir_atomic_rmw(&f, IR_I64, IR_MEMFLAGS(3, 0, 0, 0), IR_AMO_ADD, b.t_sum, b.t_ld);
         (void)t;
         f.ops[f.nops - 1].aux = IR_AMO_COUNT;
         ir_goto_block(&f, 0x1004);
@@ -481,11 +474,11 @@ static void test_verify(void)
     {
         unsigned l = ir_new_label(&f);
         IrVal a = ir_add(&f, IR_I32, g_(G_X5), c64(&f, 0x123456789)); /* I32 reads I64 */
-        IrVal w = ir_add(&f, IR_I64, a, g_(G_FFLAGS));                 /* I64 reads I32 */
-        IrVal s = ir_setcond(&f, IR_I32, IR_LT, a, w);                 /* I64 temp */
-        ir_mov(&f, g_(G_X5), a);        /* I32 value into an I64 global */
+        IrVal w = ir_add(&f, IR_I64, a, g_(G_FFLAGS));                /* I64 reads I32 */
+        IrVal s = ir_setcond(&f, IR_I32, IR_LT, a, w);                /* I64 temp */
+        ir_mov(&f, g_(G_X5), a); /* I32 value into an I64 global */
         ir_emit(&f, IR_OP_MOV, IR_I32, 0, g_(G_X6), s, IR_NONE, IR_NONE, 0); /* I32 op */
-        ir_label(&f, l);                /* backward branch target */
+        ir_label(&f, l); /* backward branch target */
         ir_brcond(&f, IR_I64, IR_NE, w, s, l);
         ir_goto_ptr(&f, w);
         verify_ok(&f, "mixed widths and a loop");
@@ -506,125 +499,125 @@ typedef struct FoldCase {
 } FoldCase;
 
 #define I64_MIN 0x8000000000000000ull
-#define ONES 0xffffffffffffffffull
-#define ONES32 0xffffffffull
+#define ONES    0xffffffffffffffffull
+#define ONES32  0xffffffffull
 
 static const FoldCase fold_cases[] = {
-    {IR_OP_ADD, IR_I64, 0, 2, 3, 0, 5},
-    {IR_OP_ADD, IR_I32, 0, 0xffffffff, 1, 0, 0},
-    {IR_OP_ADD, IR_I32, 0, 0x100000005, 1, 0, 6},
-    {IR_OP_ADD, IR_I64, 0, ONES, 1, 0, 0},
-    {IR_OP_SUB, IR_I64, 0, 0, 1, 0, ONES},
-    {IR_OP_SUB, IR_I32, 0, 0, 1, 0, ONES32},
-    {IR_OP_MUL, IR_I64, 0, 0x100000000, 0x100000000, 0, 0},
-    {IR_OP_MUL, IR_I32, 0, 0x10000, 0x10001, 0, 0x10000},
-    {IR_OP_MULSH, IR_I64, 0, ONES, ONES, 0, 0},
-    {IR_OP_MULSH, IR_I64, 0, I64_MIN, 2, 0, ONES},
-    {IR_OP_MULSH, IR_I32, 0, 0xfffffffe, 3, 0, ONES32},
-    {IR_OP_MULSH, IR_I32, 0, 0x40000000, 8, 0, 2},
-    {IR_OP_MULUH, IR_I64, 0, ONES, ONES, 0, 0xfffffffffffffffe},
-    {IR_OP_MULUH, IR_I32, 0, 0xffffffff, 0xffffffff, 0, 0xfffffffe},
-    {IR_OP_MULSUH, IR_I64, 0, ONES, ONES, 0, ONES},
-    {IR_OP_MULSUH, IR_I64, 0, 2, ONES, 0, 1},
-    {IR_OP_MULSUH, IR_I32, 0, 0xffffffff, 0xffffffff, 0, ONES32},
-    {IR_OP_MULSUH, IR_I32, 0, 2, 0xffffffff, 0, 1},
-    {IR_OP_DIV, IR_I64, 0, 7, 2, 0, 3},
-    {IR_OP_DIV, IR_I64, 0, (uint64_t)-7, 2, 0, (uint64_t)-3},
-    {IR_OP_DIV, IR_I64, 0, 7, 0, 0, ONES},
-    {IR_OP_DIV, IR_I64, 0, I64_MIN, ONES, 0, I64_MIN},
-    {IR_OP_DIV, IR_I32, 0, 0x80000000, 0xffffffff, 0, 0x80000000},
-    {IR_OP_DIV, IR_I32, 0, 5, 0, 0, ONES32},
-    {IR_OP_DIV, IR_I32, 0, 0x100000007, 2, 0, 3},
-    {IR_OP_DIV, IR_I32, 0, 0xfffffff9, 2, 0, 0xfffffffd},
-    {IR_OP_DIVU, IR_I64, 0, ONES, 2, 0, 0x7fffffffffffffff},
-    {IR_OP_DIVU, IR_I64, 0, 9, 0, 0, ONES},
-    {IR_OP_DIVU, IR_I32, 0, 9, 0, 0, ONES32},
-    {IR_OP_DIVU, IR_I32, 0, 0xfffffff9, 2, 0, 0x7ffffffc},
-    {IR_OP_REM, IR_I64, 0, (uint64_t)-7, 2, 0, ONES},
-    {IR_OP_REM, IR_I64, 0, 7, 0, 0, 7},
-    {IR_OP_REM, IR_I64, 0, I64_MIN, ONES, 0, 0},
-    {IR_OP_REM, IR_I32, 0, 0xfffffff9, 2, 0, ONES32},
-    {IR_OP_REM, IR_I32, 0, 0x80000000, 0xffffffff, 0, 0},
-    {IR_OP_REM, IR_I32, 0, 5, 0, 0, 5},
-    {IR_OP_REM, IR_I32, 0, 0x100000005, 0x100000000, 0, 5},
-    {IR_OP_REMU, IR_I64, 0, 7, 3, 0, 1},
-    {IR_OP_REMU, IR_I64, 0, 7, 0, 0, 7},
-    {IR_OP_REMU, IR_I32, 0, 0xffffffff, 0, 0, ONES32},
-    {IR_OP_AND, IR_I64, 0, 0xf0f0, 0xff00, 0, 0xf000},
-    {IR_OP_OR, IR_I64, 0, 0xf0f0, 0xff00, 0, 0xfff0},
-    {IR_OP_XOR, IR_I64, 0, 0xf0f0, 0xff00, 0, 0x0ff0},
-    {IR_OP_ANDC, IR_I64, 0, 0xf0f0, 0xff00, 0, 0x00f0},
-    {IR_OP_ORC, IR_I64, 0, 0xf0f0, 0xff00, 0, 0xfffffffffffff0ff},
-    {IR_OP_ORC, IR_I32, 0, 0xf0f0, 0xff00, 0, 0xfffff0ff},
-    {IR_OP_NOT, IR_I64, 0, 0, 0, 0, ONES},
-    {IR_OP_NOT, IR_I32, 0, 0, 0, 0, ONES32},
-    {IR_OP_NEG, IR_I64, 0, 1, 0, 0, ONES},
-    {IR_OP_NEG, IR_I32, 0, 1, 0, 0, ONES32},
-    {IR_OP_SHL, IR_I64, 0, 1, 65, 0, 2},
-    {IR_OP_SHL, IR_I32, 0, 1, 33, 0, 2},
-    {IR_OP_SHL, IR_I32, 0, 0x80000000, 1, 0, 0},
-    {IR_OP_SHR, IR_I64, 0, ONES, 60, 0, 0xf},
-    {IR_OP_SHR, IR_I32, 0, ONES, 28, 0, 0xf},
-    {IR_OP_SAR, IR_I64, 0, I64_MIN, 63, 0, ONES},
-    {IR_OP_SAR, IR_I32, 0, 0x80000000, 31, 0, ONES32},
-    {IR_OP_SAR, IR_I32, 0, 0x80000000, 4, 0, 0xf8000000},
-    {IR_OP_SAR, IR_I32, 0, 0x180000000, 36, 0, 0xf8000000},
-    {IR_OP_ROTL, IR_I64, 0, 0x8000000000000001, 1, 0, 3},
-    {IR_OP_ROTL, IR_I32, 0, 0x80000001, 1, 0, 3},
-    {IR_OP_ROTL, IR_I32, 0, 0x80000001, 32, 0, 0x80000001},
-    {IR_OP_ROTR, IR_I64, 0, 1, 1, 0, I64_MIN},
-    {IR_OP_ROTR, IR_I32, 0, 1, 1, 0, 0x80000000},
-    {IR_OP_ROTR, IR_I64, 0, 0x12, 64, 0, 0x12},
-    {IR_OP_SEXT8, IR_I64, 0, 0x80, 0, 0, 0xffffffffffffff80},
-    {IR_OP_SEXT8, IR_I32, 0, 0x80, 0, 0, 0xffffff80},
-    {IR_OP_SEXT16, IR_I64, 0, 0x18000, 0, 0, 0xffffffffffff8000},
-    {IR_OP_SEXT32, IR_I64, 0, 0x80000000, 0, 0, 0xffffffff80000000},
-    {IR_OP_SEXT32, IR_I32, 0, 0x180000000, 0, 0, 0x80000000},
-    {IR_OP_ZEXT8, IR_I64, 0, 0x1234, 0, 0, 0x34},
-    {IR_OP_ZEXT16, IR_I64, 0, 0x12345678, 0, 0, 0x5678},
-    {IR_OP_ZEXT32, IR_I64, 0, ONES, 0, 0, ONES32},
-    {IR_OP_CLZ, IR_I64, 0, 0, 0, 0, 64},
-    {IR_OP_CLZ, IR_I32, 0, 0, 0, 0, 32},
-    {IR_OP_CLZ, IR_I64, 0, 1, 0, 0, 63},
-    {IR_OP_CLZ, IR_I32, 0, 1, 0, 0, 31},
-    {IR_OP_CLZ, IR_I32, 0, 0x100000000, 0, 0, 32},
-    {IR_OP_CTZ, IR_I64, 0, 0, 0, 0, 64},
-    {IR_OP_CTZ, IR_I32, 0, 0, 0, 0, 32},
-    {IR_OP_CTZ, IR_I32, 0, 0x100000000, 0, 0, 32},
-    {IR_OP_CTZ, IR_I64, 0, 8, 0, 0, 3},
-    {IR_OP_POPCNT, IR_I64, 0, ONES, 0, 0, 64},
-    {IR_OP_POPCNT, IR_I32, 0, ONES, 0, 0, 32},
-    {IR_OP_BSWAP, IR_I64, 0, 0x0102030405060708, 0, 0, 0x0807060504030201},
-    {IR_OP_BSWAP, IR_I32, 0, 0x1001020304, 0, 0, 0x04030201},
-    {IR_OP_SMIN, IR_I64, 0, ONES, 1, 0, ONES},
-    {IR_OP_SMAX, IR_I64, 0, ONES, 1, 0, 1},
-    {IR_OP_UMIN, IR_I64, 0, ONES, 1, 0, 1},
-    {IR_OP_UMAX, IR_I64, 0, ONES, 1, 0, ONES},
-    {IR_OP_SMIN, IR_I32, 0, 0xffffffff, 1, 0, ONES32},
-    {IR_OP_SMAX, IR_I32, 0, 0x1ffffffff, 1, 0, 1},
-    {IR_OP_UMAX, IR_I32, 0, 0x100000000, 1, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_LT, ONES, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_LTU, ONES, 0, 0, 0},
-    {IR_OP_SETCOND, IR_I32, IR_LT, 0xffffffff, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_LT, 0xffffffff, 0, 0, 0},
-    {IR_OP_SETCOND, IR_I32, IR_EQ, 0x100000000, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_NE, 0x100000000, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_GE, 5, 5, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_LE, ONES, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_GT, ONES, 0, 0, 0},
-    {IR_OP_SETCOND, IR_I64, IR_GEU, ONES, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_LEU, ONES, 0, 0, 0},
-    {IR_OP_SETCOND, IR_I64, IR_GTU, ONES, 0, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_TSTEQ, 6, 1, 0, 1},
-    {IR_OP_SETCOND, IR_I64, IR_TSTNE, 6, 2, 0, 1},
-    {IR_OP_SETCOND, IR_I32, IR_TSTNE, 0x100000000, 0x100000000, 0, 0},
-    {IR_OP_SELECT, IR_I64, 0, 1, 5, 6, 5},
-    {IR_OP_SELECT, IR_I64, 0, 0, 5, 6, 6},
-    {IR_OP_SELECT, IR_I64, 0, 0x100000000, 5, 6, 5},
-    {IR_OP_SELECT, IR_I32, 0, 0x100000000, 5, 6, 6},
-    {IR_OP_SELECT, IR_I32, 0, 1, 0x100000005, 6, 5},
-    {IR_OP_MOV, IR_I32, 0, 0x123456789, 0, 0, 0x23456789},
-    {IR_OP_MOV, IR_I64, 0, 0x123456789, 0, 0, 0x123456789},
+    { IR_OP_ADD, IR_I64, 0, 2, 3, 0, 5 },
+    { IR_OP_ADD, IR_I32, 0, 0xffffffff, 1, 0, 0 },
+    { IR_OP_ADD, IR_I32, 0, 0x100000005, 1, 0, 6 },
+    { IR_OP_ADD, IR_I64, 0, ONES, 1, 0, 0 },
+    { IR_OP_SUB, IR_I64, 0, 0, 1, 0, ONES },
+    { IR_OP_SUB, IR_I32, 0, 0, 1, 0, ONES32 },
+    { IR_OP_MUL, IR_I64, 0, 0x100000000, 0x100000000, 0, 0 },
+    { IR_OP_MUL, IR_I32, 0, 0x10000, 0x10001, 0, 0x10000 },
+    { IR_OP_MULSH, IR_I64, 0, ONES, ONES, 0, 0 },
+    { IR_OP_MULSH, IR_I64, 0, I64_MIN, 2, 0, ONES },
+    { IR_OP_MULSH, IR_I32, 0, 0xfffffffe, 3, 0, ONES32 },
+    { IR_OP_MULSH, IR_I32, 0, 0x40000000, 8, 0, 2 },
+    { IR_OP_MULUH, IR_I64, 0, ONES, ONES, 0, 0xfffffffffffffffe },
+    { IR_OP_MULUH, IR_I32, 0, 0xffffffff, 0xffffffff, 0, 0xfffffffe },
+    { IR_OP_MULSUH, IR_I64, 0, ONES, ONES, 0, ONES },
+    { IR_OP_MULSUH, IR_I64, 0, 2, ONES, 0, 1 },
+    { IR_OP_MULSUH, IR_I32, 0, 0xffffffff, 0xffffffff, 0, ONES32 },
+    { IR_OP_MULSUH, IR_I32, 0, 2, 0xffffffff, 0, 1 },
+    { IR_OP_DIV, IR_I64, 0, 7, 2, 0, 3 },
+    { IR_OP_DIV, IR_I64, 0, (uint64_t)-7, 2, 0, (uint64_t)-3 },
+    { IR_OP_DIV, IR_I64, 0, 7, 0, 0, ONES },
+    { IR_OP_DIV, IR_I64, 0, I64_MIN, ONES, 0, I64_MIN },
+    { IR_OP_DIV, IR_I32, 0, 0x80000000, 0xffffffff, 0, 0x80000000 },
+    { IR_OP_DIV, IR_I32, 0, 5, 0, 0, ONES32 },
+    { IR_OP_DIV, IR_I32, 0, 0x100000007, 2, 0, 3 },
+    { IR_OP_DIV, IR_I32, 0, 0xfffffff9, 2, 0, 0xfffffffd },
+    { IR_OP_DIVU, IR_I64, 0, ONES, 2, 0, 0x7fffffffffffffff },
+    { IR_OP_DIVU, IR_I64, 0, 9, 0, 0, ONES },
+    { IR_OP_DIVU, IR_I32, 0, 9, 0, 0, ONES32 },
+    { IR_OP_DIVU, IR_I32, 0, 0xfffffff9, 2, 0, 0x7ffffffc },
+    { IR_OP_REM, IR_I64, 0, (uint64_t)-7, 2, 0, ONES },
+    { IR_OP_REM, IR_I64, 0, 7, 0, 0, 7 },
+    { IR_OP_REM, IR_I64, 0, I64_MIN, ONES, 0, 0 },
+    { IR_OP_REM, IR_I32, 0, 0xfffffff9, 2, 0, ONES32 },
+    { IR_OP_REM, IR_I32, 0, 0x80000000, 0xffffffff, 0, 0 },
+    { IR_OP_REM, IR_I32, 0, 5, 0, 0, 5 },
+    { IR_OP_REM, IR_I32, 0, 0x100000005, 0x100000000, 0, 5 },
+    { IR_OP_REMU, IR_I64, 0, 7, 3, 0, 1 },
+    { IR_OP_REMU, IR_I64, 0, 7, 0, 0, 7 },
+    { IR_OP_REMU, IR_I32, 0, 0xffffffff, 0, 0, ONES32 },
+    { IR_OP_AND, IR_I64, 0, 0xf0f0, 0xff00, 0, 0xf000 },
+    { IR_OP_OR, IR_I64, 0, 0xf0f0, 0xff00, 0, 0xfff0 },
+    { IR_OP_XOR, IR_I64, 0, 0xf0f0, 0xff00, 0, 0x0ff0 },
+    { IR_OP_ANDC, IR_I64, 0, 0xf0f0, 0xff00, 0, 0x00f0 },
+    { IR_OP_ORC, IR_I64, 0, 0xf0f0, 0xff00, 0, 0xfffffffffffff0ff },
+    { IR_OP_ORC, IR_I32, 0, 0xf0f0, 0xff00, 0, 0xfffff0ff },
+    { IR_OP_NOT, IR_I64, 0, 0, 0, 0, ONES },
+    { IR_OP_NOT, IR_I32, 0, 0, 0, 0, ONES32 },
+    { IR_OP_NEG, IR_I64, 0, 1, 0, 0, ONES },
+    { IR_OP_NEG, IR_I32, 0, 1, 0, 0, ONES32 },
+    { IR_OP_SHL, IR_I64, 0, 1, 65, 0, 2 },
+    { IR_OP_SHL, IR_I32, 0, 1, 33, 0, 2 },
+    { IR_OP_SHL, IR_I32, 0, 0x80000000, 1, 0, 0 },
+    { IR_OP_SHR, IR_I64, 0, ONES, 60, 0, 0xf },
+    { IR_OP_SHR, IR_I32, 0, ONES, 28, 0, 0xf },
+    { IR_OP_SAR, IR_I64, 0, I64_MIN, 63, 0, ONES },
+    { IR_OP_SAR, IR_I32, 0, 0x80000000, 31, 0, ONES32 },
+    { IR_OP_SAR, IR_I32, 0, 0x80000000, 4, 0, 0xf8000000 },
+    { IR_OP_SAR, IR_I32, 0, 0x180000000, 36, 0, 0xf8000000 },
+    { IR_OP_ROTL, IR_I64, 0, 0x8000000000000001, 1, 0, 3 },
+    { IR_OP_ROTL, IR_I32, 0, 0x80000001, 1, 0, 3 },
+    { IR_OP_ROTL, IR_I32, 0, 0x80000001, 32, 0, 0x80000001 },
+    { IR_OP_ROTR, IR_I64, 0, 1, 1, 0, I64_MIN },
+    { IR_OP_ROTR, IR_I32, 0, 1, 1, 0, 0x80000000 },
+    { IR_OP_ROTR, IR_I64, 0, 0x12, 64, 0, 0x12 },
+    { IR_OP_SEXT8, IR_I64, 0, 0x80, 0, 0, 0xffffffffffffff80 },
+    { IR_OP_SEXT8, IR_I32, 0, 0x80, 0, 0, 0xffffff80 },
+    { IR_OP_SEXT16, IR_I64, 0, 0x18000, 0, 0, 0xffffffffffff8000 },
+    { IR_OP_SEXT32, IR_I64, 0, 0x80000000, 0, 0, 0xffffffff80000000 },
+    { IR_OP_SEXT32, IR_I32, 0, 0x180000000, 0, 0, 0x80000000 },
+    { IR_OP_ZEXT8, IR_I64, 0, 0x1234, 0, 0, 0x34 },
+    { IR_OP_ZEXT16, IR_I64, 0, 0x12345678, 0, 0, 0x5678 },
+    { IR_OP_ZEXT32, IR_I64, 0, ONES, 0, 0, ONES32 },
+    { IR_OP_CLZ, IR_I64, 0, 0, 0, 0, 64 },
+    { IR_OP_CLZ, IR_I32, 0, 0, 0, 0, 32 },
+    { IR_OP_CLZ, IR_I64, 0, 1, 0, 0, 63 },
+    { IR_OP_CLZ, IR_I32, 0, 1, 0, 0, 31 },
+    { IR_OP_CLZ, IR_I32, 0, 0x100000000, 0, 0, 32 },
+    { IR_OP_CTZ, IR_I64, 0, 0, 0, 0, 64 },
+    { IR_OP_CTZ, IR_I32, 0, 0, 0, 0, 32 },
+    { IR_OP_CTZ, IR_I32, 0, 0x100000000, 0, 0, 32 },
+    { IR_OP_CTZ, IR_I64, 0, 8, 0, 0, 3 },
+    { IR_OP_POPCNT, IR_I64, 0, ONES, 0, 0, 64 },
+    { IR_OP_POPCNT, IR_I32, 0, ONES, 0, 0, 32 },
+    { IR_OP_BSWAP, IR_I64, 0, 0x0102030405060708, 0, 0, 0x0807060504030201 },
+    { IR_OP_BSWAP, IR_I32, 0, 0x1001020304, 0, 0, 0x04030201 },
+    { IR_OP_SMIN, IR_I64, 0, ONES, 1, 0, ONES },
+    { IR_OP_SMAX, IR_I64, 0, ONES, 1, 0, 1 },
+    { IR_OP_UMIN, IR_I64, 0, ONES, 1, 0, 1 },
+    { IR_OP_UMAX, IR_I64, 0, ONES, 1, 0, ONES },
+    { IR_OP_SMIN, IR_I32, 0, 0xffffffff, 1, 0, ONES32 },
+    { IR_OP_SMAX, IR_I32, 0, 0x1ffffffff, 1, 0, 1 },
+    { IR_OP_UMAX, IR_I32, 0, 0x100000000, 1, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_LT, ONES, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_LTU, ONES, 0, 0, 0 },
+    { IR_OP_SETCOND, IR_I32, IR_LT, 0xffffffff, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_LT, 0xffffffff, 0, 0, 0 },
+    { IR_OP_SETCOND, IR_I32, IR_EQ, 0x100000000, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_NE, 0x100000000, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_GE, 5, 5, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_LE, ONES, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_GT, ONES, 0, 0, 0 },
+    { IR_OP_SETCOND, IR_I64, IR_GEU, ONES, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_LEU, ONES, 0, 0, 0 },
+    { IR_OP_SETCOND, IR_I64, IR_GTU, ONES, 0, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_TSTEQ, 6, 1, 0, 1 },
+    { IR_OP_SETCOND, IR_I64, IR_TSTNE, 6, 2, 0, 1 },
+    { IR_OP_SETCOND, IR_I32, IR_TSTNE, 0x100000000, 0x100000000, 0, 0 },
+    { IR_OP_SELECT, IR_I64, 0, 1, 5, 6, 5 },
+    { IR_OP_SELECT, IR_I64, 0, 0, 5, 6, 6 },
+    { IR_OP_SELECT, IR_I64, 0, 0x100000000, 5, 6, 5 },
+    { IR_OP_SELECT, IR_I32, 0, 0x100000000, 5, 6, 6 },
+    { IR_OP_SELECT, IR_I32, 0, 1, 0x100000005, 6, 5 },
+    { IR_OP_MOV, IR_I32, 0, 0x123456789, 0, 0, 0x23456789 },
+    { IR_OP_MOV, IR_I64, 0, 0x123456789, 0, 0, 0x123456789 },
 };
 
 /*
@@ -651,12 +644,11 @@ static void test_fold_case(const FoldCase *fc)
              fc->type == IR_I32 ? "i32" : "i64", fc->a, fc->b);
     verify_ok(&f, what);
     const IrOp *op = &f.ops[0];
-    bool shape = f.nops == 2 && op->opc == IR_OP_MOV && op->d == g_(G_X5) &&
-                 ir_is_const(&f, op->a);
+    bool shape = f.nops == 2 && op->opc == IR_OP_MOV && op->d == g_(G_X5) && ir_is_const(&f, op->a);
     CHECK(shape, "%s: not folded to a constant move", what);
     if (shape)
-        CHECK(ir_const_value(&f, op->a) == fc->want, "%s: got 0x%" PRIx64 ", want 0x%" PRIx64,
-              what, ir_const_value(&f, op->a), fc->want);
+        CHECK(ir_const_value(&f, op->a) == fc->want, "%s: got 0x%" PRIx64 ", want 0x%" PRIx64, what,
+              ir_const_value(&f, op->a), fc->want);
     else
         dump(what, &f);
     ir_free(&f);
@@ -688,32 +680,32 @@ static void test_fold_constants(void)
 typedef struct IdentCase {
     IrOpcode opc;
     IrType type;
-    int x_side;   /* 0: x op c, 1: c op x, 2: x op x */
+    int x_side; /* 0: x op c, 1: c op x, 2: x op x */
     uint64_t c;
-    int result;   /* 0: mov x, 1: constant `value` */
+    int result; /* 0: mov x, 1: constant `value` */
     uint64_t value;
 } IdentCase;
 
 static const IdentCase ident_cases[] = {
-    {IR_OP_ADD, IR_I64, 0, 0, 0, 0},          {IR_OP_ADD, IR_I64, 1, 0, 0, 0},
-    {IR_OP_SUB, IR_I64, 0, 0, 0, 0},          {IR_OP_SUB, IR_I64, 2, 0, 1, 0},
-    {IR_OP_MUL, IR_I64, 0, 1, 0, 0},          {IR_OP_MUL, IR_I64, 1, 1, 0, 0},
-    {IR_OP_MUL, IR_I64, 0, 0, 1, 0},          {IR_OP_MUL, IR_I64, 1, 0, 1, 0},
-    {IR_OP_AND, IR_I64, 0, 0, 1, 0},          {IR_OP_AND, IR_I64, 0, ONES, 0, 0},
-    {IR_OP_AND, IR_I64, 1, ONES, 0, 0},       {IR_OP_AND, IR_I64, 2, 0, 0, 0},
-    {IR_OP_OR, IR_I64, 0, 0, 0, 0},           {IR_OP_OR, IR_I64, 1, 0, 0, 0},
-    {IR_OP_OR, IR_I64, 2, 0, 0, 0},           {IR_OP_OR, IR_I64, 0, ONES, 1, ONES},
-    {IR_OP_XOR, IR_I64, 0, 0, 0, 0},          {IR_OP_XOR, IR_I64, 1, 0, 0, 0},
-    {IR_OP_XOR, IR_I64, 2, 0, 1, 0},          {IR_OP_ANDC, IR_I64, 2, 0, 1, 0},
-    {IR_OP_ANDC, IR_I64, 0, 0, 0, 0},         {IR_OP_ORC, IR_I64, 2, 0, 1, ONES},
-    {IR_OP_SHL, IR_I64, 0, 0, 0, 0},          {IR_OP_SHL, IR_I64, 0, 64, 0, 0},
-    {IR_OP_SHR, IR_I64, 0, 0, 0, 0},          {IR_OP_SAR, IR_I64, 0, 0, 0, 0},
-    {IR_OP_ROTL, IR_I64, 0, 0, 0, 0},         {IR_OP_ROTR, IR_I64, 0, 128, 0, 0},
-    {IR_OP_SHL, IR_I64, 1, 0, 1, 0},          {IR_OP_DIV, IR_I64, 0, 1, 0, 0},
-    {IR_OP_DIVU, IR_I64, 0, 1, 0, 0},         {IR_OP_REM, IR_I64, 0, 1, 1, 0},
-    {IR_OP_MULUH, IR_I64, 0, 0, 1, 0},        {IR_OP_SMIN, IR_I64, 2, 0, 0, 0},
-    {IR_OP_UMAX, IR_I64, 2, 0, 0, 0},         {IR_OP_AND, IR_I32, 0, 0, 1, 0},
-    {IR_OP_SUB, IR_I32, 2, 0, 1, 0},          {IR_OP_OR, IR_I32, 0, 0xffffffff, 1, ONES32},
+    { IR_OP_ADD, IR_I64, 0, 0, 0, 0 },    { IR_OP_ADD, IR_I64, 1, 0, 0, 0 },
+    { IR_OP_SUB, IR_I64, 0, 0, 0, 0 },    { IR_OP_SUB, IR_I64, 2, 0, 1, 0 },
+    { IR_OP_MUL, IR_I64, 0, 1, 0, 0 },    { IR_OP_MUL, IR_I64, 1, 1, 0, 0 },
+    { IR_OP_MUL, IR_I64, 0, 0, 1, 0 },    { IR_OP_MUL, IR_I64, 1, 0, 1, 0 },
+    { IR_OP_AND, IR_I64, 0, 0, 1, 0 },    { IR_OP_AND, IR_I64, 0, ONES, 0, 0 },
+    { IR_OP_AND, IR_I64, 1, ONES, 0, 0 }, { IR_OP_AND, IR_I64, 2, 0, 0, 0 },
+    { IR_OP_OR, IR_I64, 0, 0, 0, 0 },     { IR_OP_OR, IR_I64, 1, 0, 0, 0 },
+    { IR_OP_OR, IR_I64, 2, 0, 0, 0 },     { IR_OP_OR, IR_I64, 0, ONES, 1, ONES },
+    { IR_OP_XOR, IR_I64, 0, 0, 0, 0 },    { IR_OP_XOR, IR_I64, 1, 0, 0, 0 },
+    { IR_OP_XOR, IR_I64, 2, 0, 1, 0 },    { IR_OP_ANDC, IR_I64, 2, 0, 1, 0 },
+    { IR_OP_ANDC, IR_I64, 0, 0, 0, 0 },   { IR_OP_ORC, IR_I64, 2, 0, 1, ONES },
+    { IR_OP_SHL, IR_I64, 0, 0, 0, 0 },    { IR_OP_SHL, IR_I64, 0, 64, 0, 0 },
+    { IR_OP_SHR, IR_I64, 0, 0, 0, 0 },    { IR_OP_SAR, IR_I64, 0, 0, 0, 0 },
+    { IR_OP_ROTL, IR_I64, 0, 0, 0, 0 },   { IR_OP_ROTR, IR_I64, 0, 128, 0, 0 },
+    { IR_OP_SHL, IR_I64, 1, 0, 1, 0 },    { IR_OP_DIV, IR_I64, 0, 1, 0, 0 },
+    { IR_OP_DIVU, IR_I64, 0, 1, 0, 0 },   { IR_OP_REM, IR_I64, 0, 1, 1, 0 },
+    { IR_OP_MULUH, IR_I64, 0, 0, 1, 0 },  { IR_OP_SMIN, IR_I64, 2, 0, 0, 0 },
+    { IR_OP_UMAX, IR_I64, 2, 0, 0, 0 },   { IR_OP_AND, IR_I32, 0, 0, 1, 0 },
+    { IR_OP_SUB, IR_I32, 2, 0, 1, 0 },    { IR_OP_OR, IR_I32, 0, 0xffffffff, 1, ONES32 },
 };
 
 /* x6 = op(x5, c); goto_block -> x6 = mov x5 or x6 = mov $value. */
@@ -735,10 +727,10 @@ static void test_identities(void)
         snprintf(what, sizeof(what), "identity %zu (%s)", i, ir_opcode_name(ic->opc));
         verify_ok(&f, what);
         const IrOp *op = &f.ops[0];
-        bool ok = op->opc == IR_OP_MOV && op->d == g_(G_X6) &&
-                  (ic->result == 0 ? op->a == x
-                                   : ir_is_const(&f, op->a) &&
-                                         ir_const_value(&f, op->a) == ic->value);
+        bool ok =
+            op->opc == IR_OP_MOV && op->d == g_(G_X6) &&
+            (ic->result == 0 ? op->a == x
+                             : ir_is_const(&f, op->a) && ir_const_value(&f, op->a) == ic->value);
         if (ic->type == IR_I64 || ic->result == 1)
             ok = ok && f.nops == 2;
         CHECK(ok, "%s not simplified", what);
@@ -757,8 +749,7 @@ static void test_identities(void)
     ir_optimize(&f);
     verify_ok(&f, "and.i32 x, -1");
     const IrOp *def = def_of(&f, g_(G_X6));
-    CHECK(f.nops == 2 && def && def->opc == IR_OP_MOV && def->type == IR_I32 &&
-              def->a == g_(G_X5),
+    CHECK(f.nops == 2 && def && def->opc == IR_OP_MOV && def->type == IR_I32 && def->a == g_(G_X5),
           "and.i32 x5, 0xffffffff into x6 is not x6 = mov.i32 x5");
     ir_free(&f);
 }
@@ -774,22 +765,22 @@ static void test_branches(void)
         uint64_t a, b;
         int want; /* 1: becomes br, 0: removed, -1: stays */
     } cases[] = {
-        {IR_I64, IR_EQ, 0, 0, 1, 1, 1},
-        {IR_I64, IR_NE, 0, 0, 1, 1, 0},
-        {IR_I32, IR_EQ, 0, 0, 0x100000000, 0, 1},
-        {IR_I64, IR_EQ, 0, 0, 0x100000000, 0, 0},
-        {IR_I64, IR_LT, 0, 0, ONES, 0, 1},
-        {IR_I64, IR_LTU, 0, 0, ONES, 0, 0},
-        {IR_I64, IR_EQ, 1, 1, 0, 0, 1},
-        {IR_I64, IR_LTU, 1, 1, 0, 0, 0},
-        {IR_I64, IR_LTU, 1, 0, 0, 0, 0},
-        {IR_I64, IR_GEU, 1, 0, 0, 0, 1},
-        {IR_I64, IR_LT, 1, 0, 0, 0, -1},
-        {IR_I64, IR_TSTEQ, 1, 1, 0, 0, -1},
-        {IR_I64, IR_TSTEQ, 1, 0, 0, 0, 1},
-        {IR_I64, IR_TSTNE, 1, 0, 0, 0, 0},
-        {IR_I32, IR_TSTNE, 1, 0, 0, 0x100000000, 0},
-        {IR_I64, IR_TSTNE, 1, 0, 0, 0x100000000, -1},
+        { IR_I64, IR_EQ, 0, 0, 1, 1, 1 },
+        { IR_I64, IR_NE, 0, 0, 1, 1, 0 },
+        { IR_I32, IR_EQ, 0, 0, 0x100000000, 0, 1 },
+        { IR_I64, IR_EQ, 0, 0, 0x100000000, 0, 0 },
+        { IR_I64, IR_LT, 0, 0, ONES, 0, 1 },
+        { IR_I64, IR_LTU, 0, 0, ONES, 0, 0 },
+        { IR_I64, IR_EQ, 1, 1, 0, 0, 1 },
+        { IR_I64, IR_LTU, 1, 1, 0, 0, 0 },
+        { IR_I64, IR_LTU, 1, 0, 0, 0, 0 },
+        { IR_I64, IR_GEU, 1, 0, 0, 0, 1 },
+        { IR_I64, IR_LT, 1, 0, 0, 0, -1 },
+        { IR_I64, IR_TSTEQ, 1, 1, 0, 0, -1 },
+        { IR_I64, IR_TSTEQ, 1, 0, 0, 0, 1 },
+        { IR_I64, IR_TSTNE, 1, 0, 0, 0, 0 },
+        { IR_I32, IR_TSTNE, 1, 0, 0, 0x100000000, 0 },
+        { IR_I64, IR_TSTNE, 1, 0, 0, 0x100000000, -1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         IrFunc f;
@@ -1080,8 +1071,7 @@ static void test_dce(void)
     unsigned before = f.nops;
     ir_optimize(&f);
     verify_ok(&f, "side effects");
-    CHECK(f.nops == before, "an op with side effects was removed (%u of %u left)", f.nops,
-          before);
+    CHECK(f.nops == before, "an op with side effects was removed (%u of %u left)", f.nops, before);
 
     /* Calls: an unused pure call goes; an impure one stays without its result. */
     ir_reset(&f);
@@ -1090,8 +1080,8 @@ static void test_dce(void)
     ir_goto_block(&f, 0x2000);
     ir_optimize(&f);
     verify_ok(&f, "calls");
-    CHECK(f.nops == 2 && f.ops[0].opc == IR_OP_CALL &&
-              f.calls[f.ops[0].aux].helper == &h_set_x6 && f.ops[0].d == IR_NONE,
+    CHECK(f.nops == 2 && f.ops[0].opc == IR_OP_CALL && f.calls[f.ops[0].aux].helper == &h_set_x6 &&
+              f.ops[0].d == IR_NONE,
           "calls: pure not removed or impure result kept");
     (void)r;
 
@@ -1150,9 +1140,8 @@ static void test_dce(void)
     ir_optimize(&f);
     verify_ok(&f, "merge");
     CHECK(f.nops == 5 && f.ops[0].opc == IR_OP_LD && f.ops[0].d == g_(G_X5) &&
-              f.ops[1].opc == IR_OP_ADD && f.ops[1].d == g_(G_X6) &&
-              f.ops[2].opc == IR_OP_OR && f.ops[2].d == g_(G_FFLAGS) &&
-              f.ops[3].opc == IR_OP_SETCOND && f.ops[3].d == g_(G_X7),
+              f.ops[1].opc == IR_OP_ADD && f.ops[1].d == g_(G_X6) && f.ops[2].opc == IR_OP_OR &&
+              f.ops[2].d == g_(G_FFLAGS) && f.ops[3].opc == IR_OP_SETCOND && f.ops[3].d == g_(G_X7),
           "temps not merged into the global moves");
 
     /* Not merged: a second use, a gap, a narrowing mov of a wide result, an I32 global. */
@@ -1360,29 +1349,22 @@ static bool ref_run(const IrFunc *f, RefState *s)
         switch (op->opc) {
         case IR_OP_NOP:
         case IR_OP_INSN_START:
-        case IR_OP_LABEL:
-            break;
-        case IR_OP_BR:
-            i = (unsigned)label_index(f, op->aux);
-            break;
+        case IR_OP_LABEL: break;
+        case IR_OP_BR: i = (unsigned)label_index(f, op->aux); break;
         case IR_OP_BRCOND: {
             uint64_t a = ref_read(f, s, op->a), b = ref_read(f, s, op->b);
-            bool taken = op->type == IR_I32 ? ref_cond32((IrCond)op->flags, (uint32_t)a,
-                                                         (uint32_t)b)
-                                            : ref_cond64((IrCond)op->flags, a, b);
+            bool taken = op->type == IR_I32
+                             ? ref_cond32((IrCond)op->flags, (uint32_t)a, (uint32_t)b)
+                             : ref_cond64((IrCond)op->flags, a, b);
             if (taken)
                 i = (unsigned)label_index(f, op->aux);
             break;
         }
-        case IR_OP_GOTO_BLOCK:
-            s->exit_pc = (int)op->aux;
-            return true;
-        case IR_OP_EXIT:
-            s->exit_pc = -1;
-            return true;
+        case IR_OP_GOTO_BLOCK: s->exit_pc = (int)op->aux; return true;
+        case IR_OP_EXIT: s->exit_pc = -1; return true;
         case IR_OP_CALL: {
             const IrCall *call = &f->calls[op->aux];
-            uint64_t args[IR_MAX_HELPER_ARGS] = {0};
+            uint64_t args[IR_MAX_HELPER_ARGS] = { 0 };
             for (unsigned k = 0; k < call->helper->nargs; k++)
                 args[k] = ref_read(f, s, call->args[k]);
             uint64_t r = ((TestHelperFn)call->helper->fn)(s->g, args);
@@ -1394,10 +1376,9 @@ static bool ref_run(const IrFunc *f, RefState *s)
             uint64_t a = op->a != IR_NONE ? ref_read(f, s, op->a) : 0;
             uint64_t b = op->b != IR_NONE ? ref_read(f, s, op->b) : 0;
             uint64_t c = op->c != IR_NONE ? ref_read(f, s, op->c) : 0;
-            uint64_t r = op->type == IR_I32
-                             ? ref_op32((IrOpcode)op->opc, op->flags, (uint32_t)a,
-                                        (uint32_t)b, (uint32_t)c)
-                             : ref_op64((IrOpcode)op->opc, op->flags, a, b, c);
+            uint64_t r = op->type == IR_I32 ? ref_op32((IrOpcode)op->opc, op->flags, (uint32_t)a,
+                                                       (uint32_t)b, (uint32_t)c)
+                                            : ref_op64((IrOpcode)op->opc, op->flags, a, b, c);
             ref_write(f, s, op->d, r);
             break;
         }
@@ -1426,9 +1407,29 @@ static unsigned rnd_below(Rng *r, unsigned n)
 static uint64_t interesting(Rng *r)
 {
     static const uint64_t vals[] = {
-        0, 1, 2, 3, 7, 31, 32, 33, 63, 64, 0x7f, 0x80, 0xff, 0x8000, 0xffff,
-        0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, 0x7fffffffffffffff,
-        0x8000000000000000, ONES, ONES - 1,
+        0,
+        1,
+        2,
+        3,
+        7,
+        31,
+        32,
+        33,
+        63,
+        64,
+        0x7f,
+        0x80,
+        0xff,
+        0x8000,
+        0xffff,
+        0x7fffffff,
+        0x80000000,
+        0xffffffff,
+        0x100000000,
+        0x7fffffffffffffff,
+        0x8000000000000000,
+        ONES,
+        ONES - 1,
     };
     if (rnd_below(r, 4) == 0)
         return rnd(r);
@@ -1459,15 +1460,15 @@ static void gen_add_avail(Gen *g, IrVal t)
 }
 
 static const IrOpcode gen_binops[] = {
-    IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH, IR_OP_DIV,
-    IR_OP_DIVU, IR_OP_REM, IR_OP_REMU, IR_OP_AND, IR_OP_OR, IR_OP_XOR, IR_OP_ANDC, IR_OP_ORC,
-    IR_OP_SHL, IR_OP_SHR, IR_OP_SAR, IR_OP_ROTL, IR_OP_ROTR, IR_OP_SMIN, IR_OP_SMAX,
-    IR_OP_UMIN, IR_OP_UMAX,
+    IR_OP_ADD,  IR_OP_SUB,  IR_OP_MUL,  IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH,
+    IR_OP_DIV,  IR_OP_DIVU, IR_OP_REM,  IR_OP_REMU,  IR_OP_AND,   IR_OP_OR,
+    IR_OP_XOR,  IR_OP_ANDC, IR_OP_ORC,  IR_OP_SHL,   IR_OP_SHR,   IR_OP_SAR,
+    IR_OP_ROTL, IR_OP_ROTR, IR_OP_SMIN, IR_OP_SMAX,  IR_OP_UMIN,  IR_OP_UMAX,
 };
 
 static const IrOpcode gen_unops[] = {
-    IR_OP_NOT, IR_OP_NEG, IR_OP_SEXT8, IR_OP_SEXT16, IR_OP_SEXT32, IR_OP_ZEXT8,
-    IR_OP_ZEXT16, IR_OP_ZEXT32, IR_OP_CLZ, IR_OP_CTZ, IR_OP_POPCNT, IR_OP_BSWAP,
+    IR_OP_NOT,    IR_OP_NEG,    IR_OP_SEXT8, IR_OP_SEXT16, IR_OP_SEXT32, IR_OP_ZEXT8,
+    IR_OP_ZEXT16, IR_OP_ZEXT32, IR_OP_CLZ,   IR_OP_CTZ,    IR_OP_POPCNT, IR_OP_BSWAP,
 };
 
 static void gen_op(Gen *g, bool allow_branch, unsigned *next_label, unsigned nlabels)
@@ -1509,8 +1510,7 @@ static void gen_op(Gen *g, bool allow_branch, unsigned *next_label, unsigned nla
         if (r != IR_NONE)
             gen_add_avail(g, r);
     } else if (k < 17) {
-        IrVal r = ir_call1(f, rnd_below(g->r, 2) ? &h_set_x6 : &h_read_x5, true,
-                           gen_operand(g));
+        IrVal r = ir_call1(f, rnd_below(g->r, 2) ? &h_set_x6 : &h_read_x5, true, gen_operand(g));
         gen_add_avail(g, r);
     } else if (k < 19 && allow_branch && *next_label < nlabels) {
         /* Forward only, so every run terminates. */
@@ -1528,8 +1528,8 @@ static void gen_op(Gen *g, bool allow_branch, unsigned *next_label, unsigned nla
 
 static void gen_function(IrFunc *f, uint64_t seed)
 {
-    Rng r = {seed * 0x9e3779b97f4a7c15ull + 1};
-    Gen g = {.f = f, .r = &r};
+    Rng r = { seed * 0x9e3779b97f4a7c15ull + 1 };
+    Gen g = { .f = f, .r = &r };
     unsigned nlabels = rnd_below(&r, 5);
     unsigned next_label = 0;
     unsigned nprelude = 2 + rnd_below(&r, 8);
@@ -1556,7 +1556,7 @@ static void gen_function(IrFunc *f, uint64_t seed)
 
 static void init_state(RefState *s, uint64_t seed)
 {
-    Rng r = {seed * 0xd1b54a32d192ed03ull + 7};
+    Rng r = { seed * 0xd1b54a32d192ed03ull + 7 };
     memset(s, 0, sizeof(*s));
     for (unsigned i = 0; i < NGLOBALS; i++)
         s->g[i] = interesting(&r);
@@ -1591,17 +1591,17 @@ static void test_random(unsigned count)
             init_state(&s2, seed);
             bool ran1 = ref_run(&orig, &s1);
             bool ran2 = ref_run(&opt, &s2);
-            bool same = ran1 && ran2 && memcmp(s1.g, s2.g, sizeof(s1.g)) == 0 &&
-                        (s1.exit_pc < 0 ? s2.exit_pc < 0
-                                        : s2.exit_pc >= 0 &&
-                                              orig.pcs[s1.exit_pc] == opt.pcs[s2.exit_pc]);
+            bool same =
+                ran1 && ran2 && memcmp(s1.g, s2.g, sizeof(s1.g)) == 0 &&
+                (s1.exit_pc < 0 ? s2.exit_pc < 0
+                                : s2.exit_pc >= 0 && orig.pcs[s1.exit_pc] == opt.pcs[s2.exit_pc]);
             CHECK(same, "random %u pass %d: results differ", seed, pass);
             CHECK(opt.nops <= orig.nops, "random %u: optimised is longer", seed);
             if (!valid || !still_valid || !same) {
                 failed++;
                 for (unsigned i = 0; i < NGLOBALS; i++)
-                    fprintf(stderr, "  %s: 0x%" PRIx64 " vs 0x%" PRIx64 "\n",
-                            global_defs[i].name, s1.g[i], s2.g[i]);
+                    fprintf(stderr, "  %s: 0x%" PRIx64 " vs 0x%" PRIx64 "\n", global_defs[i].name,
+                            s1.g[i], s2.g[i]);
                 dump("original", &orig);
                 dump("optimised", &opt);
             }

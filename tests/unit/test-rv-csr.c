@@ -63,38 +63,38 @@ void tlb_flush_mask(VsCpu *cpu, unsigned idx_mask)
 
 static int failures, checks;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        checks++;                                                                      \
-        if (!(cond)) {                                                                 \
-            failures++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-        }                                                                              \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        checks++;                                                                    \
+        if (!(cond)) {                                                               \
+            failures++;                                                              \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                 \
-    do {                                                                               \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                               \
-        checks++;                                                                      \
-        if (a_ != b_) {                                                                \
-            failures++;                                                                \
-            fprintf(stderr, "%s:%d: %s == 0x%llx, expected 0x%llx\n", __FILE__, __LINE__, \
-                    #a, (unsigned long long)a_, (unsigned long long)b_);               \
-        }                                                                              \
+#define CHECK_EQ(a, b)                                                                        \
+    do {                                                                                      \
+        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                      \
+        checks++;                                                                             \
+        if (a_ != b_) {                                                                       \
+            failures++;                                                                       \
+            fprintf(stderr, "%s:%d: %s == 0x%llx, expected 0x%llx\n", __FILE__, __LINE__, #a, \
+                    (unsigned long long)a_, (unsigned long long)b_);                          \
+        }                                                                                     \
     } while (0)
 
 /* Run stmt expecting it to raise (unwind); evaluates to true if it did. */
-#define RAISES(stmt)                                                                   \
-    ({                                                                                 \
-        bool raised_ = false;                                                          \
-        unwind_armed = true;                                                           \
-        if (sigsetjmp(unwind_env, 0) == 0) {                                           \
-            stmt;                                                                      \
-            unwind_armed = false;                                                      \
-        } else {                                                                       \
-            raised_ = true;                                                            \
-        }                                                                              \
-        raised_;                                                                       \
+#define RAISES(stmt)                         \
+    ({                                       \
+        bool raised_ = false;                \
+        unwind_armed = true;                 \
+        if (sigsetjmp(unwind_env, 0) == 0) { \
+            stmt;                            \
+            unwind_armed = false;            \
+        } else {                             \
+            raised_ = true;                  \
+        }                                    \
+        raised_;                             \
     })
 
 static RvCpu *cpu;
@@ -290,8 +290,7 @@ static void test_tvec_epc_misc(void)
     CHECK_EQ(rd(0x341), 0x80000001);
     wr(0x141, ~0ull);
     CHECK_EQ(rd(0x141), ~0ull);
-    static const unsigned raw[] = {0x342, 0x343, 0x340, 0x142, 0x143, 0x140, 0x306, 0x106,
-                                   0x320};
+    static const unsigned raw[] = { 0x342, 0x343, 0x340, 0x142, 0x143, 0x140, 0x306, 0x106, 0x320 };
     for (unsigned i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
         wr(raw[i], ~0ull);
         CHECK_EQ(rd(raw[i]), ~0ull);
@@ -388,9 +387,9 @@ static void test_ids_and_unknown(void)
     CHECK_EQ(rd(0xf13), 0);
     CHECK(!can_wr(0xf11, 0)); /* read-only CSR */
     CHECK(!can_wr(0xf14, 0));
-    static const unsigned unknown[] = {0x7a0, 0x7a1, 0x14d, 0x747, 0xb03, 0xb13, 0x323,
-                                       0xc03, 0xda0, 0x310, 0x34a, 0x600, 0x7c0, 0x015,
-                                       0xc80, 0x150, 0x350, 0xfb0, 0x5a8, 0x7b0};
+    static const unsigned unknown[] = { 0x7a0, 0x7a1, 0x14d, 0x747, 0xb03, 0xb13, 0x323,
+                                        0xc03, 0xda0, 0x310, 0x34a, 0x600, 0x7c0, 0x015,
+                                        0xc80, 0x150, 0x350, 0xfb0, 0x5a8, 0x7b0 };
     for (unsigned i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         CHECK(!can_rd(unknown[i]));
         CHECK(!can_wr(unknown[i], 0));
@@ -680,7 +679,7 @@ static void test_pending_interrupts(void)
     fresh();
     CHECK_EQ(rv_pending_interrupt(cpu), -1);
     wr(0x304, 0x2eee);
-    wr(0x344, 0x222); /* SSIP STIP SEIP, none delegated */
+    wr(0x344, 0x222);                        /* SSIP STIP SEIP, none delegated */
     CHECK_EQ(rv_pending_interrupt(cpu), -1); /* M with MIE=0 */
     wr(0x300, RV_MSTATUS_MIE);
     CHECK_EQ(rv_pending_interrupt(cpu), RV_IRQ_SSI); /* QEMU 7.2: lowest number first */
@@ -795,8 +794,7 @@ static void test_mmu_idx(void)
     CHECK_EQ(rv_data_mmu_idx(cpu), RV_MMU_M);
     cpu->priv = RV_PRV_S;
     CHECK_EQ(rv_data_mmu_idx(cpu), RV_MMU_S_SUM);
-    CHECK_EQ(rv_exec_mode(cpu),
-             RV_PRV_S | (RV_MMU_S_SUM << RV_MODE_DMMU_SHIFT) | RV_MODE_FS_ON);
+    CHECK_EQ(rv_exec_mode(cpu), RV_PRV_S | (RV_MMU_S_SUM << RV_MODE_DMMU_SHIFT) | RV_MODE_FS_ON);
     cpu->mstatus &= ~RV_MSTATUS_SUM;
     CHECK_EQ(rv_data_mmu_idx(cpu), RV_MMU_S);
     cpu->priv = RV_PRV_U;

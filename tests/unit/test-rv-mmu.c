@@ -58,51 +58,51 @@ void tlb_flush_mask(VsCpu *cpu, unsigned idx_mask)
 
 static int failures, checks;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        checks++;                                                                      \
-        if (!(cond)) {                                                                 \
-            failures++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-        }                                                                              \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        checks++;                                                                    \
+        if (!(cond)) {                                                               \
+            failures++;                                                              \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                 \
-    do {                                                                               \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                               \
-        checks++;                                                                      \
-        if (a_ != b_) {                                                                \
-            failures++;                                                                \
-            fprintf(stderr, "%s:%d: %s == 0x%llx, expected 0x%llx\n", __FILE__, __LINE__, \
-                    #a, (unsigned long long)a_, (unsigned long long)b_);               \
-        }                                                                              \
+#define CHECK_EQ(a, b)                                                                        \
+    do {                                                                                      \
+        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                      \
+        checks++;                                                                             \
+        if (a_ != b_) {                                                                       \
+            failures++;                                                                       \
+            fprintf(stderr, "%s:%d: %s == 0x%llx, expected 0x%llx\n", __FILE__, __LINE__, #a, \
+                    (unsigned long long)a_, (unsigned long long)b_);                          \
+        }                                                                                     \
     } while (0)
 
 /* ---- guest memory ---- */
 
-#define RAM_BASE 0x80000000ull
-#define RAM_SIZE (16ull << 20)
-#define ROM_BASE 0x1000ull
+#define RAM_BASE  0x80000000ull
+#define RAM_SIZE  (16ull << 20)
+#define ROM_BASE  0x1000ull
 #define MMIO_BASE 0x10000000ull
 
-#define PTE_V 0x01ull
-#define PTE_R 0x02ull
-#define PTE_W 0x04ull
-#define PTE_X 0x08ull
-#define PTE_U 0x10ull
-#define PTE_G 0x20ull
-#define PTE_A 0x40ull
-#define PTE_D 0x80ull
+#define PTE_V     0x01ull
+#define PTE_R     0x02ull
+#define PTE_W     0x04ull
+#define PTE_X     0x08ull
+#define PTE_U     0x10ull
+#define PTE_G     0x20ull
+#define PTE_A     0x40ull
+#define PTE_D     0x80ull
 
 /* Page-table pages and data pages (physical). */
-#define ROOT 0x80001000ull
-#define L1 0x80002000ull
-#define L0 0x80003000ull
-#define L2_48 0x80004000ull
-#define ROOT48 0x80005000ull
-#define ROOT57 0x80006000ull
-#define DATA(i) (0x80100000ull + (uint64_t)(i) * 0x1000)
-#define VA(i) (0x40000000ull + (uint64_t)(i) * 0x1000)
+#define ROOT    0x80001000ull
+#define L1      0x80002000ull
+#define L0      0x80003000ull
+#define L2_48   0x80004000ull
+#define ROOT48  0x80005000ull
+#define ROOT57  0x80006000ull
+#define DATA(i) (0x80100000ull + (uint64_t)(i)*0x1000)
+#define VA(i)   (0x40000000ull + (uint64_t)(i)*0x1000)
 
 static VsMachine machine;
 static RvCpu *cpu;
@@ -124,7 +124,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     (void)size;
 }
 
-static const MmioOps mmio_ops = {mmio_read, mmio_write};
+static const MmioOps mmio_ops = { mmio_read, mmio_write };
 
 static void put64(uint64_t pa, uint64_t v)
 {
@@ -165,10 +165,9 @@ typedef struct Walk {
 
 static Walk walk(uint64_t va, int access, unsigned idx)
 {
-    Walk w = {0};
+    Walk w = { 0 };
     w.prot = -1;
-    w.ok = rv_page_walk(cpu, va, access, idx, &w.paddr, &w.prot, &w.page_size,
-                        &w.access_fault);
+    w.ok = rv_page_walk(cpu, va, access, idx, &w.paddr, &w.prot, &w.page_size, &w.access_fault);
     return w;
 }
 
@@ -302,7 +301,7 @@ static void test_reserved_encodings(void)
     CHECK(!ok(VA(0), MMU_WRITE, RV_MMU_S));
 
     /* Bits 63:54 (N, PBMT, reserved) in a leaf. */
-    static const int bits[] = {54, 60, 61, 62, 63};
+    static const int bits[] = { 54, 60, 61, 62, 63 };
     for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
         put64(slot(L0, VA(1), 0), pte(DATA(1), PTE_V | PTE_R | PTE_A) | (1ull << bits[i]));
         CHECK(!ok(VA(1), MMU_READ, RV_MMU_S));
@@ -315,7 +314,7 @@ static void test_reserved_encodings(void)
 
     /* Non-leaf: D, A, U and bits 63:54 are reserved; G is fine. */
     put64(slot(L0, VA(0), 0), pte(DATA(0), PTE_V | PTE_R | PTE_A));
-    static const uint64_t nl_bad[] = {PTE_A, PTE_D, PTE_U, 1ull << 54, 1ull << 61, 1ull << 63};
+    static const uint64_t nl_bad[] = { PTE_A, PTE_D, PTE_U, 1ull << 54, 1ull << 61, 1ull << 63 };
     for (unsigned i = 0; i < sizeof(nl_bad) / sizeof(nl_bad[0]); i++) {
         put64(slot(L1, VA(0), 1), pte(L0, PTE_V) | nl_bad[i]);
         CHECK(!ok(VA(0), MMU_READ, RV_MMU_S));
@@ -561,7 +560,7 @@ int main(void)
     physmem_init(&machine.mem);
     if (!physmem_add_ram(&machine.mem, "ram", RAM_BASE, RAM_SIZE))
         return 2;
-    uint64_t rom[512] = {0};
+    uint64_t rom[512] = { 0 };
     rom[0] = pte(DATA(6), PTE_V | PTE_R | PTE_A);
     rom[1] = pte(DATA(6), PTE_V | PTE_R);
     if (!physmem_add_rom(&machine.mem, "rom", ROM_BASE, 0x1000, rom, sizeof(rom)))

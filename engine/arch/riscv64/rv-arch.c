@@ -8,28 +8,33 @@
 #include "core/blocks.h"
 #include "core/machine.h"
 
-#define G(name_, field_) {name_, (uint32_t)offsetof(RvCpu, field_), IR_I64}
+#define G(name_, field_)                                 \
+    {                                                    \
+        name_, (uint32_t)offsetof(RvCpu, field_), IR_I64 \
+    }
 static const IrGlobalDef rv_global_defs[RV_G_COUNT] = {
-    G("zero", x[0]), G("ra", x[1]), G("sp", x[2]), G("gp", x[3]), G("tp", x[4]),
-    G("t0", x[5]), G("t1", x[6]), G("t2", x[7]), G("s0", x[8]), G("s1", x[9]),
-    G("a0", x[10]), G("a1", x[11]), G("a2", x[12]), G("a3", x[13]), G("a4", x[14]),
-    G("a5", x[15]), G("a6", x[16]), G("a7", x[17]), G("s2", x[18]), G("s3", x[19]),
-    G("s4", x[20]), G("s5", x[21]), G("s6", x[22]), G("s7", x[23]), G("s8", x[24]),
-    G("s9", x[25]), G("s10", x[26]), G("s11", x[27]), G("t3", x[28]), G("t4", x[29]),
-    G("t5", x[30]), G("t6", x[31]), G("pc", pc),
-    G("ft0", f[0]), G("ft1", f[1]), G("ft2", f[2]), G("ft3", f[3]), G("ft4", f[4]),
-    G("ft5", f[5]), G("ft6", f[6]), G("ft7", f[7]), G("fs0", f[8]), G("fs1", f[9]),
-    G("fa0", f[10]), G("fa1", f[11]), G("fa2", f[12]), G("fa3", f[13]), G("fa4", f[14]),
-    G("fa5", f[15]), G("fa6", f[16]), G("fa7", f[17]), G("fs2", f[18]), G("fs3", f[19]),
-    G("fs4", f[20]), G("fs5", f[21]), G("fs6", f[22]), G("fs7", f[23]), G("fs8", f[24]),
-    G("fs9", f[25]), G("fs10", f[26]), G("fs11", f[27]), G("ft8", f[28]), G("ft9", f[29]),
-    G("ft10", f[30]), G("ft11", f[31]),
-    G("fflags", fflags), G("frm", frm), G("res_addr", res_addr), G("res_val", res_val),
-    G("mstatus", mstatus),
+    G("zero", x[0]),       G("ra", x[1]),         G("sp", x[2]),   G("gp", x[3]),
+    G("tp", x[4]),         G("t0", x[5]),         G("t1", x[6]),   G("t2", x[7]),
+    G("s0", x[8]),         G("s1", x[9]),         G("a0", x[10]),  G("a1", x[11]),
+    G("a2", x[12]),        G("a3", x[13]),        G("a4", x[14]),  G("a5", x[15]),
+    G("a6", x[16]),        G("a7", x[17]),        G("s2", x[18]),  G("s3", x[19]),
+    G("s4", x[20]),        G("s5", x[21]),        G("s6", x[22]),  G("s7", x[23]),
+    G("s8", x[24]),        G("s9", x[25]),        G("s10", x[26]), G("s11", x[27]),
+    G("t3", x[28]),        G("t4", x[29]),        G("t5", x[30]),  G("t6", x[31]),
+    G("pc", pc),           G("ft0", f[0]),        G("ft1", f[1]),  G("ft2", f[2]),
+    G("ft3", f[3]),        G("ft4", f[4]),        G("ft5", f[5]),  G("ft6", f[6]),
+    G("ft7", f[7]),        G("fs0", f[8]),        G("fs1", f[9]),  G("fa0", f[10]),
+    G("fa1", f[11]),       G("fa2", f[12]),       G("fa3", f[13]), G("fa4", f[14]),
+    G("fa5", f[15]),       G("fa6", f[16]),       G("fa7", f[17]), G("fs2", f[18]),
+    G("fs3", f[19]),       G("fs4", f[20]),       G("fs5", f[21]), G("fs6", f[22]),
+    G("fs7", f[23]),       G("fs8", f[24]),       G("fs9", f[25]), G("fs10", f[26]),
+    G("fs11", f[27]),      G("ft8", f[28]),       G("ft9", f[29]), G("ft10", f[30]),
+    G("ft11", f[31]),      G("fflags", fflags),   G("frm", frm),   G("res_addr", res_addr),
+    G("res_val", res_val), G("mstatus", mstatus),
 };
 #undef G
 
-const IrGlobals rv_globals = {rv_global_defs, RV_G_COUNT, RV_G_PC};
+const IrGlobals rv_globals = { rv_global_defs, RV_G_COUNT, RV_G_PC };
 
 /* ---- helpers called from translated code ---- */
 
@@ -111,15 +116,15 @@ static uint64_t h_orc_b(uint64_t x)
 }
 
 #define STATEFUL (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
-const IrHelper rv_helper_raise = {"raise", (void *)h_raise, 2,
-                                  STATEFUL | IR_HELPER_MAY_RAISE | IR_HELPER_NO_RETURN};
-const IrHelper rv_helper_csr = {"csr", (void *)h_csr, 3, STATEFUL | IR_HELPER_MAY_RAISE};
-const IrHelper rv_helper_mret = {"mret", (void *)h_mret, 0, STATEFUL | IR_HELPER_MAY_RAISE};
-const IrHelper rv_helper_sret = {"sret", (void *)h_sret, 0, STATEFUL | IR_HELPER_MAY_RAISE};
-const IrHelper rv_helper_wfi = {"wfi", (void *)h_wfi, 0, STATEFUL | IR_HELPER_MAY_RAISE};
-const IrHelper rv_helper_sfence_vma = {"sfence_vma", (void *)h_sfence_vma, 3,
-                                       STATEFUL | IR_HELPER_MAY_RAISE};
-const IrHelper rv_helper_orc_b = {"orc_b", (void *)h_orc_b, 1, IR_HELPER_PURE};
+const IrHelper rv_helper_raise = { "raise", (void *)h_raise, 2,
+                                   STATEFUL | IR_HELPER_MAY_RAISE | IR_HELPER_NO_RETURN };
+const IrHelper rv_helper_csr = { "csr", (void *)h_csr, 3, STATEFUL | IR_HELPER_MAY_RAISE };
+const IrHelper rv_helper_mret = { "mret", (void *)h_mret, 0, STATEFUL | IR_HELPER_MAY_RAISE };
+const IrHelper rv_helper_sret = { "sret", (void *)h_sret, 0, STATEFUL | IR_HELPER_MAY_RAISE };
+const IrHelper rv_helper_wfi = { "wfi", (void *)h_wfi, 0, STATEFUL | IR_HELPER_MAY_RAISE };
+const IrHelper rv_helper_sfence_vma = { "sfence_vma", (void *)h_sfence_vma, 3,
+                                        STATEFUL | IR_HELPER_MAY_RAISE };
+const IrHelper rv_helper_orc_b = { "orc_b", (void *)h_orc_b, 1, IR_HELPER_PURE };
 
 uint64_t rv_illegal_tval(uint32_t raw)
 {
@@ -169,8 +174,8 @@ static bool rv_has_work(VsCpu *cpu)
     return (atomic_load(&c->mip) & c->mie) != 0;
 }
 
-static bool rv_tlb_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx,
-                        uint64_t *paddr, int *prot, uint64_t *page_size, int *fault_kind)
+static bool rv_tlb_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx, uint64_t *paddr,
+                        int *prot, uint64_t *page_size, int *fault_kind)
 {
     bool access_fault = false;
     if (rv_page_walk(rv_cpu(cpu), vaddr, access, mmu_idx, paddr, prot, page_size, &access_fault))
@@ -179,18 +184,19 @@ static bool rv_tlb_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx
     return false;
 }
 
-static __attribute__((noreturn)) void rv_raise_mmu_fault(VsCpu *cpu, uint64_t vaddr, int access, int kind)
+static __attribute__((noreturn)) void rv_raise_mmu_fault(VsCpu *cpu, uint64_t vaddr, int access,
+                                                         int kind)
 {
     static const uint64_t causes[3][3] = {
         /* READ, WRITE, EXEC */
-        {RV_EXC_LOAD_PAGE_FAULT, RV_EXC_STORE_PAGE_FAULT, RV_EXC_INSN_PAGE_FAULT},
-        {RV_EXC_LOAD_ACCESS, RV_EXC_STORE_ACCESS, RV_EXC_INSN_ACCESS},
-        {RV_EXC_LOAD_MISALIGNED, RV_EXC_STORE_MISALIGNED, RV_EXC_INSN_MISALIGNED},
+        { RV_EXC_LOAD_PAGE_FAULT, RV_EXC_STORE_PAGE_FAULT, RV_EXC_INSN_PAGE_FAULT },
+        { RV_EXC_LOAD_ACCESS, RV_EXC_STORE_ACCESS, RV_EXC_INSN_ACCESS },
+        { RV_EXC_LOAD_MISALIGNED, RV_EXC_STORE_MISALIGNED, RV_EXC_INSN_MISALIGNED },
     };
     RvCpu *c = rv_cpu(cpu);
     if (cpu->machine->cfg.trace & VS_TRACE_INT)
-        fprintf(stderr, "cpu%u: mmu fault kind %d access %d at 0x%llx\n", cpu->index, kind,
-                access, (unsigned long long)vaddr);
+        fprintf(stderr, "cpu%u: mmu fault kind %d access %d at 0x%llx\n", cpu->index, kind, access,
+                (unsigned long long)vaddr);
     rv_raise_exception(c, causes[kind][access], vaddr);
 }
 

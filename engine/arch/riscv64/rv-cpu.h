@@ -23,33 +23,33 @@ enum {
 
 /* Translation mode bits (block key). */
 enum {
-    RV_MODE_PRV_MASK = 0x3,       /* privilege the code runs in */
-    RV_MODE_DMMU_SHIFT = 2,       /* data MMU index (bits 2..3), includes MPRV/SUM */
+    RV_MODE_PRV_MASK = 0x3, /* privilege the code runs in */
+    RV_MODE_DMMU_SHIFT = 2, /* data MMU index (bits 2..3), includes MPRV/SUM */
     RV_MODE_DMMU_MASK = 0x3u << 2,
-    RV_MODE_FS_ON = 1u << 4,      /* mstatus.FS != Off */
+    RV_MODE_FS_ON = 1u << 4, /* mstatus.FS != Off */
 };
 
 /* mstatus bits */
-#define RV_MSTATUS_SIE (1ull << 1)
-#define RV_MSTATUS_MIE (1ull << 3)
-#define RV_MSTATUS_SPIE (1ull << 5)
-#define RV_MSTATUS_UBE (1ull << 6)
-#define RV_MSTATUS_MPIE (1ull << 7)
-#define RV_MSTATUS_SPP (1ull << 8)
+#define RV_MSTATUS_SIE       (1ull << 1)
+#define RV_MSTATUS_MIE       (1ull << 3)
+#define RV_MSTATUS_SPIE      (1ull << 5)
+#define RV_MSTATUS_UBE       (1ull << 6)
+#define RV_MSTATUS_MPIE      (1ull << 7)
+#define RV_MSTATUS_SPP       (1ull << 8)
 #define RV_MSTATUS_MPP_SHIFT 11
-#define RV_MSTATUS_MPP (3ull << 11)
-#define RV_MSTATUS_FS_SHIFT 13
-#define RV_MSTATUS_FS (3ull << 13)
-#define RV_MSTATUS_XS (3ull << 15)
-#define RV_MSTATUS_MPRV (1ull << 17)
-#define RV_MSTATUS_SUM (1ull << 18)
-#define RV_MSTATUS_MXR (1ull << 19)
-#define RV_MSTATUS_TVM (1ull << 20)
-#define RV_MSTATUS_TW (1ull << 21)
-#define RV_MSTATUS_TSR (1ull << 22)
-#define RV_MSTATUS_UXL (3ull << 32)
-#define RV_MSTATUS_SXL (3ull << 34)
-#define RV_MSTATUS_SD (1ull << 63)
+#define RV_MSTATUS_MPP       (3ull << 11)
+#define RV_MSTATUS_FS_SHIFT  13
+#define RV_MSTATUS_FS        (3ull << 13)
+#define RV_MSTATUS_XS        (3ull << 15)
+#define RV_MSTATUS_MPRV      (1ull << 17)
+#define RV_MSTATUS_SUM       (1ull << 18)
+#define RV_MSTATUS_MXR       (1ull << 19)
+#define RV_MSTATUS_TVM       (1ull << 20)
+#define RV_MSTATUS_TW        (1ull << 21)
+#define RV_MSTATUS_TSR       (1ull << 22)
+#define RV_MSTATUS_UXL       (3ull << 32)
+#define RV_MSTATUS_SXL       (3ull << 34)
+#define RV_MSTATUS_SD        (1ull << 63)
 
 /* Interrupt bits (mip/mie) */
 #define RV_IRQ_SSI 1

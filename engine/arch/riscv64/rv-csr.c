@@ -73,27 +73,26 @@ enum {
 
 /* misa: MXL=2 (RV64), extensions A C D F I M S U. Read-only: QEMU 7.2 ignores misa writes. */
 #define RV_MISA_EXT(c) (1ull << ((c) - 'A'))
-#define RV_MISA_VALUE                                                                      \
-    ((2ull << 62) | RV_MISA_EXT('A') | RV_MISA_EXT('C') | RV_MISA_EXT('D') |              \
-     RV_MISA_EXT('F') | RV_MISA_EXT('I') | RV_MISA_EXT('M') | RV_MISA_EXT('S') |          \
-     RV_MISA_EXT('U'))
+#define RV_MISA_VALUE                                                                           \
+    ((2ull << 62) | RV_MISA_EXT('A') | RV_MISA_EXT('C') | RV_MISA_EXT('D') | RV_MISA_EXT('F') | \
+     RV_MISA_EXT('I') | RV_MISA_EXT('M') | RV_MISA_EXT('S') | RV_MISA_EXT('U'))
 
 /*
  * Identification CSRs. QEMU 7.2 reports marchid = mimpid = its own version
  * (0x70216 for Debian's 7.2 build); Vessel reports 0 as specified by the project.
  */
 #define RV_MVENDORID 0ull
-#define RV_MARCHID 0ull
-#define RV_MIMPID 0ull
+#define RV_MARCHID   0ull
+#define RV_MIMPID    0ull
 
 /* Encodings of mret/sret: xtval of the illegal-instruction trap they can raise. */
 #define RV_INSN_MRET 0x30200073ull
 #define RV_INSN_SRET 0x10200073ull
 
 /* mstatus bits rv-cpu.h does not name. */
-#define MSTATUS_VS (3ull << 9)
-#define MSTATUS_GVA (1ull << 38)
-#define MSTATUS_MPV (1ull << 39)
+#define MSTATUS_VS        (3ull << 9)
+#define MSTATUS_GVA       (1ull << 38)
+#define MSTATUS_MPV       (1ull << 39)
 #define MSTATUS_SXL_SHIFT 34
 #define MSTATUS_UXL_SHIFT 32
 
@@ -102,38 +101,37 @@ enum {
  * effect here, but VS=3 sets SD), and UXL takes any non-zero value written to it (a write
  * with UXL=0 keeps it). Vessel only stores these for readback: U-mode is always RV64.
  */
-#define MSTATUS_WMASK                                                                      \
+#define MSTATUS_WMASK                                                                       \
     (RV_MSTATUS_SIE | RV_MSTATUS_MIE | RV_MSTATUS_SPIE | RV_MSTATUS_MPIE | RV_MSTATUS_SPP | \
      RV_MSTATUS_MPP | MSTATUS_VS | RV_MSTATUS_FS | RV_MSTATUS_MPRV | RV_MSTATUS_SUM |       \
-     RV_MSTATUS_MXR | RV_MSTATUS_TVM | RV_MSTATUS_TW | RV_MSTATUS_TSR | MSTATUS_GVA |       \
-     MSTATUS_MPV)
-#define SSTATUS_WMASK                                                                      \
-    (RV_MSTATUS_SIE | RV_MSTATUS_SPIE | RV_MSTATUS_SPP | MSTATUS_VS | RV_MSTATUS_FS |       \
+     RV_MSTATUS_MXR | RV_MSTATUS_TVM | RV_MSTATUS_TW | RV_MSTATUS_TSR | MSTATUS_GVA | MSTATUS_MPV)
+#define SSTATUS_WMASK                                                                 \
+    (RV_MSTATUS_SIE | RV_MSTATUS_SPIE | RV_MSTATUS_SPP | MSTATUS_VS | RV_MSTATUS_FS | \
      RV_MSTATUS_SUM | RV_MSTATUS_MXR)
-#define SSTATUS_RMASK                                                                      \
+#define SSTATUS_RMASK \
     (SSTATUS_WMASK | RV_MSTATUS_UBE | RV_MSTATUS_XS | RV_MSTATUS_UXL | RV_MSTATUS_SD)
 
 /* Exceptions medeleg can delegate (QEMU 7.2 mask, including the H-only causes 10, 20-23). */
 #define MEDELEG_WMASK 0xf0bfffull
 
-#define IRQ_BIT(n) (1ull << (n))
-#define MIP_SSIP IRQ_BIT(RV_IRQ_SSI)
-#define MIP_MSIP IRQ_BIT(RV_IRQ_MSI)
-#define MIP_STIP IRQ_BIT(RV_IRQ_STI)
-#define MIP_MTIP IRQ_BIT(RV_IRQ_MTI)
-#define MIP_SEIP IRQ_BIT(RV_IRQ_SEI)
-#define MIP_MEIP IRQ_BIT(RV_IRQ_MEI)
-#define MIP_VSSIP IRQ_BIT(2)
-#define MIP_VSTIP IRQ_BIT(6)
-#define MIP_VSEIP IRQ_BIT(10)
-#define MIP_LCOFIP IRQ_BIT(13)
+#define IRQ_BIT(n)    (1ull << (n))
+#define MIP_SSIP      IRQ_BIT(RV_IRQ_SSI)
+#define MIP_MSIP      IRQ_BIT(RV_IRQ_MSI)
+#define MIP_STIP      IRQ_BIT(RV_IRQ_STI)
+#define MIP_MTIP      IRQ_BIT(RV_IRQ_MTI)
+#define MIP_SEIP      IRQ_BIT(RV_IRQ_SEI)
+#define MIP_MEIP      IRQ_BIT(RV_IRQ_MEI)
+#define MIP_VSSIP     IRQ_BIT(2)
+#define MIP_VSTIP     IRQ_BIT(6)
+#define MIP_VSEIP     IRQ_BIT(10)
+#define MIP_LCOFIP    IRQ_BIT(13)
 /* S-level interrupts (sie/sip view). QEMU 7.2 includes LCOFI (13) without Sscofpmf. */
-#define S_INTERRUPTS (MIP_SSIP | MIP_STIP | MIP_SEIP | MIP_LCOFIP)
+#define S_INTERRUPTS  (MIP_SSIP | MIP_STIP | MIP_SEIP | MIP_LCOFIP)
 #define VS_INTERRUPTS (MIP_VSSIP | MIP_VSTIP | MIP_VSEIP)
 /* QEMU 7.2: mideleg and the software-writable part of mip are S | VS | LCOFI interrupts. */
 #define MIDELEG_WMASK (S_INTERRUPTS | VS_INTERRUPTS)
-#define MIP_WMASK MIDELEG_WMASK
-#define MIE_WMASK (MIDELEG_WMASK | MIP_MSIP | MIP_MTIP | MIP_MEIP)
+#define MIP_WMASK     MIDELEG_WMASK
+#define MIE_WMASK     (MIDELEG_WMASK | MIP_MSIP | MIP_MTIP | MIP_MEIP)
 /* sip: only SSIP (and LCOFIP) are writable, and only when delegated. */
 #define SIP_WMASK (MIP_SSIP | MIP_LCOFIP)
 
@@ -143,9 +141,9 @@ enum {
  * for that, so the two sources live in high mip bits that no interrupt uses and that mie
  * can never enable; bit RV_IRQ_SEI always holds their OR. CSR reads hide them.
  */
-#define MIP_SEIP_SW (1ull << 61)
+#define MIP_SEIP_SW  (1ull << 61)
 #define MIP_SEIP_EXT (1ull << 62)
-#define MIP_SHADOW (MIP_SEIP_SW | MIP_SEIP_EXT)
+#define MIP_SHADOW   (MIP_SEIP_SW | MIP_SEIP_EXT)
 /* Lines driven by devices: they survive a CPU reset. */
 #define MIP_DEVICE_BITS (MIP_MSIP | MIP_MTIP | MIP_MEIP | MIP_SEIP_EXT)
 
@@ -159,8 +157,8 @@ enum { SATP_BARE = 0, SATP_SV39 = 8, SATP_SV48 = 9, SATP_SV57 = 10 };
 
 /* PMP configuration bits. */
 #define PMP_A_SHIFT 3
-#define PMP_A_TOR 1u
-#define PMP_L 0x80u
+#define PMP_A_TOR   1u
+#define PMP_L       0x80u
 
 /* TLBs that depend on satp / mstatus.MXR. */
 #define RV_TLB_SU_MASK ((1u << RV_MMU_U) | (1u << RV_MMU_S) | (1u << RV_MMU_S_SUM))
@@ -421,108 +419,46 @@ bool rv_csr_read(RvCpu *cpu, unsigned csr, uint64_t *val)
         *val = cpu->read_mtime(cpu->mtime_opaque);
         return true;
 
-    case CSR_SSTATUS:
-        *val = mstatus_with_sd(cpu->mstatus) & SSTATUS_RMASK;
-        return true;
-    case CSR_SIE:
-        *val = cpu->mie & cpu->mideleg & S_INTERRUPTS;
-        return true;
-    case CSR_STVEC:
-        *val = cpu->stvec;
-        return true;
-    case CSR_SCOUNTEREN:
-        *val = cpu->scounteren;
-        return true;
-    case CSR_SENVCFG:
-        *val = cpu->senvcfg;
-        return true;
-    case CSR_SSCRATCH:
-        *val = cpu->sscratch;
-        return true;
-    case CSR_SEPC:
-        *val = cpu->sepc;
-        return true;
-    case CSR_SCAUSE:
-        *val = cpu->scause;
-        return true;
-    case CSR_STVAL:
-        *val = cpu->stval;
-        return true;
-    case CSR_SIP:
-        *val = mip_read(cpu) & cpu->mideleg & S_INTERRUPTS;
-        return true;
+    case CSR_SSTATUS: *val = mstatus_with_sd(cpu->mstatus) & SSTATUS_RMASK; return true;
+    case CSR_SIE: *val = cpu->mie & cpu->mideleg & S_INTERRUPTS; return true;
+    case CSR_STVEC: *val = cpu->stvec; return true;
+    case CSR_SCOUNTEREN: *val = cpu->scounteren; return true;
+    case CSR_SENVCFG: *val = cpu->senvcfg; return true;
+    case CSR_SSCRATCH: *val = cpu->sscratch; return true;
+    case CSR_SEPC: *val = cpu->sepc; return true;
+    case CSR_SCAUSE: *val = cpu->scause; return true;
+    case CSR_STVAL: *val = cpu->stval; return true;
+    case CSR_SIP: *val = mip_read(cpu) & cpu->mideleg & S_INTERRUPTS; return true;
     case CSR_SATP:
         if (cpu->priv == RV_PRV_S && (cpu->mstatus & RV_MSTATUS_TVM))
             return false;
         *val = cpu->satp;
         return true;
 
-    case CSR_MSTATUS:
-        *val = mstatus_with_sd(cpu->mstatus);
-        return true;
-    case CSR_MISA:
-        *val = cpu->misa;
-        return true;
-    case CSR_MEDELEG:
-        *val = cpu->medeleg;
-        return true;
-    case CSR_MIDELEG:
-        *val = cpu->mideleg;
-        return true;
-    case CSR_MIE:
-        *val = cpu->mie;
-        return true;
-    case CSR_MTVEC:
-        *val = cpu->mtvec;
-        return true;
-    case CSR_MCOUNTEREN:
-        *val = cpu->mcounteren;
-        return true;
-    case CSR_MENVCFG:
-        *val = cpu->menvcfg;
-        return true;
-    case CSR_MCOUNTINHIBIT:
-        *val = cpu->mcountinhibit;
-        return true;
-    case CSR_MSCRATCH:
-        *val = cpu->mscratch;
-        return true;
-    case CSR_MEPC:
-        *val = cpu->mepc;
-        return true;
-    case CSR_MCAUSE:
-        *val = cpu->mcause;
-        return true;
-    case CSR_MTVAL:
-        *val = cpu->mtval;
-        return true;
-    case CSR_MIP:
-        *val = mip_read(cpu);
-        return true;
+    case CSR_MSTATUS: *val = mstatus_with_sd(cpu->mstatus); return true;
+    case CSR_MISA: *val = cpu->misa; return true;
+    case CSR_MEDELEG: *val = cpu->medeleg; return true;
+    case CSR_MIDELEG: *val = cpu->mideleg; return true;
+    case CSR_MIE: *val = cpu->mie; return true;
+    case CSR_MTVEC: *val = cpu->mtvec; return true;
+    case CSR_MCOUNTEREN: *val = cpu->mcounteren; return true;
+    case CSR_MENVCFG: *val = cpu->menvcfg; return true;
+    case CSR_MCOUNTINHIBIT: *val = cpu->mcountinhibit; return true;
+    case CSR_MSCRATCH: *val = cpu->mscratch; return true;
+    case CSR_MEPC: *val = cpu->mepc; return true;
+    case CSR_MCAUSE: *val = cpu->mcause; return true;
+    case CSR_MTVAL: *val = cpu->mtval; return true;
+    case CSR_MIP: *val = mip_read(cpu); return true;
     case CSR_PMPCFG0:
-    case CSR_PMPCFG2:
-        *val = cpu->pmpcfg[(csr - CSR_PMPCFG0) / 2];
-        return true;
+    case CSR_PMPCFG2: *val = cpu->pmpcfg[(csr - CSR_PMPCFG0) / 2]; return true;
     case CSR_MCYCLE:
-    case CSR_MINSTRET:
-        *val = counter_read(cpu, csr - CSR_MCYCLE);
-        return true;
+    case CSR_MINSTRET: *val = counter_read(cpu, csr - CSR_MCYCLE); return true;
 
-    case CSR_MVENDORID:
-        *val = RV_MVENDORID;
-        return true;
-    case CSR_MARCHID:
-        *val = RV_MARCHID;
-        return true;
-    case CSR_MIMPID:
-        *val = RV_MIMPID;
-        return true;
-    case CSR_MHARTID:
-        *val = cpu->mhartid;
-        return true;
-    case CSR_MCONFIGPTR:
-        *val = 0;
-        return true;
+    case CSR_MVENDORID: *val = RV_MVENDORID; return true;
+    case CSR_MARCHID: *val = RV_MARCHID; return true;
+    case CSR_MIMPID: *val = RV_MIMPID; return true;
+    case CSR_MHARTID: *val = cpu->mhartid; return true;
+    case CSR_MCONFIGPTR: *val = 0; return true;
     default:
         if (csr >= CSR_PMPADDR0 && csr <= CSR_PMPADDR15) {
             *val = cpu->pmpaddr[csr - CSR_PMPADDR0];
@@ -569,86 +505,49 @@ bool rv_csr_write(RvCpu *cpu, unsigned csr, uint64_t val)
         cpu->mie = (cpu->mie & ~mask) | (val & mask);
         return true;
     }
-    case CSR_STVEC:
-        cpu->stvec = tvec_legal(cpu->stvec, val);
-        return true;
+    case CSR_STVEC: cpu->stvec = tvec_legal(cpu->stvec, val); return true;
     case CSR_SCOUNTEREN:
         cpu->scounteren = val; /* QEMU 7.2 keeps all 64 bits */
         return true;
-    case CSR_SENVCFG:
-        cpu->senvcfg = val & SENVCFG_WMASK;
-        return true;
-    case CSR_SSCRATCH:
-        cpu->sscratch = val;
-        return true;
+    case CSR_SENVCFG: cpu->senvcfg = val & SENVCFG_WMASK; return true;
+    case CSR_SSCRATCH: cpu->sscratch = val; return true;
     case CSR_SEPC:
         cpu->sepc = val; /* QEMU 7.2: stored as written, bit 0 included */
         return true;
-    case CSR_SCAUSE:
-        cpu->scause = val;
-        return true;
-    case CSR_STVAL:
-        cpu->stval = val;
-        return true;
-    case CSR_SIP:
-        mip_write(cpu, cpu->mideleg & SIP_WMASK, val);
-        return true;
+    case CSR_SCAUSE: cpu->scause = val; return true;
+    case CSR_STVAL: cpu->stval = val; return true;
+    case CSR_SIP: mip_write(cpu, cpu->mideleg & SIP_WMASK, val); return true;
     case CSR_SATP:
         if (cpu->priv == RV_PRV_S && (cpu->mstatus & RV_MSTATUS_TVM))
             return false;
         satp_write(cpu, val);
         return true;
 
-    case CSR_MSTATUS:
-        mstatus_write(cpu, val);
-        return true;
-    case CSR_MISA:
-        return true; /* QEMU 7.2: writes are ignored */
-    case CSR_MEDELEG:
-        cpu->medeleg = val & MEDELEG_WMASK;
-        return true;
-    case CSR_MIDELEG:
-        cpu->mideleg = val & MIDELEG_WMASK;
-        return true;
-    case CSR_MIE:
-        cpu->mie = val & MIE_WMASK;
-        return true;
-    case CSR_MTVEC:
-        cpu->mtvec = tvec_legal(cpu->mtvec, val);
-        return true;
+    case CSR_MSTATUS: mstatus_write(cpu, val); return true;
+    case CSR_MISA: return true; /* QEMU 7.2: writes are ignored */
+    case CSR_MEDELEG: cpu->medeleg = val & MEDELEG_WMASK; return true;
+    case CSR_MIDELEG: cpu->mideleg = val & MIDELEG_WMASK; return true;
+    case CSR_MIE: cpu->mie = val & MIE_WMASK; return true;
+    case CSR_MTVEC: cpu->mtvec = tvec_legal(cpu->mtvec, val); return true;
     case CSR_MCOUNTEREN:
         cpu->mcounteren = val; /* QEMU 7.2 keeps all 64 bits */
         return true;
-    case CSR_MENVCFG:
-        cpu->menvcfg = val & MENVCFG_WMASK;
-        return true;
-    case CSR_MCOUNTINHIBIT:
-        mcountinhibit_write(cpu, val);
-        return true;
-    case CSR_MSCRATCH:
-        cpu->mscratch = val;
-        return true;
+    case CSR_MENVCFG: cpu->menvcfg = val & MENVCFG_WMASK; return true;
+    case CSR_MCOUNTINHIBIT: mcountinhibit_write(cpu, val); return true;
+    case CSR_MSCRATCH: cpu->mscratch = val; return true;
     case CSR_MEPC:
         cpu->mepc = val; /* QEMU 7.2: stored as written, bit 0 included */
         return true;
-    case CSR_MCAUSE:
-        cpu->mcause = val;
-        return true;
-    case CSR_MTVAL:
-        cpu->mtval = val;
-        return true;
+    case CSR_MCAUSE: cpu->mcause = val; return true;
+    case CSR_MTVAL: cpu->mtval = val; return true;
     case CSR_MIP:
         /* MSIP/MTIP/MEIP are driven by devices only (rv_cpu_set_irq). */
         mip_write(cpu, MIP_WMASK, val);
         return true;
     case CSR_PMPCFG0:
-    case CSR_PMPCFG2:
-        pmpcfg_write(cpu, (csr - CSR_PMPCFG0) / 2, val);
-        return true;
+    case CSR_PMPCFG2: pmpcfg_write(cpu, (csr - CSR_PMPCFG0) / 2, val); return true;
     case CSR_MCYCLE:
-    case CSR_MINSTRET:
-        counter_write(cpu, csr - CSR_MCYCLE, val);
-        return true;
+    case CSR_MINSTRET: counter_write(cpu, csr - CSR_MCYCLE, val); return true;
     default:
         if (csr >= CSR_PMPADDR0 && csr <= CSR_PMPADDR15) {
             pmpaddr_write(cpu, csr - CSR_PMPADDR0, val);
@@ -666,12 +565,9 @@ unsigned rv_data_mmu_idx(RvCpu *cpu)
     if (priv == RV_PRV_M && (cpu->mstatus & RV_MSTATUS_MPRV))
         priv = (cpu->mstatus & RV_MSTATUS_MPP) >> RV_MSTATUS_MPP_SHIFT;
     switch (priv) {
-    case RV_PRV_M:
-        return RV_MMU_M;
-    case RV_PRV_S:
-        return (cpu->mstatus & RV_MSTATUS_SUM) ? RV_MMU_S_SUM : RV_MMU_S;
-    default:
-        return RV_MMU_U; /* U, and the reserved MPP=2 (which mret also treats as U) */
+    case RV_PRV_M: return RV_MMU_M;
+    case RV_PRV_S: return (cpu->mstatus & RV_MSTATUS_SUM) ? RV_MMU_S_SUM : RV_MMU_S;
+    default: return RV_MMU_U; /* U, and the reserved MPP=2 (which mret also treats as U) */
     }
 }
 
@@ -778,8 +674,8 @@ int rv_pending_interrupt(RvCpu *cpu)
     if (!pending)
         return -1;
     bool m_enabled = cpu->priv < RV_PRV_M || (cpu->mstatus & RV_MSTATUS_MIE);
-    bool s_enabled = cpu->priv < RV_PRV_S ||
-                     (cpu->priv == RV_PRV_S && (cpu->mstatus & RV_MSTATUS_SIE));
+    bool s_enabled =
+        cpu->priv < RV_PRV_S || (cpu->priv == RV_PRV_S && (cpu->mstatus & RV_MSTATUS_SIE));
     /*
      * Interrupts for M (not delegated) first, then those delegated to S. QEMU 7.2 without
      * AIA picks the lowest-numbered pending interrupt within each group (so SSI > MSI >

@@ -7,22 +7,22 @@
 #include "ir/ir.h"
 
 /* IR global indexes. */
-#define RV_G_X(i) (i)
-#define RV_G_PC 32
-#define RV_G_F(i) (33 + (i))
-#define RV_G_FFLAGS 65
-#define RV_G_FRM 66
+#define RV_G_X(i)     (i)
+#define RV_G_PC       32
+#define RV_G_F(i)     (33 + (i))
+#define RV_G_FFLAGS   65
+#define RV_G_FRM      66
 #define RV_G_RES_ADDR 67
-#define RV_G_RES_VAL 68
-#define RV_G_MSTATUS 69
-#define RV_G_COUNT 70
+#define RV_G_RES_VAL  68
+#define RV_G_MSTATUS  69
+#define RV_G_COUNT    70
 
 extern const IrGlobals rv_globals;
 
 /* rv_helper_csr flags (low 2 bits: 1 = write, 2 = set, 3 = clear). */
 #define RV_CSR_OP_MASK 3u
-#define RV_CSR_READ 4u
-#define RV_CSR_WRITE 8u
+#define RV_CSR_READ    4u
+#define RV_CSR_WRITE   8u
 
 extern const IrHelper rv_helper_raise;      /* (cause, tval) no return */
 extern const IrHelper rv_helper_csr;        /* (csr, value, flags | insn << 32) -> old */

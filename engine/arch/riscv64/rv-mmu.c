@@ -18,21 +18,21 @@
 #include "mmu/mmu.h"
 
 /* PTE bits */
-#define PTE_V (1ull << 0)
-#define PTE_R (1ull << 1)
-#define PTE_W (1ull << 2)
-#define PTE_X (1ull << 3)
-#define PTE_U (1ull << 4)
-#define PTE_A (1ull << 6)
-#define PTE_D (1ull << 7)
-#define PTE_PPN_SHIFT 10
+#define PTE_V              (1ull << 0)
+#define PTE_R              (1ull << 1)
+#define PTE_W              (1ull << 2)
+#define PTE_X              (1ull << 3)
+#define PTE_U              (1ull << 4)
+#define PTE_A              (1ull << 6)
+#define PTE_D              (1ull << 7)
+#define PTE_PPN_SHIFT      10
 #define PTE_RESERVED_SHIFT 54 /* bits 63:54: N, PBMT, reserved */
 
-#define SATP_MODE_SHIFT 60
-#define SATP_PPN_MASK ((1ull << 44) - 1)
+#define SATP_MODE_SHIFT    60
+#define SATP_PPN_MASK      ((1ull << 44) - 1)
 
-#define PT_LEVEL_BITS 9
-#define PTE_SIZE 8
+#define PT_LEVEL_BITS      9
+#define PTE_SIZE           8
 
 /* Number of levels for a satp MODE, 0 for Bare, -1 for modes satp never holds. */
 static int satp_levels(uint64_t satp)

@@ -17,10 +17,10 @@
 typedef struct Ctx {
     VsCpu *cpu;
     IrFunc *f;
-    uint64_t pc;      /* this instruction */
-    unsigned len;     /* 2 or 4 */
-    uint32_t insn;    /* 32-bit form (expanded if compressed) */
-    uint32_t raw;     /* the bits as fetched (for tval) */
+    uint64_t pc;   /* this instruction */
+    unsigned len;  /* 2 or 4 */
+    uint32_t insn; /* 32-bit form (expanded if compressed) */
+    uint32_t raw;  /* the bits as fetched (for tval) */
     unsigned priv;
     unsigned dmmu;
     bool fs_on;
@@ -201,33 +201,36 @@ static uint32_t rvc_expand(uint16_t i)
             return enc_i(0x13, rdp, 0, 2, (int32_t)nz);
         }
         case 1: /* c.fld */
-            return enc_i(0x07, rdp, 3, rs1p, (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
+            return enc_i(0x07, rdp, 3, rs1p,
+                         (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
         case 2: /* c.lw */
-            return enc_i(0x03, rdp, 2, rs1p,
-                         (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 6) << 2) | (BITS(i, 5, 5) << 6)));
+            return enc_i(
+                0x03, rdp, 2, rs1p,
+                (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 6) << 2) | (BITS(i, 5, 5) << 6)));
         case 3: /* c.ld */
-            return enc_i(0x03, rdp, 3, rs1p, (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
+            return enc_i(0x03, rdp, 3, rs1p,
+                         (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
         case 5: /* c.fsd */
-            return enc_s(0x27, 3, rs1p, rdp, (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
+            return enc_s(0x27, 3, rs1p, rdp,
+                         (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
         case 6: /* c.sw */
-            return enc_s(0x23, 2, rs1p, rdp,
-                         (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 6) << 2) | (BITS(i, 5, 5) << 6)));
+            return enc_s(
+                0x23, 2, rs1p, rdp,
+                (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 6) << 2) | (BITS(i, 5, 5) << 6)));
         case 7: /* c.sd */
-            return enc_s(0x23, 3, rs1p, rdp, (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
-        default:
-            return 0;
+            return enc_s(0x23, 3, rs1p, rdp,
+                         (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 6, 5) << 6)));
+        default: return 0;
         }
     case 1: {
         int32_t imm6 = (int32_t)sext((BITS(i, 12, 12) << 5) | BITS(i, 6, 2), 6);
         switch (f3) {
-        case 0: /* c.addi / c.nop */
-            return enc_i(0x13, rd, 0, rd, imm6);
+        case 0: /* c.addi / c.nop */ return enc_i(0x13, rd, 0, rd, imm6);
         case 1: /* c.addiw */
             if (rd == 0)
                 return 0;
             return enc_i(0x1b, rd, 0, rd, imm6);
-        case 2: /* c.li */
-            return enc_i(0x13, rd, 0, 0, imm6);
+        case 2: /* c.li */ return enc_i(0x13, rd, 0, 0, imm6);
         case 3:
             if (rd == 2) { /* c.addi16sp */
                 int32_t nz = (int32_t)sext((BITS(i, 12, 12) << 9) | (BITS(i, 4, 3) << 7) |
@@ -245,12 +248,9 @@ static uint32_t rvc_expand(uint16_t i)
             unsigned f2 = BITS(i, 11, 10);
             unsigned sh = (BITS(i, 12, 12) << 5) | BITS(i, 6, 2);
             switch (f2) {
-            case 0: /* c.srli */
-                return enc_i(0x13, rs1p, 5, rs1p, (int32_t)sh);
-            case 1: /* c.srai */
-                return enc_i(0x13, rs1p, 5, rs1p, (int32_t)(sh | 0x400));
-            case 2: /* c.andi */
-                return enc_i(0x13, rs1p, 7, rs1p, imm6);
+            case 0: /* c.srli */ return enc_i(0x13, rs1p, 5, rs1p, (int32_t)sh);
+            case 1: /* c.srai */ return enc_i(0x13, rs1p, 5, rs1p, (int32_t)(sh | 0x400));
+            case 2: /* c.andi */ return enc_i(0x13, rs1p, 7, rs1p, imm6);
             default: {
                 unsigned rs2p = 8 + ((i >> 2) & 7);
                 unsigned f = (BITS(i, 12, 12) << 2) | BITS(i, 6, 5);
@@ -275,10 +275,10 @@ static uint32_t rvc_expand(uint16_t i)
             return enc_j(0, off);
         }
         default: { /* c.beqz / c.bnez */
-            int32_t off = (int32_t)sext((BITS(i, 12, 12) << 8) | (BITS(i, 6, 5) << 6) |
-                                            (BITS(i, 2, 2) << 5) | (BITS(i, 11, 10) << 3) |
-                                            (BITS(i, 4, 3) << 1),
-                                        9);
+            int32_t off =
+                (int32_t)sext((BITS(i, 12, 12) << 8) | (BITS(i, 6, 5) << 6) | (BITS(i, 2, 2) << 5) |
+                                  (BITS(i, 11, 10) << 3) | (BITS(i, 4, 3) << 1),
+                              9);
             return enc_b(f3 == 6 ? 0 : 1, rs1p, 0, off);
         }
         }
@@ -286,21 +286,23 @@ static uint32_t rvc_expand(uint16_t i)
     case 2: {
         unsigned sh = (BITS(i, 12, 12) << 5) | BITS(i, 6, 2);
         switch (f3) {
-        case 0: /* c.slli */
-            return enc_i(0x13, rd, 1, rd, (int32_t)sh);
+        case 0: /* c.slli */ return enc_i(0x13, rd, 1, rd, (int32_t)sh);
         case 1: /* c.fldsp */
-            return enc_i(0x07, rd, 3, 2,
-                         (int32_t)((BITS(i, 12, 12) << 5) | (BITS(i, 6, 5) << 3) | (BITS(i, 4, 2) << 6)));
+            return enc_i(
+                0x07, rd, 3, 2,
+                (int32_t)((BITS(i, 12, 12) << 5) | (BITS(i, 6, 5) << 3) | (BITS(i, 4, 2) << 6)));
         case 2: /* c.lwsp */
             if (rd == 0)
                 return 0;
-            return enc_i(0x03, rd, 2, 2,
-                         (int32_t)((BITS(i, 12, 12) << 5) | (BITS(i, 6, 4) << 2) | (BITS(i, 3, 2) << 6)));
+            return enc_i(
+                0x03, rd, 2, 2,
+                (int32_t)((BITS(i, 12, 12) << 5) | (BITS(i, 6, 4) << 2) | (BITS(i, 3, 2) << 6)));
         case 3: /* c.ldsp */
             if (rd == 0)
                 return 0;
-            return enc_i(0x03, rd, 3, 2,
-                         (int32_t)((BITS(i, 12, 12) << 5) | (BITS(i, 6, 5) << 3) | (BITS(i, 4, 2) << 6)));
+            return enc_i(
+                0x03, rd, 3, 2,
+                (int32_t)((BITS(i, 12, 12) << 5) | (BITS(i, 6, 5) << 3) | (BITS(i, 4, 2) << 6)));
         case 4:
             if (!BITS(i, 12, 12)) {
                 if (rs2 == 0) { /* c.jr */
@@ -312,11 +314,11 @@ static uint32_t rvc_expand(uint16_t i)
             }
             if (rs2 == 0) {
                 if (rd == 0)
-                    return 0x00100073; /* c.ebreak */
+                    return 0x00100073;           /* c.ebreak */
                 return enc_i(0x67, 1, 0, rd, 0); /* c.jalr */
             }
             return enc_r(0x33, rd, 0, rd, rs2, 0); /* c.add */
-        case 5: /* c.fsdsp */
+        case 5:                                    /* c.fsdsp */
             return enc_s(0x27, 3, 2, rs2, (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 9, 7) << 6)));
         case 6: /* c.swsp */
             return enc_s(0x23, 2, 2, rs2, (int32_t)((BITS(i, 12, 9) << 2) | (BITS(i, 8, 7) << 6)));
@@ -324,8 +326,7 @@ static uint32_t rvc_expand(uint16_t i)
             return enc_s(0x23, 3, 2, rs2, (int32_t)((BITS(i, 12, 10) << 3) | (BITS(i, 9, 7) << 6)));
         }
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -333,8 +334,8 @@ static uint32_t rvc_expand(uint16_t i)
 
 static bool tr_branch(Ctx *c, uint32_t i)
 {
-    static const IrCond conds[8] = {IR_EQ, IR_NE, IR_COND_COUNT, IR_COND_COUNT,
-                                    IR_LT, IR_GE, IR_LTU,        IR_GEU};
+    static const IrCond conds[8] = { IR_EQ, IR_NE, IR_COND_COUNT, IR_COND_COUNT,
+                                     IR_LT, IR_GE, IR_LTU,        IR_GEU };
     unsigned f3 = BITS(i, 14, 12);
     if (conds[f3] == IR_COND_COUNT)
         return illegal(c);
@@ -388,22 +389,49 @@ static bool tr_op_imm(Ctx *c, uint32_t i)
             bin_to(c, IR_OP_SHL, rd, a, K(c, sh));
             return true;
         }
-        if (BITS(i, 31, 20) == 0x600) { un_to(c, IR_OP_CLZ, rd, a); return true; }
-        if (BITS(i, 31, 20) == 0x601) { un_to(c, IR_OP_CTZ, rd, a); return true; }
-        if (BITS(i, 31, 20) == 0x602) { un_to(c, IR_OP_POPCNT, rd, a); return true; }
-        if (BITS(i, 31, 20) == 0x604) { un_to(c, IR_OP_SEXT8, rd, a); return true; }
-        if (BITS(i, 31, 20) == 0x605) { un_to(c, IR_OP_SEXT16, rd, a); return true; }
+        if (BITS(i, 31, 20) == 0x600) {
+            un_to(c, IR_OP_CLZ, rd, a);
+            return true;
+        }
+        if (BITS(i, 31, 20) == 0x601) {
+            un_to(c, IR_OP_CTZ, rd, a);
+            return true;
+        }
+        if (BITS(i, 31, 20) == 0x602) {
+            un_to(c, IR_OP_POPCNT, rd, a);
+            return true;
+        }
+        if (BITS(i, 31, 20) == 0x604) {
+            un_to(c, IR_OP_SEXT8, rd, a);
+            return true;
+        }
+        if (BITS(i, 31, 20) == 0x605) {
+            un_to(c, IR_OP_SEXT16, rd, a);
+            return true;
+        }
         return illegal(c);
     case 5:
-        if (f6 == 0) { bin_to(c, IR_OP_SHR, rd, a, K(c, sh)); return true; }
-        if (f6 == 0x10) { bin_to(c, IR_OP_SAR, rd, a, K(c, sh)); return true; }
-        if (f6 == 0x18) { bin_to(c, IR_OP_ROTR, rd, a, K(c, sh)); return true; } /* rori */
+        if (f6 == 0) {
+            bin_to(c, IR_OP_SHR, rd, a, K(c, sh));
+            return true;
+        }
+        if (f6 == 0x10) {
+            bin_to(c, IR_OP_SAR, rd, a, K(c, sh));
+            return true;
+        }
+        if (f6 == 0x18) {
+            bin_to(c, IR_OP_ROTR, rd, a, K(c, sh));
+            return true;
+        }                               /* rori */
         if (BITS(i, 31, 20) == 0x287) { /* orc.b */
             if (rd)
                 set_x(c, rd, ir_call1(c->f, &rv_helper_orc_b, true, a));
             return true;
         }
-        if (BITS(i, 31, 20) == 0x6b8) { un_to(c, IR_OP_BSWAP, rd, a); return true; } /* rev8 */
+        if (BITS(i, 31, 20) == 0x6b8) {
+            un_to(c, IR_OP_BSWAP, rd, a);
+            return true;
+        } /* rev8 */
         return illegal(c);
     }
     return illegal(c);
@@ -417,7 +445,10 @@ static bool tr_op_imm32(Ctx *c, uint32_t i)
     switch (f3) {
     case 0: binw_to(c, IR_OP_ADD, rd, a, K(c, (uint64_t)imm_i(i))); return true;
     case 1:
-        if (f7 == 0) { binw_to(c, IR_OP_SHL, rd, a, K(c, sh)); return true; }
+        if (f7 == 0) {
+            binw_to(c, IR_OP_SHL, rd, a, K(c, sh));
+            return true;
+        }
         if (BITS(i, 31, 26) == 0x02) { /* slli.uw */
             if (rd) {
                 IrVal z = ir_unop(c->f, IR_OP_ZEXT32, IR_I64, a);
@@ -426,22 +457,34 @@ static bool tr_op_imm32(Ctx *c, uint32_t i)
             return true;
         }
         if (BITS(i, 31, 20) == 0x600) { /* clzw */
-            if (rd) set_x(c, rd, ir_unop(c->f, IR_OP_CLZ, IR_I32, a));
+            if (rd)
+                set_x(c, rd, ir_unop(c->f, IR_OP_CLZ, IR_I32, a));
             return true;
         }
         if (BITS(i, 31, 20) == 0x601) {
-            if (rd) set_x(c, rd, ir_unop(c->f, IR_OP_CTZ, IR_I32, a));
+            if (rd)
+                set_x(c, rd, ir_unop(c->f, IR_OP_CTZ, IR_I32, a));
             return true;
         }
         if (BITS(i, 31, 20) == 0x602) {
-            if (rd) set_x(c, rd, ir_unop(c->f, IR_OP_POPCNT, IR_I32, a));
+            if (rd)
+                set_x(c, rd, ir_unop(c->f, IR_OP_POPCNT, IR_I32, a));
             return true;
         }
         return illegal(c);
     case 5:
-        if (f7 == 0) { binw_to(c, IR_OP_SHR, rd, a, K(c, sh)); return true; }
-        if (f7 == 0x20) { binw_to(c, IR_OP_SAR, rd, a, K(c, sh)); return true; }
-        if (f7 == 0x30) { binw_to(c, IR_OP_ROTR, rd, a, K(c, sh)); return true; } /* roriw */
+        if (f7 == 0) {
+            binw_to(c, IR_OP_SHR, rd, a, K(c, sh));
+            return true;
+        }
+        if (f7 == 0x20) {
+            binw_to(c, IR_OP_SAR, rd, a, K(c, sh));
+            return true;
+        }
+        if (f7 == 0x30) {
+            binw_to(c, IR_OP_ROTR, rd, a, K(c, sh));
+            return true;
+        } /* roriw */
         return illegal(c);
     }
     return illegal(c);
@@ -453,10 +496,16 @@ static bool tr_op(Ctx *c, uint32_t i)
     IrVal a = X(c, BITS(i, 19, 15)), b = X(c, BITS(i, 24, 20));
     switch (f7) {
     case 0x00: {
-        static const IrOpcode ops[8] = {IR_OP_ADD, IR_OP_SHL, IR_OP_NOP, IR_OP_NOP,
-                                        IR_OP_XOR, IR_OP_SHR, IR_OP_OR,  IR_OP_AND};
-        if (f3 == 2) { set_x(c, rd, ir_setcond(c->f, IR_I64, IR_LT, a, b)); return true; }
-        if (f3 == 3) { set_x(c, rd, ir_setcond(c->f, IR_I64, IR_LTU, a, b)); return true; }
+        static const IrOpcode ops[8] = { IR_OP_ADD, IR_OP_SHL, IR_OP_NOP, IR_OP_NOP,
+                                         IR_OP_XOR, IR_OP_SHR, IR_OP_OR,  IR_OP_AND };
+        if (f3 == 2) {
+            set_x(c, rd, ir_setcond(c->f, IR_I64, IR_LT, a, b));
+            return true;
+        }
+        if (f3 == 3) {
+            set_x(c, rd, ir_setcond(c->f, IR_I64, IR_LTU, a, b));
+            return true;
+        }
         bin_to(c, ops[f3], rd, a, b);
         return true;
     }
@@ -465,21 +514,23 @@ static bool tr_op(Ctx *c, uint32_t i)
         case 0: bin_to(c, IR_OP_SUB, rd, a, b); return true;
         case 5: bin_to(c, IR_OP_SAR, rd, a, b); return true;
         case 4: /* xnor */
-            if (rd) un_to(c, IR_OP_NOT, rd, ir_binop(c->f, IR_OP_XOR, IR_I64, a, b));
+            if (rd)
+                un_to(c, IR_OP_NOT, rd, ir_binop(c->f, IR_OP_XOR, IR_I64, a, b));
             return true;
         case 6: bin_to(c, IR_OP_ORC, rd, a, b); return true;  /* orn */
         case 7: bin_to(c, IR_OP_ANDC, rd, a, b); return true; /* andn */
         }
         return illegal(c);
     case 0x01: {
-        static const IrOpcode ops[8] = {IR_OP_MUL, IR_OP_MULSH, IR_OP_MULSUH, IR_OP_MULUH,
-                                        IR_OP_DIV, IR_OP_DIVU,  IR_OP_REM,    IR_OP_REMU};
+        static const IrOpcode ops[8] = { IR_OP_MUL, IR_OP_MULSH, IR_OP_MULSUH, IR_OP_MULUH,
+                                         IR_OP_DIV, IR_OP_DIVU,  IR_OP_REM,    IR_OP_REMU };
         bin_to(c, ops[f3], rd, a, b);
         return true;
     }
     case 0x10: /* sh1add, sh2add, sh3add */
         if (f3 == 2 || f3 == 4 || f3 == 6) {
-            if (rd) bin_to(c, IR_OP_ADD, rd, ir_binop(c->f, IR_OP_SHL, IR_I64, a, K(c, f3 / 2)), b);
+            if (rd)
+                bin_to(c, IR_OP_ADD, rd, ir_binop(c->f, IR_OP_SHL, IR_I64, a, K(c, f3 / 2)), b);
             return true;
         }
         return illegal(c);
@@ -492,8 +543,14 @@ static bool tr_op(Ctx *c, uint32_t i)
         }
         return illegal(c);
     case 0x30: /* rol, ror */
-        if (f3 == 1) { bin_to(c, IR_OP_ROTL, rd, a, b); return true; }
-        if (f3 == 5) { bin_to(c, IR_OP_ROTR, rd, a, b); return true; }
+        if (f3 == 1) {
+            bin_to(c, IR_OP_ROTL, rd, a, b);
+            return true;
+        }
+        if (f3 == 5) {
+            bin_to(c, IR_OP_ROTR, rd, a, b);
+            return true;
+        }
         return illegal(c);
     }
     return illegal(c);
@@ -506,17 +563,32 @@ static bool tr_op32(Ctx *c, uint32_t i)
     IrVal a = X(c, BITS(i, 19, 15)), b = X(c, rs2);
     switch (f7) {
     case 0x00:
-        if (f3 == 0) { binw_to(c, IR_OP_ADD, rd, a, b); return true; }
-        if (f3 == 1) { binw_to(c, IR_OP_SHL, rd, a, b); return true; }
-        if (f3 == 5) { binw_to(c, IR_OP_SHR, rd, a, b); return true; }
+        if (f3 == 0) {
+            binw_to(c, IR_OP_ADD, rd, a, b);
+            return true;
+        }
+        if (f3 == 1) {
+            binw_to(c, IR_OP_SHL, rd, a, b);
+            return true;
+        }
+        if (f3 == 5) {
+            binw_to(c, IR_OP_SHR, rd, a, b);
+            return true;
+        }
         return illegal(c);
     case 0x20:
-        if (f3 == 0) { binw_to(c, IR_OP_SUB, rd, a, b); return true; }
-        if (f3 == 5) { binw_to(c, IR_OP_SAR, rd, a, b); return true; }
+        if (f3 == 0) {
+            binw_to(c, IR_OP_SUB, rd, a, b);
+            return true;
+        }
+        if (f3 == 5) {
+            binw_to(c, IR_OP_SAR, rd, a, b);
+            return true;
+        }
         return illegal(c);
     case 0x01: {
-        static const IrOpcode ops[8] = {IR_OP_MUL, IR_OP_NOP, IR_OP_NOP,  IR_OP_NOP,
-                                        IR_OP_DIV, IR_OP_DIVU, IR_OP_REM, IR_OP_REMU};
+        static const IrOpcode ops[8] = { IR_OP_MUL, IR_OP_NOP,  IR_OP_NOP, IR_OP_NOP,
+                                         IR_OP_DIV, IR_OP_DIVU, IR_OP_REM, IR_OP_REMU };
         if (ops[f3] == IR_OP_NOP)
             return illegal(c);
         binw_to(c, ops[f3], rd, a, b);
@@ -524,7 +596,8 @@ static bool tr_op32(Ctx *c, uint32_t i)
     }
     case 0x04:
         if (f3 == 0) { /* add.uw */
-            if (rd) bin_to(c, IR_OP_ADD, rd, ir_unop(c->f, IR_OP_ZEXT32, IR_I64, a), b);
+            if (rd)
+                bin_to(c, IR_OP_ADD, rd, ir_unop(c->f, IR_OP_ZEXT32, IR_I64, a), b);
             return true;
         }
         if (f3 == 4 && rs2 == 0) { /* zext.h */
@@ -542,8 +615,14 @@ static bool tr_op32(Ctx *c, uint32_t i)
         }
         return illegal(c);
     case 0x30:
-        if (f3 == 1) { binw_to(c, IR_OP_ROTL, rd, a, b); return true; }
-        if (f3 == 5) { binw_to(c, IR_OP_ROTR, rd, a, b); return true; }
+        if (f3 == 1) {
+            binw_to(c, IR_OP_ROTL, rd, a, b);
+            return true;
+        }
+        if (f3 == 5) {
+            binw_to(c, IR_OP_ROTR, rd, a, b);
+            return true;
+        }
         return illegal(c);
     }
     return illegal(c);
@@ -670,8 +749,9 @@ static bool tr_fstore(Ctx *c, uint32_t i)
 static bool tr_fma(Ctx *c, uint32_t i, unsigned which)
 {
     static const IrHelper *const hs[2][4] = {
-        {&rv_helper_fmadd_s, &rv_helper_fmsub_s, &rv_helper_fnmsub_s, &rv_helper_fnmadd_s},
-        {&rv_helper_fmadd_d, &rv_helper_fmsub_d, &rv_helper_fnmsub_d, &rv_helper_fnmadd_d}};
+        { &rv_helper_fmadd_s, &rv_helper_fmsub_s, &rv_helper_fnmsub_s, &rv_helper_fnmadd_s },
+        { &rv_helper_fmadd_d, &rv_helper_fmsub_d, &rv_helper_fnmsub_d, &rv_helper_fnmadd_d }
+    };
     unsigned fmt = BITS(i, 26, 25), rm = BITS(i, 14, 12);
     if (fmt > 1)
         return illegal(c);
@@ -697,7 +777,8 @@ static bool tr_fp(Ctx *c, uint32_t i)
     case 0x00: h = H(fadd_s, fadd_d); goto arith;
     case 0x01: h = H(fsub_s, fsub_d); goto arith;
     case 0x02: h = H(fmul_s, fmul_d); goto arith;
-    case 0x03: h = H(fdiv_s, fdiv_d);
+    case 0x03:
+        h = H(fdiv_s, fdiv_d);
     arith:
         if ((f7 & 2) || !rm_ok(c, rm))
             return (f7 & 2) ? illegal(c) : true;
@@ -715,10 +796,14 @@ static bool tr_fp(Ctx *c, uint32_t i)
     case 0x04: /* fsgnj */
         if (f7 & 2)
             return illegal(c);
-        if (rm == 0) h = H(fsgnj_s, fsgnj_d);
-        else if (rm == 1) h = H(fsgnjn_s, fsgnjn_d);
-        else if (rm == 2) h = H(fsgnjx_s, fsgnjx_d);
-        else return illegal(c);
+        if (rm == 0)
+            h = H(fsgnj_s, fsgnj_d);
+        else if (rm == 1)
+            h = H(fsgnjn_s, fsgnjn_d);
+        else if (rm == 2)
+            h = H(fsgnjx_s, fsgnjx_d);
+        else
+            return illegal(c);
         mark_fs_dirty(c);
         set_f(c, rd, ir_call2(c->f, h, true, F(c, rs1), F(c, rs2)));
         return true;
@@ -744,10 +829,14 @@ static bool tr_fp(Ctx *c, uint32_t i)
     case 0x14: /* compare */
         if (f7 & 2)
             return illegal(c);
-        if (rm == 2) h = H(feq_s, feq_d);
-        else if (rm == 1) h = H(flt_s, flt_d);
-        else if (rm == 0) h = H(fle_s, fle_d);
-        else return illegal(c);
+        if (rm == 2)
+            h = H(feq_s, feq_d);
+        else if (rm == 1)
+            h = H(flt_s, flt_d);
+        else if (rm == 0)
+            h = H(fle_s, fle_d);
+        else
+            return illegal(c);
         mark_fs_dirty(c); /* may set fflags */
         {
             IrVal r = ir_call2(c->f, h, true, F(c, rs1), F(c, rs2));
@@ -755,9 +844,10 @@ static bool tr_fp(Ctx *c, uint32_t i)
         }
         return true;
     case 0x18: { /* fcvt.int.fp */
-        static const IrHelper *const cv[2][4] = {
-            {&rv_helper_fcvt_w_s, &rv_helper_fcvt_wu_s, &rv_helper_fcvt_l_s, &rv_helper_fcvt_lu_s},
-            {&rv_helper_fcvt_w_d, &rv_helper_fcvt_wu_d, &rv_helper_fcvt_l_d, &rv_helper_fcvt_lu_d}};
+        static const IrHelper *const cv[2][4] = { { &rv_helper_fcvt_w_s, &rv_helper_fcvt_wu_s,
+                                                    &rv_helper_fcvt_l_s, &rv_helper_fcvt_lu_s },
+                                                  { &rv_helper_fcvt_w_d, &rv_helper_fcvt_wu_d,
+                                                    &rv_helper_fcvt_l_d, &rv_helper_fcvt_lu_d } };
         if ((f7 & 2) || rs2 > 3)
             return illegal(c);
         if (!rm_ok(c, rm))
@@ -768,9 +858,10 @@ static bool tr_fp(Ctx *c, uint32_t i)
         return true;
     }
     case 0x1a: { /* fcvt.fp.int */
-        static const IrHelper *const cv[2][4] = {
-            {&rv_helper_fcvt_s_w, &rv_helper_fcvt_s_wu, &rv_helper_fcvt_s_l, &rv_helper_fcvt_s_lu},
-            {&rv_helper_fcvt_d_w, &rv_helper_fcvt_d_wu, &rv_helper_fcvt_d_l, &rv_helper_fcvt_d_lu}};
+        static const IrHelper *const cv[2][4] = { { &rv_helper_fcvt_s_w, &rv_helper_fcvt_s_wu,
+                                                    &rv_helper_fcvt_s_l, &rv_helper_fcvt_s_lu },
+                                                  { &rv_helper_fcvt_d_w, &rv_helper_fcvt_d_wu,
+                                                    &rv_helper_fcvt_d_l, &rv_helper_fcvt_d_lu } };
         if ((f7 & 2) || rs2 > 3)
             return illegal(c);
         if (!rm_ok(c, rm))
@@ -818,13 +909,14 @@ static bool tr_system(Ctx *c, uint32_t i)
         if (rd != 0)
             return illegal(c);
         if (i == 0x00000073) { /* ecall */
-            raise_exc(c, c->priv == RV_PRV_U ? RV_EXC_ECALL_U
-                         : c->priv == RV_PRV_S ? RV_EXC_ECALL_S
-                                               : RV_EXC_ECALL_M,
+            raise_exc(c,
+                      c->priv == RV_PRV_U   ? RV_EXC_ECALL_U
+                      : c->priv == RV_PRV_S ? RV_EXC_ECALL_S
+                                            : RV_EXC_ECALL_M,
                       0);
             return true;
         }
-        if (i == 0x00100073) { /* ebreak */
+        if (i == 0x00100073) {                  /* ebreak */
             raise_exc(c, RV_EXC_BREAKPOINT, 0); /* QEMU 7.2 reports tval 0 */
             return true;
         }
@@ -871,8 +963,8 @@ static bool tr_system(Ctx *c, uint32_t i)
     IrVal src = imm ? K(c, rs1) : X(c, rs1);
     bool do_write = op == 1 || rs1 != 0;
     bool do_read = op != 1 || rd != 0;
-    uint64_t flags = (do_read ? RV_CSR_READ : 0) | (do_write ? RV_CSR_WRITE : 0) | op |
-                     ((uint64_t)c->raw << 32);
+    uint64_t flags =
+        (do_read ? RV_CSR_READ : 0) | (do_write ? RV_CSR_WRITE : 0) | op | ((uint64_t)c->raw << 32);
     IrVal old = ir_call3(c->f, &rv_helper_csr, true, K(c, csr), src, K(c, flags));
     set_x(c, rd, old);
     if (do_write)
@@ -884,12 +976,8 @@ static bool tr_insn(Ctx *c, uint32_t i)
 {
     unsigned rd = BITS(i, 11, 7);
     switch (i & 0x7f) {
-    case 0x37: /* lui */
-        set_x(c, rd, K(c, (uint64_t)imm_u(i)));
-        return true;
-    case 0x17: /* auipc */
-        set_x(c, rd, K(c, c->pc + (uint64_t)imm_u(i)));
-        return true;
+    case 0x37: /* lui */ set_x(c, rd, K(c, (uint64_t)imm_u(i))); return true;
+    case 0x17: /* auipc */ set_x(c, rd, K(c, c->pc + (uint64_t)imm_u(i))); return true;
     case 0x6f: /* jal */
         set_x(c, rd, K(c, c->pc + c->len));
         goto_pc(c, c->pc + (uint64_t)imm_j(i));
@@ -897,7 +985,8 @@ static bool tr_insn(Ctx *c, uint32_t i)
     case 0x67: { /* jalr */
         if (BITS(i, 14, 12) != 0)
             return illegal(c);
-        IrVal t = ir_binop(c->f, IR_OP_ADD, IR_I64, X(c, BITS(i, 19, 15)), K(c, (uint64_t)imm_i(i)));
+        IrVal t =
+            ir_binop(c->f, IR_OP_ADD, IR_I64, X(c, BITS(i, 19, 15)), K(c, (uint64_t)imm_i(i)));
         t = ir_binop(c->f, IR_OP_AND, IR_I64, t, K(c, ~1ull));
         set_x(c, rd, K(c, c->pc + c->len));
         ir_goto_ptr(c->f, t);
@@ -930,15 +1019,14 @@ static bool tr_insn(Ctx *c, uint32_t i)
     case 0x4f: return tr_fma(c, i, 3);
     case 0x53: return tr_fp(c, i);
     case 0x73: return tr_system(c, i);
-    default:
-        return illegal(c);
+    default: return illegal(c);
     }
 }
 
 unsigned rv_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,
                       uint64_t *ppc2)
 {
-    Ctx c = {.cpu = cpu, .f = f};
+    Ctx c = { .cpu = cpu, .f = f };
     c.priv = mode & RV_MODE_PRV_MASK;
     c.dmmu = (mode & RV_MODE_DMMU_MASK) >> RV_MODE_DMMU_SHIFT;
     c.fs_on = mode & RV_MODE_FS_ON;

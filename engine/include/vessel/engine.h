@@ -50,18 +50,18 @@ typedef enum VsAccel {
 
 /* Tracing, a bit set (vessel-run --trace). */
 enum {
-    VS_TRACE_IR = 1u << 0,      /* print each block's IR when it is translated */
-    VS_TRACE_IR_OPT = 1u << 1,  /* print IR after optimisation too */
-    VS_TRACE_EXEC = 1u << 2,    /* print each block's guest PC as it runs */
-    VS_TRACE_INT = 1u << 3,     /* print traps and interrupts */
-    VS_TRACE_MMIO = 1u << 4,    /* print unhandled MMIO accesses */
+    VS_TRACE_IR = 1u << 0,     /* print each block's IR when it is translated */
+    VS_TRACE_IR_OPT = 1u << 1, /* print IR after optimisation too */
+    VS_TRACE_EXEC = 1u << 2,   /* print each block's guest PC as it runs */
+    VS_TRACE_INT = 1u << 3,    /* print traps and interrupts */
+    VS_TRACE_MMIO = 1u << 4,   /* print unhandled MMIO accesses */
 };
 
 typedef struct VsConfig {
     VsArch arch;
     VsAccel accel;
-    uint64_t ram_size; /* bytes */
-    unsigned smp;      /* number of vCPUs, >= 1 */
+    uint64_t ram_size;    /* bytes */
+    unsigned smp;         /* number of vCPUs, >= 1 */
     const char *firmware; /* riscv64: OpenSBI fw_jump.bin, or a bare-metal ELF */
     const char *kernel;   /* Linux Image or ELF; may be NULL */
     const char *initrd;   /* may be NULL */
@@ -113,8 +113,8 @@ typedef struct VsMachineListener {
 } VsMachineListener;
 
 /* Validate the configuration, load firmware/kernel/initrd and build the machine. */
-VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener,
-                           VsMachine **out, VsError *err);
+VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener, VsMachine **out,
+                           VsError *err);
 /* Start the vCPU threads. */
 VsStatus vs_machine_start(VsMachine *m, VsError *err);
 VsStatus vs_machine_pause(VsMachine *m, VsError *err);

@@ -13,16 +13,17 @@ static void busy(void)
         ;
 }
 
-#define RD(csr)                                                                        \
-    static u64 rd_##csr(void)                                                          \
-    {                                                                                  \
-        u64 v;                                                                         \
-        asm volatile("csrr %0, " #csr : "=r"(v));                                      \
-        return v;                                                                      \
+#define RD(csr)                                   \
+    static u64 rd_##csr(void)                     \
+    {                                             \
+        u64 v;                                    \
+        asm volatile("csrr %0, " #csr : "=r"(v)); \
+        return v;                                 \
     }
-RD(mcycle) RD(minstret) RD(cycle) RD(instret) RD(time)
+RD(mcycle)
+RD(minstret) RD(cycle) RD(instret) RD(time)
 
-static void increase(const char *name, u64 (*rd)(void))
+    static void increase(const char *name, u64 (*rd)(void))
 {
     u64 a = rd();
     busy();
@@ -58,7 +59,9 @@ static u64 try_counters(u64 arg)
 
 static void gating(void)
 {
-    static const struct { u64 m, s; } cfg[] = {
+    static const struct {
+        u64 m, s;
+    } cfg[] = {
         { 0, 0 }, { 7, 0 }, { 7, 7 }, { 1, 1 }, { 2, 2 }, { 4, 4 }, { 7, 5 }, { 0, 7 },
     };
     g_expect = 1;
@@ -69,8 +72,8 @@ static void gating(void)
         u64 u = run_in_mode(PRV_U, try_counters, 0, 0);
         pr("mcounteren=%lu scounteren=%lu: S cy/tm/ir=%lx/%lx/%lx U cy/tm/ir=%lx/%lx/%lx "
            "(f = readable; 2 = illegal) S-cycle-increases=%lu U-cycle-increases=%lu\n",
-           cfg[i].m, cfg[i].s, s & 0xf, (s >> 4) & 0xf, (s >> 8) & 0xf, u & 0xf,
-           (u >> 4) & 0xf, (u >> 8) & 0xf, (s >> 12) & 1, (u >> 12) & 1);
+           cfg[i].m, cfg[i].s, s & 0xf, (s >> 4) & 0xf, (s >> 8) & 0xf, u & 0xf, (u >> 4) & 0xf,
+           (u >> 8) & 0xf, (s >> 12) & 1, (u >> 12) & 1);
     }
     csr_write(mcounteren, 0);
     csr_write(scounteren, 0);

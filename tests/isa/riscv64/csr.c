@@ -9,8 +9,14 @@
 #include "isa.h"
 
 static const u64 vals[] = {
-    0, 1, 0xfffffffffffffffful, 0x8000000000000000ul, 0x00000000fffffffful,
-    0x0123456789abcdeful, 0x1f, 0x15,
+    0,
+    1,
+    0xfffffffffffffffful,
+    0x8000000000000000ul,
+    0x00000000fffffffful,
+    0x0123456789abcdeful,
+    0x1f,
+    0x15,
 };
 
 static void insn_semantics(void)
@@ -65,15 +71,15 @@ static void insn_semantics(void)
     csr_write(sscratch, saved_s);
 }
 
-#define WARL(name, csr, mask)                                                          \
-    do {                                                                               \
-        u64 old = csr_read(csr);                                                       \
-        csr_write(csr, ~0ul);                                                          \
-        u64 ones = csr_read(csr);                                                      \
-        csr_write(csr, 0);                                                             \
-        u64 zeros = csr_read(csr);                                                     \
-        csr_write(csr, old);                                                           \
-        pr("%s ones=%p zeros=%p\n", name, ones & (mask), zeros & (mask));              \
+#define WARL(name, csr, mask)                                           \
+    do {                                                                \
+        u64 old = csr_read(csr);                                        \
+        csr_write(csr, ~0ul);                                           \
+        u64 ones = csr_read(csr);                                       \
+        csr_write(csr, 0);                                              \
+        u64 zeros = csr_read(csr);                                      \
+        csr_write(csr, old);                                            \
+        pr("%s ones=%p zeros=%p\n", name, ones &(mask), zeros &(mask)); \
     } while (0)
 
 static void warl(void)
@@ -183,11 +189,11 @@ static void warl(void)
 
 /* ---- read-only / missing CSRs, privilege checks ---- */
 
-#define TRY_ASM(label, insn)                                                           \
-    do {                                                                               \
-        trap_reset();                                                                  \
+#define TRY_ASM(label, insn)                                                                    \
+    do {                                                                                        \
+        trap_reset();                                                                           \
         asm volatile(".option push\n .option norvc\n" insn "\n.option pop" ::: "t0", "memory"); \
-        trap_print(label, 0);                                                          \
+        trap_print(label, 0);                                                                   \
     } while (0)
 
 static u64 s_mode_accesses(u64 arg)

@@ -9,23 +9,22 @@
  */
 #include "isa.h"
 
-#define TRY_AT(label, insn)                                                            \
-    do {                                                                               \
-        u64 __pc;                                                                      \
-        trap_reset();                                                                  \
-        asm volatile(".option push\n .option norvc\n"                                  \
-                     "la %0, 1f\n"                                                     \
-                     "1: " insn "\n"                                                   \
-                     ".option pop"                                                     \
-                     : "=&r"(__pc)::"t0", "a7", "memory");                             \
-        trap_print(label, __pc);                                                       \
-        if (g_trap.count && g_trap.level == 1)                                         \
-            pr("  sstatus SPP=%lu SPIE=%lu SIE=%lu\n", (g_trap.status >> 8) & 1,       \
-               (g_trap.status >> 5) & 1, (g_trap.status >> 1) & 1);                    \
+#define TRY_AT(label, insn)                                                      \
+    do {                                                                         \
+        u64 __pc;                                                                \
+        trap_reset();                                                            \
+        asm volatile(".option push\n .option norvc\n"                            \
+                     "la %0, 1f\n"                                               \
+                     "1: " insn "\n"                                             \
+                     ".option pop"                                               \
+                     : "=&r"(__pc)::"t0", "a7", "memory");                       \
+        trap_print(label, __pc);                                                 \
+        if (g_trap.count && g_trap.level == 1)                                   \
+            pr("  sstatus SPP=%lu SPIE=%lu SIE=%lu\n", (g_trap.status >> 8) & 1, \
+               (g_trap.status >> 5) & 1, (g_trap.status >> 1) & 1);              \
     } while (0)
 
 #define WAIT_N 100000
-
 
 static u64 u_ebreak(u64 arg)
 {
@@ -38,22 +37,23 @@ static u64 exc_body(u64 arg)
 {
     const char *m = arg ? "S" : "U";
     char l[48];
-#define LBL(s)                                                                         \
-    ({                                                                                 \
-        int n = 0;                                                                     \
-        l[n++] = m[0];                                                                 \
-        l[n++] = ' ';                                                                  \
-        for (const char *p = s; *p; p++)                                               \
-            l[n++] = *p;                                                               \
-        l[n] = 0;                                                                      \
-        l;                                                                             \
+#define LBL(s)                           \
+    ({                                   \
+        int n = 0;                       \
+        l[n++] = m[0];                   \
+        l[n++] = ' ';                    \
+        for (const char *p = s; *p; p++) \
+            l[n++] = *p;                 \
+        l[n] = 0;                        \
+        l;                               \
     })
     TRY_AT(LBL("illegal"), ".word 0xffffffff");
     TRY_AT(LBL("ebreak"), "ebreak");
     TRY_AT(LBL("ecall"), "li a7, 0\n ecall");
     TRY_AT(LBL("ld past RAM"), "li t0, 0x88000000\n ld t0, 0(t0)");
     TRY_AT(LBL("sd past RAM"), "li t0, 0x88000008\n sd t0, 0(t0)");
-    TRY_AT(LBL("amoadd.w misaligned"), "la t0, g_trap\n addi t0, t0, 2\n amoadd.w zero, zero, (t0)");
+    TRY_AT(LBL("amoadd.w misaligned"),
+           "la t0, g_trap\n addi t0, t0, 2\n amoadd.w zero, zero, (t0)");
     TRY_AT(LBL("lr.d misaligned"), "la t0, g_trap\n addi t0, t0, 4\n lr.d zero, (t0)");
     TRY_AT(LBL("csrr mstatus"), "csrr t0, mstatus");
     return 0x10 + arg;
@@ -63,8 +63,8 @@ static void exceptions(void)
 {
     /* Delegate the common exceptions but not load/store misaligned. ecall from S (9)
      * stays with M: the runtime's return path from S is an ecall to M. */
-    const u64 deleg = (1ul << 2) | (1ul << 3) | (1ul << 5) | (1ul << 7) | (1ul << 8) |
-                      (1ul << 12) | (1ul << 13) | (1ul << 15);
+    const u64 deleg = (1ul << 2) | (1ul << 3) | (1ul << 5) | (1ul << 7) | (1ul << 8) | (1ul << 12) |
+                      (1ul << 13) | (1ul << 15);
     csr_write(medeleg, deleg);
     pr("medeleg&b3ff %lx\n", csr_read(medeleg) & 0xb3ff);
     g_expect = 1;

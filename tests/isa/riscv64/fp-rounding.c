@@ -9,13 +9,10 @@
 #include "fp.h"
 
 /* One function per (instruction, rounding mode): static rm field. */
-#define RM_SET(mac, fn, insn, operands)                                                \
-    mac(fn##_rne, insn " " operands ", rne")                                           \
-    mac(fn##_rtz, insn " " operands ", rtz")                                           \
-    mac(fn##_rdn, insn " " operands ", rdn")                                           \
-    mac(fn##_rup, insn " " operands ", rup")                                           \
-    mac(fn##_rmm, insn " " operands ", rmm")                                           \
-    mac(fn##_dyn, insn " " operands ", dyn")
+#define RM_SET(mac, fn, insn, operands)                                                   \
+    mac(fn##_rne, insn " " operands ", rne") mac(fn##_rtz, insn " " operands ", rtz")     \
+        mac(fn##_rdn, insn " " operands ", rdn") mac(fn##_rup, insn " " operands ", rup") \
+            mac(fn##_rmm, insn " " operands ", rmm") mac(fn##_dyn, insn " " operands ", dyn")
 
 RM_SET(FOP2, fadds, "fadd.s", "ft2, ft0, ft1")
 RM_SET(FOP2, fsubs, "fsub.s", "ft2, ft0, ft1")
@@ -41,10 +38,17 @@ RM_SET(FTOX, fcvtlud, "fcvt.lu.d", "%0, ft0")
 RM_SET(XTOF, fcvtdl, "fcvt.d.l", "ft2, %2")
 RM_SET(FOP1, fcvtsd, "fcvt.s.d", "ft2, ft0")
 
-#define FN6(fn) { fn##_rne, fn##_rtz, fn##_rdn, fn##_rup, fn##_rmm, fn##_dyn }
+#define FN6(fn)                                                    \
+    {                                                              \
+        fn##_rne, fn##_rtz, fn##_rdn, fn##_rup, fn##_rmm, fn##_dyn \
+    }
 
-struct case2 { u64 a, b; };
-struct case3 { u64 a, b, c; };
+struct case2 {
+    u64 a, b;
+};
+struct case3 {
+    u64 a, b, c;
+};
 
 #define S(x) FBOX(x)
 /* single-precision binary cases: ties, near-ties, overflow, underflow, signs */
@@ -104,12 +108,12 @@ static const u64 from_int_s[] = {
 };
 #define D(x) (x)
 static const struct case2 add_d[] = {
-    { 0x3ff0000000000000ul, 0x3ca0000000000000ul }, /* 1 + 2^-53 tie */
-    { 0x3ff0000000000001ul, 0x3ca0000000000000ul }, /* odd tie */
-    { 0xbff0000000000000ul, 0xbca0000000000000ul }, /* negative tie */
-    { 0x3ff0000000000000ul, 0x3ca8000000000000ul }, /* above tie */
+    { 0x3ff0000000000000ul, 0x3ca0000000000000ul },  /* 1 + 2^-53 tie */
+    { 0x3ff0000000000001ul, 0x3ca0000000000000ul },  /* odd tie */
+    { 0xbff0000000000000ul, 0xbca0000000000000ul },  /* negative tie */
+    { 0x3ff0000000000000ul, 0x3ca8000000000000ul },  /* above tie */
     { 0x7fefffffffffffffull, 0x7c90000000000000ul }, /* overflow tie */
-    { 0x3ff0000000000000ul, 0xbff0000000000000ul }, /* x - x */
+    { 0x3ff0000000000000ul, 0xbff0000000000000ul },  /* x - x */
 };
 static const struct case2 mul_d[] = {
     { 0x3ff8000000000000ul, 0x3ff0000000000001ul }, /* tie */
@@ -135,8 +139,8 @@ static const u64 to_int_d[] = {
     0x3fd0000000000000ul, 0xbfd0000000000000ul,
 };
 static const u64 from_int_d[] = {
-    0x0020000000000001ul, 0x0020000000000003ul, 0xffdffffffffffffful, 0x7ffffffffffffffful,
-    0x8000000000000001ul, 0x0040000000000006ul,
+    0x0020000000000001ul, 0x0020000000000003ul, 0xffdffffffffffffful,
+    0x7ffffffffffffffful, 0x8000000000000001ul, 0x0040000000000006ul,
 };
 static const u64 narrow[] = {
     0x3ff0000010000000ul, 0x3ff0000030000000ul, 0xbff0000010000000ul, 0x3ff0000010000001ul,

@@ -12,85 +12,96 @@
 #define FBOX(x) (0xffffffff00000000ul | (u32)(x))
 
 /* fd = insn(fs1, fs2) */
-#define FOP2(fn, insn)                                                                 \
-    static u64 fn(u64 a, u64 b, u64 *fl)                                               \
-    {                                                                                  \
-        u64 r, f;                                                                      \
-        asm volatile("fmv.d.x ft0, %2\n\t"                                             \
-                     "fmv.d.x ft1, %3\n\t"                                             \
-                     "fsflags zero\n\t" insn "\n\t"                                    \
-                     "frflags %1\n\t"                                                  \
-                     "fmv.x.d %0, ft2"                                                 \
-                     : "=r"(r), "=r"(f) : "r"(a), "r"(b) : "ft0", "ft1", "ft2");       \
-        *fl = f;                                                                       \
-        return r;                                                                      \
+#define FOP2(fn, insn)                              \
+    static u64 fn(u64 a, u64 b, u64 *fl)            \
+    {                                               \
+        u64 r, f;                                   \
+        asm volatile("fmv.d.x ft0, %2\n\t"          \
+                     "fmv.d.x ft1, %3\n\t"          \
+                     "fsflags zero\n\t" insn "\n\t" \
+                     "frflags %1\n\t"               \
+                     "fmv.x.d %0, ft2"              \
+                     : "=r"(r), "=r"(f)             \
+                     : "r"(a), "r"(b)               \
+                     : "ft0", "ft1", "ft2");        \
+        *fl = f;                                    \
+        return r;                                   \
     }
 /* fd = insn(fs1, fs2, fs3) */
-#define FOP3(fn, insn)                                                                 \
-    static u64 fn(u64 a, u64 b, u64 c, u64 *fl)                                        \
-    {                                                                                  \
-        u64 r, f;                                                                      \
-        asm volatile("fmv.d.x ft0, %2\n\t"                                             \
-                     "fmv.d.x ft1, %3\n\t"                                             \
-                     "fmv.d.x ft3, %4\n\t"                                             \
-                     "fsflags zero\n\t" insn "\n\t"                                    \
-                     "frflags %1\n\t"                                                  \
-                     "fmv.x.d %0, ft2"                                                 \
-                     : "=r"(r), "=r"(f) : "r"(a), "r"(b), "r"(c)                       \
-                     : "ft0", "ft1", "ft2", "ft3");                                    \
-        *fl = f;                                                                       \
-        return r;                                                                      \
+#define FOP3(fn, insn)                              \
+    static u64 fn(u64 a, u64 b, u64 c, u64 *fl)     \
+    {                                               \
+        u64 r, f;                                   \
+        asm volatile("fmv.d.x ft0, %2\n\t"          \
+                     "fmv.d.x ft1, %3\n\t"          \
+                     "fmv.d.x ft3, %4\n\t"          \
+                     "fsflags zero\n\t" insn "\n\t" \
+                     "frflags %1\n\t"               \
+                     "fmv.x.d %0, ft2"              \
+                     : "=r"(r), "=r"(f)             \
+                     : "r"(a), "r"(b), "r"(c)       \
+                     : "ft0", "ft1", "ft2", "ft3"); \
+        *fl = f;                                    \
+        return r;                                   \
     }
 /* x = insn(fs1, fs2) -- insn writes %0 */
-#define FCMP(fn, insn)                                                                 \
-    static u64 fn(u64 a, u64 b, u64 *fl)                                               \
-    {                                                                                  \
-        u64 r, f;                                                                      \
-        asm volatile("fmv.d.x ft0, %2\n\t"                                             \
-                     "fmv.d.x ft1, %3\n\t"                                             \
-                     "fsflags zero\n\t" insn "\n\t"                                    \
-                     "frflags %1"                                                      \
-                     : "=&r"(r), "=&r"(f) : "r"(a), "r"(b) : "ft0", "ft1");            \
-        *fl = f;                                                                       \
-        return r;                                                                      \
+#define FCMP(fn, insn)                              \
+    static u64 fn(u64 a, u64 b, u64 *fl)            \
+    {                                               \
+        u64 r, f;                                   \
+        asm volatile("fmv.d.x ft0, %2\n\t"          \
+                     "fmv.d.x ft1, %3\n\t"          \
+                     "fsflags zero\n\t" insn "\n\t" \
+                     "frflags %1"                   \
+                     : "=&r"(r), "=&r"(f)           \
+                     : "r"(a), "r"(b)               \
+                     : "ft0", "ft1");               \
+        *fl = f;                                    \
+        return r;                                   \
     }
 /* x = insn(fs1) -- insn writes %0 */
-#define FTOX(fn, insn)                                                                 \
-    static u64 fn(u64 a, u64 *fl)                                                      \
-    {                                                                                  \
-        u64 r, f;                                                                      \
-        asm volatile("fmv.d.x ft0, %2\n\t"                                             \
-                     "fsflags zero\n\t" insn "\n\t"                                    \
-                     "frflags %1"                                                      \
-                     : "=&r"(r), "=&r"(f) : "r"(a) : "ft0");                           \
-        *fl = f;                                                                       \
-        return r;                                                                      \
+#define FTOX(fn, insn)                              \
+    static u64 fn(u64 a, u64 *fl)                   \
+    {                                               \
+        u64 r, f;                                   \
+        asm volatile("fmv.d.x ft0, %2\n\t"          \
+                     "fsflags zero\n\t" insn "\n\t" \
+                     "frflags %1"                   \
+                     : "=&r"(r), "=&r"(f)           \
+                     : "r"(a)                       \
+                     : "ft0");                      \
+        *fl = f;                                    \
+        return r;                                   \
     }
 /* fd = insn(x) -- insn reads %2 and writes ft2 */
-#define XTOF(fn, insn)                                                                 \
-    static u64 fn(u64 a, u64 *fl)                                                      \
-    {                                                                                  \
-        u64 r, f;                                                                      \
-        asm volatile("fmv.d.x ft2, zero\n\t"                                           \
-                     "fsflags zero\n\t" insn "\n\t"                                    \
-                     "frflags %1\n\t"                                                  \
-                     "fmv.x.d %0, ft2"                                                 \
-                     : "=&r"(r), "=&r"(f) : "r"(a) : "ft2");                           \
-        *fl = f;                                                                       \
-        return r;                                                                      \
+#define XTOF(fn, insn)                              \
+    static u64 fn(u64 a, u64 *fl)                   \
+    {                                               \
+        u64 r, f;                                   \
+        asm volatile("fmv.d.x ft2, zero\n\t"        \
+                     "fsflags zero\n\t" insn "\n\t" \
+                     "frflags %1\n\t"               \
+                     "fmv.x.d %0, ft2"              \
+                     : "=&r"(r), "=&r"(f)           \
+                     : "r"(a)                       \
+                     : "ft2");                      \
+        *fl = f;                                    \
+        return r;                                   \
     }
 /* fd = insn(fs1) */
-#define FOP1(fn, insn)                                                                 \
-    static u64 fn(u64 a, u64 *fl)                                                      \
-    {                                                                                  \
-        u64 r, f;                                                                      \
-        asm volatile("fmv.d.x ft0, %2\n\t"                                             \
-                     "fsflags zero\n\t" insn "\n\t"                                    \
-                     "frflags %1\n\t"                                                  \
-                     "fmv.x.d %0, ft2"                                                 \
-                     : "=r"(r), "=r"(f) : "r"(a) : "ft0", "ft2");                      \
-        *fl = f;                                                                       \
-        return r;                                                                      \
+#define FOP1(fn, insn)                              \
+    static u64 fn(u64 a, u64 *fl)                   \
+    {                                               \
+        u64 r, f;                                   \
+        asm volatile("fmv.d.x ft0, %2\n\t"          \
+                     "fsflags zero\n\t" insn "\n\t" \
+                     "frflags %1\n\t"               \
+                     "fmv.x.d %0, ft2"              \
+                     : "=r"(r), "=r"(f)             \
+                     : "r"(a)                       \
+                     : "ft0", "ft2");               \
+        *fl = f;                                    \
+        return r;                                   \
     }
 
 typedef u64 (*fop1_t)(u64, u64 *);

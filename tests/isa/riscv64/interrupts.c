@@ -10,7 +10,7 @@
 #include "isa.h"
 
 #define TICKS_MS 10000ul /* CLINT timebase: 10 MHz */
-#define WAIT_N 100000
+#define WAIT_N   100000
 
 static u64 mtime(void)
 {
@@ -26,8 +26,8 @@ static void print_irq(const char *label, u64 seen)
     pr("%s: seen=%lu trap %c cause=%lx tval=%lx epc-in-wait-loop=%d vec=%ld MPP=%lu "
        "MPIE=%lu n=%lu\n",
        label, seen, g_trap.level == 3 ? 'M' : 'S', g_trap.cause, g_trap.tval,
-       in_wait_loop(g_trap.epc), g_trap.vec, (g_trap.status >> 11) & 3,
-       (g_trap.status >> 7) & 1, g_trap.count);
+       in_wait_loop(g_trap.epc), g_trap.vec, (g_trap.status >> 11) & 3, (g_trap.status >> 7) & 1,
+       g_trap.count);
 }
 
 static u64 seq[8];

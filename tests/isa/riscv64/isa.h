@@ -23,73 +23,84 @@ typedef int32_t i32;
 typedef int64_t i64;
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NOINLINE __attribute__((noinline))
-#define PAGE_ALIGNED __attribute__((aligned(4096), section(".bss.pagealigned")))
+#define NOINLINE      __attribute__((noinline))
+#define PAGE_ALIGNED  __attribute__((aligned(4096), section(".bss.pagealigned")))
 
 /* Platform (QEMU virt) */
-#define UART_BASE 0x10000000ul
-#define TEST_DEV_BASE 0x100000ul
-#define CLINT_BASE 0x2000000ul
-#define CLINT_MSIP (CLINT_BASE + 0x0)
+#define UART_BASE      0x10000000ul
+#define TEST_DEV_BASE  0x100000ul
+#define CLINT_BASE     0x2000000ul
+#define CLINT_MSIP     (CLINT_BASE + 0x0)
 #define CLINT_MTIMECMP (CLINT_BASE + 0x4000)
-#define CLINT_MTIME (CLINT_BASE + 0xbff8)
-#define RAM_BASE 0x80000000ul
-#define RAM_SIZE (128ul << 20)
+#define CLINT_MTIME    (CLINT_BASE + 0xbff8)
+#define RAM_BASE       0x80000000ul
+#define RAM_SIZE       (128ul << 20)
 /* Paging tests map RAM a second time at RAM_BASE + USER_ALIAS with U=1. */
 #define USER_ALIAS 0x80000000ul
 
 enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
 
 /* mstatus bits */
-#define MSTATUS_SIE (1ul << 1)
-#define MSTATUS_MIE (1ul << 3)
+#define MSTATUS_SIE  (1ul << 1)
+#define MSTATUS_MIE  (1ul << 3)
 #define MSTATUS_SPIE (1ul << 5)
 #define MSTATUS_MPIE (1ul << 7)
-#define MSTATUS_SPP (1ul << 8)
-#define MSTATUS_MPP (3ul << 11)
-#define MSTATUS_FS (3ul << 13)
+#define MSTATUS_SPP  (1ul << 8)
+#define MSTATUS_MPP  (3ul << 11)
+#define MSTATUS_FS   (3ul << 13)
 #define MSTATUS_MPRV (1ul << 17)
-#define MSTATUS_SUM (1ul << 18)
-#define MSTATUS_MXR (1ul << 19)
-#define MSTATUS_TVM (1ul << 20)
-#define MSTATUS_TW (1ul << 21)
-#define MSTATUS_TSR (1ul << 22)
-#define MSTATUS_SD (1ul << 63)
+#define MSTATUS_SUM  (1ul << 18)
+#define MSTATUS_MXR  (1ul << 19)
+#define MSTATUS_TVM  (1ul << 20)
+#define MSTATUS_TW   (1ul << 21)
+#define MSTATUS_TSR  (1ul << 22)
+#define MSTATUS_SD   (1ul << 63)
 
-#define IRQ_SSI 1
-#define IRQ_MSI 3
-#define IRQ_STI 5
-#define IRQ_MTI 7
-#define IRQ_SEI 9
-#define IRQ_MEI 11
-#define CAUSE_IRQ (1ul << 63)
+#define IRQ_SSI      1
+#define IRQ_MSI      3
+#define IRQ_STI      5
+#define IRQ_MTI      7
+#define IRQ_SEI      9
+#define IRQ_MEI      11
+#define CAUSE_IRQ    (1ul << 63)
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR_(x)      #x
+#define STR(x)       STR_(x)
 
-#define csr_read(csr)                                                                  \
-    ({                                                                                 \
-        u64 __v;                                                                       \
-        asm volatile("csrr %0, " STR(csr) : "=r"(__v)::"memory");                      \
-        __v;                                                                           \
+#define csr_read(csr)                                             \
+    ({                                                            \
+        u64 __v;                                                  \
+        asm volatile("csrr %0, " STR(csr) : "=r"(__v)::"memory"); \
+        __v;                                                      \
     })
-#define csr_write(csr, val)                                                            \
+#define csr_write(csr, val) \
     ({ asm volatile("csrw " STR(csr) ", %0" ::"r"((u64)(val)) : "memory"); })
-#define csr_set(csr, val)                                                              \
-    ({ asm volatile("csrs " STR(csr) ", %0" ::"r"((u64)(val)) : "memory"); })
-#define csr_clear(csr, val)                                                            \
+#define csr_set(csr, val) ({ asm volatile("csrs " STR(csr) ", %0" ::"r"((u64)(val)) : "memory"); })
+#define csr_clear(csr, val) \
     ({ asm volatile("csrc " STR(csr) ", %0" ::"r"((u64)(val)) : "memory"); })
-#define csr_swap(csr, val)                                                             \
-    ({                                                                                 \
-        u64 __v;                                                                       \
+#define csr_swap(csr, val)                                                                   \
+    ({                                                                                       \
+        u64 __v;                                                                             \
         asm volatile("csrrw %0, " STR(csr) ", %1" : "=r"(__v) : "r"((u64)(val)) : "memory"); \
-        __v;                                                                           \
+        __v;                                                                                 \
     })
 
-static inline void mmio_write32(u64 addr, u32 v) { *(volatile u32 *)addr = v; }
-static inline u32 mmio_read32(u64 addr) { return *(volatile u32 *)addr; }
-static inline void mmio_write64(u64 addr, u64 v) { *(volatile u64 *)addr = v; }
-static inline u64 mmio_read64(u64 addr) { return *(volatile u64 *)addr; }
+static inline void mmio_write32(u64 addr, u32 v)
+{
+    *(volatile u32 *)addr = v;
+}
+static inline u32 mmio_read32(u64 addr)
+{
+    return *(volatile u32 *)addr;
+}
+static inline void mmio_write64(u64 addr, u64 v)
+{
+    *(volatile u64 *)addr = v;
+}
+static inline u64 mmio_read64(u64 addr)
+{
+    return *(volatile u64 *)addr;
+}
 
 /* ---- output ---- */
 void uart_putc(char c);
@@ -144,8 +155,7 @@ void mode_return(u64 value) __attribute__((noreturn));
 /* Fault probes (crt.S): one 4-byte instruction each; loads return -1 on a fault. */
 u64 probe_lb(u64 a), probe_lh(u64 a), probe_lw(u64 a), probe_ld(u64 a);
 u64 probe_lbu(u64 a), probe_lhu(u64 a), probe_lwu(u64 a);
-void probe_sb(u64 a, u64 v), probe_sh(u64 a, u64 v), probe_sw(u64 a, u64 v),
-    probe_sd(u64 a, u64 v);
+void probe_sb(u64 a, u64 v), probe_sh(u64 a, u64 v), probe_sw(u64 a, u64 v), probe_sd(u64 a, u64 v);
 
 /* Waiting for interrupts (crt.S); see the comment there. Return 1 if a trap was
  * recorded in g_trap, 0 on timeout. */

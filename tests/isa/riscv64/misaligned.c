@@ -24,19 +24,22 @@ static void fill(void)
     {                                                                                  \
         u64 r;                                                                         \
         asm volatile(".option push\n .option norvc\n" #insn " %0, 0(%1)\n .option pop" \
-                     : "=r"(r) : "r"(p) : "memory");                                   \
+                     : "=r"(r)                                                         \
+                     : "r"(p)                                                          \
+                     : "memory");                                                      \
         return r;                                                                      \
     }
-LD(lh) LD(lhu) LD(lw) LD(lwu) LD(ld)
-#define ST(insn)                                                                       \
-    static u64 st_##insn(u64 p)                                                        \
-    {                                                                                  \
-        asm volatile(".option push\n .option norvc\n" #insn " %1, 0(%0)\n .option pop" \
-                     ::"r"(p), "r"(0xf0e1d2c3b4a59687ul) : "memory");                  \
-        return 0;                                                                      \
+LD(lh)
+LD(lhu) LD(lw) LD(lwu) LD(ld)
+#define ST(insn)                                                                                 \
+    static u64 st_##insn(u64 p)                                                                  \
+    {                                                                                            \
+        asm volatile(".option push\n .option norvc\n" #insn " %1, 0(%0)\n .option pop" ::"r"(p), \
+                     "r"(0xf0e1d2c3b4a59687ul)                                                   \
+                     : "memory");                                                                \
+        return 0;                                                                                \
     }
-ST(sh) ST(sw) ST(sd)
-static u64 ld_flw(u64 p)
+    ST(sh) ST(sw) ST(sd) static u64 ld_flw(u64 p)
 {
     u64 r;
     asm volatile("flw ft0, 0(%1)\n fmv.x.d %0, ft0" : "=r"(r) : "r"(p) : "ft0", "memory");
@@ -55,27 +58,35 @@ static u64 st_fsw(u64 p)
 }
 static u64 st_fsd(u64 p)
 {
-    asm volatile("fmv.d.x ft0, %1\n fsd ft0, 0(%0)" ::"r"(p), "r"(0x400921fb54442d18ul) : "ft0", "memory");
+    asm volatile("fmv.d.x ft0, %1\n fsd ft0, 0(%0)" ::"r"(p), "r"(0x400921fb54442d18ul)
+                 : "ft0", "memory");
     return 0;
 }
 static u64 ld_clw(u64 p)
 {
     u64 r;
     asm volatile(".option push\n .option rvc\n mv a1, %1\n c.lw a0, 4(a1)\n mv %0, a0\n .option pop"
-                 : "=r"(r) : "r"(p - 4) : "a0", "a1", "memory");
+                 : "=r"(r)
+                 : "r"(p - 4)
+                 : "a0", "a1", "memory");
     return r;
 }
 static u64 ld_cld(u64 p)
 {
     u64 r;
     asm volatile(".option push\n .option rvc\n mv a1, %1\n c.ld a0, 8(a1)\n mv %0, a0\n .option pop"
-                 : "=r"(r) : "r"(p - 8) : "a0", "a1", "memory");
+                 : "=r"(r)
+                 : "r"(p - 8)
+                 : "a0", "a1", "memory");
     return r;
 }
 static u64 st_csd(u64 p)
 {
-    asm volatile(".option push\n .option rvc\n mv a1, %0\n mv a0, %1\n c.sd a0, 8(a1)\n .option pop"
-                 ::"r"(p - 8), "r"(0x0123456789abcdeful) : "a0", "a1", "memory");
+    asm volatile(
+        ".option push\n .option rvc\n mv a1, %0\n mv a0, %1\n c.sd a0, 8(a1)\n .option pop" ::"r"(
+            p - 8),
+        "r"(0x0123456789abcdeful)
+        : "a0", "a1", "memory");
     return 0;
 }
 
@@ -85,11 +96,11 @@ static const struct {
     unsigned size;
     int store;
 } ops[] = {
-    { "lh", ld_lh, 2, 0 },   { "lhu", ld_lhu, 2, 0 }, { "lw", ld_lw, 4, 0 },
-    { "lwu", ld_lwu, 4, 0 }, { "ld", ld_ld, 8, 0 },   { "flw", ld_flw, 4, 0 },
+    { "lh", ld_lh, 2, 0 },   { "lhu", ld_lhu, 2, 0 },  { "lw", ld_lw, 4, 0 },
+    { "lwu", ld_lwu, 4, 0 }, { "ld", ld_ld, 8, 0 },    { "flw", ld_flw, 4, 0 },
     { "fld", ld_fld, 8, 0 }, { "c.lw", ld_clw, 4, 0 }, { "c.ld", ld_cld, 8, 0 },
-    { "sh", st_sh, 2, 1 },   { "sw", st_sw, 4, 1 },   { "sd", st_sd, 8, 1 },
-    { "fsw", st_fsw, 4, 1 }, { "fsd", st_fsd, 8, 1 }, { "c.sd", st_csd, 8, 1 },
+    { "sh", st_sh, 2, 1 },   { "sw", st_sw, 4, 1 },    { "sd", st_sd, 8, 1 },
+    { "fsw", st_fsw, 4, 1 }, { "fsd", st_fsd, 8, 1 },  { "c.sd", st_csd, 8, 1 },
 };
 
 static void one(const char *who, unsigned k, u64 addr, const char *where, unsigned off)
@@ -140,15 +151,23 @@ static u64 sweep_short(u64 mode)
 
 static void atomics(void)
 {
-    static const struct { const char *name; unsigned off; } cases[] = {
-        { "amoadd.w", 2 }, { "amoor.d", 4 }, { "lr.w", 1 }, { "lr.d", 6 },
+    static const struct {
+        const char *name;
+        unsigned off;
+    } cases[] = {
+        { "amoadd.w", 2 },
+        { "amoor.d", 4 },
+        { "lr.w", 1 },
+        { "lr.d", 6 },
     };
     for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
         u64 a = (u64)&buf[128] + cases[i].off, r = 0;
         fill();
         trap_reset();
         switch (i) {
-        case 0: asm volatile("amoadd.w %0, %2, (%1)" : "=r"(r) : "r"(a), "r"(1ul) : "memory"); break;
+        case 0:
+            asm volatile("amoadd.w %0, %2, (%1)" : "=r"(r) : "r"(a), "r"(1ul) : "memory");
+            break;
         case 1: asm volatile("amoor.d %0, %2, (%1)" : "=r"(r) : "r"(a), "r"(1ul) : "memory"); break;
         case 2: asm volatile("lr.w %0, (%1)" : "=r"(r) : "r"(a) : "memory"); break;
         case 3: asm volatile("lr.d %0, (%1)" : "=r"(r) : "r"(a) : "memory"); break;
@@ -158,7 +177,9 @@ static void atomics(void)
         u64 c = g_trap.cause;
         pr("%s +%u: trapped=%lu cause=%s tval-addr=%ld mem=%p\n", cases[i].name, cases[i].off,
            g_trap.count,
-           (c == 4 || c == 6) ? "misaligned" : c == 5 || c == 7 ? "access" : "other",
+           (c == 4 || c == 6) ? "misaligned"
+           : c == 5 || c == 7 ? "access"
+                              : "other",
            (i64)(g_trap.tval - a), *(volatile u64 *)&buf[128]);
     }
 }

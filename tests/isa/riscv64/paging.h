@@ -14,15 +14,15 @@
 
 #include "isa.h"
 
-#define PTE_V (1ul << 0)
-#define PTE_R (1ul << 1)
-#define PTE_W (1ul << 2)
-#define PTE_X (1ul << 3)
-#define PTE_U (1ul << 4)
-#define PTE_G (1ul << 5)
-#define PTE_A (1ul << 6)
-#define PTE_D (1ul << 7)
-#define PTE_N (1ul << 63)
+#define PTE_V       (1ul << 0)
+#define PTE_R       (1ul << 1)
+#define PTE_W       (1ul << 2)
+#define PTE_X       (1ul << 3)
+#define PTE_U       (1ul << 4)
+#define PTE_G       (1ul << 5)
+#define PTE_A       (1ul << 6)
+#define PTE_D       (1ul << 7)
+#define PTE_N       (1ul << 63)
 #define PTE_PBMT_NC (1ul << 61)
 
 #if PT_LEVELS == 3
@@ -261,9 +261,15 @@ static void mprv_load(const char *what, u64 va, u64 mpp, u64 extra)
                  "li t0, 0x1800\n csrs mstatus, t0\n"
                  "csrc mstatus, %3\n"
                  ".option pop"
-                 : "=&r"(r) : "r"(va), "r"(mpp << 11), "r"(extra) : "t0", "memory");
+                 : "=&r"(r)
+                 : "r"(va), "r"(mpp << 11), "r"(extra)
+                 : "t0", "memory");
     g_hook_m = 0;
-    pr("M+MPRV(MPP=%lu%s) ld %s: ", mpp, extra & MSTATUS_SUM ? ",SUM" : extra & MSTATUS_MXR ? ",MXR" : "", what);
+    pr("M+MPRV(MPP=%lu%s) ld %s: ", mpp,
+       extra & MSTATUS_SUM   ? ",SUM"
+       : extra & MSTATUS_MXR ? ",MXR"
+                             : "",
+       what);
     if (g_trap.count)
         pr("fault c=%lx tval=%p\n", g_trap.cause, g_trap.tval);
     else

@@ -88,12 +88,8 @@ void vpr(const char *fmt, va_list ap)
             put_num(v, 16, 0, width, pad);
             break;
         }
-        case 'p':
-            put_num(va_arg(ap, u64), 16, 0, 16, '0');
-            break;
-        case 'c':
-            uart_putc((char)va_arg(ap, int));
-            break;
+        case 'p': put_num(va_arg(ap, u64), 16, 0, 16, '0'); break;
+        case 'c': uart_putc((char)va_arg(ap, int)); break;
         case 's': {
             const char *s = va_arg(ap, const char *);
             int n = 0;
@@ -108,12 +104,8 @@ void vpr(const char *fmt, va_list ap)
                     uart_putc(' ');
             break;
         }
-        case '%':
-            uart_putc('%');
-            break;
-        default:
-            uart_putc('?');
-            break;
+        case '%': uart_putc('%'); break;
+        default: uart_putc('?'); break;
         }
     }
 }
@@ -192,8 +184,8 @@ void trap_print(const char *label, u64 epc_base)
         pr("%s: no trap\n", label);
         return;
     }
-    pr("%s: trap %c cause=%lx tval=%p epc=", label, g_trap.level == 3 ? 'M' : 'S',
-       g_trap.cause, g_trap.tval);
+    pr("%s: trap %c cause=%lx tval=%p epc=", label, g_trap.level == 3 ? 'M' : 'S', g_trap.cause,
+       g_trap.tval);
     if (epc_base) {
         i64 d = (i64)(g_trap.epc - epc_base);
         pr("%c%ld", d < 0 ? '-' : '+', d < 0 ? -d : d);
@@ -231,8 +223,8 @@ static void record(struct trap_frame *f)
 
 static void unexpected(struct trap_frame *f)
 {
-    pr("UNEXPECTED TRAP %c cause=%lx epc=%p tval=%p\n", f->level == 3 ? 'M' : 'S', f->cause,
-       f->epc, f->tval);
+    pr("UNEXPECTED TRAP %c cause=%lx epc=%p tval=%p\n", f->level == 3 ? 'M' : 'S', f->cause, f->epc,
+       f->tval);
 }
 
 static void skip_or_return(struct trap_frame *f)
@@ -264,21 +256,15 @@ void trap_handler_m(struct trap_frame *f)
         if (!g_expect)
             unexpected(f);
         switch (irq) {
-        case IRQ_MSI:
-            mmio_write32(CLINT_MSIP, 0);
-            break;
-        case IRQ_MTI:
-            mmio_write64(CLINT_MTIMECMP, ~0ul);
-            break;
+        case IRQ_MSI: mmio_write32(CLINT_MSIP, 0); break;
+        case IRQ_MTI: mmio_write64(CLINT_MTIMECMP, ~0ul); break;
         case IRQ_SSI:
         case IRQ_STI:
         case IRQ_SEI:
             csr_clear(mip, 1ul << irq);
             csr_clear(mie, 1ul << irq);
             break;
-        default:
-            csr_clear(mie, 1ul << irq);
-            break;
+        default: csr_clear(mie, 1ul << irq); break;
         }
     } else {
         if (!g_expect)

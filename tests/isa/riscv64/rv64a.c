@@ -18,25 +18,31 @@ static volatile u64 mem[4] __attribute__((aligned(64)));
 /* a second reservation target on another page */
 static volatile u64 far_mem[2] PAGE_ALIGNED;
 
-#define AMO(id, insn)                                                                  \
-    static u64 op_##id(volatile void *p, u64 v)                                        \
-    {                                                                                  \
-        u64 r;                                                                         \
-        asm volatile(insn " %0, %2, (%1)" : "=&r"(r) : "r"(p), "r"(v) : "memory");     \
-        return r;                                                                      \
+#define AMO(id, insn)                                                              \
+    static u64 op_##id(volatile void *p, u64 v)                                    \
+    {                                                                              \
+        u64 r;                                                                     \
+        asm volatile(insn " %0, %2, (%1)" : "=&r"(r) : "r"(p), "r"(v) : "memory"); \
+        return r;                                                                  \
     }
-#define AMO2(n)                                                                        \
-    AMO(n##_w, "amo" #n ".w") AMO(n##_d, "amo" #n ".d")
-AMO2(swap) AMO2(add) AMO2(and) AMO2(or) AMO2(xor) AMO2(max) AMO2(maxu) AMO2(min) AMO2(minu)
-AMO(add_w_aq, "amoadd.w.aq") AMO(add_d_rl, "amoadd.d.rl") AMO(swap_w_aqrl, "amoswap.w.aqrl")
-AMO(maxu_d_aqrl, "amomaxu.d.aqrl")
+#define AMO2(n) AMO(n##_w, "amo" #n ".w") AMO(n##_d, "amo" #n ".d")
+AMO2(swap)
+AMO2(add) AMO2(and) AMO2(or) AMO2(xor) AMO2(max) AMO2(maxu) AMO2(min) AMO2(minu)
+    AMO(add_w_aq, "amoadd.w.aq") AMO(add_d_rl, "amoadd.d.rl") AMO(swap_w_aqrl, "amoswap.w.aqrl")
+        AMO(maxu_d_aqrl, "amomaxu.d.aqrl")
 
-static const struct { const char *name; u64 (*fn)(volatile void *, u64); int wide; } amos[] = {
+            static const struct {
+    const char *name;
+    u64 (*fn)(volatile void *, u64);
+    int wide;
+} amos[] = {
 #define E(n) { "amo" #n ".w", op_##n##_w, 0 }, { "amo" #n ".d", op_##n##_d, 1 },
     E(swap) E(add) E(and) E(or) E(xor) E(max) E(maxu) E(min) E(minu)
 #undef E
-    { "amoadd.w.aq", op_add_w_aq, 0 }, { "amoadd.d.rl", op_add_d_rl, 1 },
-    { "amoswap.w.aqrl", op_swap_w_aqrl, 0 }, { "amomaxu.d.aqrl", op_maxu_d_aqrl, 1 },
+        { "amoadd.w.aq", op_add_w_aq, 0 },
+    { "amoadd.d.rl", op_add_d_rl, 1 },
+    { "amoswap.w.aqrl", op_swap_w_aqrl, 0 },
+    { "amomaxu.d.aqrl", op_maxu_d_aqrl, 1 },
 };
 
 static const u64 guard = 0x5a5a5a5a5a5a5a5aul;
@@ -90,14 +96,20 @@ static void lrsc(void)
     /* a successful pair, in one asm block (no other memory ops in between) */
     mem[0] = 0x1111111180000000ul;
     asm volatile("lr.w %0, (%2)\n addi %0, %0, 1\n sc.w %1, %0, (%2)"
-                 : "=&r"(r), "=&r"(s) : "r"(&mem[0]) : "memory");
+                 : "=&r"(r), "=&r"(s)
+                 : "r"(&mem[0])
+                 : "memory");
     pr("lr.w/sc.w ok: lr+1=%p sc=%lu mem=%p\n", r, s, mem[0]);
     mem[1] = 0x8000000000000000ul;
     asm volatile("lr.d.aq %0, (%2)\n addi %0, %0, -1\n sc.d.rl %1, %0, (%2)"
-                 : "=&r"(r), "=&r"(s) : "r"(&mem[1]) : "memory");
+                 : "=&r"(r), "=&r"(s)
+                 : "r"(&mem[1])
+                 : "memory");
     pr("lr.d/sc.d ok: lr-1=%p sc=%lu mem=%p\n", r, s, mem[1]);
     asm volatile("lr.d.aqrl %0, (%2)\n sc.d.aqrl %1, %0, (%2)"
-                 : "=&r"(r), "=&r"(s) : "r"(&mem[1]) : "memory");
+                 : "=&r"(r), "=&r"(s)
+                 : "r"(&mem[1])
+                 : "memory");
     pr("lr.d.aqrl/sc.d.aqrl ok: sc=%lu\n", s);
 
     /* a second SC after a successful one must fail: the reservation is gone */

@@ -65,52 +65,81 @@ XTOF(d_cvt_d_lu, "fcvt.d.lu ft2, %2")
 XTOF(d_mv_d_x, "fmv.d.x ft2, %2")
 FOP1(s_cvt_d_s, "fcvt.d.s ft2, ft0")
 
-static const struct { const char *name; fop2_t fn; } bin[] = {
-    { "fadd.d", d_add }, { "fsub.d", d_sub }, { "fmul.d", d_mul }, { "fdiv.d", d_div },
-    { "fmin.d", d_min }, { "fmax.d", d_max }, { "fsgnj.d", d_sgnj }, { "fsgnjn.d", d_sgnjn },
-    { "fsgnjx.d", d_sgnjx }, { "feq.d", d_eq }, { "flt.d", d_lt }, { "fle.d", d_le },
+static const struct {
+    const char *name;
+    fop2_t fn;
+} bin[] = {
+    { "fadd.d", d_add },     { "fsub.d", d_sub }, { "fmul.d", d_mul },   { "fdiv.d", d_div },
+    { "fmin.d", d_min },     { "fmax.d", d_max }, { "fsgnj.d", d_sgnj }, { "fsgnjn.d", d_sgnjn },
+    { "fsgnjx.d", d_sgnjx }, { "feq.d", d_eq },   { "flt.d", d_lt },     { "fle.d", d_le },
 };
-static const struct { const char *name; fop3_t fn; } tri[] = {
-    { "fmadd.d", d_madd }, { "fmsub.d", d_msub }, { "fnmadd.d", d_nmadd }, { "fnmsub.d", d_nmsub },
+static const struct {
+    const char *name;
+    fop3_t fn;
+} tri[] = {
+    { "fmadd.d", d_madd },
+    { "fmsub.d", d_msub },
+    { "fnmadd.d", d_nmadd },
+    { "fnmsub.d", d_nmsub },
 };
-static const struct { const char *name; fop1_t fn; } un[] = {
-    { "fsqrt.d", d_sqrt }, { "fcvt.s.d", d_cvt_s_d }, { "fclass.d", d_class },
-    { "fmv.x.d", d_mv_x_d },
-    { "fcvt.w.d.rtz", d_cvt_w }, { "fcvt.wu.d.rtz", d_cvt_wu }, { "fcvt.l.d.rtz", d_cvt_l },
-    { "fcvt.lu.d.rtz", d_cvt_lu },
+static const struct {
+    const char *name;
+    fop1_t fn;
+} un[] = {
+    { "fsqrt.d", d_sqrt },       { "fcvt.s.d", d_cvt_s_d },     { "fclass.d", d_class },
+    { "fmv.x.d", d_mv_x_d },     { "fcvt.w.d.rtz", d_cvt_w },   { "fcvt.wu.d.rtz", d_cvt_wu },
+    { "fcvt.l.d.rtz", d_cvt_l }, { "fcvt.lu.d.rtz", d_cvt_lu },
 };
 
 static const u64 cvt_in[] = {
-    0x3fe0000000000000ul, /* 0.5 */ 0xbfe0000000000000ul, /* -0.5 */
-    0x3ff8000000000000ul, /* 1.5 */ 0xc004000000000000ul, /* -2.5 */
-    0xbff0000000000000ul, /* -1 */ 0xbfefffffffffffffull, /* -0.999.. */
-    0x41dfffffffc00000ul, /* 2^31-1 */ 0x41dfffffffe00000ul, /* 2^31-0.5 */
-    0x41e0000000000000ul, /* 2^31 */ 0xc1e0000000000000ul, /* -2^31 */
+    0x3fe0000000000000ul, /* 0.5 */ 0xbfe0000000000000ul,       /* -0.5 */
+    0x3ff8000000000000ul, /* 1.5 */ 0xc004000000000000ul,       /* -2.5 */
+    0xbff0000000000000ul, /* -1 */ 0xbfefffffffffffffull,       /* -0.999.. */
+    0x41dfffffffc00000ul, /* 2^31-1 */ 0x41dfffffffe00000ul,    /* 2^31-0.5 */
+    0x41e0000000000000ul, /* 2^31 */ 0xc1e0000000000000ul,      /* -2^31 */
     0xc1e0000000100000ul, /* -2^31-0.5 */ 0xc1e0000000200000ul, /* -2^31-1 */
-    0x41efffffffe00000ul, /* 2^32-1 */ 0x41effffffff00000ul, /* 2^32-0.5 */
-    0x41f0000000000000ul, /* 2^32 */ 0x43dffffffffffffful, /* < 2^63 */
-    0x43e0000000000000ul, /* 2^63 */ 0xc3e0000000000000ul, /* -2^63 */
-    0xc3e0000000000001ul, /* < -2^63 */ 0x43effffffffffffful, /* < 2^64 */
-    0x43f0000000000000ul, /* 2^64 */ 0x7ff0000000000000ul, /* inf */
-    0xfff0000000000000ul, /* -inf */ 0x7ff8000000000000ul, /* qNaN */
-    0xfff8000000000000ul, /* -qNaN */ 0x7ff0000000000001ul, /* sNaN */
-    0x0000000000000001ul, /* min sub */ 0x8000000000000000ul, /* -0 */
+    0x41efffffffe00000ul, /* 2^32-1 */ 0x41effffffff00000ul,    /* 2^32-0.5 */
+    0x41f0000000000000ul, /* 2^32 */ 0x43dffffffffffffful,      /* < 2^63 */
+    0x43e0000000000000ul, /* 2^63 */ 0xc3e0000000000000ul,      /* -2^63 */
+    0xc3e0000000000001ul, /* < -2^63 */ 0x43effffffffffffful,   /* < 2^64 */
+    0x43f0000000000000ul, /* 2^64 */ 0x7ff0000000000000ul,      /* inf */
+    0xfff0000000000000ul, /* -inf */ 0x7ff8000000000000ul,      /* qNaN */
+    0xfff8000000000000ul, /* -qNaN */ 0x7ff0000000000001ul,     /* sNaN */
+    0x0000000000000001ul, /* min sub */ 0x8000000000000000ul,   /* -0 */
 };
-static const struct { const char *name; fop1_t fn; } cvt_ops[] = {
-    { "fcvt.w.d.rtz", d_cvt_w }, { "fcvt.wu.d.rtz", d_cvt_wu }, { "fcvt.l.d.rtz", d_cvt_l },
-    { "fcvt.lu.d.rtz", d_cvt_lu }, { "fcvt.w.d.rne", d_cvt_w_rne },
-    { "fcvt.wu.d.rne", d_cvt_wu_rne }, { "fcvt.l.d.rne", d_cvt_l_rne },
-    { "fcvt.lu.d.rne", d_cvt_lu_rne },
+static const struct {
+    const char *name;
+    fop1_t fn;
+} cvt_ops[] = {
+    { "fcvt.w.d.rtz", d_cvt_w },     { "fcvt.wu.d.rtz", d_cvt_wu },
+    { "fcvt.l.d.rtz", d_cvt_l },     { "fcvt.lu.d.rtz", d_cvt_lu },
+    { "fcvt.w.d.rne", d_cvt_w_rne }, { "fcvt.wu.d.rne", d_cvt_wu_rne },
+    { "fcvt.l.d.rne", d_cvt_l_rne }, { "fcvt.lu.d.rne", d_cvt_lu_rne },
 };
 
 static const u64 int_in[] = {
-    0, 1, 0xfffffffffffffffful, 0x000000007ffffffful, 0xffffffff80000000ul, 0x00000000fffffffful,
-    0x123456780000002aul, 0xdeadbeef80000001ul, 0x7ffffffffffffffful, 0x8000000000000000ul,
-    0x0020000000000001ul, 0x0020000000000003ul, 0x0010000000000001ul, 0xffdffffffffffffful,
-    0xfffffffffffffc00ul, 0x8000000000000401ul,
+    0,
+    1,
+    0xfffffffffffffffful,
+    0x000000007ffffffful,
+    0xffffffff80000000ul,
+    0x00000000fffffffful,
+    0x123456780000002aul,
+    0xdeadbeef80000001ul,
+    0x7ffffffffffffffful,
+    0x8000000000000000ul,
+    0x0020000000000001ul,
+    0x0020000000000003ul,
+    0x0010000000000001ul,
+    0xffdffffffffffffful,
+    0xfffffffffffffc00ul,
+    0x8000000000000401ul,
 };
-static const struct { const char *name; fop1_t fn; } from_int[] = {
-    { "fcvt.d.w", d_cvt_d_w }, { "fcvt.d.wu", d_cvt_d_wu }, { "fcvt.d.l", d_cvt_d_l },
+static const struct {
+    const char *name;
+    fop1_t fn;
+} from_int[] = {
+    { "fcvt.d.w", d_cvt_d_w },   { "fcvt.d.wu", d_cvt_d_wu }, { "fcvt.d.l", d_cvt_d_l },
     { "fcvt.d.lu", d_cvt_d_lu }, { "fmv.d.x", d_mv_d_x },
 };
 
@@ -130,7 +159,8 @@ static const u64 narrow_in[] = {
     0xfff8000000000001ul, /* -qNaN payload */
     0x3fb999999999999aul, /* 0.1 */
 };
-static const u32 widen_in[] = { 0x00000001, 0x807fffff, 0x7f800001, 0xffc00001, 0x3f800001, 0x7f7fffff };
+static const u32 widen_in[] = { 0x00000001, 0x807fffff, 0x7f800001,
+                                0xffc00001, 0x3f800001, 0x7f7fffff };
 
 static void loads_stores(void)
 {
@@ -139,15 +169,20 @@ static void loads_stores(void)
     for (unsigned i = 0; i < 4; i++) {
         u64 r;
         asm volatile("fld ft0, 0(%1)\n fsd ft0, 0(%2)\n fmv.x.d %0, ft0"
-                     : "=r"(r) : "r"(&w[i]), "r"(&o[i]) : "ft0", "memory");
+                     : "=r"(r)
+                     : "r"(&w[i]), "r"(&o[i])
+                     : "ft0", "memory");
         pr("fld/fsd %u %p %p\n", i, r, o[i]);
     }
     u64 r;
     asm volatile("fld ft0, 24(%1)\n fsd ft0, -8(%2)\n fmv.x.d %0, ft0"
-                 : "=r"(r) : "r"(&w[0]), "r"(&o[3]) : "ft0", "memory");
+                 : "=r"(r)
+                 : "r"(&w[0]), "r"(&o[3])
+                 : "ft0", "memory");
     pr("fld/fsd offsets %p %p\n", r, o[2]);
     /* fsd of a boxed single stores all 64 bits */
-    asm volatile("fmv.w.x ft0, %1\n fsd ft0, 0(%0)" ::"r"(&o[0]), "r"(0x3f800000ul) : "ft0", "memory");
+    asm volatile("fmv.w.x ft0, %1\n fsd ft0, 0(%0)" ::"r"(&o[0]), "r"(0x3f800000ul)
+                 : "ft0", "memory");
     pr("fsd boxed single %p\n", o[0]);
 }
 

@@ -67,48 +67,78 @@ XTOF(f_cvt_s_l, "fcvt.s.l ft2, %2")
 XTOF(f_cvt_s_lu, "fcvt.s.lu ft2, %2")
 XTOF(f_mv_w_x, "fmv.w.x ft2, %2")
 
-static const struct { const char *name; fop2_t fn; } bin[] = {
-    { "fadd.s", f_add }, { "fsub.s", f_sub }, { "fmul.s", f_mul }, { "fdiv.s", f_div },
-    { "fmin.s", f_min }, { "fmax.s", f_max }, { "fsgnj.s", f_sgnj }, { "fsgnjn.s", f_sgnjn },
-    { "fsgnjx.s", f_sgnjx }, { "feq.s", f_eq }, { "flt.s", f_lt }, { "fle.s", f_le },
+static const struct {
+    const char *name;
+    fop2_t fn;
+} bin[] = {
+    { "fadd.s", f_add },     { "fsub.s", f_sub }, { "fmul.s", f_mul },   { "fdiv.s", f_div },
+    { "fmin.s", f_min },     { "fmax.s", f_max }, { "fsgnj.s", f_sgnj }, { "fsgnjn.s", f_sgnjn },
+    { "fsgnjx.s", f_sgnjx }, { "feq.s", f_eq },   { "flt.s", f_lt },     { "fle.s", f_le },
 };
-static const struct { const char *name; fop3_t fn; } tri[] = {
-    { "fmadd.s", f_madd }, { "fmsub.s", f_msub }, { "fnmadd.s", f_nmadd }, { "fnmsub.s", f_nmsub },
+static const struct {
+    const char *name;
+    fop3_t fn;
+} tri[] = {
+    { "fmadd.s", f_madd },
+    { "fmsub.s", f_msub },
+    { "fnmadd.s", f_nmadd },
+    { "fnmsub.s", f_nmsub },
 };
-static const struct { const char *name; fop1_t fn; } un[] = {
-    { "fsqrt.s", f_sqrt }, { "fcvt.d.s", f_cvt_d_s }, { "fclass.s", f_class },
-    { "fmv.x.w", f_mv_x_w },
-    { "fcvt.w.s.rtz", f_cvt_w }, { "fcvt.wu.s.rtz", f_cvt_wu }, { "fcvt.l.s.rtz", f_cvt_l },
-    { "fcvt.lu.s.rtz", f_cvt_lu },
+static const struct {
+    const char *name;
+    fop1_t fn;
+} un[] = {
+    { "fsqrt.s", f_sqrt },       { "fcvt.d.s", f_cvt_d_s },     { "fclass.s", f_class },
+    { "fmv.x.w", f_mv_x_w },     { "fcvt.w.s.rtz", f_cvt_w },   { "fcvt.wu.s.rtz", f_cvt_wu },
+    { "fcvt.l.s.rtz", f_cvt_l }, { "fcvt.lu.s.rtz", f_cvt_lu },
 };
 
 /* float -> int domain edges */
 static const u32 cvt_in[] = {
-    0x3f000000, /* 0.5 */ 0xbf000000, /* -0.5 */ 0x3fc00000, /* 1.5 */ 0xc0200000, /* -2.5 */
-    0xbf800000, /* -1 */ 0x4effffff, /* 2^31-128 */ 0x4f000000, /* 2^31 */
-    0xcf000000, /* -2^31 */ 0xcf000001, /* < -2^31 */ 0x4f7fffff, /* < 2^32 */
-    0x4f800000, /* 2^32 */ 0x5effffff, /* < 2^63 */ 0x5f000000, /* 2^63 */
-    0xdf000000, /* -2^63 */ 0xdf000001, /* < -2^63 */ 0x5f7fffff, /* < 2^64 */
-    0x5f800000, /* 2^64 */ 0x7f800000, /* inf */ 0xff800000, /* -inf */
-    0x7fc00000, /* qNaN */ 0xffc00000, /* -qNaN */ 0x7f800001, /* sNaN */
-    0x00000001, /* min sub */ 0x80000000, /* -0 */
+    0x3f000000,           /* 0.5 */ 0xbf000000,     /* -0.5 */ 0x3fc00000,
+    /* 1.5 */ 0xc0200000,                                                      /* -2.5 */
+    0xbf800000,           /* -1 */ 0x4effffff,      /* 2^31-128 */ 0x4f000000, /* 2^31 */
+    0xcf000000,           /* -2^31 */ 0xcf000001,   /* < -2^31 */ 0x4f7fffff,  /* < 2^32 */
+    0x4f800000,           /* 2^32 */ 0x5effffff,    /* < 2^63 */ 0x5f000000,   /* 2^63 */
+    0xdf000000,           /* -2^63 */ 0xdf000001,   /* < -2^63 */ 0x5f7fffff,  /* < 2^64 */
+    0x5f800000,           /* 2^64 */ 0x7f800000,    /* inf */ 0xff800000,      /* -inf */
+    0x7fc00000,           /* qNaN */ 0xffc00000,    /* -qNaN */ 0x7f800001,    /* sNaN */
+    0x00000001,           /* min sub */ 0x80000000,                            /* -0 */
 };
-static const struct { const char *name; fop1_t fn; } cvt_ops[] = {
-    { "fcvt.w.s.rtz", f_cvt_w }, { "fcvt.wu.s.rtz", f_cvt_wu }, { "fcvt.l.s.rtz", f_cvt_l },
-    { "fcvt.lu.s.rtz", f_cvt_lu }, { "fcvt.w.s.rne", f_cvt_w_rne },
-    { "fcvt.wu.s.rne", f_cvt_wu_rne }, { "fcvt.l.s.rne", f_cvt_l_rne },
-    { "fcvt.lu.s.rne", f_cvt_lu_rne },
+static const struct {
+    const char *name;
+    fop1_t fn;
+} cvt_ops[] = {
+    { "fcvt.w.s.rtz", f_cvt_w },     { "fcvt.wu.s.rtz", f_cvt_wu },
+    { "fcvt.l.s.rtz", f_cvt_l },     { "fcvt.lu.s.rtz", f_cvt_lu },
+    { "fcvt.w.s.rne", f_cvt_w_rne }, { "fcvt.wu.s.rne", f_cvt_wu_rne },
+    { "fcvt.l.s.rne", f_cvt_l_rne }, { "fcvt.lu.s.rne", f_cvt_lu_rne },
 };
 
 /* int -> float inputs (upper bits garbage for the W forms on purpose) */
 static const u64 int_in[] = {
-    0, 1, 0xfffffffffffffffful, 0x000000007ffffffful, 0xffffffff80000000ul, 0x00000000fffffffful,
-    0x0000000001000001ul, 0x0000000001000003ul, 0x123456780000002aul, 0xdeadbeef80000001ul,
-    0x7ffffffffffffffful, 0x8000000000000000ul, 0x0020000000000001ul, 0xffffff7fffffffffull,
-    0x00000000ffffff80ul, 0x7fffffbfffffffffull,
+    0,
+    1,
+    0xfffffffffffffffful,
+    0x000000007ffffffful,
+    0xffffffff80000000ul,
+    0x00000000fffffffful,
+    0x0000000001000001ul,
+    0x0000000001000003ul,
+    0x123456780000002aul,
+    0xdeadbeef80000001ul,
+    0x7ffffffffffffffful,
+    0x8000000000000000ul,
+    0x0020000000000001ul,
+    0xffffff7fffffffffull,
+    0x00000000ffffff80ul,
+    0x7fffffbfffffffffull,
 };
-static const struct { const char *name; fop1_t fn; } from_int[] = {
-    { "fcvt.s.w", f_cvt_s_w }, { "fcvt.s.wu", f_cvt_s_wu }, { "fcvt.s.l", f_cvt_s_l },
+static const struct {
+    const char *name;
+    fop1_t fn;
+} from_int[] = {
+    { "fcvt.s.w", f_cvt_s_w },   { "fcvt.s.wu", f_cvt_s_wu }, { "fcvt.s.l", f_cvt_s_l },
     { "fcvt.s.lu", f_cvt_s_lu }, { "fmv.w.x", f_mv_w_x },
 };
 
@@ -149,7 +179,8 @@ static void nan_boxing(void)
         r = f_mv_x_w(bad[i], &fl);
         pr("unboxed %u fmv.x.w %p %02lx\n", i, r, fl);
         volatile u64 slot = 0x5555555555555555ul;
-        asm volatile("fmv.d.x ft0, %1\n fsw ft0, 0(%0)" ::"r"(&slot), "r"(bad[i]) : "ft0", "memory");
+        asm volatile("fmv.d.x ft0, %1\n fsw ft0, 0(%0)" ::"r"(&slot), "r"(bad[i])
+                     : "ft0", "memory");
         pr("unboxed %u fsw %p\n", i, slot);
     }
     /* loads box; fmv.w.x boxes */
@@ -164,7 +195,10 @@ static void nan_boxing(void)
     pr("fmv.x.w sext %p\n", r);
     /* fld of a boxed pattern is a valid single */
     volatile u64 boxed = FBOX(0x40400000);
-    asm volatile("fld ft0, 0(%1)\n fadd.s ft1, ft0, ft0\n fmv.x.d %0, ft1" : "=r"(r) : "r"(&boxed) : "ft0", "ft1", "memory");
+    asm volatile("fld ft0, 0(%1)\n fadd.s ft1, ft0, ft0\n fmv.x.d %0, ft1"
+                 : "=r"(r)
+                 : "r"(&boxed)
+                 : "ft0", "ft1", "memory");
     pr("fld boxed fadd.s %p\n", r);
 }
 
@@ -175,13 +209,17 @@ static void loads_stores(void)
     for (unsigned i = 0; i < 4; i++) {
         u64 r;
         asm volatile("flw ft0, 0(%1)\n fsw ft0, 0(%2)\n fmv.x.d %0, ft0"
-                     : "=r"(r) : "r"(&w[i]), "r"(&o[i]) : "ft0", "memory");
+                     : "=r"(r)
+                     : "r"(&w[i]), "r"(&o[i])
+                     : "ft0", "memory");
         pr("flw/fsw %u %p %08x\n", i, r, o[i]);
     }
     /* offsets */
     u64 r;
     asm volatile("flw ft0, 12(%1)\n fsw ft0, -4(%2)\n fmv.x.d %0, ft0"
-                 : "=r"(r) : "r"(&w[0]), "r"(&o[3]) : "ft0", "memory");
+                 : "=r"(r)
+                 : "r"(&w[0]), "r"(&o[3])
+                 : "ft0", "memory");
     pr("flw/fsw offsets %p %08x\n", r, o[2]);
 }
 
@@ -194,14 +232,19 @@ static void accrual(void)
                  "fmv.w.x ft1, %2\n"
                  "fadd.s ft2, ft0, ft1\n" /* NX */
                  "frflags %0"
-                 : "=r"(fl) : "r"(0x3f800000ul), "r"(0x33800000ul) : "ft0", "ft1", "ft2");
+                 : "=r"(fl)
+                 : "r"(0x3f800000ul), "r"(0x33800000ul)
+                 : "ft0", "ft1", "ft2");
     pr("accrued %02lx\n", fl);
     u64 old;
     asm volatile("fsflags %0, %1" : "=r"(old) : "r"(0x1ful));
     asm volatile("frflags %0" : "=r"(fl));
     pr("fsflags swap old=%02lx new=%02lx\n", old, fl);
     /* an exact op leaves flags alone */
-    asm volatile("fmv.w.x ft0, %1\n fadd.s ft2, ft0, ft0\n frflags %0" : "=r"(fl) : "r"(0x3f800000ul) : "ft0", "ft2");
+    asm volatile("fmv.w.x ft0, %1\n fadd.s ft2, ft0, ft0\n frflags %0"
+                 : "=r"(fl)
+                 : "r"(0x3f800000ul)
+                 : "ft0", "ft2");
     pr("sticky %02lx\n", fl);
     asm volatile("fsflags zero");
 }

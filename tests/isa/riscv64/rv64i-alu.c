@@ -16,76 +16,87 @@ static const u64 vals[] = {
 };
 #define NV ARRAY_SIZE(vals)
 
-#define RR(name)                                                                       \
-    static u64 op_##name(u64 a, u64 b)                                                 \
-    {                                                                                  \
-        u64 r;                                                                         \
-        asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));                  \
-        return r;                                                                      \
+#define RR(name)                                                      \
+    static u64 op_##name(u64 a, u64 b)                                \
+    {                                                                 \
+        u64 r;                                                        \
+        asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b)); \
+        return r;                                                     \
     }
-RR(add) RR(sub) RR(sll) RR(slt) RR(sltu) RR(xor) RR(srl) RR(sra) RR(or) RR(and)
-RR(addw) RR(subw) RR(sllw) RR(srlw) RR(sraw)
+RR(add)
+RR(sub) RR(sll) RR(slt) RR(sltu) RR(xor) RR(srl) RR(sra) RR(or) RR(and) RR(addw) RR(subw) RR(sllw)
+    RR(srlw) RR(sraw)
 
-struct rr { const char *name; u64 (*fn)(u64, u64); };
+        struct rr {
+    const char *name;
+    u64 (*fn)(u64, u64);
+};
 static const struct rr rrs[] = {
 #define E(n) { #n, op_##n },
-    E(add) E(sub) E(sll) E(slt) E(sltu) E(xor) E(srl) E(sra) E(or) E(and)
-    E(addw) E(subw) E(sllw) E(srlw) E(sraw)
+    E(add) E(sub) E(sll) E(slt) E(sltu) E(xor) E(srl) E(sra) E(or) E(and) E(addw) E(subw) E(sllw)
+        E(srlw) E(sraw)
 #undef E
 };
 
 /* Immediate forms: one function per (insn, imm) pair. */
-#define RI(name, imm)                                                                  \
-    static u64 op_##name##_##imm(u64 a)                                                \
-    {                                                                                  \
-        u64 r;                                                                         \
-        asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "i"(IMM_##imm));          \
-        return r;                                                                      \
+#define RI(name, imm)                                                         \
+    static u64 op_##name##_##imm(u64 a)                                       \
+    {                                                                         \
+        u64 r;                                                                \
+        asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "i"(IMM_##imm)); \
+        return r;                                                             \
     }
-#define IMM_0 0
-#define IMM_1 1
-#define IMM_m1 -1
-#define IMM_2047 2047
+#define IMM_0     0
+#define IMM_1     1
+#define IMM_m1    -1
+#define IMM_2047  2047
 #define IMM_m2048 -2048
 #define IMM_0x555 0x555
-#define IMM_31 31
-#define IMM_32 32
-#define IMM_63 63
-#define IMM_5 5
+#define IMM_31    31
+#define IMM_32    32
+#define IMM_63    63
+#define IMM_5     5
 
-#define IMMSET(name) RI(name, 0) RI(name, 1) RI(name, m1) RI(name, 2047) RI(name, m2048) RI(name, 0x555)
-IMMSET(addi) IMMSET(slti) IMMSET(sltiu) IMMSET(xori) IMMSET(ori) IMMSET(andi) IMMSET(addiw)
+#define IMMSET(name) \
+    RI(name, 0) RI(name, 1) RI(name, m1) RI(name, 2047) RI(name, m2048) RI(name, 0x555)
+IMMSET(addi)
+IMMSET(slti) IMMSET(sltiu) IMMSET(xori) IMMSET(ori) IMMSET(andi) IMMSET(addiw)
 #define SH64(name) RI(name, 0) RI(name, 1) RI(name, 5) RI(name, 31) RI(name, 32) RI(name, 63)
 #define SH32(name) RI(name, 0) RI(name, 1) RI(name, 5) RI(name, 31)
-SH64(slli) SH64(srli) SH64(srai) SH32(slliw) SH32(srliw) SH32(sraiw)
+    SH64(slli) SH64(srli) SH64(srai) SH32(slliw) SH32(srliw) SH32(sraiw)
 
-struct ri { const char *name; long imm; u64 (*fn)(u64); };
+        struct ri {
+    const char *name;
+    long imm;
+    u64 (*fn)(u64);
+};
 static const struct ri ris[] = {
 #define E(n, i) { #n, IMM_##i, op_##n##_##i },
-#define EI(n) E(n, 0) E(n, 1) E(n, m1) E(n, 2047) E(n, m2048) E(n, 0x555)
+#define EI(n)   E(n, 0) E(n, 1) E(n, m1) E(n, 2047) E(n, m2048) E(n, 0x555)
     EI(addi) EI(slti) EI(sltiu) EI(xori) EI(ori) EI(andi) EI(addiw)
 #define ES64(n) E(n, 0) E(n, 1) E(n, 5) E(n, 31) E(n, 32) E(n, 63)
 #define ES32(n) E(n, 0) E(n, 1) E(n, 5) E(n, 31)
-    ES64(slli) ES64(srli) ES64(srai) ES32(slliw) ES32(srliw) ES32(sraiw)
+        ES64(slli) ES64(srli) ES64(srai) ES32(slliw) ES32(srliw) ES32(sraiw)
 #undef E
 };
 
 static void upper_imm(void)
 {
     u64 r;
-#define LUI(imm)                                                                       \
-    asm volatile("lui %0, " #imm : "=r"(r));                                           \
+#define LUI(imm)                             \
+    asm volatile("lui %0, " #imm : "=r"(r)); \
     pr("lui %s %p\n", #imm, r);
-    LUI(0) LUI(1) LUI(0x7ffff) LUI(0x80000) LUI(0xfffff) LUI(0x12345)
+    LUI(0)
+    LUI(1) LUI(0x7ffff) LUI(0x80000) LUI(0xfffff) LUI(0x12345)
 #undef LUI
     /* auipc: print the value relative to the instruction's own address */
-#define AUIPC(imm)                                                                     \
-    {                                                                                  \
-        u64 pc;                                                                        \
-        asm volatile("1: auipc %0, " #imm "\n la %1, 1b" : "=r"(r), "=r"(pc));         \
-        pr("auipc %s %p\n", #imm, r - pc);                                             \
+#define AUIPC(imm)                                                             \
+    {                                                                          \
+        u64 pc;                                                                \
+        asm volatile("1: auipc %0, " #imm "\n la %1, 1b" : "=r"(r), "=r"(pc)); \
+        pr("auipc %s %p\n", #imm, r - pc);                                     \
     }
-    AUIPC(0) AUIPC(1) AUIPC(0x7ffff) AUIPC(0x80000) AUIPC(0xfffff)
+        AUIPC(0) AUIPC(1) AUIPC(0x7ffff) AUIPC(0x80000) AUIPC(0xfffff)
 #undef AUIPC
 }
 
@@ -96,7 +107,8 @@ static void x0_writes(void)
                  "addi x0, t0, 1\n"
                  "lui x0, 0x12345\n"
                  "add x0, t0, t0\n"
-                 "mv %0, x0" : "=r"(r) :: "t0");
+                 "mv %0, x0"
+                 : "=r"(r)::"t0");
     pr("x0 after writes %p\n", r);
     asm volatile("addi %0, x0, -1" : "=r"(r));
     pr("addi x0-src %p\n", r);

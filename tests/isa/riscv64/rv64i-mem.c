@@ -22,27 +22,39 @@ static void dump(const char *tag)
     pr("\n");
 }
 
-#define LD(insn)                                                                       \
-    static u64 ld_##insn(const void *p)                                                \
-    {                                                                                  \
-        u64 r;                                                                         \
-        asm volatile(#insn " %0, 0(%1)" : "=r"(r) : "r"(p) : "memory");                \
-        return r;                                                                      \
+#define LD(insn)                                                        \
+    static u64 ld_##insn(const void *p)                                 \
+    {                                                                   \
+        u64 r;                                                          \
+        asm volatile(#insn " %0, 0(%1)" : "=r"(r) : "r"(p) : "memory"); \
+        return r;                                                       \
     }
-LD(lb) LD(lbu) LD(lh) LD(lhu) LD(lw) LD(lwu) LD(ld)
-#define ST(insn)                                                                       \
-    static void st_##insn(void *p, u64 v)                                              \
-    {                                                                                  \
-        asm volatile(#insn " %1, 0(%0)" ::"r"(p), "r"(v) : "memory");                  \
+LD(lb)
+LD(lbu) LD(lh) LD(lhu) LD(lw) LD(lwu) LD(ld)
+#define ST(insn)                                                      \
+    static void st_##insn(void *p, u64 v)                             \
+    {                                                                 \
+        asm volatile(#insn " %1, 0(%0)" ::"r"(p), "r"(v) : "memory"); \
     }
-ST(sb) ST(sh) ST(sw) ST(sd)
+    ST(sb) ST(sh) ST(sw) ST(sd)
 
-static const struct { const char *name; u64 (*fn)(const void *); unsigned size; } loads[] = {
+        static const struct {
+    const char *name;
+    u64 (*fn)(const void *);
+    unsigned size;
+} loads[] = {
     { "lb", ld_lb, 1 }, { "lbu", ld_lbu, 1 }, { "lh", ld_lh, 2 }, { "lhu", ld_lhu, 2 },
     { "lw", ld_lw, 4 }, { "lwu", ld_lwu, 4 }, { "ld", ld_ld, 8 },
 };
-static const struct { const char *name; void (*fn)(void *, u64); unsigned size; } stores[] = {
-    { "sb", st_sb, 1 }, { "sh", st_sh, 2 }, { "sw", st_sw, 4 }, { "sd", st_sd, 8 },
+static const struct {
+    const char *name;
+    void (*fn)(void *, u64);
+    unsigned size;
+} stores[] = {
+    { "sb", st_sb, 1 },
+    { "sh", st_sh, 2 },
+    { "sw", st_sw, 4 },
+    { "sd", st_sd, 8 },
 };
 
 static void displacements(void)
@@ -51,7 +63,9 @@ static void displacements(void)
     u8 *mid = &buf[32];
     fill();
     asm volatile("ld %0, -32(%4)\n ld %1, 24(%4)\n lbu %2, -1(%4)\n lh %3, 30(%4)"
-                 : "=&r"(r0), "=&r"(r1), "=&r"(r2), "=&r"(r3) : "r"(mid) : "memory");
+                 : "=&r"(r0), "=&r"(r1), "=&r"(r2), "=&r"(r3)
+                 : "r"(mid)
+                 : "memory");
     pr("disp %p %p %p %p\n", r0, r1, r2, r3);
     /* +2047 / -2048 */
     static u8 big[4096 + 64] __attribute__((aligned(8)));
@@ -69,11 +83,16 @@ static void forwarding(void)
     u64 r;
     /* store a doubleword then reload pieces; store bytes then reload the whole */
     asm volatile("sd %1, 0(%2)\n sb %3, 3(%2)\n sh %3, 6(%2)\n ld %0, 0(%2)"
-                 : "=&r"(r) : "r"(0x1122334455667788ul), "r"(buf), "r"(0xa5a5a5a5ul) : "memory");
+                 : "=&r"(r)
+                 : "r"(0x1122334455667788ul), "r"(buf), "r"(0xa5a5a5a5ul)
+                 : "memory");
     pr("fwd1 %p\n", r);
     asm volatile("sw %1, 4(%2)\n lh %0, 6(%2)" : "=&r"(r) : "r"(0x8001fffful), "r"(buf) : "memory");
     pr("fwd2 %p\n", r);
-    asm volatile("sd %1, 8(%2)\n lw %0, 12(%2)" : "=&r"(r) : "r"(0x80000000deadbeeful), "r"(buf) : "memory");
+    asm volatile("sd %1, 8(%2)\n lw %0, 12(%2)"
+                 : "=&r"(r)
+                 : "r"(0x80000000deadbeeful), "r"(buf)
+                 : "memory");
     pr("fwd3 %p\n", r);
 }
 
@@ -82,17 +101,22 @@ static void misc(void)
     u64 r;
     fill();
     /* load to x0 has no architectural effect (but is performed) */
-    asm volatile("li %0, 77\n ld x0, 0(%1)\n lw x0, 4(%1)\n add %0, %0, x0" : "=&r"(r) : "r"(buf) : "memory");
+    asm volatile("li %0, 77\n ld x0, 0(%1)\n lw x0, 4(%1)\n add %0, %0, x0"
+                 : "=&r"(r)
+                 : "r"(buf)
+                 : "memory");
     pr("load-x0 %lu\n", r);
     /* base register == destination */
     u64 p = (u64)&buf[8];
-    asm volatile("ld %0, 0(%0)" : "+r"(p) :: "memory");
+    asm volatile("ld %0, 0(%0)" : "+r"(p)::"memory");
     pr("rd=rs1 %p\n", p);
     /* store of x0 */
-    asm volatile("sd x0, 16(%0)\n sw x0, 24(%0)\n sh x0, 28(%0)\n sb x0, 30(%0)" ::"r"(buf) : "memory");
+    asm volatile("sd x0, 16(%0)\n sw x0, 24(%0)\n sh x0, 28(%0)\n sb x0, 30(%0)" ::"r"(buf)
+                 : "memory");
     dump("store-x0");
     asm volatile("fence\n fence rw, rw\n fence r, r\n fence w, w\n fence iorw, iorw\n fence.tso\n"
-                 "fence.i\n .word 0x0100000f /* pause hint */" ::: "memory");
+                 "fence.i\n .word 0x0100000f /* pause hint */" ::
+                     : "memory");
     pr("fences ok\n");
 }
 

@@ -15,20 +15,24 @@ static const u64 vals[] = {
 };
 #define NV ARRAY_SIZE(vals)
 
-#define RR(name)                                                                       \
-    static u64 op_##name(u64 a, u64 b)                                                 \
-    {                                                                                  \
-        u64 r;                                                                         \
-        asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));                  \
-        return r;                                                                      \
+#define RR(name)                                                      \
+    static u64 op_##name(u64 a, u64 b)                                \
+    {                                                                 \
+        u64 r;                                                        \
+        asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b)); \
+        return r;                                                     \
     }
-RR(mul) RR(mulh) RR(mulhsu) RR(mulhu) RR(mulw)
-RR(div) RR(divu) RR(rem) RR(remu) RR(divw) RR(divuw) RR(remw) RR(remuw)
+RR(mul)
+RR(mulh) RR(mulhsu) RR(mulhu) RR(mulw) RR(div) RR(divu) RR(rem) RR(remu) RR(divw) RR(divuw) RR(remw)
+    RR(remuw)
 
-static const struct { const char *name; u64 (*fn)(u64, u64); } ops[] = {
+        static const struct {
+    const char *name;
+    u64 (*fn)(u64, u64);
+} ops[] = {
 #define E(n) { #n, op_##n },
-    E(mul) E(mulh) E(mulhsu) E(mulhu) E(mulw)
-    E(div) E(divu) E(rem) E(remu) E(divw) E(divuw) E(remw) E(remuw)
+    E(mul) E(mulh) E(mulhsu) E(mulhu) E(mulw) E(div) E(divu) E(rem) E(remu) E(divw) E(divuw) E(remw)
+        E(remuw)
 #undef E
 };
 

@@ -36,7 +36,8 @@ static u32 bne(unsigned rs1, unsigned rs2, int off)
 #define RET 0x00008067u
 static u16 c_li(unsigned rd, int imm)
 {
-    return (u16)((2u << 13) | (((u32)imm >> 5 & 1) << 12) | (rd << 7) | (((u32)imm & 0x1f) << 2) | 1);
+    return (u16)((2u << 13) | (((u32)imm >> 5 & 1) << 12) | (rd << 7) | (((u32)imm & 0x1f) << 2) |
+                 1);
 }
 static u16 c_addi(unsigned rd, int imm)
 {
@@ -87,11 +88,11 @@ static void immediates(void)
     fencei();
     pr("lui patch %lx\n", call(code, 3));
     /* longer function: loop summing 1..n, then patch the step */
-    w[0] = addi(T0, ZERO, 0);       /* t0 = 0 (acc) */
-    w[1] = addi(T1, ZERO, 0);       /* t1 = 0 (i) */
-    w[2] = addi(T1, T1, 1);         /* loop: i += 1 */
-    w[3] = add(T0, T0, T1);         /* acc += i */
-    w[4] = bne(T1, A0, -8);         /* while i != n */
+    w[0] = addi(T0, ZERO, 0); /* t0 = 0 (acc) */
+    w[1] = addi(T1, ZERO, 0); /* t1 = 0 (i) */
+    w[2] = addi(T1, T1, 1);   /* loop: i += 1 */
+    w[3] = add(T0, T0, T1);   /* acc += i */
+    w[4] = bne(T1, A0, -8);   /* while i != n */
     w[5] = addi(A0, T0, 0);
     w[6] = RET;
     fencei();

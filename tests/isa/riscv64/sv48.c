@@ -34,7 +34,7 @@ int main(void)
     map(0x00007ffffffff000ul, (u64)tpages[7], rw, 0);
     map(0xffff800000000000ul, (u64)tpages[9], rw, 0);
     map(0xfffffffffffff000ul, (u64)tpages[13], rw, 0);
-    map(0x0000008000000000ul, 0, PTE_V | PTE_R | PTE_A | PTE_D, 3);          /* 512 GiB */
+    map(0x0000008000000000ul, 0, PTE_V | PTE_R | PTE_A | PTE_D, 3);            /* 512 GiB */
     map(0x0000010000000000ul, 0x80000000ul, PTE_V | PTE_R | PTE_A | PTE_D, 3); /* misaligned */
     flush();
     g_expect = 1;

@@ -9,16 +9,16 @@
 #include "isa.h"
 
 /* Execute `insn` (4-byte forms only) with a label on it; epc printed relative to it. */
-#define TRY_AT(label, insn)                                                            \
-    do {                                                                               \
-        u64 __pc;                                                                      \
-        trap_reset();                                                                  \
-        asm volatile(".option push\n .option norvc\n"                                  \
-                     "la %0, 1f\n"                                                     \
-                     "1: " insn "\n"                                                   \
-                     ".option pop"                                                     \
-                     : "=&r"(__pc)::"t0", "memory");                                   \
-        trap_print(label, __pc);                                                       \
+#define TRY_AT(label, insn)                           \
+    do {                                              \
+        u64 __pc;                                     \
+        trap_reset();                                 \
+        asm volatile(".option push\n .option norvc\n" \
+                     "la %0, 1f\n"                    \
+                     "1: " insn "\n"                  \
+                     ".option pop"                    \
+                     : "=&r"(__pc)::"t0", "memory");  \
+        trap_print(label, __pc);                      \
     } while (0)
 
 static void print_status(const char *label)
@@ -35,16 +35,16 @@ static void print_status(const char *label)
 static void illegal_encodings(const char *mode)
 {
     char lbl[64];
-#define ILL(name, word)                                                                \
-    do {                                                                               \
-        int n = 0;                                                                     \
-        for (const char *p = mode; *p; p++)                                            \
-            lbl[n++] = *p;                                                             \
-        lbl[n++] = ' ';                                                                \
-        for (const char *p = name; *p; p++)                                            \
-            lbl[n++] = *p;                                                             \
-        lbl[n] = 0;                                                                    \
-        TRY_AT(lbl, ".word " #word);                                                   \
+#define ILL(name, word)                     \
+    do {                                    \
+        int n = 0;                          \
+        for (const char *p = mode; *p; p++) \
+            lbl[n++] = *p;                  \
+        lbl[n++] = ' ';                     \
+        for (const char *p = name; *p; p++) \
+            lbl[n++] = *p;                  \
+        lbl[n] = 0;                         \
+        TRY_AT(lbl, ".word " #word);        \
     } while (0)
     ILL("all-ones", 0xffffffff);
     ILL("0x00000000 (two c.illegal)", 0x00000000);
@@ -189,8 +189,8 @@ static void mret_transitions(void)
                  "1: csrr %1, mstatus\n"
                  ".option pop"
                  : "=&r"(before), "=&r"(after)::"t0");
-    pr("mret M->M MPIE=0 after MPP=%lu MPIE=%lu MIE=%lu\n", (after >> 11) & 3,
-       (after >> 7) & 1, (after >> 3) & 1);
+    pr("mret M->M MPIE=0 after MPP=%lu MPIE=%lu MIE=%lu\n", (after >> 11) & 3, (after >> 7) & 1,
+       (after >> 3) & 1);
     csr_clear(mstatus, MSTATUS_MIE);
     csr_set(mstatus, MSTATUS_MPP);
     /* trap in M with MIE=1: MPIE records it, MIE cleared during the trap, mret restores */
@@ -214,7 +214,8 @@ int main(void)
     {
         u64 pc;
         trap_reset();
-        asm volatile(".option push\n .option rvc\n la %0, 1f\n 1: c.ebreak\n .option pop" : "=&r"(pc));
+        asm volatile(".option push\n .option rvc\n la %0, 1f\n 1: c.ebreak\n .option pop"
+                     : "=&r"(pc));
         trap_print("M c.ebreak", pc);
     }
     illegal_encodings("M");
