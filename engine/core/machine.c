@@ -11,8 +11,15 @@
 #include "core/blocks.h"
 #include "core/machine.h"
 
-#define RESET_LOOP_COUNT     8              /* this many resets ...                 */
-#define RESET_LOOP_WINDOW_NS 10000000000ull /* ... within 10 s is a reset loop */
+/*
+ * A reset loop is RESET_LOOP_COUNT resets in a row, each after a short life: fewer than
+ * RESET_LOOP_INSNS guest instructions and less than RESET_LOOP_NS since the previous one.
+ * Counting instructions rather than only wall time keeps the verdict the same on a slow or
+ * loaded host (a sanitizer build boots several times slower).
+ */
+#define RESET_LOOP_COUNT 8
+#define RESET_LOOP_INSNS 2000000000ull
+#define RESET_LOOP_NS    60000000000ull
 
 static const VsArchOps *arch_find(VsArch arch)
 {
@@ -179,6 +186,7 @@ VsStatus vs_machine_start(VsMachine *m, VsError *err)
         cpu->thread_started = true;
         m->cpus_alive++;
     }
+    m->reset_time_ns = vs_clock_ns();
     set_state(m, VS_STATE_RUNNING);
     pthread_mutex_unlock(&m->lock);
     return VS_OK;
@@ -230,17 +238,21 @@ void vs_machine_do_reset(VsMachine *m, VsCpu *self)
 {
     if (!atomic_exchange(&m->reset_requested, false))
         return;
-    uint64_t now = vs_clock_ns();
+    uint64_t now = vs_clock_ns(), insns = 0;
+    for (unsigned i = 0; i < m->ncpus; i++)
+        insns += m->cpus[i]->insn_count;
     pthread_mutex_lock(&m->lock);
-    m->reset_times_ns[m->reset_count % RESET_LOOP_COUNT] = now;
-    m->reset_count++;
-    bool loop = m->reset_count >= RESET_LOOP_COUNT &&
-                now - m->reset_times_ns[m->reset_count % RESET_LOOP_COUNT] < RESET_LOOP_WINDOW_NS;
+    bool quick =
+        insns - m->reset_insns < RESET_LOOP_INSNS && now - m->reset_time_ns < RESET_LOOP_NS;
+    m->quick_resets = quick ? m->quick_resets + 1 : 0;
+    m->reset_insns = insns;
+    m->reset_time_ns = now;
+    bool loop = m->quick_resets >= RESET_LOOP_COUNT;
     pthread_mutex_unlock(&m->lock);
     if (loop) {
-        vs_machine_request_stop(m, VS_STOP_RESET_LOOP, "the guest reset %d times within %llu s",
-                                RESET_LOOP_COUNT,
-                                (unsigned long long)(RESET_LOOP_WINDOW_NS / 1000000000ull));
+        vs_machine_request_stop(m, VS_STOP_RESET_LOOP,
+                                "the guest reset %d times in a row, each soon after the last",
+                                RESET_LOOP_COUNT);
         return;
     }
     vs_machine_exclusive(m, self, reset_cb, NULL);

@@ -57,8 +57,8 @@ struct VsMachine {
     unsigned exclusive_pending;
 
     /* Reset-loop detection. */
-    uint64_t reset_times_ns[8];
-    unsigned reset_count;
+    uint64_t reset_time_ns, reset_insns; /* at the last reset (or start) */
+    unsigned quick_resets;
     _Atomic bool reset_requested;
 };
 

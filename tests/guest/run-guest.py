@@ -29,6 +29,10 @@ def main():
     ap.add_argument("--expect", action="append", default=[], help="text that must appear")
     ap.add_argument("--timeout", type=float, default=240)
     ap.add_argument("--accel", default="interp")
+    ap.add_argument("--verbose", action="store_true", help="boot without 'quiet'")
+    ap.add_argument("--status", type=int, default=0, help="expected vessel-run exit status")
+    ap.add_argument("--count", action="append", default=[], metavar="N:TEXT",
+                    help="TEXT must appear exactly N times")
     args = ap.parse_args()
 
     d = asset_dir()
@@ -38,7 +42,7 @@ def main():
         print("SKIP: guest assets missing (%s); run tools/guest-assets" % ", ".join(missing))
         return 77
 
-    append = "console=ttyS0 earlycon=sbi quiet"
+    append = "console=ttyS0 earlycon=sbi" + ("" if args.verbose else " quiet")
     append += ' vessel.run="%s"' % args.run if args.run else " vessel.poweroff=1"
     cmd = [args.vessel_run, "--guest-arch", "riscv64", "--accel", args.accel,
            "--memory", args.memory, "--smp", str(args.smp),
@@ -58,9 +62,14 @@ def main():
     print(out[-6000:])
     print("exit status %d after %.1f s" % (p.returncode, time.monotonic() - t0))
     ok = True
-    if p.returncode != 0:
-        print("FAIL: vessel-run exited with %d (expected 0: guest powered off)" % p.returncode)
+    if p.returncode != args.status:
+        print("FAIL: vessel-run exited with %d (expected %d)" % (p.returncode, args.status))
         ok = False
+    for spec in args.count:
+        n, text = spec.split(":", 1)
+        if out.count(text) != int(n):
+            print("FAIL: %r appears %d times, expected %s" % (text, out.count(text), n))
+            ok = False
     for text in ["VESSEL-INIT-OK"] + args.expect:
         if text not in out:
             print("FAIL: expected output not found: %r" % text)
