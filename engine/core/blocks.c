@@ -81,13 +81,18 @@ void blocks_destroy(BlockCache *bc)
     free(bc);
 }
 
+/*
+ * Lock-free: writers publish a block with a release store of the bucket head after filling
+ * it, and unlink with plain pointer updates under the lock; a reader racing with an unlink
+ * may still walk through an invalidated block, which stays allocated until an exclusive
+ * section and is skipped by its valid flag.
+ */
 VsBlock *blocks_lookup(BlockCache *bc, uint64_t vpc, uint64_t ppc, uint32_t mode)
 {
-    pthread_mutex_lock(&bc->lock);
-    VsBlock *b = bc->hash[key_hash(vpc, ppc, mode)];
-    while (b && !(b->vpc == vpc && b->ppc == ppc && b->mode == mode))
-        b = b->hash_next;
-    pthread_mutex_unlock(&bc->lock);
+    VsBlock *b = __atomic_load_n(&bc->hash[key_hash(vpc, ppc, mode)], __ATOMIC_ACQUIRE);
+    while (b && !(b->vpc == vpc && b->ppc == ppc && b->mode == mode &&
+                  atomic_load_explicit(&b->valid, memory_order_relaxed)))
+        b = __atomic_load_n(&b->hash_next, __ATOMIC_ACQUIRE);
     return b;
 }
 
@@ -206,7 +211,7 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
         }
     }
     b->hash_next = bc->hash[h];
-    bc->hash[h] = b;
+    __atomic_store_n(&bc->hash[h], b, __ATOMIC_RELEASE);
     page_link(bc, b, 0, ppc);
     if (ppc2 != UINT64_MAX)
         page_link(bc, b, 1, ppc2);
@@ -231,7 +236,7 @@ static void unlink_hash(BlockCache *bc, VsBlock *b)
     while (*pp && *pp != b)
         pp = &(*pp)->hash_next;
     if (*pp)
-        *pp = b->hash_next;
+        __atomic_store_n(pp, b->hash_next, __ATOMIC_RELEASE);
 }
 
 static void unlink_page(BlockCache *bc, VsBlock *b, uint64_t paddr)

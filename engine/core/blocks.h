@@ -53,7 +53,7 @@ typedef struct BlockCacheStats {
 
 BlockCache *blocks_create(void);
 void blocks_destroy(BlockCache *bc);
-/* Find a valid block; NULL if none. Takes the cache lock. */
+/* Find a valid block; NULL if none. Lock-free. */
 VsBlock *blocks_lookup(BlockCache *bc, uint64_t vpc, uint64_t ppc, uint32_t mode);
 /* Translate and insert (vCPU thread). Raises guest faults for fetch failures. */
 VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode);

@@ -9,6 +9,20 @@
 #include "ir/ir.h"
 #include "mmu/mmu.h"
 
+/* The guest physical address of a host pointer into RAM/ROM. */
+static bool host_to_phys(const PhysMem *pm, const void *host, uint64_t *paddr)
+{
+    const uint8_t *h = host;
+    for (unsigned i = 0; i < pm->count; i++) {
+        const MemRegion *r = pm->regions[i];
+        if (r->kind != MR_MMIO && h >= r->host && h < r->host + r->size) {
+            *paddr = r->base + (uint64_t)(h - r->host);
+            return true;
+        }
+    }
+    return false;
+}
+
 static const TlbEntry empty_entry = { TLB_INVALID, TLB_INVALID, TLB_INVALID, 0 };
 
 void tlb_flush_mask(VsCpu *cpu, unsigned idx_mask)
@@ -161,18 +175,9 @@ static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned siz
     void *host = (void *)(uintptr_t)(vaddr + e->addend);
     if (tag & TLB_CODE) {
         /* Self-modifying code: drop the translations of this page first. */
-        MemRegion *r = NULL;
-        VsMachine *m = cpu->machine;
-        for (unsigned i = 0; i < m->mem.count; i++) {
-            MemRegion *c = m->mem.regions[i];
-            if (c->kind == MR_RAM && (uint8_t *)host >= c->host &&
-                (uint8_t *)host < c->host + c->size) {
-                r = c;
-                break;
-            }
-        }
-        if (r)
-            blocks_invalidate_page(m, r->base + (uint64_t)((uint8_t *)host - r->host));
+        uint64_t paddr;
+        if (host_to_phys(&cpu->machine->mem, host, &paddr))
+            blocks_invalidate_page(cpu->machine, paddr);
         __atomic_and_fetch(&e->addr_write, ~TLB_CODE, __ATOMIC_RELAXED);
     }
     memcpy(host, &val, size);
@@ -241,22 +246,15 @@ uint64_t mmu_translate_code(VsCpu *cpu, uint64_t vaddr, unsigned mmu_idx, uint8_
 {
     TlbEntry *e = tlb_lookup_access(cpu, vaddr, MMU_EXEC, mmu_idx);
     if (e->addr_code & TLB_MMIO) {
-        uint64_t paddr = vaddr + e->addend;
-        MemRegion *r = physmem_find(&cpu->machine->mem, paddr);
-        (void)r;
         *host = NULL;
         cpu->ops->raise_mmu_fault(cpu, vaddr, MMU_EXEC, 1);
     }
     uint8_t *h = (uint8_t *)(uintptr_t)(vaddr + e->addend);
+    uint64_t paddr;
     *host = h;
-    /* Physical address from the host pointer. */
-    VsMachine *m = cpu->machine;
-    for (unsigned i = 0; i < m->mem.count; i++) {
-        MemRegion *r = m->mem.regions[i];
-        if (r->kind != MR_MMIO && h >= r->host && h < r->host + r->size)
-            return r->base + (uint64_t)(h - r->host);
-    }
-    cpu->ops->raise_mmu_fault(cpu, vaddr, MMU_EXEC, 1);
+    if (!host_to_phys(&cpu->machine->mem, h, &paddr))
+        cpu->ops->raise_mmu_fault(cpu, vaddr, MMU_EXEC, 1);
+    return paddr;
 }
 
 static MemRegion *ram_region(VsMachine *m, uint64_t paddr)
