@@ -403,10 +403,12 @@ VsStatus loader_load_rv_firmware(const LoadTarget *t, const char *path, uint64_t
     VsStatus st = loader_read_file("firmware", path, t->ram_size, &data, &size, err);
     if (st != VS_OK)
         return st;
-    if (loader_is_elf(data, size))
+    bool elf = loader_is_elf(data, size);
+    if (elf)
         st = loader_load_elf(t, "firmware", path, data, size, out, err);
     else
         st = loader_load_raw(t, "firmware", path, data, size, raw_addr, size, out, err);
+    out->is_elf = elf;
     free(data);
     return st;
 }

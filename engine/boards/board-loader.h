@@ -27,6 +27,7 @@ typedef struct LoadTarget {
 typedef struct LoadedImage {
     uint64_t entry;
     uint64_t low, high;
+    bool is_elf; /* loaded from an ELF file (else a raw image) */
 } LoadedImage;
 
 /* Header of a RISC-V Linux `Image` (Documentation/riscv/boot-image-header.rst). */

@@ -347,7 +347,8 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 }
 
 bool rv_virt_initrd_addr(uint64_t kernel_start, uint64_t kernel_end, uint64_t ram_size,
-                         uint64_t initrd_size, uint64_t limit, uint64_t *addr)
+                         uint64_t initrd_size, uint64_t limit, uint64_t resv_lo, uint64_t resv_hi,
+                         uint64_t *addr)
 {
     uint64_t gap = ram_size / 2 < 128 * RV_VIRT_MIB ? ram_size / 2 : 128 * RV_VIRT_MIB;
     uint64_t after_kernel = align_up(kernel_end, RV_VIRT_ALIGN);
@@ -355,8 +356,12 @@ bool rv_virt_initrd_addr(uint64_t kernel_start, uint64_t kernel_end, uint64_t ra
     if (preferred < after_kernel)
         preferred = after_kernel;
 
-    const uint64_t tries[2] = { preferred, after_kernel };
-    for (unsigned i = 0; i < 2; i++) {
+    const uint64_t tries[3] = { preferred, after_kernel, align_up(resv_hi, RV_VIRT_ALIGN) };
+    for (unsigned i = 0; i < 3; i++) {
+        if (tries[i] < after_kernel)
+            continue;
+        if (resv_lo < resv_hi && tries[i] < resv_hi && tries[i] + initrd_size > resv_lo)
+            continue;
         if (tries[i] <= limit && initrd_size <= limit - tries[i]) {
             *addr = tries[i];
             return true;
@@ -601,8 +606,15 @@ static VsStatus load_images(VsMachine *m, RvVirtBoard *b, VsError *err)
 
     if (b->has_initrd) {
         uint64_t at;
+        /* A raw (non-ELF) firmware with a kernel is taken to be fw_jump, which copies the
+         * device tree into a fixed window. */
+        uint64_t resv_lo = 0, resv_hi = 0;
+        if (!b->firmware.is_elf) {
+            resv_lo = RV_VIRT_RAM_BASE + RV_VIRT_FW_JUMP_FDT_OFFSET;
+            resv_hi = resv_lo + RV_VIRT_FW_JUMP_FDT_WINDOW;
+        }
         if (!rv_virt_initrd_addr(kernel_start, kernel_end, ram_size, initrd_size, b->fdt_addr,
-                                 &at) ||
+                                 resv_lo, resv_hi, &at) ||
             overlaps(at, at + initrd_size, b->firmware.low, b->firmware.high)) {
             loader_format_size(initrd_size, sz, sizeof(sz));
             loader_format_size(ram_size, ram, sizeof(ram));

@@ -111,10 +111,17 @@ uint64_t rv_virt_fdt_addr(uint64_t ram_base, uint64_t ram_size, uint64_t fdt_siz
 
 /*
  * Where the initrd goes: like QEMU, kernel start + min(RAM / 2, 128 MiB), 2 MiB aligned, but
- * never inside the kernel; if it does not fit below `limit` there, right after the kernel.
- * Returns false when it fits nowhere.
+ * never inside the kernel; if it does not fit below `limit` there, right after the kernel,
+ * or after the reserved window. It never overlaps [resv_lo, resv_hi): the window where
+ * OpenSBI's fw_jump copies the device tree (RAM + 0x2200000), which QEMU's placement hits
+ * with 64 MiB of RAM. Returns false when it fits nowhere.
  */
 bool rv_virt_initrd_addr(uint64_t kernel_start, uint64_t kernel_end, uint64_t ram_size,
-                         uint64_t initrd_size, uint64_t limit, uint64_t *addr);
+                         uint64_t initrd_size, uint64_t limit, uint64_t resv_lo, uint64_t resv_hi,
+                         uint64_t *addr);
+
+/* OpenSBI fw_jump (Debian's 1.1 generic build) copies the device tree here. */
+#define RV_VIRT_FW_JUMP_FDT_OFFSET 0x2200000ull
+#define RV_VIRT_FW_JUMP_FDT_WINDOW (2 * RV_VIRT_MIB)
 
 #endif

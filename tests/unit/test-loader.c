@@ -846,18 +846,29 @@ static void test_placement(void)
     CHECK_EQ(rv_virt_fdt_addr(RAM_BASE, 1 * MiB, 2 * MiB), UINT64_MAX);
 
     /* Initrd: kernel + min(RAM/2, 128 MiB). */
-    CHECK(rv_virt_initrd_addr(0x80200000, 0x81200000, 512 * MiB, 10 * MiB, 0x9fe00000, &at));
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x81200000, 512 * MiB, 10 * MiB, 0x9fe00000, 0, 0, &at));
     CHECK_EQ(at, 0x88200000);
-    CHECK(rv_virt_initrd_addr(0x80200000, 0x80400000, 64 * MiB, 1 * MiB, 0x83e00000, &at));
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x80400000, 64 * MiB, 1 * MiB, 0x83e00000, 0, 0, &at));
     CHECK_EQ(at, 0x82200000);
     /* Too big there: right after the kernel. */
-    CHECK(rv_virt_initrd_addr(0x80200000, 0x80300001, 64 * MiB, 50 * MiB, 0x83e00000, &at));
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x80300001, 64 * MiB, 50 * MiB, 0x83e00000, 0, 0, &at));
     CHECK_EQ(at, 0x80400000);
-    CHECK(!rv_virt_initrd_addr(0x80200000, 0x80300001, 64 * MiB, 60 * MiB, 0x83e00000, &at));
+    CHECK(!rv_virt_initrd_addr(0x80200000, 0x80300001, 64 * MiB, 60 * MiB, 0x83e00000, 0, 0, &at));
     /* A kernel bigger than the gap: never inside the kernel. */
-    CHECK(rv_virt_initrd_addr(0x80200000, 0x90000000, 512 * MiB, 1 * MiB, 0x9fe00000, &at));
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x90000000, 512 * MiB, 1 * MiB, 0x9fe00000, 0, 0, &at));
     CHECK_EQ(at, 0x90000000);
-    CHECK(!rv_virt_initrd_addr(0x80200000, 0x9ff00000, 512 * MiB, 1, 0x9fe00000, &at));
+    CHECK(!rv_virt_initrd_addr(0x80200000, 0x9ff00000, 512 * MiB, 1, 0x9fe00000, 0, 0, &at));
+    /* OpenSBI fw_jump's device-tree window at 0x82200000 is never used: with 64 MiB the
+     * QEMU spot is inside it, so the initrd goes right after the kernel... */
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x80700000, 64 * MiB, 2 * MiB, 0x83e00000, 0x82200000,
+                              0x82400000, &at));
+    CHECK_EQ(at, 0x80800000);
+    /* ...or, if that would run into the window, after it. */
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x80700000, 64 * MiB, 28 * MiB, 0x83e00000, 0x82200000,
+                              0x82400000, &at) == false);
+    CHECK(rv_virt_initrd_addr(0x80200000, 0x80700000, 64 * MiB, 27 * MiB, 0x84000000, 0x82200000,
+                              0x82400000, &at));
+    CHECK_EQ(at, 0x82400000);
 }
 
 static void test_board_boot(void)
