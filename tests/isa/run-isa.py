@@ -36,13 +36,15 @@ QEMU_ARGS = [
 MAX_DIFF_LINES = 60
 
 
-def qemu_cmd(qemu, elf):
-    return [qemu] + QEMU_ARGS + ["-kernel", elf]
+def qemu_cmd(qemu, elf, smp=1):
+    args = list(QEMU_ARGS)
+    args[args.index("-smp") + 1] = str(smp)
+    return [qemu] + args + ["-kernel", elf]
 
 
-def vessel_cmd(vessel, elf, accel):
+def vessel_cmd(vessel, elf, accel, smp=1):
     return [vessel, "--guest-arch", "riscv64", "--accel", accel, "--memory", "128M",
-            "--smp", "1", "--firmware", elf]
+            "--smp", str(smp), "--firmware", elf]
 
 
 class RunResult:
@@ -113,7 +115,7 @@ def reference(args, elf_bytes):
                 return f.read(), None
         except OSError:
             pass
-    r = run(qemu_cmd(args.qemu, args.elf), args.timeout)
+    r = run(qemu_cmd(args.qemu, args.elf, args.smp), args.timeout)
     why = check_run("QEMU (reference)", r, args.timeout)
     if why:
         return r.out, why
@@ -212,6 +214,7 @@ def main():
     ap.add_argument("--qemu-only", action="store_true",
                     help="only run QEMU and print its output (development)")
     ap.add_argument("--accel", default="interp", help="Vessel --accel value (default interp)")
+    ap.add_argument("--smp", type=int, default=1, help="harts on both sides (default 1)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-run timeout in seconds")
     ap.add_argument("--cache-dir", help="QEMU output cache (default: <elf dir>/qemu-cache)")
     ap.add_argument("--no-cache", action="store_true", help="always run QEMU")
@@ -231,7 +234,7 @@ def main():
         elf_bytes = f.read()
 
     if args.qemu_only:
-        r = run(qemu_cmd(args.qemu, args.elf), args.timeout)
+        r = run(qemu_cmd(args.qemu, args.elf, args.smp), args.timeout)
         sys.stdout.write(text(r.out))
         why = check_run("QEMU", r, args.timeout)
         if why:
@@ -258,7 +261,7 @@ def main():
         print(f"{name}: FAIL, vessel-run not found or not executable: {args.vessel!r} "
               "(use --qemu-only to run the reference alone)")
         return 1
-    r = run(vessel_cmd(args.vessel, args.elf, args.accel), args.timeout)
+    r = run(vessel_cmd(args.vessel, args.elf, args.accel, args.smp), args.timeout)
     save(args, ".vessel.out", r.out)
     why = check_run("Vessel", r, args.timeout)
     if why:
