@@ -149,7 +149,7 @@ void *vs_cpu_thread_main(void *arg)
     VsCpu *cpu = arg;
     char name[16];
     snprintf(name, sizeof(name), "vcpu%u", cpu->index);
-    pthread_setname_np(pthread_self(), name);
+    vs_thread_set_name(name);
     cpu_loop(cpu);
     vs_machine_cpu_exited(cpu->machine, cpu);
     return NULL;

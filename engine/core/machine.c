@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "arch/riscv64/rv-cpu.h"
 #include "boards/boards.h"
@@ -52,11 +51,10 @@ static VsCpu *cpu_create(VsMachine *m, unsigned index)
     cpu->machine = m;
     cpu->index = index;
     size_t tlb_bytes = sizeof(TlbTable) * TLB_MAX_MMU_IDX;
-    cpu->tlb = mmap(NULL, tlb_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cpu->tlb = vs_mem_map(tlb_bytes, false);
     cpu->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
-    if (cpu->tlb == MAP_FAILED || !cpu->jmp_cache) {
-        if (cpu->tlb != MAP_FAILED)
-            munmap(cpu->tlb, tlb_bytes);
+    if (!cpu->tlb || !cpu->jmp_cache) {
+        vs_mem_unmap(cpu->tlb, tlb_bytes);
         free(cpu->jmp_cache);
         free(cpu);
         return NULL;
@@ -72,7 +70,7 @@ static void cpu_destroy(VsCpu *cpu)
 {
     if (!cpu)
         return;
-    munmap(cpu->tlb, sizeof(TlbTable) * TLB_MAX_MMU_IDX);
+    vs_mem_unmap(cpu->tlb, sizeof(TlbTable) * TLB_MAX_MMU_IDX);
     free(cpu->jmp_cache);
     ir_free(&cpu->xlate);
     pthread_mutex_destroy(&cpu->halt_lock);

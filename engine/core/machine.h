@@ -10,6 +10,7 @@
 #include "core/cpu.h"
 #include "core/timer.h"
 #include "mmu/mmu.h"
+#include "osal/osal.h"
 #include "vessel/engine.h"
 
 typedef struct BlockCache BlockCache;
@@ -88,9 +89,6 @@ void vs_machine_cpu_checkpoint(VsMachine *m, VsCpu *cpu);
 /* Error helpers (core/error.c). */
 VsStatus vs_error_set(VsError *err, VsStatus status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Host monotonic clock in nanoseconds. */
-uint64_t vs_clock_ns(void);
 
 /* Logging to stderr (core/log.c); prefix "vessel: ". */
 void vs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

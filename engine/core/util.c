@@ -33,13 +33,6 @@ void vs_log(const char *fmt, ...)
     fprintf(stderr, "vessel: %s\n", buf);
 }
 
-uint64_t vs_clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void vs_config_init(VsConfig *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

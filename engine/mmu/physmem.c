@@ -2,9 +2,9 @@
 /* Guest physical memory map: RAM/ROM regions backed by host mappings, MMIO callbacks. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "mmu/mmu.h"
+#include "osal/osal.h"
 
 void physmem_init(PhysMem *pm)
 {
@@ -14,7 +14,7 @@ void physmem_init(PhysMem *pm)
 static void region_free(MemRegion *r)
 {
     if (r->kind != MR_MMIO && r->host)
-        munmap(r->host, r->size);
+        vs_mem_unmap(r->host, r->size);
     if (r->kind == MR_MMIO)
         pthread_mutex_destroy(&r->lock);
     free(r->code_bitmap);
@@ -70,13 +70,11 @@ static MemRegion *add_backed(PhysMem *pm, const char *name, MemRegionKind kind, 
     r->kind = kind;
     r->base = base;
     r->size = size;
-    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (host == MAP_FAILED) {
+    void *host = vs_mem_map(size, true);
+    if (!host) {
         free(r);
         return NULL;
     }
-    madvise(host, size, MADV_HUGEPAGE);
     r->host = host;
     uint64_t pages = size >> GUEST_PAGE_BITS;
     r->code_bitmap = calloc((pages + 7) / 8, 1);
