@@ -338,6 +338,27 @@ void blocks_get_stats(BlockCache *bc, BlockCacheStats *out)
     pthread_mutex_unlock(&bc->lock);
 }
 
+unsigned blocks_hottest(BlockCache *bc, VsBlock **out, unsigned n)
+{
+    unsigned found = 0;
+    pthread_mutex_lock(&bc->lock);
+    for (unsigned i = 0; i < HASH_SIZE; i++) {
+        for (VsBlock *b = bc->hash[i]; b; b = b->hash_next) {
+            uint64_t c = __atomic_load_n(&b->exec_count, __ATOMIC_RELAXED);
+            unsigned pos = found < n ? found++ : n;
+            while (pos > 0 && __atomic_load_n(&out[pos - 1]->exec_count, __ATOMIC_RELAXED) < c) {
+                if (pos < n)
+                    out[pos] = out[pos - 1];
+                pos--;
+            }
+            if (pos < n)
+                out[pos] = b;
+        }
+    }
+    pthread_mutex_unlock(&bc->lock);
+    return found;
+}
+
 void jmp_cache_flush(VsCpu *cpu)
 {
     memset(cpu->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));

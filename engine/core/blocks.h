@@ -65,6 +65,8 @@ void blocks_flush_all(VsMachine *m);
 void blocks_reap(BlockCache *bc);
 bool blocks_need_reap(BlockCache *bc);
 void blocks_get_stats(BlockCache *bc, BlockCacheStats *out);
+/* The n live blocks executed most often, hottest first; returns how many were found. */
+unsigned blocks_hottest(BlockCache *bc, VsBlock **out, unsigned n);
 
 /* The guest pc of interpreter op `op` inside block b. */
 uint64_t block_pc_of_op(const VsBlock *b, const InterpInsn *op);

@@ -397,6 +397,19 @@ void vs_machine_print_stats(VsMachine *m, void *file)
             (unsigned long long)bs.ir_ops, (unsigned long long)(bs.interp_bytes >> 10),
             bs.translate_ns / 1e6, (unsigned long long)bs.invalidated,
             (unsigned long long)bs.flushes);
+    uint64_t total_insns = 0;
+    for (unsigned i = 0; i < m->ncpus; i++)
+        total_insns += m->cpus[i]->insn_count;
+    VsBlock *hot[10];
+    unsigned nhot = blocks_hottest(m->blocks, hot, 10);
+    fprintf(out, "hottest blocks (of those still cached):\n");
+    for (unsigned i = 0; i < nhot; i++) {
+        uint64_t runs = hot[i]->exec_count;
+        fprintf(out, "  pc 0x%llx mode 0x%x: %u insns, run %llu times, %.1f%% of instructions\n",
+                (unsigned long long)hot[i]->vpc, hot[i]->mode, hot[i]->ninsns,
+                (unsigned long long)runs,
+                total_insns ? 100.0 * (double)(runs * hot[i]->ninsns) / (double)total_insns : 0.0);
+    }
     for (unsigned i = 0; i < m->ncpus; i++) {
         VsCpuStats *s = &m->cpus[i]->stats;
         uint64_t jt = s->jmp_cache_hits + s->jmp_cache_misses;
