@@ -42,7 +42,9 @@ def main():
         print("SKIP: guest assets missing (%s); run tools/guest-assets" % ", ".join(missing))
         return 77
 
-    append = "console=ttyS0 earlycon=sbi" + ("" if args.verbose else " quiet")
+    # panic=-1: a guest kernel panic reboots at once, so vessel-run stops on its reset-loop
+    # detection (status 3) instead of a panic loop running into the timeout.
+    append = "console=ttyS0 earlycon=sbi panic=-1" + ("" if args.verbose else " quiet")
     append += ' vessel.run="%s"' % args.run if args.run else " vessel.poweroff=1"
     cmd = [args.vessel_run, "--guest-arch", "riscv64", "--accel", args.accel,
            "--memory", args.memory, "--smp", str(args.smp),
