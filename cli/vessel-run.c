@@ -53,6 +53,7 @@ static const char usage_text[] =
     "Diagnostics:\n"
     "  --trace LIST        comma-separated: ir, ir-opt, exec, int (to stderr)\n"
     "  --stats             print translation and execution statistics at exit\n"
+    "  --code-cache SIZE   translations kept before everything is flushed (default 512M)\n"
     "  -h, --help          show this help and exit\n"
     "  --version           show the version and exit\n"
     "\n"
@@ -242,6 +243,7 @@ enum {
     OPT_STATS,
     OPT_VERSION,
     OPT_LATER,
+    OPT_CODE_CACHE,
 };
 
 int main(int argc, char **argv)
@@ -259,6 +261,7 @@ int main(int argc, char **argv)
         { "serial", required_argument, NULL, OPT_SERIAL },
         { "trace", required_argument, NULL, OPT_TRACE },
         { "stats", no_argument, NULL, OPT_STATS },
+        { "code-cache", required_argument, NULL, OPT_CODE_CACHE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         /* Accepted names of devices that arrive with later work: a clear error for now. */
@@ -327,6 +330,11 @@ int main(int argc, char **argv)
             break;
         case OPT_TRACE: cfg.trace |= parse_trace(optarg); break;
         case OPT_STATS: cfg.stats = true; break;
+        case OPT_CODE_CACHE:
+            if (!vs_parse_size(optarg, &cfg.code_cache_size) || cfg.code_cache_size < 65536)
+                usage_error("invalid --code-cache '%s': use a size of at least 64K, like 64M",
+                            optarg);
+            break;
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_VERSION: printf("vessel-run %s\n", VESSEL_VERSION); return 0;
         case OPT_LATER:

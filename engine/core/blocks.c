@@ -13,7 +13,7 @@
 #define PAGE_HASH_BITS 14
 #define PAGE_HASH_SIZE (1u << PAGE_HASH_BITS)
 #define REAP_THRESHOLD (8u << 20)   /* bytes of invalidated blocks before an exclusive reap */
-#define CACHE_LIMIT    (512u << 20) /* bytes of live blocks before a full flush */
+#define CACHE_DEFAULT  (512u << 20) /* bytes of live blocks before a full flush */
 
 typedef struct PageEntry {
     uint64_t ppage;
@@ -26,7 +26,7 @@ struct BlockCache {
     VsBlock *hash[HASH_SIZE];
     PageEntry *pages[PAGE_HASH_SIZE];
     VsBlock *zombies;
-    size_t zombie_bytes, live_bytes;
+    size_t zombie_bytes, live_bytes, limit;
     BlockCacheStats stats;
 };
 
@@ -42,11 +42,13 @@ static unsigned page_hash(uint64_t ppage)
     return (unsigned)(((ppage >> GUEST_PAGE_BITS) * 0x9E3779B1u) >> 7) & (PAGE_HASH_SIZE - 1);
 }
 
-BlockCache *blocks_create(void)
+BlockCache *blocks_create(uint64_t limit)
 {
     BlockCache *bc = calloc(1, sizeof(*bc));
-    if (bc)
+    if (bc) {
         pthread_mutex_init(&bc->lock, NULL);
+        bc->limit = limit ? limit : CACHE_DEFAULT;
+    }
     return bc;
 }
 
@@ -221,7 +223,10 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
     bc->stats.ir_ops += nops_before;
     bc->stats.interp_bytes += bytes;
     bc->stats.translate_ns += vs_clock_ns() - t0;
+    bool housekeeping = bc->live_bytes > bc->limit || bc->zombie_bytes > REAP_THRESHOLD;
     pthread_mutex_unlock(&bc->lock);
+    if (housekeeping) /* flush or reap at the next block boundary */
+        atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
 
     /* Stores to these pages must now invalidate. */
     mmu_mark_code_page(m, ppc);
@@ -301,7 +306,12 @@ void blocks_reap(BlockCache *bc)
 
 bool blocks_need_reap(BlockCache *bc)
 {
-    return bc->zombie_bytes > REAP_THRESHOLD || bc->live_bytes > CACHE_LIMIT;
+    return __atomic_load_n(&bc->zombie_bytes, __ATOMIC_RELAXED) > REAP_THRESHOLD;
+}
+
+bool blocks_over_limit(BlockCache *bc)
+{
+    return __atomic_load_n(&bc->live_bytes, __ATOMIC_RELAXED) > bc->limit;
 }
 
 void blocks_flush_all(VsMachine *m)

@@ -51,7 +51,8 @@ typedef struct BlockCacheStats {
     uint64_t translate_ns;
 } BlockCacheStats;
 
-BlockCache *blocks_create(void);
+/* limit: bytes of live translations before a full flush (0: the default, 512 MiB). */
+BlockCache *blocks_create(uint64_t limit);
 void blocks_destroy(BlockCache *bc);
 /* Find a valid block; NULL if none. Lock-free. */
 VsBlock *blocks_lookup(BlockCache *bc, uint64_t vpc, uint64_t ppc, uint32_t mode);
@@ -64,6 +65,8 @@ void blocks_flush_all(VsMachine *m);
 /* Free invalidated blocks (inside an exclusive section). */
 void blocks_reap(BlockCache *bc);
 bool blocks_need_reap(BlockCache *bc);
+/* The live translations exceed the cache limit: flush everything (exclusive section). */
+bool blocks_over_limit(BlockCache *bc);
 void blocks_get_stats(BlockCache *bc, BlockCacheStats *out);
 /* The n live blocks executed most often, hottest first; returns how many were found. */
 unsigned blocks_hottest(BlockCache *bc, VsBlock **out, unsigned n);

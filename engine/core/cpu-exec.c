@@ -89,7 +89,9 @@ static bool handle_requests(VsCpu *cpu)
     vs_machine_cpu_checkpoint(m, cpu);
     if (__atomic_load_n(&m->stop_requested, __ATOMIC_ACQUIRE))
         return false;
-    if (blocks_need_reap(m->blocks))
+    if (blocks_over_limit(m->blocks))
+        vs_machine_request_flush(m, cpu);
+    else if (blocks_need_reap(m->blocks))
         vs_machine_exclusive(m, cpu, reap_cb, NULL);
     return true;
 }

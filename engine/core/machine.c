@@ -134,7 +134,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->cond, NULL);
     physmem_init(&m->mem);
-    m->blocks = blocks_create();
+    m->blocks = blocks_create(cfg->code_cache_size);
     m->cpus = calloc(cfg->smp, sizeof(VsCpu *));
     if (!m->blocks || !m->cpus) {
         vs_machine_destroy(m);

@@ -8,6 +8,7 @@ Exits 77 (skip) with a reason when they are missing.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +30,10 @@ def main():
     ap.add_argument("--expect", action="append", default=[], help="text that must appear")
     ap.add_argument("--timeout", type=float, default=240)
     ap.add_argument("--accel", default="interp")
+    ap.add_argument("--vessel-arg", action="append", default=[],
+                    help="extra vessel-run argument (repeatable)")
+    ap.add_argument("--expect-re", action="append", default=[],
+                    help="regular expression that must match the output")
     ap.add_argument("--verbose", action="store_true", help="boot without 'quiet'")
     ap.add_argument("--status", type=int, default=0, help="expected vessel-run exit status")
     ap.add_argument("--count", action="append", default=[], metavar="N:TEXT",
@@ -49,7 +54,7 @@ def main():
     cmd = [args.vessel_run, "--guest-arch", "riscv64", "--accel", args.accel,
            "--memory", args.memory, "--smp", str(args.smp),
            "--firmware", files["fw_jump.bin"], "--kernel", files["Image"],
-           "--initrd", files["initramfs.cpio.gz"], "--append", append]
+           "--initrd", files["initramfs.cpio.gz"], "--append", append] + args.vessel_arg
     print("$ " + " ".join(cmd), flush=True)
     t0 = time.monotonic()
     try:
@@ -67,6 +72,10 @@ def main():
     if p.returncode != args.status:
         print("FAIL: vessel-run exited with %d (expected %d)" % (p.returncode, args.status))
         ok = False
+    for rx in args.expect_re:
+        if not re.search(rx, out):
+            print("FAIL: no match for %r" % rx)
+            ok = False
     for spec in args.count:
         n, text = spec.split(":", 1)
         if out.count(text) != int(n):

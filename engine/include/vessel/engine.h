@@ -60,14 +60,15 @@ enum {
 typedef struct VsConfig {
     VsArch arch;
     VsAccel accel;
-    uint64_t ram_size;    /* bytes */
-    unsigned smp;         /* number of vCPUs, >= 1 */
-    const char *firmware; /* riscv64: OpenSBI fw_jump.bin, or a bare-metal ELF */
-    const char *kernel;   /* Linux Image or ELF; may be NULL */
-    const char *initrd;   /* may be NULL */
-    const char *cmdline;  /* may be NULL */
-    unsigned trace;       /* VS_TRACE_* */
-    bool stats;           /* collect and print translation statistics at exit */
+    uint64_t ram_size;        /* bytes */
+    unsigned smp;             /* number of vCPUs, >= 1 */
+    const char *firmware;     /* riscv64: OpenSBI fw_jump.bin, or a bare-metal ELF */
+    const char *kernel;       /* Linux Image or ELF; may be NULL */
+    const char *initrd;       /* may be NULL */
+    const char *cmdline;      /* may be NULL */
+    unsigned trace;           /* VS_TRACE_* */
+    bool stats;               /* collect and print translation statistics at exit */
+    uint64_t code_cache_size; /* bytes of translations before a full flush; 0: 512 MiB */
 } VsConfig;
 
 /* Fill *cfg with defaults: riscv64, auto, 512 MiB, 1 vCPU. */
