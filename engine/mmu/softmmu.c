@@ -233,13 +233,17 @@ void *mmu_atomic_host(VsCpu *cpu, uint64_t vaddr, unsigned flags)
     TlbEntry *e = tlb_lookup_access(cpu, vaddr, MMU_WRITE, idx);
     if (e->addr_write & TLB_MMIO)
         cpu->ops->raise_mmu_fault(cpu, vaddr, MMU_WRITE, 1);
+    void *host = (void *)(uintptr_t)(vaddr + e->addend);
     if (e->addr_write & TLB_CODE) {
-        /* Same as a plain store to a code page. */
-        uint64_t old = load_in_page(cpu, vaddr, size, idx);
-        store_in_page(cpu, vaddr, old, size, idx);
-        e = tlb_entry(&cpu->tlb[idx], vaddr);
+        /* Drop the page's translations, then let the caller do the atomic operation on the
+         * host word. Never write the word here: a load and store-back of the old value
+         * would not be atomic against other vCPUs (two harts could both win a lottery). */
+        uint64_t paddr;
+        if (host_to_phys(&cpu->machine->mem, host, &paddr))
+            blocks_invalidate_page(cpu->machine, paddr);
+        __atomic_and_fetch(&e->addr_write, ~TLB_CODE, __ATOMIC_RELAXED);
     }
-    return (void *)(uintptr_t)(vaddr + e->addend);
+    return host;
 }
 
 uint64_t mmu_translate_code(VsCpu *cpu, uint64_t vaddr, unsigned mmu_idx, uint8_t **host)

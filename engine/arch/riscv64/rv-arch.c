@@ -205,11 +205,13 @@ static void rv_dump_state(VsCpu *cpu, void *file)
 {
     RvCpu *c = rv_cpu(cpu);
     FILE *out = file;
-    fprintf(out, "pc %016llx priv %llu mstatus %016llx\n", (unsigned long long)c->pc,
-            (unsigned long long)c->priv, (unsigned long long)c->mstatus);
+    fprintf(out, "  pc %016llx priv %llu mstatus %016llx mie %016llx mip %016llx%s\n",
+            (unsigned long long)c->pc, (unsigned long long)c->priv, (unsigned long long)c->mstatus,
+            (unsigned long long)c->mie, (unsigned long long)atomic_load(&c->mip),
+            cpu->halted ? " (in wfi)" : "");
     for (int i = 0; i < 32; i++)
-        fprintf(out, "%-4s %016llx%s", rv_global_defs[i].name, (unsigned long long)c->x[i],
-                i % 4 == 3 ? "\n" : "  ");
+        fprintf(out, "%s%-4s %016llx%s", i % 4 == 0 ? "  " : "", rv_global_defs[i].name,
+                (unsigned long long)c->x[i], i % 4 == 3 ? "\n" : "  ");
 }
 
 const VsArchOps rv_arch_ops = {
