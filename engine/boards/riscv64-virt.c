@@ -518,7 +518,8 @@ static VsStatus check_ram_config(const VsConfig *cfg, VsError *err)
     loader_format_size(RV_VIRT_MIN_RAM, min, sizeof(min));
     if (cfg->ram_size < RV_VIRT_MIN_RAM)
         return vs_error_set(err, VS_ERR_INVALID,
-                            "riscv64 virt needs at least %s of RAM (%s requested)", min, have);
+                            "riscv64 virt needs at least %s of RAM; --memory asked for %s", min,
+                            have);
     if (cfg->ram_size % GUEST_PAGE_SIZE)
         return vs_error_set(err, VS_ERR_INVALID, "memory size %s is not a multiple of 4 KiB", have);
     /* A bound far above any host memory that keeps all address arithmetic far from 2^64. */

@@ -758,7 +758,7 @@ static void test_board_errors(void)
     cfg = base_config(fwp);
     cfg.ram_size = 8ull << 20;
     st = create(&m, &cfg, &err);
-    CHECK_STR(err.message, "riscv64 virt needs at least 16 MiB of RAM (8 MiB requested)");
+    CHECK_STR(err.message, "riscv64 virt needs at least 16 MiB of RAM; --memory asked for 8 MiB");
     machine_fini(&m);
 
     cfg.ram_size = (16ull << 20) + 100;
