@@ -29,51 +29,42 @@
 
 /* ---- handler list ---- */
 
-#define BINOPS(X)                                                                               \
-    X(ADD)                                                                                      \
-    X(SUB) X(MUL) X(MULSH) X(MULUH) X(MULSUH) X(DIV) X(DIVU) X(REM) X(REMU) X(AND) X(OR) X(XOR) \
-        X(ANDC) X(ORC) X(SHL) X(SHR) X(SAR) X(ROTL) X(ROTR) X(SMIN) X(SMAX) X(UMIN) X(UMAX)
-#define UNOPS(X)                                                                             \
-    X(NOT)                                                                                   \
-    X(NEG) X(SEXT8) X(SEXT16) X(SEXT32) X(ZEXT8) X(ZEXT16) X(ZEXT32) X(CLZ) X(CTZ) X(POPCNT) \
-        X(BSWAP)
-#define CONDS(X)  X(EQ) X(NE) X(LT) X(GE) X(LE) X(GT) X(LTU) X(GEU) X(LEU) X(GTU) X(TSTEQ) X(TSTNE)
-#define LOADS(X)  X(LD8U) X(LD8S) X(LD16U) X(LD16S) X(LD32U) X(LD32S) X(LD64)
+/* clang-format off */
+#define BINOPS(X) \
+    X(ADD) X(SUB) X(MUL) X(MULSH) X(MULUH) X(MULSUH) X(DIV) X(DIVU) X(REM) X(REMU) \
+    X(AND) X(OR) X(XOR) X(ANDC) X(ORC) X(SHL) X(SHR) X(SAR) X(ROTL) X(ROTR) \
+    X(SMIN) X(SMAX) X(UMIN) X(UMAX)
+#define UNOPS(X) \
+    X(NOT) X(NEG) X(SEXT8) X(SEXT16) X(SEXT32) X(ZEXT8) X(ZEXT16) X(ZEXT32) \
+    X(CLZ) X(CTZ) X(POPCNT) X(BSWAP)
+#define CONDS(X) X(EQ) X(NE) X(LT) X(GE) X(LE) X(GT) X(LTU) X(GEU) X(LEU) X(GTU) X(TSTEQ) X(TSTNE)
+#define LOADS(X) X(LD8U) X(LD8S) X(LD16U) X(LD16S) X(LD32U) X(LD32S) X(LD64)
 #define STORES(X) X(ST8) X(ST16) X(ST32) X(ST64)
-#define AMOS(X)   X(XCHG) X(ADD) X(AND) X(OR) X(XOR) X(SMIN) X(SMAX) X(UMIN) X(UMAX)
+#define AMOS(X) X(XCHG) X(ADD) X(AND) X(OR) X(XOR) X(SMIN) X(SMAX) X(UMIN) X(UMAX)
 
+/* Handler ids. The order inside each group matters: see variant() and cond_base(). */
 enum {
 #define H_BIN(n) H_##n##64_rr, H_##n##64_ri, H_##n##32_rr, H_##n##32_ri,
     BINOPS(H_BIN)
 #undef H_BIN
 #define H_UN(n) H_##n##64, H_##n##32,
-        UNOPS(H_UN)
+    UNOPS(H_UN)
 #undef H_UN
-#define H_CC(n)                                                                         \
-    H_SET##n##64_rr, H_SET##n##64_ri, H_SET##n##32_rr, H_SET##n##32_ri, H_BR##n##64_rr, \
-        H_BR##n##64_ri, H_BR##n##32_rr, H_BR##n##32_ri,
-            CONDS(H_CC)
+#define H_CC(n) H_SET##n##64_rr, H_SET##n##64_ri, H_SET##n##32_rr, H_SET##n##32_ri, \
+                H_BR##n##64_rr, H_BR##n##64_ri, H_BR##n##32_rr, H_BR##n##32_ri,
+    CONDS(H_CC)
 #undef H_CC
 #define H_L(n) H_##n,
-                LOADS(H_L) STORES(H_L)
+    LOADS(H_L) STORES(H_L)
 #undef H_L
 #define H_A(n) H_AMO_##n##32, H_AMO_##n##64,
-                    AMOS(H_A)
+    AMOS(H_A)
 #undef H_A
-                        H_CMPXCHG32,
-    H_CMPXCHG64,
-    H_MOV,
-    H_MOVI,
-    H_SELECT,
-    H_FENCE,
-    H_FENCE_FULL,
-    H_CALL,
-    H_BR,
-    H_GOTO_BLOCK,
-    H_GOTO_PTR,
-    H_EXIT,
-    H_COUNT
+    H_CMPXCHG32, H_CMPXCHG64,
+    H_MOV, H_MOVI, H_SELECT, H_FENCE, H_FENCE_FULL, H_CALL, H_BR, H_GOTO_BLOCK, H_GOTO_PTR,
+    H_EXIT, H_COUNT
 };
+/* clang-format on */
 
 static const void *handlers[H_COUNT];
 static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
@@ -271,9 +262,9 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
 #define T_A(n)                                 \
     handlers[H_AMO_##n##32] = &&L_AMO_##n##32; \
     handlers[H_AMO_##n##64] = &&L_AMO_##n##64;
-            AMOS(T_A)
+        AMOS(T_A)
 #undef T_A
-                handlers[H_CMPXCHG32] = &&L_CMPXCHG32;
+        handlers[H_CMPXCHG32] = &&L_CMPXCHG32;
         handlers[H_CMPXCHG64] = &&L_CMPXCHG64;
         handlers[H_MOV] = &&L_MOV;
         handlers[H_MOVI] = &&L_MOVI;

@@ -111,36 +111,63 @@ typedef struct IrHelper {
     uint8_t flags;
 } IrHelper;
 
-#define IR_OPCODES(X)                                                                              \
-    /* name        nsrc  has_dst */                                                                \
-    X(NOP, 0, 0)                                                                                   \
-    X(INSN_START, 0, 0) /* aux: index into pcs[] (guest pc of the insn) */                         \
-    X(MOV, 1, 1)                                                                                   \
-    X(ADD, 2, 1)                                                                                   \
-    X(SUB, 2, 1) X(MUL, 2, 1) X(MULSH, 2, 1) /* high half of signed*signed */                      \
-        X(MULUH, 2, 1)                       /* high half of unsigned*unsigned */                  \
-        X(MULSUH, 2, 1)                      /* high half of signed*unsigned */                    \
-        X(DIV, 2, 1) X(DIVU, 2, 1) X(REM, 2, 1) X(REMU, 2, 1) X(AND, 2, 1) X(OR, 2, 1)             \
-            X(XOR, 2, 1) X(ANDC, 2, 1) X(ORC, 2, 1) X(NOT, 1, 1) X(NEG, 1, 1) X(SHL, 2, 1)         \
-                X(SHR, 2, 1) X(SAR, 2, 1) X(ROTL, 2, 1) X(ROTR, 2, 1) X(SEXT8, 1, 1)               \
-                    X(SEXT16, 1, 1) X(SEXT32, 1, 1) X(ZEXT8, 1, 1) X(ZEXT16, 1, 1) X(ZEXT32, 1, 1) \
-                        X(CLZ, 1, 1) X(CTZ, 1, 1) X(POPCNT, 1, 1)                                  \
-                            X(BSWAP, 1, 1) /* byte swap of the whole type */                       \
-        X(SMIN, 2, 1) X(SMAX, 2, 1) X(UMIN, 2, 1) X(UMAX, 2, 1)                                    \
-            X(SETCOND, 2, 1) /* flags: IrCond; d = cond(a, b) ? 1 : 0 */                           \
-        X(SELECT, 3, 1)      /* d = a != 0 ? b : c */                                              \
-        X(LD, 1, 1)          /* d = mem[a + (int32)aux]; flags: IR_MEM_* */                        \
-        X(ST, 2, 0)          /* mem[a + (int32)aux] = b; flags: IR_MEM_* */                        \
-        X(ATOMIC_RMW, 2, 1)  /* d = old mem[a]; mem[a] = old OP b; aux: IrAtomicOp */              \
-        X(CMPXCHG, 3, 1)     /* d = old mem[a]; if old == b then mem[a] = c */                     \
-        X(FENCE, 0, 0)       /* aux: IR_FENCE_* */                                                 \
-        X(CALL, 0, 1)        /* d (or IR_NONE) = helper(args...); aux: index into calls[] */       \
-        X(LABEL, 0, 0)       /* aux: label id */                                                   \
-        X(BR, 0, 0)          /* goto label aux */                                                  \
-        X(BRCOND, 2, 0)      /* if cond(a, b) goto label aux; flags: IrCond */                     \
-        X(GOTO_BLOCK, 0, 0)  /* end: pc global := pcs[aux]; chainable direct exit */               \
-        X(GOTO_PTR, 1, 0)    /* end: pc global := a; indirect exit via lookup */                   \
-        X(EXIT, 0, 0)        /* end: return to the vCPU loop; aux: IrExitCode; pc is set */
+/* clang-format off */
+#define IR_OPCODES(X)                                                                             \
+    /* name           nsrc has_dst */                                                             \
+    X(NOP,         0, 0)                                                                          \
+    X(INSN_START,  0, 0) /* aux: index into pcs[] (guest pc of the insn) */                       \
+    X(MOV,         1, 1)                                                                          \
+    X(ADD,         2, 1)                                                                          \
+    X(SUB,         2, 1)                                                                          \
+    X(MUL,         2, 1)                                                                          \
+    X(MULSH,       2, 1) /* high half of signed*signed */                                         \
+    X(MULUH,       2, 1) /* high half of unsigned*unsigned */                                     \
+    X(MULSUH,      2, 1) /* high half of signed*unsigned */                                       \
+    X(DIV,         2, 1)                                                                          \
+    X(DIVU,        2, 1)                                                                          \
+    X(REM,         2, 1)                                                                          \
+    X(REMU,        2, 1)                                                                          \
+    X(AND,         2, 1)                                                                          \
+    X(OR,          2, 1)                                                                          \
+    X(XOR,         2, 1)                                                                          \
+    X(ANDC,        2, 1) /* a & ~b */                                                             \
+    X(ORC,         2, 1) /* a | ~b */                                                             \
+    X(NOT,         1, 1)                                                                          \
+    X(NEG,         1, 1)                                                                          \
+    X(SHL,         2, 1)                                                                          \
+    X(SHR,         2, 1)                                                                          \
+    X(SAR,         2, 1)                                                                          \
+    X(ROTL,        2, 1)                                                                          \
+    X(ROTR,        2, 1)                                                                          \
+    X(SEXT8,       1, 1)                                                                          \
+    X(SEXT16,      1, 1)                                                                          \
+    X(SEXT32,      1, 1)                                                                          \
+    X(ZEXT8,       1, 1)                                                                          \
+    X(ZEXT16,      1, 1)                                                                          \
+    X(ZEXT32,      1, 1)                                                                          \
+    X(CLZ,         1, 1)                                                                          \
+    X(CTZ,         1, 1)                                                                          \
+    X(POPCNT,      1, 1)                                                                          \
+    X(BSWAP,       1, 1) /* byte swap of the whole type */                                        \
+    X(SMIN,        2, 1)                                                                          \
+    X(SMAX,        2, 1)                                                                          \
+    X(UMIN,        2, 1)                                                                          \
+    X(UMAX,        2, 1)                                                                          \
+    X(SETCOND,     2, 1) /* flags: IrCond; d = cond(a, b) ? 1 : 0 */                              \
+    X(SELECT,      3, 1) /* d = a != 0 ? b : c */                                                 \
+    X(LD,          1, 1) /* d = mem[a + (int32)aux]; flags: IR_MEM_* */                           \
+    X(ST,          2, 0) /* mem[a + (int32)aux] = b; flags: IR_MEM_* */                           \
+    X(ATOMIC_RMW,  2, 1) /* d = old mem[a]; mem[a] = old OP b; aux: IrAtomicOp */                 \
+    X(CMPXCHG,     3, 1) /* d = old mem[a]; if old == b then mem[a] = c */                        \
+    X(FENCE,       0, 0) /* aux: IR_FENCE_* */                                                    \
+    X(CALL,        0, 1) /* d (or IR_NONE) = helper(args...); aux: index into calls[] */          \
+    X(LABEL,       0, 0) /* aux: label id */                                                      \
+    X(BR,          0, 0) /* goto label aux */                                                     \
+    X(BRCOND,      2, 0) /* if cond(a, b) goto label aux; flags: IrCond */                        \
+    X(GOTO_BLOCK,  0, 0) /* end: pc global := pcs[aux]; chainable direct exit */                  \
+    X(GOTO_PTR,    1, 0) /* end: pc global := a; indirect exit via lookup */                      \
+    X(EXIT,        0, 0) /* end: return to the vCPU loop; aux: IrExitCode; pc is set */
+/* clang-format on */
 
 typedef enum IrOpcode {
 #define IR_X_ENUM(name, nsrc, dst) IR_OP_##name,
@@ -260,14 +287,34 @@ IrVal ir_unop(IrFunc *f, IrOpcode opc, IrType type, IrVal a);
     {                                                                    \
         return ir_binop(f, IR_OP_##OPC, t, a, b);                        \
     }
+/* clang-format off */
 IR_BIN(add, ADD)
-IR_BIN(sub, SUB) IR_BIN(mul, MUL) IR_BIN(mulsh, MULSH) IR_BIN(muluh, MULUH) IR_BIN(mulsuh, MULSUH)
-    IR_BIN(div, DIV) IR_BIN(divu, DIVU) IR_BIN(rem, REM) IR_BIN(remu, REMU) IR_BIN(and, AND)
-        IR_BIN(or, OR) IR_BIN(xor, XOR) IR_BIN(andc, ANDC) IR_BIN(orc, ORC) IR_BIN(shl, SHL)
-            IR_BIN(shr, SHR) IR_BIN(sar, SAR) IR_BIN(rotl, ROTL) IR_BIN(rotr, ROTR)
-                IR_BIN(smin, SMIN) IR_BIN(smax, SMAX) IR_BIN(umin, UMIN) IR_BIN(umax, UMAX)
+IR_BIN(sub, SUB)
+IR_BIN(mul, MUL)
+IR_BIN(mulsh, MULSH)
+IR_BIN(muluh, MULUH)
+IR_BIN(mulsuh, MULSUH)
+IR_BIN(div, DIV)
+IR_BIN(divu, DIVU)
+IR_BIN(rem, REM)
+IR_BIN(remu, REMU)
+IR_BIN(and, AND)
+IR_BIN(or, OR)
+IR_BIN(xor, XOR)
+IR_BIN(andc, ANDC)
+IR_BIN(orc, ORC)
+IR_BIN(shl, SHL)
+IR_BIN(shr, SHR)
+IR_BIN(sar, SAR)
+IR_BIN(rotl, ROTL)
+IR_BIN(rotr, ROTR)
+IR_BIN(smin, SMIN)
+IR_BIN(smax, SMAX)
+IR_BIN(umin, UMIN)
+IR_BIN(umax, UMAX)
+/* clang-format on */
 #undef IR_BIN
-                    IrVal ir_setcond(IrFunc *f, IrType type, IrCond cond, IrVal a, IrVal b);
+IrVal ir_setcond(IrFunc *f, IrType type, IrCond cond, IrVal a, IrVal b);
 IrVal ir_select(IrFunc *f, IrType type, IrVal cond, IrVal if_true, IrVal if_false);
 IrVal ir_load(IrFunc *f, IrType type, uint16_t memflags, IrVal addr, int32_t offset);
 void ir_store(IrFunc *f, uint16_t memflags, IrVal addr, int32_t offset, IrVal value);

@@ -7,8 +7,8 @@
  */
 #include <stdint.h>
 
-#define ITERS 100000
-#define UART ((volatile uint8_t *)0x10000000)
+#define ITERS    100000
+#define UART     ((volatile uint8_t *)0x10000000)
 #define TEST_DEV ((volatile uint32_t *)0x100000)
 
 static volatile uint32_t amo_w;

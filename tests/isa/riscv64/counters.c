@@ -20,10 +20,15 @@ static void busy(void)
         asm volatile("csrr %0, " #csr : "=r"(v)); \
         return v;                                 \
     }
+/* clang-format off */
 RD(mcycle)
-RD(minstret) RD(cycle) RD(instret) RD(time)
+RD(minstret)
+RD(cycle)
+RD(instret)
+RD(time)
+/* clang-format on */
 
-    static void increase(const char *name, u64 (*rd)(void))
+static void increase(const char *name, u64 (*rd)(void))
 {
     u64 a = rd();
     busy();

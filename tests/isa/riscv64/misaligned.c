@@ -29,8 +29,13 @@ static void fill(void)
                      : "memory");                                                      \
         return r;                                                                      \
     }
+/* clang-format off */
 LD(lh)
-LD(lhu) LD(lw) LD(lwu) LD(ld)
+LD(lhu)
+LD(lw)
+LD(lwu)
+LD(ld)
+/* clang-format on */
 #define ST(insn)                                                                                 \
     static u64 st_##insn(u64 p)                                                                  \
     {                                                                                            \
@@ -39,7 +44,7 @@ LD(lhu) LD(lw) LD(lwu) LD(ld)
                      : "memory");                                                                \
         return 0;                                                                                \
     }
-    ST(sh) ST(sw) ST(sd) static u64 ld_flw(u64 p)
+ST(sh) ST(sw) ST(sd) static u64 ld_flw(u64 p)
 {
     u64 r;
     asm volatile("flw ft0, 0(%1)\n fmv.x.d %0, ft0" : "=r"(r) : "r"(p) : "ft0", "memory");

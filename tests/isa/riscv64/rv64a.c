@@ -26,18 +26,39 @@ static volatile u64 far_mem[2] PAGE_ALIGNED;
         return r;                                                                  \
     }
 #define AMO2(n) AMO(n##_w, "amo" #n ".w") AMO(n##_d, "amo" #n ".d")
+/* clang-format off */
 AMO2(swap)
-AMO2(add) AMO2(and) AMO2(or) AMO2(xor) AMO2(max) AMO2(maxu) AMO2(min) AMO2(minu)
-    AMO(add_w_aq, "amoadd.w.aq") AMO(add_d_rl, "amoadd.d.rl") AMO(swap_w_aqrl, "amoswap.w.aqrl")
-        AMO(maxu_d_aqrl, "amomaxu.d.aqrl")
+AMO2(add)
+AMO2(and)
+AMO2(or)
+AMO2(xor)
+AMO2(max)
+AMO2(maxu)
+AMO2(min)
+AMO2(minu)
+AMO(add_w_aq, "amoadd.w.aq")
+AMO(add_d_rl, "amoadd.d.rl")
+AMO(swap_w_aqrl, "amoswap.w.aqrl")
+AMO(maxu_d_aqrl, "amomaxu.d.aqrl")
+/* clang-format on */
 
-            static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(volatile void *, u64);
     int wide;
 } amos[] = {
 #define E(n) { "amo" #n ".w", op_##n##_w, 0 }, { "amo" #n ".d", op_##n##_d, 1 },
-    E(swap) E(add) E(and) E(or) E(xor) E(max) E(maxu) E(min) E(minu)
+    /* clang-format off */
+E(swap)
+E(add)
+E(and)
+E(or)
+E(xor)
+E(max)
+E(maxu)
+E(min)
+E(minu)
+/* clang-format on */
 #undef E
         { "amoadd.w.aq", op_add_w_aq, 0 },
     { "amoadd.d.rl", op_add_d_rl, 1 },

@@ -35,11 +35,18 @@ static const u64 vals[] = {
                      : "a0", "a1");                                         \
         return r;                                                           \
     }
+/* clang-format off */
 CRR(c_add, "c.add")
-CRR(c_sub, "c.sub") CRR(c_xor, "c.xor") CRR(c_or, "c.or") CRR(c_and, "c.and") CRR(c_addw, "c.addw")
-    CRR(c_subw, "c.subw") CRR(c_mv, "c.mv")
+CRR(c_sub, "c.sub")
+CRR(c_xor, "c.xor")
+CRR(c_or, "c.or")
+CRR(c_and, "c.and")
+CRR(c_addw, "c.addw")
+CRR(c_subw, "c.subw")
+CRR(c_mv, "c.mv")
+/* clang-format on */
 
-        static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(u64, u64);
 } rr[] = {
@@ -60,45 +67,80 @@ CRR(c_sub, "c.sub") CRR(c_xor, "c.xor") CRR(c_or, "c.or") CRR(c_and, "c.and") CR
                      : "a0");                                         \
         return r;                                                     \
     }
+/* clang-format off */
 CRI(c_addi_1, "c.addi", 1)
-CRI(c_addi_m1, "c.addi", -1) CRI(c_addi_31, "c.addi", 31) CRI(c_addi_m32, "c.addi", -32)
-    CRI(c_addiw_0, "c.addiw", 0) CRI(c_addiw_1, "c.addiw", 1) CRI(c_addiw_m1, "c.addiw", -1)
-        CRI(c_addiw_31, "c.addiw", 31) CRI(c_addiw_m32, "c.addiw", -32) CRI(c_li_0, "c.li", 0)
-            CRI(c_li_31, "c.li", 31) CRI(c_li_m32, "c.li", -32) CRI(c_lui_1, "c.lui", 1)
-                CRI(c_lui_31, "c.lui", 31) CRI(c_lui_m32, "c.lui", 0xfffe0)
-                    CRI(c_lui_m1, "c.lui", 0xfffff) CRI(c_slli_1, "c.slli", 1)
-                        CRI(c_slli_31, "c.slli", 31) CRI(c_slli_32, "c.slli", 32)
-                            CRI(c_slli_63, "c.slli", 63) CRI(c_srli_1, "c.srli", 1)
-                                CRI(c_srli_31, "c.srli", 31) CRI(c_srli_32, "c.srli", 32)
-                                    CRI(c_srli_63, "c.srli", 63) CRI(c_srai_1, "c.srai", 1)
-                                        CRI(c_srai_31, "c.srai", 31) CRI(c_srai_32, "c.srai", 32)
-                                            CRI(c_srai_63, "c.srai", 63) CRI(c_andi_0, "c.andi", 0)
-                                                CRI(c_andi_31, "c.andi", 31)
-                                                    CRI(c_andi_m32, "c.andi", -32)
-                                                        CRI(c_andi_m1, "c.andi", -1)
+CRI(c_addi_m1, "c.addi", -1)
+CRI(c_addi_31, "c.addi", 31)
+CRI(c_addi_m32, "c.addi", -32)
+CRI(c_addiw_0, "c.addiw", 0)
+CRI(c_addiw_1, "c.addiw", 1)
+CRI(c_addiw_m1, "c.addiw", -1)
+CRI(c_addiw_31, "c.addiw", 31)
+CRI(c_addiw_m32, "c.addiw", -32)
+CRI(c_li_0, "c.li", 0)
+CRI(c_li_31, "c.li", 31)
+CRI(c_li_m32, "c.li", -32)
+CRI(c_lui_1, "c.lui", 1)
+CRI(c_lui_31, "c.lui", 31)
+CRI(c_lui_m32, "c.lui", 0xfffe0)
+CRI(c_lui_m1, "c.lui", 0xfffff)
+CRI(c_slli_1, "c.slli", 1)
+CRI(c_slli_31, "c.slli", 31)
+CRI(c_slli_32, "c.slli", 32)
+CRI(c_slli_63, "c.slli", 63)
+CRI(c_srli_1, "c.srli", 1)
+CRI(c_srli_31, "c.srli", 31)
+CRI(c_srli_32, "c.srli", 32)
+CRI(c_srli_63, "c.srli", 63)
+CRI(c_srai_1, "c.srai", 1)
+CRI(c_srai_31, "c.srai", 31)
+CRI(c_srai_32, "c.srai", 32)
+CRI(c_srai_63, "c.srai", 63)
+CRI(c_andi_0, "c.andi", 0)
+CRI(c_andi_31, "c.andi", 31)
+CRI(c_andi_m32, "c.andi", -32)
+CRI(c_andi_m1, "c.andi", -1)
+/* clang-format on */
 
-                                                            static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(u64);
 } ri[] = {
 #define E(insn, id, imm) { insn " " imm, id },
-    E("c.addi", c_addi_1, "1") E("c.addi", c_addi_m1, "-1") E("c.addi", c_addi_31, "31")
-        E("c.addi", c_addi_m32, "-32") E("c.addiw", c_addiw_0, "0") E("c.addiw", c_addiw_1, "1")
-            E("c.addiw", c_addiw_m1, "-1") E("c.addiw", c_addiw_31, "31")
-                E("c.addiw", c_addiw_m32, "-32") E("c.li", c_li_0, "0") E("c.li", c_li_31, "31")
-                    E("c.li", c_li_m32, "-32") E("c.lui", c_lui_1, "1") E("c.lui", c_lui_31, "31")
-                        E("c.lui", c_lui_m32, "0xfffe0") E("c.lui", c_lui_m1, "0xfffff")
-                            E("c.slli", c_slli_1, "1") E("c.slli", c_slli_31, "31")
-                                E("c.slli", c_slli_32, "32") E("c.slli", c_slli_63, "63")
-                                    E("c.srli", c_srli_1, "1") E("c.srli", c_srli_31, "31")
-                                        E("c.srli", c_srli_32, "32") E("c.srli", c_srli_63, "63")
-                                            E("c.srai", c_srai_1, "1") E("c.srai", c_srai_31, "31")
-                                                E("c.srai", c_srai_32, "32")
-                                                    E("c.srai", c_srai_63, "63")
-                                                        E("c.andi", c_andi_0, "0")
-                                                            E("c.andi", c_andi_31, "31")
-                                                                E("c.andi", c_andi_m32, "-32")
-                                                                    E("c.andi", c_andi_m1, "-1")
+    /* clang-format off */
+E("c.addi", c_addi_1, "1")
+E("c.addi", c_addi_m1, "-1")
+E("c.addi", c_addi_31, "31")
+E("c.addi", c_addi_m32, "-32")
+E("c.addiw", c_addiw_0, "0")
+E("c.addiw", c_addiw_1, "1")
+E("c.addiw", c_addiw_m1, "-1")
+E("c.addiw", c_addiw_31, "31")
+E("c.addiw", c_addiw_m32, "-32")
+E("c.li", c_li_0, "0")
+E("c.li", c_li_31, "31")
+E("c.li", c_li_m32, "-32")
+E("c.lui", c_lui_1, "1")
+E("c.lui", c_lui_31, "31")
+E("c.lui", c_lui_m32, "0xfffe0")
+E("c.lui", c_lui_m1, "0xfffff")
+E("c.slli", c_slli_1, "1")
+E("c.slli", c_slli_31, "31")
+E("c.slli", c_slli_32, "32")
+E("c.slli", c_slli_63, "63")
+E("c.srli", c_srli_1, "1")
+E("c.srli", c_srli_31, "31")
+E("c.srli", c_srli_32, "32")
+E("c.srli", c_srli_63, "63")
+E("c.srai", c_srai_1, "1")
+E("c.srai", c_srai_31, "31")
+E("c.srai", c_srai_32, "32")
+E("c.srai", c_srai_63, "63")
+E("c.andi", c_andi_0, "0")
+E("c.andi", c_andi_31, "31")
+E("c.andi", c_andi_m32, "-32")
+E("c.andi", c_andi_m1, "-1")
+/* clang-format on */
 #undef E
 };
 

@@ -23,18 +23,47 @@ static const u64 vals[] = {
         asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b)); \
         return r;                                                     \
     }
+/* clang-format off */
 RR(add)
-RR(sub) RR(sll) RR(slt) RR(sltu) RR(xor) RR(srl) RR(sra) RR(or) RR(and) RR(addw) RR(subw) RR(sllw)
-    RR(srlw) RR(sraw)
+RR(sub)
+RR(sll)
+RR(slt)
+RR(sltu)
+RR(xor)
+RR(srl)
+RR(sra)
+RR(or)
+RR(and)
+RR(addw)
+RR(subw)
+RR(sllw)
+RR(srlw)
+RR(sraw)
+/* clang-format on */
 
-        struct rr {
+struct rr {
     const char *name;
     u64 (*fn)(u64, u64);
 };
 static const struct rr rrs[] = {
 #define E(n) { #n, op_##n },
-    E(add) E(sub) E(sll) E(slt) E(sltu) E(xor) E(srl) E(sra) E(or) E(and) E(addw) E(subw) E(sllw)
-        E(srlw) E(sraw)
+    /* clang-format off */
+E(add)
+E(sub)
+E(sll)
+E(slt)
+E(sltu)
+E(xor)
+E(srl)
+E(sra)
+E(or)
+E(and)
+E(addw)
+E(subw)
+E(sllw)
+E(srlw)
+E(sraw)
+/* clang-format on */
 #undef E
 };
 
@@ -59,13 +88,27 @@ static const struct rr rrs[] = {
 
 #define IMMSET(name) \
     RI(name, 0) RI(name, 1) RI(name, m1) RI(name, 2047) RI(name, m2048) RI(name, 0x555)
+/* clang-format off */
 IMMSET(addi)
-IMMSET(slti) IMMSET(sltiu) IMMSET(xori) IMMSET(ori) IMMSET(andi) IMMSET(addiw)
+IMMSET(slti)
+IMMSET(sltiu)
+IMMSET(xori)
+IMMSET(ori)
+IMMSET(andi)
+IMMSET(addiw)
+/* clang-format on */
 #define SH64(name) RI(name, 0) RI(name, 1) RI(name, 5) RI(name, 31) RI(name, 32) RI(name, 63)
 #define SH32(name) RI(name, 0) RI(name, 1) RI(name, 5) RI(name, 31)
-    SH64(slli) SH64(srli) SH64(srai) SH32(slliw) SH32(srliw) SH32(sraiw)
+/* clang-format off */
+SH64(slli)
+SH64(srli)
+SH64(srai)
+SH32(slliw)
+SH32(srliw)
+SH32(sraiw)
+/* clang-format on */
 
-        struct ri {
+struct ri {
     const char *name;
     long imm;
     u64 (*fn)(u64);
@@ -73,10 +116,25 @@ IMMSET(slti) IMMSET(sltiu) IMMSET(xori) IMMSET(ori) IMMSET(andi) IMMSET(addiw)
 static const struct ri ris[] = {
 #define E(n, i) { #n, IMM_##i, op_##n##_##i },
 #define EI(n)   E(n, 0) E(n, 1) E(n, m1) E(n, 2047) E(n, m2048) E(n, 0x555)
-    EI(addi) EI(slti) EI(sltiu) EI(xori) EI(ori) EI(andi) EI(addiw)
+    /* clang-format off */
+EI(addi)
+EI(slti)
+EI(sltiu)
+EI(xori)
+EI(ori)
+EI(andi)
+EI(addiw)
+/* clang-format on */
 #define ES64(n) E(n, 0) E(n, 1) E(n, 5) E(n, 31) E(n, 32) E(n, 63)
 #define ES32(n) E(n, 0) E(n, 1) E(n, 5) E(n, 31)
-        ES64(slli) ES64(srli) ES64(srai) ES32(slliw) ES32(srliw) ES32(sraiw)
+    /* clang-format off */
+ES64(slli)
+ES64(srli)
+ES64(srai)
+ES32(slliw)
+ES32(srliw)
+ES32(sraiw)
+/* clang-format on */
 #undef E
 };
 
@@ -86,8 +144,14 @@ static void upper_imm(void)
 #define LUI(imm)                             \
     asm volatile("lui %0, " #imm : "=r"(r)); \
     pr("lui %s %p\n", #imm, r);
-    LUI(0)
-    LUI(1) LUI(0x7ffff) LUI(0x80000) LUI(0xfffff) LUI(0x12345)
+    /* clang-format off */
+LUI(0)
+LUI(1)
+LUI(0x7ffff)
+LUI(0x80000)
+LUI(0xfffff)
+LUI(0x12345)
+/* clang-format on */
 #undef LUI
     /* auipc: print the value relative to the instruction's own address */
 #define AUIPC(imm)                                                             \
@@ -96,7 +160,13 @@ static void upper_imm(void)
         asm volatile("1: auipc %0, " #imm "\n la %1, 1b" : "=r"(r), "=r"(pc)); \
         pr("auipc %s %p\n", #imm, r - pc);                                     \
     }
-        AUIPC(0) AUIPC(1) AUIPC(0x7ffff) AUIPC(0x80000) AUIPC(0xfffff)
+    /* clang-format off */
+AUIPC(0)
+AUIPC(1)
+AUIPC(0x7ffff)
+AUIPC(0x80000)
+AUIPC(0xfffff)
+/* clang-format on */
 #undef AUIPC
 }
 

@@ -44,12 +44,29 @@ static const u64 vals[] = {
                      : "r"(a), "r"(b));          \
         return r;                                \
     }
+/* clang-format off */
 BR(beq)
-BR(bne) BR(blt) BR(bge) BR(bltu) BR(bgeu) BRB(beq) BRB(bne) BRB(blt) BRB(bge) BRB(bltu) BRB(bgeu)
-    /* pseudo-instructions with swapped operands / zero */
-    BR(bgt) BR(ble) BR(bgtu) BR(bleu)
+BR(bne)
+BR(blt)
+BR(bge)
+BR(bltu)
+BR(bgeu)
+BRB(beq)
+BRB(bne)
+BRB(blt)
+BRB(bge)
+BRB(bltu)
+BRB(bgeu)
+/* clang-format on */
+/* pseudo-instructions with swapped operands / zero */
+/* clang-format off */
+BR(bgt)
+BR(ble)
+BR(bgtu)
+BR(bleu)
+/* clang-format on */
 
-        static u64 br_beqz(u64 a, u64 b)
+static u64 br_beqz(u64 a, u64 b)
 {
     u64 r;
     (void)b;
@@ -77,10 +94,28 @@ struct br {
 };
 static const struct br brs[] = {
 #define E(n) { #n, br_##n },
-    E(beq) E(bne) E(blt) E(bge) E(bltu) E(bgeu) E(bgt) E(ble) E(bgtu) E(bleu)
+    /* clang-format off */
+E(beq)
+E(bne)
+E(blt)
+E(bge)
+E(bltu)
+E(bgeu)
+E(bgt)
+E(ble)
+E(bgtu)
+E(bleu)
+/* clang-format on */
 #undef E
 #define E(n) { #n "-back", brb_##n },
-        E(beq) E(bne) E(blt) E(bge) E(bltu) E(bgeu)
+    /* clang-format off */
+E(beq)
+E(bne)
+E(blt)
+E(bge)
+E(bltu)
+E(bgeu)
+/* clang-format on */
 #undef E
 };
 

@@ -29,16 +29,28 @@ static void dump(const char *tag)
         asm volatile(#insn " %0, 0(%1)" : "=r"(r) : "r"(p) : "memory"); \
         return r;                                                       \
     }
+/* clang-format off */
 LD(lb)
-LD(lbu) LD(lh) LD(lhu) LD(lw) LD(lwu) LD(ld)
+LD(lbu)
+LD(lh)
+LD(lhu)
+LD(lw)
+LD(lwu)
+LD(ld)
+/* clang-format on */
 #define ST(insn)                                                      \
     static void st_##insn(void *p, u64 v)                             \
     {                                                                 \
         asm volatile(#insn " %1, 0(%0)" ::"r"(p), "r"(v) : "memory"); \
     }
-    ST(sb) ST(sh) ST(sw) ST(sd)
+/* clang-format off */
+ST(sb)
+ST(sh)
+ST(sw)
+ST(sd)
+/* clang-format on */
 
-        static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(const void *);
     unsigned size;

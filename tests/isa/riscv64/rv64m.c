@@ -22,17 +22,42 @@ static const u64 vals[] = {
         asm volatile(#name " %0, %1, %2" : "=r"(r) : "r"(a), "r"(b)); \
         return r;                                                     \
     }
+/* clang-format off */
 RR(mul)
-RR(mulh) RR(mulhsu) RR(mulhu) RR(mulw) RR(div) RR(divu) RR(rem) RR(remu) RR(divw) RR(divuw) RR(remw)
-    RR(remuw)
+RR(mulh)
+RR(mulhsu)
+RR(mulhu)
+RR(mulw)
+RR(div)
+RR(divu)
+RR(rem)
+RR(remu)
+RR(divw)
+RR(divuw)
+RR(remw)
+RR(remuw)
+/* clang-format on */
 
-        static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(u64, u64);
 } ops[] = {
 #define E(n) { #n, op_##n },
-    E(mul) E(mulh) E(mulhsu) E(mulhu) E(mulw) E(div) E(divu) E(rem) E(remu) E(divw) E(divuw) E(remw)
-        E(remuw)
+    /* clang-format off */
+E(mul)
+E(mulh)
+E(mulhsu)
+E(mulhu)
+E(mulw)
+E(div)
+E(divu)
+E(rem)
+E(remu)
+E(divw)
+E(divuw)
+E(remw)
+E(remuw)
+/* clang-format on */
 #undef E
 };
 

@@ -39,14 +39,28 @@ static const u64 vals[] = {
         return r;                                               \
     }
 
+/* clang-format off */
 RR(op_add_uw, "add.uw")
-RR(op_sh1add, "sh1add") RR(op_sh2add, "sh2add") RR(op_sh3add, "sh3add")
-    RR(op_sh1add_uw, "sh1add.uw") RR(op_sh2add_uw, "sh2add.uw") RR(op_sh3add_uw, "sh3add.uw")
-        RR(op_andn, "andn") RR(op_orn, "orn") RR(op_xnor, "xnor") RR(op_max, "max")
-            RR(op_maxu, "maxu") RR(op_min, "min") RR(op_minu, "minu") RR(op_rol, "rol")
-                RR(op_rolw, "rolw") RR(op_ror, "ror") RR(op_rorw, "rorw")
+RR(op_sh1add, "sh1add")
+RR(op_sh2add, "sh2add")
+RR(op_sh3add, "sh3add")
+RR(op_sh1add_uw, "sh1add.uw")
+RR(op_sh2add_uw, "sh2add.uw")
+RR(op_sh3add_uw, "sh3add.uw")
+RR(op_andn, "andn")
+RR(op_orn, "orn")
+RR(op_xnor, "xnor")
+RR(op_max, "max")
+RR(op_maxu, "maxu")
+RR(op_min, "min")
+RR(op_minu, "minu")
+RR(op_rol, "rol")
+RR(op_rolw, "rolw")
+RR(op_ror, "ror")
+RR(op_rorw, "rorw")
+/* clang-format on */
 
-                    static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(u64, u64);
 } bin[] = {
@@ -70,18 +84,36 @@ RR(op_sh1add, "sh1add") RR(op_sh2add, "sh2add") RR(op_sh3add, "sh3add")
     { "rorw", op_rorw },
 };
 
+/* clang-format off */
 R1(op_clz, "clz")
-R1(op_clzw, "clzw") R1(op_ctz, "ctz") R1(op_ctzw, "ctzw") R1(op_cpop, "cpop") R1(op_cpopw, "cpopw")
-    R1(op_sext_b, "sext.b") R1(op_sext_h, "sext.h") R1(op_zext_h, "zext.h") R1(op_orc_b, "orc.b")
-        R1(op_rev8, "rev8") R1(op_zext_w, "zext.w") RI(op_slli_uw_0, "slli.uw", 0)
-            RI(op_slli_uw_1, "slli.uw", 1) RI(op_slli_uw_31, "slli.uw", 31)
-                RI(op_slli_uw_32, "slli.uw", 32) RI(op_slli_uw_63, "slli.uw", 63)
-                    RI(op_rori_0, "rori", 0) RI(op_rori_1, "rori", 1) RI(op_rori_31, "rori", 31)
-                        RI(op_rori_32, "rori", 32) RI(op_rori_63, "rori", 63)
-                            RI(op_roriw_0, "roriw", 0) RI(op_roriw_1, "roriw", 1)
-                                RI(op_roriw_16, "roriw", 16) RI(op_roriw_31, "roriw", 31)
+R1(op_clzw, "clzw")
+R1(op_ctz, "ctz")
+R1(op_ctzw, "ctzw")
+R1(op_cpop, "cpop")
+R1(op_cpopw, "cpopw")
+R1(op_sext_b, "sext.b")
+R1(op_sext_h, "sext.h")
+R1(op_zext_h, "zext.h")
+R1(op_orc_b, "orc.b")
+R1(op_rev8, "rev8")
+R1(op_zext_w, "zext.w")
+RI(op_slli_uw_0, "slli.uw", 0)
+RI(op_slli_uw_1, "slli.uw", 1)
+RI(op_slli_uw_31, "slli.uw", 31)
+RI(op_slli_uw_32, "slli.uw", 32)
+RI(op_slli_uw_63, "slli.uw", 63)
+RI(op_rori_0, "rori", 0)
+RI(op_rori_1, "rori", 1)
+RI(op_rori_31, "rori", 31)
+RI(op_rori_32, "rori", 32)
+RI(op_rori_63, "rori", 63)
+RI(op_roriw_0, "roriw", 0)
+RI(op_roriw_1, "roriw", 1)
+RI(op_roriw_16, "roriw", 16)
+RI(op_roriw_31, "roriw", 31)
+/* clang-format on */
 
-                                    static const struct {
+static const struct {
     const char *name;
     u64 (*fn)(u64, u64);
 } un[] = {
