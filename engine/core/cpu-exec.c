@@ -135,6 +135,7 @@ static void cpu_loop(VsCpu *cpu)
         if (m->cfg.trace & VS_TRACE_EXEC)
             fprintf(stderr, "cpu%u: exec 0x%llx mode=0x%x\n", cpu->index, (unsigned long long)vpc,
                     mode);
+        cpu->stats.loop_entries++;
         int r = interp_exec(cpu, b);
         cpu->cur_block = NULL;
         cpu->cur_op = NULL;

@@ -39,7 +39,8 @@ typedef struct JmpCacheEntry {
 typedef struct VsCpuStats {
     uint64_t blocks_executed;
     uint64_t insns_executed;
-    uint64_t jmp_cache_hits, jmp_cache_misses;
+    uint64_t loop_entries;     /* blocks entered from the vCPU loop, not by chaining */
+    uint64_t jmp_cache_misses; /* chaining found no block in the jump cache */
     uint64_t tlb_fills;
     uint64_t exceptions, interrupts;
 } VsCpuStats;

@@ -413,15 +413,15 @@ void vs_machine_print_stats(VsMachine *m, void *file)
     }
     for (unsigned i = 0; i < m->ncpus; i++) {
         VsCpuStats *s = &m->cpus[i]->stats;
-        uint64_t jt = s->jmp_cache_hits + s->jmp_cache_misses;
+        /* Every block entered other than from the loop came through the jump cache. */
+        uint64_t hits = s->blocks_executed - s->loop_entries, jt = hits + s->jmp_cache_misses;
         fprintf(out,
                 "cpu%u: %llu insns, %llu blocks, jump cache %.1f%% hits, %llu TLB fills, "
                 "%llu exceptions, %llu interrupts\n",
                 i, (unsigned long long)m->cpus[i]->insn_count,
                 (unsigned long long)s->blocks_executed,
-                jt ? 100.0 * (double)s->jmp_cache_hits / (double)jt : 0.0,
-                (unsigned long long)s->tlb_fills, (unsigned long long)s->exceptions,
-                (unsigned long long)s->interrupts);
+                jt ? 100.0 * (double)hits / (double)jt : 0.0, (unsigned long long)s->tlb_fills,
+                (unsigned long long)s->exceptions, (unsigned long long)s->interrupts);
         if (m->arch->dump_state)
             m->arch->dump_state(m->cpus[i], out);
     }

@@ -584,7 +584,6 @@ chain : {
         cpu->stats.jmp_cache_misses++;
         return INTERP_RET_LOOKUP;
     }
-    cpu->stats.jmp_cache_hits++;
     b = nb;
 }
 enter_block : {
