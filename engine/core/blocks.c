@@ -12,7 +12,9 @@
 #define HASH_SIZE      (1u << HASH_BITS)
 #define PAGE_HASH_BITS 14
 #define PAGE_HASH_SIZE (1u << PAGE_HASH_BITS)
-#define REAP_THRESHOLD (8u << 20)   /* bytes of invalidated blocks before an exclusive reap */
+/* Invalidated blocks are freed (in an exclusive section) once they take this much memory,
+ * or an eighth of the cache limit if that is smaller. */
+#define REAP_THRESHOLD (8u << 20)
 #define CACHE_DEFAULT  (512u << 20) /* bytes of live blocks before a full flush */
 
 typedef struct PageEntry {
@@ -26,7 +28,7 @@ struct BlockCache {
     VsBlock *hash[HASH_SIZE];
     PageEntry *pages[PAGE_HASH_SIZE];
     VsBlock *zombies;
-    size_t zombie_bytes, live_bytes, limit;
+    size_t zombie_bytes, live_bytes, limit, reap_at;
     BlockCacheStats stats;
 };
 
@@ -48,6 +50,7 @@ BlockCache *blocks_create(uint64_t limit)
     if (bc) {
         pthread_mutex_init(&bc->lock, NULL);
         bc->limit = limit ? limit : CACHE_DEFAULT;
+        bc->reap_at = bc->limit / 8 < REAP_THRESHOLD ? bc->limit / 8 : REAP_THRESHOLD;
     }
     return bc;
 }
@@ -76,6 +79,7 @@ void blocks_destroy(BlockCache *bc)
             free(b);
             b = n;
         }
+        bc->hash[i] = NULL;
     }
     blocks_reap(bc);
     free_pages(bc);
@@ -223,7 +227,7 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
     bc->stats.ir_ops += nops_before;
     bc->stats.interp_bytes += bytes;
     bc->stats.translate_ns += vs_clock_ns() - t0;
-    bool housekeeping = bc->live_bytes > bc->limit || bc->zombie_bytes > REAP_THRESHOLD;
+    bool housekeeping = bc->live_bytes > bc->limit || bc->zombie_bytes > bc->reap_at;
     pthread_mutex_unlock(&bc->lock);
     if (housekeeping) /* flush or reap at the next block boundary */
         atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
@@ -294,6 +298,12 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
 
 void blocks_reap(BlockCache *bc)
 {
+    if (!bc->zombies)
+        return;
+    /* Live blocks may have cached an invalidated successor in a direct exit. */
+    for (unsigned i = 0; i < HASH_SIZE; i++)
+        for (VsBlock *l = bc->hash[i]; l; l = l->hash_next)
+            interp_unchain(l->code, l->ncode);
     VsBlock *b = bc->zombies;
     while (b) {
         VsBlock *n = b->zombie_next;
@@ -302,11 +312,12 @@ void blocks_reap(BlockCache *bc)
     }
     bc->zombies = NULL;
     bc->zombie_bytes = 0;
+    bc->stats.reaps++;
 }
 
 bool blocks_need_reap(BlockCache *bc)
 {
-    return __atomic_load_n(&bc->zombie_bytes, __ATOMIC_RELAXED) > REAP_THRESHOLD;
+    return __atomic_load_n(&bc->zombie_bytes, __ATOMIC_RELAXED) > bc->reap_at;
 }
 
 bool blocks_over_limit(BlockCache *bc)

@@ -46,7 +46,7 @@ struct VsBlock {
 };
 
 typedef struct BlockCacheStats {
-    uint64_t translated, invalidated, flushes;
+    uint64_t translated, invalidated, flushes, reaps;
     uint64_t guest_bytes, ir_ops, interp_bytes;
     uint64_t translate_ns;
 } BlockCacheStats;

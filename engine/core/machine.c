@@ -393,11 +393,11 @@ void vs_machine_print_stats(VsMachine *m, void *file)
     blocks_get_stats(m->blocks, &bs);
     fprintf(out,
             "translation: %llu blocks, %llu guest bytes, %llu IR ops, %llu KiB code, "
-            "%.1f ms translating, %llu invalidated, %llu flushes\n",
+            "%.1f ms translating, %llu invalidated, %llu flushes, %llu reaps\n",
             (unsigned long long)bs.translated, (unsigned long long)bs.guest_bytes,
             (unsigned long long)bs.ir_ops, (unsigned long long)(bs.interp_bytes >> 10),
             bs.translate_ns / 1e6, (unsigned long long)bs.invalidated,
-            (unsigned long long)bs.flushes);
+            (unsigned long long)bs.flushes, (unsigned long long)bs.reaps);
     uint64_t total_insns = 0;
     for (unsigned i = 0; i < m->ncpus; i++)
         total_insns += m->cpus[i]->insn_count;
@@ -413,10 +413,10 @@ void vs_machine_print_stats(VsMachine *m, void *file)
     }
     for (unsigned i = 0; i < m->ncpus; i++) {
         VsCpuStats *s = &m->cpus[i]->stats;
-        /* Every block entered other than from the loop came through the jump cache. */
+        /* Every block entered other than from the loop came through a chain or the jump cache. */
         uint64_t hits = s->blocks_executed - s->loop_entries, jt = hits + s->jmp_cache_misses;
         fprintf(out,
-                "cpu%u: %llu insns, %llu blocks, jump cache %.1f%% hits, %llu TLB fills, "
+                "cpu%u: %llu insns, %llu blocks, %.1f%% of exits chained, %llu TLB fills, "
                 "%llu exceptions, %llu interrupts\n",
                 i, (unsigned long long)m->cpus[i]->insn_count,
                 (unsigned long long)s->blocks_executed,

@@ -564,9 +564,17 @@ L_CALL : {
 L_BR:
     ip = b_code + ip->c;
     DISPATCH;
-L_GOTO_BLOCK:
+L_GOTO_BLOCK : {
     R(pc_off) = ip->imm;
+    VsBlock *nb = __atomic_load_n(&ip->chain, __ATOMIC_RELAXED);
+    if (likely(nb && atomic_load_explicit(&nb->valid, memory_order_relaxed))) {
+        if (unlikely(atomic_load_explicit(&cpu->interrupt_request, memory_order_relaxed)))
+            return INTERP_RET_REQUEST;
+        b = nb;
+        goto enter_block;
+    }
     goto chain;
+}
 L_GOTO_PTR:
     R(pc_off) = R(ip->a);
     goto chain;
@@ -584,6 +592,9 @@ chain : {
         cpu->stats.jmp_cache_misses++;
         return INTERP_RET_LOOKUP;
     }
+    /* A direct exit to the same guest page: remember the successor in the exit itself. */
+    if (ip->h == handlers[H_GOTO_BLOCK] && ((pc ^ b->vpc) & GUEST_PAGE_MASK) == 0)
+        __atomic_store_n(&((InterpInsn *)ip)->chain, nb, __ATOMIC_RELAXED);
     b = nb;
 }
 enter_block : {
@@ -599,6 +610,13 @@ enter_block : {
 #undef R
 #undef DISPATCH
 #undef NEXT
+}
+
+void interp_unchain(InterpInsn *code, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (code[i].h == handlers[H_GOTO_BLOCK])
+            __atomic_store_n(&code[i].chain, NULL, __ATOMIC_RELAXED);
 }
 
 /* ---- compiling IR into interpreter code ---- */

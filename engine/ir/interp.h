@@ -20,7 +20,15 @@ typedef struct VsBlock VsBlock;
 
 typedef struct InterpInsn {
     const void *h;
-    uint32_t d, a, b, c;
+    uint32_t d, a;
+    union {
+        struct {
+            uint32_t b, c;
+        };
+        /* goto_block: the successor block, cached when it is on the same guest page (so no
+         * mapping change can make it stale); cleared before invalidated blocks are freed. */
+        VsBlock *chain;
+    };
     uint64_t imm;
 } InterpInsn;
 
@@ -50,5 +58,7 @@ void interp_compile(const IrFunc *f, InterpInsn *code, InterpCall *calls, void *
                     unsigned *nmap_out);
 /* Run block b and follow direct/indirect exits through the jump cache. */
 int interp_exec(VsCpu *cpu, VsBlock *b);
+/* Forget every cached successor in a block's code (before blocks are freed). */
+void interp_unchain(InterpInsn *code, unsigned n);
 
 #endif

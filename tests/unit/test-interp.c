@@ -400,12 +400,84 @@ static void test_memory(void)
     ir_free(&f);
 }
 
+/* A block at vpc from a finished function (kept until the caller frees it). */
+static VsBlock *make_block(IrFunc *f, uint64_t vpc)
+{
+    unsigned n, nc, nm;
+    if (!interp_size(f, &n, &nc, &nm))
+        abort();
+    VsBlock *b = calloc(1, sizeof(VsBlock) + n * sizeof(InterpInsn) + nc * sizeof(InterpCall) +
+                               (nm + 1) * sizeof(VsInsnMap));
+    b->code = (InterpInsn *)(b + 1);
+    b->ncode = n;
+    InterpCall *calls = (InterpCall *)(b->code + n);
+    b->insn_map = (VsInsnMap *)(calls + nc);
+    interp_compile(f, b->code, calls, b->insn_map, &b->ninsn_map);
+    b->vpc = vpc;
+    b->mode = cpu->common.mode;
+    atomic_store(&b->valid, true);
+    return b;
+}
+
+static int exec_block(VsBlock *b)
+{
+    if (sigsetjmp(cpu->common.unwind, 0) == 0)
+        return interp_exec(&cpu->common, b);
+    return -2;
+}
+
+/* Direct exits cache a successor on the same guest page, never across pages, and never
+ * follow one that was invalidated. */
+static void test_chaining(void)
+{
+    IrFunc f1, f2, f3;
+    ir_init(&f1, &globals);
+    ir_goto_block(&f1, 0x10000100);
+    ir_init(&f2, &globals);
+    ir_emit(&f2, IR_OP_ADD, IR_I64, 0, ir_global(&f2, 0), ir_global(&f2, 0),
+            ir_const(&f2, IR_I64, 1), IR_NONE, 0);
+    ir_goto_block(&f2, 0x10000200);
+    ir_init(&f3, &globals);
+    ir_goto_block(&f3, 0x10000100);
+    VsBlock *b1 = make_block(&f1, 0x10000000), *b2 = make_block(&f2, 0x10000100);
+    VsBlock *b3 = make_block(&f3, 0x10001000); /* another page */
+    JmpCacheEntry *je = &cpu->common.jmp_cache[jmp_cache_hash(0x10000100)];
+
+    memset(cpu->common.jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    *je = (JmpCacheEntry){ 0x10000100, cpu->common.mode, b2 };
+    cpu->g[0] = 0;
+    CHECK(exec_block(b1) == INTERP_RET_LOOKUP && cpu->pc == 0x10000200 && cpu->g[0] == 1,
+          "b1 -> b2 through the jump cache");
+    CHECK(b1->code[b1->ncode - 1].chain == b2, "same-page exit cached its successor");
+    CHECK(exec_block(b3) == INTERP_RET_LOOKUP && cpu->g[0] == 2, "b3 -> b2 through the cache");
+    CHECK(b3->code[b3->ncode - 1].chain == NULL, "a cross-page exit must not be cached");
+
+    je->block = NULL; /* b2 leaves the jump cache: only the chain reaches it now */
+    CHECK(exec_block(b1) == INTERP_RET_LOOKUP && cpu->pc == 0x10000200 && cpu->g[0] == 3,
+          "b1 -> b2 through the chain");
+    CHECK(exec_block(b3) == INTERP_RET_LOOKUP && cpu->pc == 0x10000100 && cpu->g[0] == 3,
+          "b3 has no chain: lookup");
+
+    atomic_store(&b2->valid, false);
+    CHECK(exec_block(b1) == INTERP_RET_LOOKUP && cpu->pc == 0x10000100 && cpu->g[0] == 3,
+          "an invalidated successor is not followed");
+    interp_unchain(b1->code, b1->ncode);
+    CHECK(b1->code[b1->ncode - 1].chain == NULL, "unchain clears the cached successor");
+    free(b1);
+    free(b2);
+    free(b3);
+    ir_free(&f1);
+    ir_free(&f2);
+    ir_free(&f3);
+}
+
 int main(void)
 {
     setup();
     test_alu();
     test_branches();
     test_memory();
+    test_chaining();
     printf("%s: %d failure(s)\n", fails ? "FAIL" : "PASS", fails);
     return fails ? 1 : 0;
 }
