@@ -155,7 +155,6 @@ uint64_t mmu_translate_code(VsCpu *cpu, uint64_t vaddr, unsigned mmu_idx, uint8_
 /* Mark/clear a RAM page as holding translated code. Marking flushes stale writable TLB
  * entries of every vCPU so stores to the page take the slow path. */
 void mmu_mark_code_page(VsMachine *m, uint64_t paddr);
-bool mmu_page_has_code(VsMachine *m, uint64_t paddr);
 void mmu_clear_code_page(VsMachine *m, uint64_t paddr);
 
 #endif

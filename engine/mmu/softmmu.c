@@ -267,12 +267,6 @@ static MemRegion *ram_region(VsMachine *m, uint64_t paddr)
     return r && r->kind == MR_RAM ? r : NULL;
 }
 
-bool mmu_page_has_code(VsMachine *m, uint64_t paddr)
-{
-    MemRegion *r = ram_region(m, paddr);
-    return r && region_page_has_code(r, paddr);
-}
-
 void mmu_mark_code_page(VsMachine *m, uint64_t paddr)
 {
     MemRegion *r = ram_region(m, paddr);
