@@ -361,7 +361,10 @@ probe_\name:
  *   wait_trap_mie(n)    sets mstatus.MIE first
  *   wait_mtime(t)       until CLINT mtime >= t       wait_mtime_mie(t) sets MIE first
  *   wfi_mtime(t)        wfi in a loop until a trap or mtime >= t
- *   wfi_mtime_mie(t)    same, setting mstatus.MIE first */
+ *   wfi_mtime_mie(t)    wfi with mstatus.MIE = 0, then take a pending interrupt by opening
+ *                       MIE for one instruction; until a trap or mtime >= t. (Opening MIE
+ *                       before a wfi would race: an interrupt taken just before the wfi
+ *                       leaves nothing to wake it.) */
     .globl wait_start, wait_end
     .globl wait_trap, wait_trap_sie, wait_trap_nosie, wait_trap_mie
     .globl wait_mtime, wait_mtime_mie, wfi_mtime, wfi_mtime_mie
@@ -395,7 +398,17 @@ wait_mtime:
     li      a0, 0
     ret
 wfi_mtime_mie:
+    la      t0, g_trap
+    li      t3, CLINT_MTIME_ADDR
+4:  wfi
     csrsi   mstatus, 8
+    csrci   mstatus, 8
+    ld      t1, 0(t0)
+    bnez    t1, 9f
+    ld      t2, 0(t3)
+    bltu    t2, a0, 4b
+    li      a0, 0
+    ret
 wfi_mtime:
     la      t0, g_trap
     li      t3, CLINT_MTIME_ADDR
