@@ -19,33 +19,33 @@
 #include "mmu/mmu.h"
 
 /* Device status bits (2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1u
-#define VIRTIO_STATUS_DRIVER 2u
-#define VIRTIO_STATUS_DRIVER_OK 4u
-#define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_ACKNOWLEDGE        1u
+#define VIRTIO_STATUS_DRIVER             2u
+#define VIRTIO_STATUS_DRIVER_OK          4u
+#define VIRTIO_STATUS_FEATURES_OK        8u
 #define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64u
-#define VIRTIO_STATUS_FAILED 128u
+#define VIRTIO_STATUS_FAILED             128u
 
 /* Transport and ring feature bits (6). */
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_INDIRECT_DESC   28
+#define VIRTIO_F_EVENT_IDX       29
+#define VIRTIO_F_VERSION_1       32
 #define VIRTIO_F_ACCESS_PLATFORM 33
 
 /* Descriptor flags (2.7.5). */
-#define VIRTQ_DESC_F_NEXT 1u
-#define VIRTQ_DESC_F_WRITE 2u
+#define VIRTQ_DESC_F_NEXT     1u
+#define VIRTQ_DESC_F_WRITE    2u
 #define VIRTQ_DESC_F_INDIRECT 4u
 /* Ring flags. */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
-#define VIRTQ_USED_F_NO_NOTIFY 1u
+#define VIRTQ_USED_F_NO_NOTIFY     1u
 
 /* Interrupt status bits (4.2.2 InterruptStatus). */
-#define VIRTIO_ISR_QUEUE 1u
+#define VIRTIO_ISR_QUEUE  1u
 #define VIRTIO_ISR_CONFIG 2u
 
-#define VIRTQ_MAX_SIZE 32768 /* spec maximum queue size */
-#define VIRTQ_MAX_SG 1024    /* buffers in one chain, direct + indirect */
+#define VIRTQ_MAX_SIZE    32768 /* spec maximum queue size */
+#define VIRTQ_MAX_SG      1024  /* buffers in one chain, direct + indirect */
 
 /* A split virtqueue, device side. Guest-physical addresses of the three parts. */
 typedef struct VirtQueue {
@@ -72,7 +72,7 @@ typedef struct VirtQueue {
 typedef struct VirtqElem {
     uint16_t head;
     unsigned out_num, in_num;
-    uint64_t out_len, in_len; /* total bytes */
+    uint64_t out_len, in_len;      /* total bytes */
     struct iovec sg[VIRTQ_MAX_SG]; /* out_num out buffers, then in_num in buffers */
 } VirtqElem;
 
