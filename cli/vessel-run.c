@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "devopts.h"
 #include "vessel/engine.h"
 
 enum {
@@ -46,9 +47,29 @@ static const char usage_text[] =
     "  --initrd FILE       initial ramdisk\n"
     "  --append STR        kernel command line\n"
     "\n"
+    "Devices:\n"
+    "  --disk FILE[,format=raw|qcow2][,readonly]\n"
+    "                      a virtio disk (repeatable; vda, vdb... in order). The format\n"
+    "                      is detected from the header when not given.\n"
+    "  --iso FILE          a read-only CD-ROM image (a virtio disk after the --disk ones)\n"
+    "  --net-mode MODE     user[,hostfwd=tcp:127.0.0.1:2222-:22][,mac=52:54:00:..]: NAT\n"
+    "                      with DHCP and DNS, forwards bound to 127.0.0.1 unless given;\n"
+    "                      bridge: the TAP interface named by --net-if; none (default)\n"
+    "  --net-if IFNAME     the TAP interface for --net-mode bridge\n"
+    "  --share path=DIR,tag=NAME[,readonly]\n"
+    "                      share a host folder (virtio-9p; repeatable). In the guest:\n"
+    "                      mount -t 9p -o trans=virtio,version=9p2000.L NAME /mnt\n"
+    "  --display MODE      none (default) or virtio: a virtio-gpu display with keyboard,\n"
+    "                      tablet and mouse (see the frames with the control socket's\n"
+    "                      screendump)\n"
+    "  --no-rng            no virtio-rng (by default the guest gets the host's randomness)\n"
+    "\n"
     "Console:\n"
     "  --serial MODE       stdio (default) or none. On a terminal, stdio uses raw mode:\n"
     "                      press Ctrl-A then x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
+    "  --console DEV       where terminal input goes: uart (default, ttyS0) or virtio\n"
+    "                      (adds a virtio console, hvc0: boot with console=hvc0). The\n"
+    "                      output of both is shown.\n"
     "\n"
     "Diagnostics:\n"
     "  --trace LIST        comma-separated: ir, ir-opt, exec, int (to stderr)\n"
@@ -132,6 +153,7 @@ typedef struct InputState {
     VsMachine *m;
     int stop_pipe[2];
     bool raw;
+    bool to_console; /* --console virtio: input goes to hvc0 */
 } InputState;
 
 static void *input_thread(void *arg)
@@ -172,7 +194,9 @@ static void *input_thread(void *arg)
             }
             out[o++] = ch;
         }
-        if (o)
+        if (o && st->to_console)
+            vs_machine_console_input(st->m, out, o);
+        else if (o)
             vs_machine_serial_input(st->m, out, o);
     }
     return NULL;
@@ -242,9 +266,24 @@ enum {
     OPT_TRACE,
     OPT_STATS,
     OPT_VERSION,
-    OPT_LATER,
     OPT_CODE_CACHE,
+    OPT_DISK,
+    OPT_ISO,
+    OPT_NET_MODE,
+    OPT_NET_IF,
+    OPT_SHARE,
+    OPT_DISPLAY,
+    OPT_NO_RNG,
+    OPT_CONSOLE,
 };
+
+#define MAX_DEVICE_OPTS 32
+
+/* Grow-once arrays for repeatable device options (at most MAX_DEVICE_OPTS each). */
+static VsDiskConfig disk_opts[MAX_DEVICE_OPTS];
+static unsigned ndisk_opts;
+static VsShareConfig share_opts[MAX_DEVICE_OPTS];
+static unsigned nshare_opts;
 
 int main(int argc, char **argv)
 {
@@ -264,18 +303,25 @@ int main(int argc, char **argv)
         { "code-cache", required_argument, NULL, OPT_CODE_CACHE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
-        /* Accepted names of devices that arrive with later work: a clear error for now. */
-        { "disk", required_argument, NULL, OPT_LATER },
-        { "iso", required_argument, NULL, OPT_LATER },
-        { "net-mode", required_argument, NULL, OPT_LATER },
-        { "net-if", required_argument, NULL, OPT_LATER },
-        { "share", required_argument, NULL, OPT_LATER },
-        { "display", required_argument, NULL, OPT_LATER },
+        { "disk", required_argument, NULL, OPT_DISK },
+        { "iso", required_argument, NULL, OPT_ISO },
+        { "net-mode", required_argument, NULL, OPT_NET_MODE },
+        { "net-if", required_argument, NULL, OPT_NET_IF },
+        { "share", required_argument, NULL, OPT_SHARE },
+        { "display", required_argument, NULL, OPT_DISPLAY },
+        { "no-rng", no_argument, NULL, OPT_NO_RNG },
+        { "console", required_argument, NULL, OPT_CONSOLE },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
     vs_config_init(&cfg);
-    bool serial_stdio = true, firmware_given = false;
+    bool serial_stdio = true, firmware_given = false, console_virtio = false;
+    VsDiskConfig isos[MAX_DEVICE_OPTS];
+    unsigned nisos = 0;
+    VsNetConfig net = { .mode = VS_NET_NONE };
+    const char *net_if = NULL;
+    char errbuf[512];
+    cfg.rng = true;
 
     opterr = 0;
     int c, longidx = 0;
@@ -337,10 +383,55 @@ int main(int argc, char **argv)
             break;
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_VERSION: printf("vessel-run %s\n", VESSEL_VERSION); return 0;
-        case OPT_LATER:
-            usage_error("%s is not supported yet: virtio devices are not built in this "
-                        "version",
-                        argv[optind - 1]);
+        case OPT_DISK:
+            if (ndisk_opts == MAX_DEVICE_OPTS)
+                usage_error("too many --disk options (at most %d)", MAX_DEVICE_OPTS);
+            if (!devopt_parse_disk(optarg, &disk_opts[ndisk_opts], errbuf, sizeof(errbuf)))
+                usage_error("%s", errbuf);
+            ndisk_opts++;
+            break;
+        case OPT_ISO:
+            if (nisos == MAX_DEVICE_OPTS)
+                usage_error("too many --iso options (at most %d)", MAX_DEVICE_OPTS);
+            if (!*optarg)
+                usage_error("--iso needs a file name");
+            isos[nisos++] = (VsDiskConfig){
+                .path = optarg, .format = VS_DISK_FORMAT_RAW, .readonly = true, .cdrom = true
+            };
+            break;
+        case OPT_NET_MODE:
+            if (!devopt_parse_net(optarg, &net, errbuf, sizeof(errbuf)))
+                usage_error("%s", errbuf);
+            break;
+        case OPT_NET_IF: net_if = optarg; break;
+        case OPT_SHARE:
+            if (nshare_opts == MAX_DEVICE_OPTS)
+                usage_error("too many --share options (at most %d)", MAX_DEVICE_OPTS);
+            if (!devopt_parse_share(optarg, &share_opts[nshare_opts], errbuf, sizeof(errbuf)))
+                usage_error("%s", errbuf);
+            for (unsigned i = 0; i < nshare_opts; i++)
+                if (!strcmp(share_opts[i].tag, share_opts[nshare_opts].tag))
+                    usage_error("two --share options use the tag '%s'; tags must differ",
+                                share_opts[i].tag);
+            nshare_opts++;
+            break;
+        case OPT_DISPLAY:
+            if (!strcmp(optarg, "none"))
+                cfg.display = false;
+            else if (!strcmp(optarg, "virtio"))
+                cfg.display = true;
+            else
+                usage_error("unknown --display '%s' (use none or virtio)", optarg);
+            break;
+        case OPT_NO_RNG: cfg.rng = false; break;
+        case OPT_CONSOLE:
+            if (!strcmp(optarg, "uart"))
+                console_virtio = false;
+            else if (!strcmp(optarg, "virtio"))
+                console_virtio = true;
+            else
+                usage_error("unknown --console '%s' (use uart or virtio)", optarg);
+            break;
         case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
         default: usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -355,6 +446,30 @@ int main(int argc, char **argv)
             usage_error("no riscv64 firmware found: pass --firmware (OpenSBI fw_jump.bin), "
                         "or run tools/guest-assets");
     }
+
+    /* --iso media come after the disks. */
+    for (unsigned i = 0; i < nisos; i++) {
+        if (ndisk_opts == MAX_DEVICE_OPTS)
+            usage_error("too many disks and ISO images (at most %d)", MAX_DEVICE_OPTS);
+        disk_opts[ndisk_opts++] = isos[i];
+    }
+    cfg.disks = disk_opts;
+    cfg.ndisks = ndisk_opts;
+    cfg.shares = share_opts;
+    cfg.nshares = nshare_opts;
+    if (net_if && net.mode != VS_NET_BRIDGE)
+        usage_error("--net-if is for --net-mode bridge");
+    if (net.mode == VS_NET_BRIDGE) {
+        if (!net_if)
+            usage_error("--net-mode bridge needs --net-if with the TAP interface, e.g. "
+                        "--net-if tap0");
+        net.ifname = net_if;
+    }
+    if (net.mode != VS_NET_NONE) {
+        cfg.nets = &net;
+        cfg.nnets = 1;
+    }
+    cfg.virtio_console = console_virtio;
 
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -377,7 +492,7 @@ int main(int argc, char **argv)
     pthread_create(&sig_tid, NULL, signal_thread, m);
     pthread_detach(sig_tid);
 
-    InputState in = { .m = m, .stop_pipe = { -1, -1 } };
+    InputState in = { .m = m, .stop_pipe = { -1, -1 }, .to_console = console_virtio };
     pthread_t input_tid;
     bool input_started = false;
     if (serial_stdio) {

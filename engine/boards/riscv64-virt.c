@@ -11,6 +11,7 @@
 
 #include "boards/boards.h"
 #include "devices/riscv-hart.h"
+#include "virtio/vdev.h"
 
 /* ---- Device tree ---- */
 
@@ -207,7 +208,7 @@ static void build_soc(FdtBuilder *f, const RvVirtFdtParams *p, uint32_t ph_plic,
         fdt_prop_str(f, path, "compatible", "virtio,mmio");
         fdt_prop_reg(f, path, base, RV_VIRT_VIRTIO_SIZE);
         fdt_prop_u32(f, path, "interrupt-parent", ph_plic);
-        fdt_prop_u32(f, path, "interrupts", RV_VIRT_VIRTIO_IRQ + i);
+        fdt_prop_u32(f, path, "interrupts", RV_VIRT_VIRTIO_IRQ(i));
     }
 
     fdt_add(f, "/soc", "serial@10000000");
@@ -465,6 +466,32 @@ static void free_board(VsMachine *m, RvVirtBoard *b)
     free(b);
 }
 
+static void virtio_set_irq(void *opaque, int level)
+{
+    struct RvVirtIrqLine *l = opaque;
+    plic_set_irq(&l->b->plic, l->source, level);
+}
+
+/* The machine's virtio devices, in order, into the virtio-mmio slots. */
+static VsStatus map_virtio(VsMachine *m, RvVirtBoard *b, VsError *err)
+{
+    if (m->nvdevs > RV_VIRT_VIRTIO_COUNT)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "too many virtio devices: the riscv64 virt board has %d slots and "
+                            "this machine needs %u (disks, network cards, shares, display...)",
+                            RV_VIRT_VIRTIO_COUNT, m->nvdevs);
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        b->virtio_irq[i].b = b;
+        b->virtio_irq[i].source = RV_VIRT_VIRTIO_IRQ(i);
+        VsStatus st = vs_vdev_map(m, i, RV_VIRT_VIRTIO_BASE + i * RV_VIRT_VIRTIO_SIZE,
+                                  RV_VIRT_VIRTIO_IRQ(i), virtio_set_irq, &b->virtio_irq[i], err);
+        if (st != VS_OK)
+            return st;
+        b->virtio_slots |= 1u << i;
+    }
+    return VS_OK;
+}
+
 static VsStatus add_mmio(VsMachine *m, const char *name, uint64_t base, uint64_t size,
                          const MmioOps *ops, void *opaque, VsError *err)
 {
@@ -678,6 +705,8 @@ static VsStatus rv_virt_create(VsMachine *m, VsError *err)
         goto fail;
     }
     st = create_devices(m, b, err);
+    if (st == VS_OK)
+        st = map_virtio(m, b, err);
     if (st != VS_OK)
         goto fail;
     st = load_images(m, b, err);

@@ -7,7 +7,7 @@
  *   0x02000000  0x10000   CLINT (msip, mtimecmp, mtime)
  *   0x0c000000  0x600000  PLIC
  *   0x10000000  0x100     NS16550A UART                      PLIC source 10
- *   0x10001000  8x0x1000  virtio-mmio slots (not yet)        PLIC sources 1..8
+ *   0x10001000  32x0x1000 virtio-mmio slots                  PLIC sources 1..8, 32..55
  *   0x80000000  RAM       firmware at the base, kernel at +2 MiB, initrd above it,
  *                         device tree in the top 2 MiB below min(RAM end, 3 GiB)
  */
@@ -40,17 +40,20 @@
 #define RV_VIRT_UART_CLOCK_HZ 3686400
 
 /*
- * virtio-mmio transports go in slot i at RV_VIRT_VIRTIO_BASE + i * RV_VIRT_VIRTIO_SIZE with
- * PLIC source RV_VIRT_VIRTIO_IRQ + i, as in QEMU. A device attached there sets its bit in
- * RvVirtBoard.virtio_slots before the device tree is built, which then gets the node.
+ * virtio-mmio transports go in slot i at RV_VIRT_VIRTIO_BASE + i * RV_VIRT_VIRTIO_SIZE. Slots
+ * 0-7 are QEMU's, with PLIC sources 1-8; Vessel adds slots 8-31 right after them (QEMU's
+ * next device is at 0x10100000) with PLIC sources 32-55 (QEMU's PCIe INTx range, unused
+ * here: this board has no PCIe). The machine's virtio devices (m->vdevs) take slots in
+ * order; each used slot sets its bit in RvVirtBoard.virtio_slots before the device tree is
+ * built, which then gets the node.
  */
-#define RV_VIRT_VIRTIO_BASE  0x10001000ull
-#define RV_VIRT_VIRTIO_SIZE  0x1000ull
-#define RV_VIRT_VIRTIO_COUNT 8
-#define RV_VIRT_VIRTIO_IRQ   1
+#define RV_VIRT_VIRTIO_BASE   0x10001000ull
+#define RV_VIRT_VIRTIO_SIZE   0x1000ull
+#define RV_VIRT_VIRTIO_COUNT  32
+#define RV_VIRT_VIRTIO_IRQ(i) ((i) < 8 ? 1u + (i) : 24u + (i))
 
-#define RV_VIRT_MIN_RAM      (16 * RV_VIRT_MIB)
-#define RV_VIRT_MAX_HARTS    512
+#define RV_VIRT_MIN_RAM       (16 * RV_VIRT_MIB)
+#define RV_VIRT_MAX_HARTS     512
 /* Debian 12 OpenSBI 1.1 fw_jump.bin jumps to FW_JUMP_ADDR = 0x80200000 (the .dword read by its
  * fw_next_addr) and copies the FDT to FW_JUMP_FDT_ADDR = 0x82200000. */
 #define RV_VIRT_KERNEL_OFFSET (2 * RV_VIRT_MIB)
@@ -74,6 +77,10 @@ typedef struct RvVirtBoard {
     bool clint_ok, plic_ok, devices_ok;
 
     uint32_t virtio_slots; /* bit i: a transport sits in virtio slot i */
+    struct RvVirtIrqLine {
+        struct RvVirtBoard *b;
+        unsigned source;
+    } virtio_irq[RV_VIRT_VIRTIO_COUNT]; /* the set_irq opaque of slot i */
 
     uint64_t fw_entry;
     uint64_t fdt_addr, fdt_size;

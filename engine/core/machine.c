@@ -8,7 +8,9 @@
 #include "arch/riscv64/rv-cpu.h"
 #include "boards/boards.h"
 #include "core/blocks.h"
+#include "core/iothread.h"
 #include "core/machine.h"
+#include "virtio/vdev.h"
 
 /*
  * A reset loop is RESET_LOOP_COUNT resets in a row, each after a short life: fewer than
@@ -32,6 +34,94 @@ static const VsArchOps *arch_find(VsArch arch)
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+/* Deep copies of the device arrays in VsConfig (strings included). */
+static bool dup_str(const char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return true;
+    return (*dst = strdup(src)) != NULL;
+}
+
+static void *dup_array(const void *src, size_t n, size_t size)
+{
+    if (!n)
+        return NULL;
+    void *p = calloc(n, size);
+    if (p)
+        memcpy(p, src, n * size);
+    return p;
+}
+
+static bool config_dup_devices(VsConfig *dst, const VsConfig *src)
+{
+    dst->disks = NULL;
+    dst->nets = NULL;
+    dst->shares = NULL;
+    VsDiskConfig *disks = dup_array(src->disks, src->ndisks, sizeof(*disks));
+    VsNetConfig *nets = dup_array(src->nets, src->nnets, sizeof(*nets));
+    VsShareConfig *shares = dup_array(src->shares, src->nshares, sizeof(*shares));
+    dst->disks = disks;
+    dst->nets = nets;
+    dst->shares = shares;
+    if ((src->ndisks && !disks) || (src->nnets && !nets) || (src->nshares && !shares)) {
+        dst->ndisks = disks ? src->ndisks : 0;
+        dst->nnets = nets ? src->nnets : 0;
+        dst->nshares = shares ? src->nshares : 0;
+        return false;
+    }
+    bool ok = true;
+    for (unsigned i = 0; i < src->ndisks; i++)
+        ok &= dup_str(&disks[i].path, src->disks[i].path);
+    for (unsigned i = 0; i < src->nshares; i++) {
+        ok &= dup_str(&shares[i].path, src->shares[i].path);
+        ok &= dup_str(&shares[i].tag, src->shares[i].tag);
+    }
+    for (unsigned i = 0; i < src->nnets; i++) {
+        nets[i].forwards = NULL;
+        ok &= dup_str(&nets[i].ifname, src->nets[i].ifname);
+        VsPortForward *fw = dup_array(src->nets[i].forwards, src->nets[i].nforwards, sizeof(*fw));
+        if (src->nets[i].nforwards && !fw) {
+            nets[i].nforwards = 0;
+            ok = false;
+            continue;
+        }
+        nets[i].forwards = fw;
+        for (unsigned j = 0; j < src->nets[i].nforwards; j++) {
+            ok &= dup_str(&fw[j].host_addr, src->nets[i].forwards[j].host_addr);
+            ok &= dup_str(&fw[j].guest_addr, src->nets[i].forwards[j].guest_addr);
+        }
+    }
+    return ok;
+}
+
+static void config_free_devices(VsConfig *c)
+{
+    for (unsigned i = 0; i < c->ndisks; i++)
+        free((char *)c->disks[i].path);
+    for (unsigned i = 0; i < c->nshares; i++) {
+        free((char *)c->shares[i].path);
+        free((char *)c->shares[i].tag);
+    }
+    for (unsigned i = 0; i < c->nnets; i++) {
+        free((char *)c->nets[i].ifname);
+        for (unsigned j = 0; j < c->nets[i].nforwards; j++) {
+            free((char *)c->nets[i].forwards[j].host_addr);
+            free((char *)c->nets[i].forwards[j].guest_addr);
+        }
+        free((void *)c->nets[i].forwards);
+    }
+    free((void *)c->disks);
+    free((void *)c->nets);
+    free((void *)c->shares);
+}
+
+/* PhysMem.dma_written: a device wrote a RAM page that holds translated code. */
+static void dma_invalidate(void *opaque, uint64_t paddr)
+{
+    blocks_invalidate_page(opaque, paddr);
 }
 
 static void set_state(VsMachine *m, VsMachineState st)
@@ -128,6 +218,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cfg.kernel = dup_or_null(cfg->kernel);
     m->cfg.initrd = dup_or_null(cfg->initrd);
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
+    bool cfg_ok = config_dup_devices(&m->cfg, cfg);
     m->arch = arch;
     m->board_ops = board;
     if (listener)
@@ -137,7 +228,9 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     physmem_init(&m->mem);
     m->blocks = blocks_create(cfg->code_cache_size);
     m->cpus = calloc(cfg->smp, sizeof(VsCpu *));
-    if (!m->blocks || !m->cpus) {
+    m->mem.code_written = dma_invalidate;
+    m->mem.code_written_opaque = m;
+    if (!m->blocks || !m->cpus || !cfg_ok) {
         vs_machine_destroy(m);
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
     }
@@ -154,7 +247,14 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         m->ncpus++;
         arch->cpu_reset(m->cpus[i]);
     }
-    VsStatus st = board->create(m, err);
+    VsStatus st = vs_iothread_create(&m->io, err);
+    if (st == VS_OK)
+        st = vs_vdevs_create(m, err);
+    if (st != VS_OK) {
+        vs_machine_destroy(m);
+        return st;
+    }
+    st = board->create(m, err);
     if (st != VS_OK) {
         vs_machine_destroy(m);
         return st;
@@ -230,6 +330,7 @@ static void reset_cb(VsMachine *m, void *arg)
     blocks_flush_all(m);
     if (m->board_ops->reset)
         m->board_ops->reset(m);
+    vs_vdevs_reset(m);
     cpu_reset_all(m);
 }
 
@@ -380,6 +481,12 @@ void vs_machine_serial_input(VsMachine *m, const uint8_t *buf, size_t len)
         m->board_ops->serial_input(m, buf, len);
 }
 
+void vs_machine_console_input(VsMachine *m, const uint8_t *buf, size_t len)
+{
+    if (m->console)
+        virtio_console_input(m, buf, len);
+}
+
 void vs_machine_serial_output(VsMachine *m, const uint8_t *buf, size_t len)
 {
     if (m->listener.serial_output)
@@ -436,6 +543,7 @@ void vs_machine_destroy(VsMachine *m)
         vs_machine_wait(m);
     }
     vs_timer_service_stop(&m->timers);
+    vs_vdevs_destroy(m);
     if (m->board_ops && m->board && m->board_ops->destroy)
         m->board_ops->destroy(m);
     for (unsigned i = 0; i < m->ncpus; i++)
@@ -447,6 +555,7 @@ void vs_machine_destroy(VsMachine *m)
     free((char *)m->cfg.kernel);
     free((char *)m->cfg.initrd);
     free((char *)m->cfg.cmdline);
+    config_free_devices(&m->cfg);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);
     free(m);

@@ -15,6 +15,8 @@
 
 typedef struct BlockCache BlockCache;
 typedef struct Board Board;
+typedef struct VsIoThread VsIoThread;
+typedef struct VsVdev VsVdev;
 
 /* A board: builds devices and memory for an arch and loads the boot images. */
 typedef struct BoardOps {
@@ -42,6 +44,12 @@ struct VsMachine {
     PhysMem mem;
     VsTimerService timers;
     BlockCache *blocks;
+
+    /* Devices (virtio/vdev.h): the I/O thread runs their back ends. */
+    VsIoThread *io;
+    VsVdev **vdevs; /* in creation order: board slot i holds vdevs[i] */
+    unsigned nvdevs;
+    void *console; /* the virtio-console device, if any */
 
     unsigned ncpus;
     VsCpu **cpus;

@@ -56,6 +56,10 @@ typedef struct MemRegion {
 typedef struct PhysMem {
     MemRegion **regions; /* sorted by base, non-overlapping */
     unsigned count, cap;
+    /* Called by physmem_dma_written() for each RAM page holding translated code that a
+     * device wrote (the machine invalidates the page's translations). May be NULL. */
+    void (*code_written)(void *opaque, uint64_t paddr);
+    void *code_written_opaque;
 } PhysMem;
 
 void physmem_init(PhysMem *pm);
@@ -75,6 +79,13 @@ MemRegion *physmem_find(const PhysMem *pm, uint64_t paddr);
  * memory; it never returns memory outside guest RAM.
  */
 void *physmem_host_ptr(const PhysMem *pm, uint64_t paddr, uint64_t len, bool allow_rom);
+/*
+ * A device wrote [host, host+len) of guest RAM directly (DMA through a host pointer from
+ * physmem_host_ptr). Pages of it that hold translated code get their translations
+ * invalidated (code_written), as a vCPU store there would. Call it before the device
+ * tells the guest the data is there. Any thread.
+ */
+void physmem_dma_written(const PhysMem *pm, const void *host, size_t len);
 /* Copy to/from guest physical memory (RAM/ROM only). Return false if out of range. */
 bool physmem_write(const PhysMem *pm, uint64_t paddr, const void *src, size_t len);
 bool physmem_read(const PhysMem *pm, uint64_t paddr, void *dst, size_t len);

@@ -148,6 +148,25 @@ void *physmem_host_ptr(const PhysMem *pm, uint64_t paddr, uint64_t len, bool all
     return r->host + off;
 }
 
+void physmem_dma_written(const PhysMem *pm, const void *host, size_t len)
+{
+    if (!len || !pm->code_written)
+        return;
+    const uint8_t *h = host;
+    for (unsigned i = 0; i < pm->count; i++) {
+        MemRegion *r = pm->regions[i];
+        if (r->kind != MR_RAM || h < r->host || h >= r->host + r->size)
+            continue;
+        uint64_t off = (uint64_t)(h - r->host);
+        uint64_t end = len > r->size - off ? r->size : off + len;
+        for (uint64_t pg = off >> GUEST_PAGE_BITS; pg <= (end - 1) >> GUEST_PAGE_BITS; pg++) {
+            if (__atomic_load_n(&r->code_bitmap[pg / 8], __ATOMIC_ACQUIRE) & (1u << (pg % 8)))
+                pm->code_written(pm->code_written_opaque, r->base + (pg << GUEST_PAGE_BITS));
+        }
+        return;
+    }
+}
+
 bool physmem_write(const PhysMem *pm, uint64_t paddr, const void *src, size_t len)
 {
     /* Loaders write ROM too. */

@@ -421,8 +421,17 @@ bool virtio_dev_push(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint3
 {
     virtio_dev_lock(dev);
     bool ok = epoch == dev->reset_epoch && queue_live(dev, q);
-    if (ok)
+    if (ok) {
+        /* Translated code in the pages the device wrote is stale now (a program read
+         * from disk over an old one). */
+        uint32_t left = written;
+        for (unsigned i = elem->out_num; i < elem->out_num + elem->in_num && left; i++) {
+            size_t n = elem->sg[i].iov_len < left ? elem->sg[i].iov_len : left;
+            physmem_dma_written(dev->mem, elem->sg[i].iov_base, n);
+            left -= (uint32_t)n;
+        }
         virtq_push(&dev->queues[q], elem, written);
+    }
     virtio_dev_unlock(dev);
     return ok;
 }

@@ -57,6 +57,53 @@ enum {
     VS_TRACE_MMIO = 1u << 4,   /* print unhandled MMIO accesses */
 };
 
+/* ---- Devices (virtio) ---- */
+
+typedef enum VsDiskFormat {
+    VS_DISK_FORMAT_AUTO = 0, /* detect from the header: qcow2 magic, else raw */
+    VS_DISK_FORMAT_RAW,
+    VS_DISK_FORMAT_QCOW2,
+} VsDiskFormat;
+
+/* A virtio-blk disk. Disks appear to the guest in the order given (vda, vdb, ...). */
+typedef struct VsDiskConfig {
+    const char *path;
+    VsDiskFormat format;
+    bool readonly;
+    bool cdrom; /* removable read-only medium (an ISO image); implies readonly */
+} VsDiskConfig;
+
+typedef enum VsNetMode {
+    VS_NET_NONE = 0,
+    VS_NET_USER,   /* NAT, DHCP and DNS in-process (libslirp) */
+    VS_NET_BRIDGE, /* an existing TAP interface (VsNetConfig.ifname) */
+} VsNetMode;
+
+/* A host port forward into the guest (user networking). */
+typedef struct VsPortForward {
+    bool udp;
+    const char *host_addr; /* NULL: 127.0.0.1 */
+    uint16_t host_port;
+    const char *guest_addr; /* NULL: the address the guest gets from DHCP */
+    uint16_t guest_port;
+} VsPortForward;
+
+typedef struct VsNetConfig {
+    VsNetMode mode;
+    const char *ifname; /* VS_NET_BRIDGE: the TAP interface */
+    const VsPortForward *forwards;
+    unsigned nforwards;
+    bool mac_set;
+    uint8_t mac[6]; /* when mac_set; else 52:54:00:12:34:(56 + index) */
+} VsNetConfig;
+
+/* A host directory shared with the guest over virtio-9p (9P2000.L). */
+typedef struct VsShareConfig {
+    const char *path;
+    const char *tag; /* the guest mounts it with: mount -t 9p -o trans=virtio TAG DIR */
+    bool readonly;
+} VsShareConfig;
+
 typedef struct VsConfig {
     VsArch arch;
     VsAccel accel;
@@ -69,6 +116,18 @@ typedef struct VsConfig {
     unsigned trace;           /* VS_TRACE_* */
     bool stats;               /* collect and print translation statistics at exit */
     uint64_t code_cache_size; /* bytes of translations before a full flush; 0: 512 MiB */
+
+    /* Devices. The arrays are copied by vs_machine_create(). */
+    const VsDiskConfig *disks;
+    unsigned ndisks;
+    const VsNetConfig *nets;
+    unsigned nnets;
+    const VsShareConfig *shares;
+    unsigned nshares;
+    bool rng;            /* virtio-rng fed from the host's getrandom() */
+    bool virtio_console; /* virtio-console (the guest's hvc0); see vs_machine_console_input */
+    bool display;        /* virtio-gpu (2D) with virtio-input keyboard, tablet and mouse */
+    unsigned display_width, display_height; /* preferred mode; 0: 1024x768 */
 } VsConfig;
 
 /* Fill *cfg with defaults: riscv64, auto, 512 MiB, 1 vCPU. */
@@ -111,6 +170,9 @@ typedef struct VsMachineListener {
     void (*serial_output)(void *opaque, const uint8_t *buf, size_t len);
     /* The machine changed state. Called from engine threads. */
     void (*state_changed)(void *opaque, VsMachineState state);
+    /* Bytes the guest wrote to its virtio console (hvc0). Called from the I/O thread.
+     * NULL: they go to serial_output. */
+    void (*console_output)(void *opaque, const uint8_t *buf, size_t len);
 } VsMachineListener;
 
 /* Validate the configuration, load firmware/kernel/initrd and build the machine. */
@@ -129,6 +191,9 @@ VsMachineState vs_machine_state(const VsMachine *m);
 const char *vs_machine_stop_message(const VsMachine *m);
 /* Feed bytes to the guest's serial console input. Thread-safe. */
 void vs_machine_serial_input(VsMachine *m, const uint8_t *buf, size_t len);
+/* Feed bytes to the guest's virtio console (hvc0) input. Bytes the guest has no buffer
+ * for yet are queued (up to 64 KiB, then dropped). Thread-safe; ignored without one. */
+void vs_machine_console_input(VsMachine *m, const uint8_t *buf, size_t len);
 /* Print translation/execution statistics (VsConfig.stats) to a FILE*. */
 void vs_machine_print_stats(VsMachine *m, void *file);
 void vs_machine_destroy(VsMachine *m);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Virtio devices on a machine: creation, kicks to the I/O thread, board mapping, reset. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "virtio/vdev.h"
+
+VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
+{
+    const VsConfig *cfg = &m->cfg;
+    VsStatus st = VS_OK;
+
+    if (cfg->ndisks)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-blk disks are not built yet");
+    if (cfg->nnets)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-net is not built yet");
+    if (cfg->nshares)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-9p shares are not built yet");
+    if (cfg->display)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "the virtio-gpu display is not built yet");
+    if (cfg->virtio_console)
+        st = virtio_console_create(m, err);
+    if (st == VS_OK && cfg->rng)
+        st = virtio_rng_create(m, err);
+    return st;
+}
+
+/* vCPU thread, region lock held: note the queue and wake the I/O thread. */
+static void vdev_kick(void *opaque, unsigned queue)
+{
+    VsVdev *v = opaque;
+    atomic_fetch_or(&v->kicked, 1ull << queue);
+    vs_notifier_signal(&v->kick);
+}
+
+/* I/O thread. */
+static void vdev_kick_ready(void *opaque, uint32_t events)
+{
+    VsVdev *v = opaque;
+    (void)events;
+    vs_notifier_clear(&v->kick);
+    uint64_t q = atomic_exchange(&v->kicked, 0);
+    while (q) {
+        unsigned i = (unsigned)__builtin_ctzll(q);
+        q &= q - 1;
+        virtio_dev_queue_notify(v->dev, i);
+    }
+}
+
+static void vdev_free(VsVdev *v)
+{
+    if (v->kick_handler)
+        vs_iothread_remove(v->m->io, v->kick_handler);
+    if (v->destroy)
+        v->destroy(v->owner);
+    virtio_mmio_destroy(v->mmio);
+    vs_notifier_destroy(&v->kick);
+    free(v);
+}
+
+VsStatus vs_vdev_attach(VsMachine *m, const char *name, VirtioDevice *dev,
+                        void (*destroy)(void *owner), void *owner, VsError *err)
+{
+    VsVdev *v = calloc(1, sizeof(*v));
+    VsVdev **list = realloc(m->vdevs, (m->nvdevs + 1) * sizeof(*list));
+    if (list)
+        m->vdevs = list;
+    if (!v || !list) {
+        free(v);
+        destroy(owner);
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating %s", name);
+    }
+    v->m = m;
+    v->name = name;
+    v->dev = dev;
+    v->destroy = destroy;
+    v->owner = owner;
+    v->kick.fd = -1;
+    if (dev->num_queues > 64) {
+        vdev_free(v);
+        return vs_error_set(err, VS_ERR_INVALID, "%s has more than 64 queues", name);
+    }
+    if (!vs_notifier_init(&v->kick)) {
+        vdev_free(v);
+        return vs_error_set(err, VS_ERR_IO, "cannot create an eventfd for %s", name);
+    }
+    v->mmio = virtio_mmio_create_notify(dev, vdev_kick, v);
+    if (!v->mmio) {
+        vdev_free(v);
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating the transport of %s", name);
+    }
+    v->kick_handler = vs_iothread_add_fd(m->io, v->kick.fd, EPOLLIN, vdev_kick_ready, v, err);
+    if (!v->kick_handler) {
+        vdev_free(v);
+        return err->status;
+    }
+    m->vdevs[m->nvdevs++] = v;
+    return VS_OK;
+}
+
+VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
+                     void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err)
+{
+    VsVdev *v = m->vdevs[i];
+    if (!physmem_add_mmio(&m->mem, v->name, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, v->mmio))
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot map %s at 0x%" PRIx64, v->name, base);
+    virtio_dev_set_irq(v->dev, set_irq, irq_opaque);
+    v->mapped = true;
+    v->base = base;
+    v->irq = irq;
+    return VS_OK;
+}
+
+void vs_vdevs_reset(VsMachine *m)
+{
+    for (unsigned i = 0; i < m->nvdevs; i++)
+        virtio_mmio_reset(m->vdevs[i]->mmio);
+}
+
+void vs_vdevs_destroy(VsMachine *m)
+{
+    for (unsigned i = m->nvdevs; i-- > 0;)
+        vdev_free(m->vdevs[i]);
+    free(m->vdevs);
+    m->vdevs = NULL;
+    m->nvdevs = 0;
+    vs_iothread_destroy(m->io);
+    m->io = NULL;
+}

@@ -1,0 +1,160 @@
+"""Shared helpers for the guest tests: find the riscv64 guest assets, build a vessel-run
+command line, add files to the initramfs, run the guest with a timeout.
+
+A test that needs a script in the guest adds it with extra_initrd() (Linux unpacks
+concatenated cpio archives in order, so the base initramfs stays as it is) and runs it
+with run="sh /t/test.sh". The guest's /init prints VESSEL-RUN-EXIT=<status> after the
+command and powers off.
+"""
+import gzip
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def asset_dir():
+    if os.environ.get("VESSEL_GUEST_DIR"):
+        return os.path.join(os.environ["VESSEL_GUEST_DIR"], "riscv64")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "vessel", "guests", "riscv64")
+
+
+def assets_or_skip():
+    """The asset paths, or exit with the skip status when they are missing."""
+    d = asset_dir()
+    files = {n: os.path.join(d, n) for n in ("Image", "fw_jump.bin", "initramfs.cpio.gz")}
+    missing = [p for p in files.values() if not os.path.isfile(p)]
+    if missing:
+        print("SKIP: guest assets missing (%s); run tools/guest-assets" % ", ".join(missing))
+        sys.exit(SKIP)
+    return files
+
+
+def _cpio_entry(name, data, mode):
+    name_b = name.encode() + b"\0"
+    hdr = "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X" % (
+        0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0)
+    out = hdr.encode() + name_b
+    out += b"\0" * ((4 - len(out) % 4) % 4)
+    out += data
+    out += b"\0" * ((4 - len(data) % 4) % 4)
+    return out
+
+
+def extra_initrd(base, files, workdir):
+    """A copy of the initramfs `base` with `files` ({guest path: str|bytes}) added.
+    Directories on the way are created. Scripts get mode 0755."""
+    buf = io.BytesIO()
+    dirs = set()
+    for path in files:
+        parts = path.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    for d in sorted(dirs):
+        buf.write(_cpio_entry(d, b"", 0o040755))
+    for path, data in files.items():
+        if isinstance(data, str):
+            data = data.encode()
+        buf.write(_cpio_entry(path.strip("/"), data, 0o100755))
+    buf.write(_cpio_entry("TRAILER!!!", b"", 0))
+    out = os.path.join(workdir, "initramfs-test.cpio.gz")
+    with open(base, "rb") as f, open(out, "wb") as o:
+        o.write(f.read())
+        o.write(gzip.compress(buf.getvalue()))
+    return out
+
+
+def command(vessel_run, files, run=None, memory="256M", smp=1, accel="interp", extra=(),
+            initrd=None, verbose=False, console="console=ttyS0"):
+    """The vessel-run command line for the test guest."""
+    append = console + " earlycon=sbi panic=-1" + ("" if verbose else " quiet")
+    append += ' vessel.run="%s"' % run if run else " vessel.poweroff=1"
+    return [vessel_run, "--guest-arch", "riscv64", "--accel", accel, "--memory", memory,
+            "--smp", str(smp), "--firmware", files["fw_jump.bin"], "--kernel", files["Image"],
+            "--initrd", initrd or files["initramfs.cpio.gz"], "--append", append] + list(extra)
+
+
+def run(cmd, timeout=240, stdin=None, show=6000):
+    """Run vessel-run; returns (exit status or None on timeout, output text)."""
+    print("$ " + " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        print(out[-show:])
+        print("FAIL: the guest did not power off within %.0f s" % timeout)
+        return None, out
+    out = p.stdout.decode(errors="replace")
+    print(out[-show:])
+    print("exit status %d after %.1f s" % (p.returncode, time.monotonic() - t0), flush=True)
+    return p.returncode, out
+
+
+def run_interactive(cmd, steps, timeout=240, show=6000):
+    """Run vessel-run with a pipe on stdin. steps: [(text, bytes)]: once `text` has
+    appeared in the output, write `bytes` to stdin. Returns (status or None, output)."""
+    import select
+    print("$ " + " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    out = b""
+    steps = list(steps)
+    while True:
+        left = timeout - (time.monotonic() - t0)
+        if left <= 0:
+            p.kill()
+            p.wait()
+            text = out.decode(errors="replace")
+            print(text[-show:])
+            print("FAIL: the guest did not power off within %.0f s" % timeout)
+            return None, text
+        r, _, _ = select.select([p.stdout], [], [], min(left, 1.0))
+        if r:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+        while steps and steps[0][0].encode() in out:
+            p.stdin.write(steps[0][1])
+            p.stdin.flush()
+            steps.pop(0)
+    status = p.wait()
+    text = out.decode(errors="replace")
+    print(text[-show:])
+    print("exit status %d after %.1f s" % (status, time.monotonic() - t0), flush=True)
+    return status, text
+
+
+class Checker:
+    """Collects failures; finish() prints the verdict and returns the exit status."""
+
+    def __init__(self):
+        self.failed = []
+
+    def check(self, cond, what):
+        if not cond:
+            print("FAIL: " + what, flush=True)
+            self.failed.append(what)
+        return cond
+
+    def expect(self, out, text):
+        return self.check(text in out, "output lacks %r" % text)
+
+    def finish(self):
+        if self.failed:
+            print("%d check(s) failed" % len(self.failed))
+            return 1
+        print("PASS")
+        return 0
+
+
+def tempdir(prefix):
+    return tempfile.TemporaryDirectory(prefix=prefix)
