@@ -194,6 +194,74 @@ void vs_machine_serial_input(VsMachine *m, const uint8_t *buf, size_t len);
 /* Feed bytes to the guest's virtio console (hvc0) input. Bytes the guest has no buffer
  * for yet are queued (up to 64 KiB, then dropped). Thread-safe; ignored without one. */
 void vs_machine_console_input(VsMachine *m, const uint8_t *buf, size_t len);
+/* ---- Display (VsConfig.display: virtio-gpu) ---- */
+
+/*
+ * Pixels are 32-bit words 0x00RRGGBB in host byte order (XRGB8888; bytes B, G, R, X on
+ * a little-endian host), rows `stride` bytes apart. The engine keeps the image of each
+ * scanout; a front end learns of changes through the listener and copies pixels with
+ * vs_machine_display_read().
+ */
+typedef struct VsDisplayListener {
+    void *opaque;
+    /* Scanout `scanout` has a new size (0 x 0: the guest disabled it). I/O thread. */
+    void (*resize)(void *opaque, unsigned scanout, unsigned width, unsigned height);
+    /* The guest flushed this rectangle of the scanout. I/O thread. */
+    void (*update)(void *opaque, unsigned scanout, unsigned x, unsigned y, unsigned width,
+                   unsigned height);
+    /* A new cursor image (ARGB8888, premultiplied as the guest gave it; width 0: none),
+     * hot spot relative to its top left. I/O thread. */
+    void (*cursor_define)(void *opaque, unsigned width, unsigned height, unsigned hot_x,
+                          unsigned hot_y, const uint32_t *argb);
+    /* The cursor moved to (x, y) on `scanout`. I/O thread. */
+    void (*cursor_move)(void *opaque, unsigned scanout, int x, int y);
+} VsDisplayListener;
+
+/* Set (or with NULL clear) the display listener. A new listener gets a resize call for
+ * every active scanout. VS_ERR_STATE without a display. Thread-safe. */
+VsStatus vs_machine_set_display_listener(VsMachine *m, const VsDisplayListener *listener,
+                                         VsError *err);
+/* The scanout's current size; false when it is disabled or there is no display. */
+bool vs_machine_display_size(VsMachine *m, unsigned scanout, unsigned *width, unsigned *height);
+/* Copy a rectangle of the scanout's image into buf (XRGB8888, `stride` bytes per row).
+ * The rectangle must lie inside the current size; returns false otherwise. Thread-safe. */
+bool vs_machine_display_read(VsMachine *m, unsigned scanout, unsigned x, unsigned y, unsigned width,
+                             unsigned height, void *buf, size_t stride);
+
+/* ---- Input (VsConfig.display: virtio-input keyboard, tablet, mouse) ---- */
+
+/* Mouse buttons for vs_machine_input_button. */
+typedef enum VsButton {
+    VS_BUTTON_LEFT = 0,
+    VS_BUTTON_RIGHT,
+    VS_BUTTON_MIDDLE,
+    VS_BUTTON_SIDE,
+    VS_BUTTON_EXTRA,
+} VsButton;
+
+/*
+ * Input events for the guest. Keys are Linux evdev key codes (KEY_A = 30, ...; the same
+ * codes a front end gets from XKB keycode - 8). Each call is one complete event
+ * (followed by SYN_REPORT). When the guest has not posted buffers, events wait in a
+ * bounded queue (the oldest are dropped beyond it). Thread-safe; ignored without a display.
+ */
+void vs_machine_input_key(VsMachine *m, unsigned code, bool pressed);
+/* Absolute pointer (the tablet) at (x, y), each 0.0 - 1.0 across the scanout. */
+void vs_machine_input_move_abs(VsMachine *m, double x, double y);
+/* Relative pointer motion (the mouse), in guest pixels. */
+void vs_machine_input_move_rel(VsMachine *m, int dx, int dy);
+/* A button, on the tablet (absolute == true) or the mouse. */
+void vs_machine_input_button(VsMachine *m, VsButton button, bool pressed, bool absolute);
+/* Scroll wheel clicks: dy > 0 scrolls up, dx > 0 right. */
+void vs_machine_input_wheel(VsMachine *m, int dy, int dx, bool absolute);
+
+/*
+ * Ask the guest to power down, as a power button would: the board's power button where it
+ * has one, otherwise a KEY_POWER press on the virtio keyboard (a guest with systemd-logind
+ * or acpid powers off). VS_ERR_UNSUPPORTED when the machine has neither. Thread-safe.
+ */
+VsStatus vs_machine_powerdown(VsMachine *m, VsError *err);
+
 /* Print translation/execution statistics (VsConfig.stats) to a FILE*. */
 void vs_machine_print_stats(VsMachine *m, void *file);
 void vs_machine_destroy(VsMachine *m);
