@@ -50,6 +50,7 @@ struct VsMachine {
     VsVdev **vdevs; /* in creation order: board slot i holds vdevs[i] */
     unsigned nvdevs;
     void *console; /* the virtio-console device, if any */
+    void *gpu;     /* the virtio-gpu device (VsConfig.display), if any */
 
     unsigned ncpus;
     VsCpu **cpus;
