@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "devopts.h"
 #include "vessel/engine.h"
 
@@ -71,6 +72,11 @@ static const char usage_text[] =
     "                      (adds a virtio console, hvc0: boot with console=hvc0). The\n"
     "                      output of both is shown.\n"
     "\n"
+    "Control:\n"
+    "  --control unix:PATH a control socket (JSON lines): status, pause, resume,\n"
+    "                      powerdown, quit, screendump, send-key; e.g.\n"
+    "                      {\"execute\":\"screendump\",\"file\":\"screen.png\"}\n"
+    "\n"
     "Diagnostics:\n"
     "  --trace LIST        comma-separated: ir, ir-opt, exec, int (to stderr)\n"
     "  --stats             print translation and execution statistics at exit\n"
@@ -78,8 +84,12 @@ static const char usage_text[] =
     "  -h, --help          show this help and exit\n"
     "  --version           show the version and exit\n"
     "\n"
+    "Signals: SIGTERM asks the guest to power down (a second SIGTERM stops it); SIGINT\n"
+    "and SIGHUP stop it at once.\n"
+    "\n"
     "Exit status: 0 the guest powered off; 1 error; 2 the guest reported a failure or\n"
-    "crashed; 3 the guest kept resetting; 4 stopped from the host (Ctrl-A x, a signal).\n";
+    "crashed; 3 the guest kept resetting; 4 stopped from the host (Ctrl-A x, a signal,\n"
+    "the control socket's quit).\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -120,18 +130,53 @@ static void set_raw_terminal(void)
 }
 
 /* Signals are blocked in every thread and taken here with sigwait, so stopping the
- * machine runs in normal thread context (it takes locks). */
+ * machine runs in normal thread context (it takes locks). SIGTERM first asks the guest to
+ * power down; a second one (or the first, when the machine cannot ask) stops it. The
+ * thread lives until exit; sig_machine (under sig_lock) is cleared before the machine is
+ * destroyed. */
 static sigset_t stop_signals;
+static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static VsMachine *sig_machine;
+static volatile sig_atomic_t quit_requested;
 
 static void *signal_thread(void *arg)
 {
-    VsMachine *m = arg;
-    int sig;
-    if (sigwait(&stop_signals, &sig) == 0) {
-        got_signal = sig;
-        vs_machine_force_stop(m);
+    (void)arg;
+    bool powerdown_asked = false;
+    for (;;) {
+        int sig;
+        if (sigwait(&stop_signals, &sig) != 0)
+            continue;
+        pthread_mutex_lock(&sig_lock);
+        VsMachine *m = sig_machine;
+        if (m && sig == SIGTERM && !powerdown_asked) {
+            VsError err = { 0 };
+            powerdown_asked = true;
+            if (vs_machine_powerdown(m, &err) == VS_OK) {
+                fprintf(stderr, "\r\nvessel-run: SIGTERM: asked the guest to power down "
+                                "(another SIGTERM stops it at once)\r\n");
+                pthread_mutex_unlock(&sig_lock);
+                continue;
+            }
+            fprintf(stderr,
+                    "\r\nvessel-run: SIGTERM: cannot ask the guest to power down "
+                    "(%s); stopping it\r\n",
+                    err.message);
+        }
+        if (m) {
+            got_signal = sig;
+            vs_machine_force_stop(m);
+        }
+        pthread_mutex_unlock(&sig_lock);
     }
     return NULL;
+}
+
+/* The control socket's quit command (control thread). */
+static void control_quit(void *opaque)
+{
+    quit_requested = 1;
+    vs_machine_force_stop(opaque);
 }
 
 static void serial_out(void *opaque, const uint8_t *buf, size_t len)
@@ -275,6 +320,7 @@ enum {
     OPT_DISPLAY,
     OPT_NO_RNG,
     OPT_CONSOLE,
+    OPT_CONTROL,
 };
 
 #define MAX_DEVICE_OPTS 32
@@ -311,6 +357,7 @@ int main(int argc, char **argv)
         { "display", required_argument, NULL, OPT_DISPLAY },
         { "no-rng", no_argument, NULL, OPT_NO_RNG },
         { "console", required_argument, NULL, OPT_CONSOLE },
+        { "control", required_argument, NULL, OPT_CONTROL },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
@@ -319,7 +366,7 @@ int main(int argc, char **argv)
     VsDiskConfig isos[MAX_DEVICE_OPTS];
     unsigned nisos = 0;
     VsNetConfig net = { .mode = VS_NET_NONE };
-    const char *net_if = NULL;
+    const char *net_if = NULL, *control_spec = NULL;
     char errbuf[512];
     cfg.rng = true;
 
@@ -432,6 +479,11 @@ int main(int argc, char **argv)
             else
                 usage_error("unknown --console '%s' (use uart or virtio)", optarg);
             break;
+        case OPT_CONTROL:
+            if (strncmp(optarg, "unix:", 5) != 0 || !optarg[5])
+                usage_error("invalid --control '%s': use unix:PATH", optarg);
+            control_spec = optarg;
+            break;
         case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
         default: usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -488,8 +540,19 @@ int main(int argc, char **argv)
     if (cfg.accel == VS_ACCEL_AUTO)
         fprintf(stderr, "vessel-run: using the interpreter (the JIT and KVM tiers are not "
                         "built yet)\n");
+    Control *control = NULL;
+    if (control_spec) {
+        ControlConfig cc = { .m = m, .display = cfg.display, .quit = control_quit, .opaque = m };
+        control = control_start(control_spec, &cc, errbuf, sizeof(errbuf));
+        if (!control) {
+            fprintf(stderr, "vessel-run: %s\n", errbuf);
+            vs_machine_destroy(m);
+            return EXIT_ERROR;
+        }
+    }
+    sig_machine = m;
     pthread_t sig_tid;
-    pthread_create(&sig_tid, NULL, signal_thread, m);
+    pthread_create(&sig_tid, NULL, signal_thread, NULL);
     pthread_detach(sig_tid);
 
     InputState in = { .m = m, .stop_pipe = { -1, -1 }, .to_console = console_virtio };
@@ -505,6 +568,10 @@ int main(int argc, char **argv)
     if (vs_machine_start(m, &err) != VS_OK) {
         restore_terminal();
         fprintf(stderr, "vessel-run: %s\n", err.message);
+        control_stop(control);
+        pthread_mutex_lock(&sig_lock);
+        sig_machine = NULL;
+        pthread_mutex_unlock(&sig_lock);
         vs_machine_destroy(m);
         return EXIT_ERROR;
     }
@@ -533,6 +600,8 @@ int main(int argc, char **argv)
     case VS_STOP_FORCED:
         if (got_signal)
             fprintf(stderr, "\nvessel-run: stopped by signal %d\n", (int)got_signal);
+        else if (quit_requested)
+            fprintf(stderr, "\nvessel-run: stopped by the control socket's quit command\n");
         status = EXIT_STOPPED;
         break;
     default:
@@ -540,6 +609,10 @@ int main(int argc, char **argv)
         status = EXIT_ERROR;
         break;
     }
+    control_stop(control);
+    pthread_mutex_lock(&sig_lock);
+    sig_machine = NULL;
+    pthread_mutex_unlock(&sig_lock);
     vs_machine_destroy(m);
     return status;
 }
