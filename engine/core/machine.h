@@ -49,7 +49,8 @@ struct VsMachine {
     VsIoThread *io;
     VsVdev **vdevs; /* in creation order: board slot i holds vdevs[i] */
     unsigned nvdevs;
-    void *console; /* the virtio-console device, if any */
+    void *console;  /* the virtio-console device, if any */
+    void *input[3]; /* virtio-input keyboard, tablet, mouse (VsConfig.display) */
 
     unsigned ncpus;
     VsCpu **cpus;

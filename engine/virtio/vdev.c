@@ -20,7 +20,9 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-9p shares are not built yet");
     if (cfg->display)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "the virtio-gpu display is not built yet");
-    if (cfg->virtio_console)
+    if (st == VS_OK && cfg->display)
+        st = virtio_input_create_all(m, err);
+    if (st == VS_OK && cfg->virtio_console)
         st = virtio_console_create(m, err);
     if (st == VS_OK && cfg->rng)
         st = virtio_rng_create(m, err);
