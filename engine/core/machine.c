@@ -487,6 +487,17 @@ void vs_machine_console_input(VsMachine *m, const uint8_t *buf, size_t len)
         virtio_console_input(m, buf, len);
 }
 
+VsStatus vs_machine_powerdown(VsMachine *m, VsError *err)
+{
+    /* No board has a power button of its own yet (riscv64 virt has none). */
+    if (virtio_input_power_button(m))
+        return VS_OK;
+    return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                        "this machine has no power button: the %s board has none and there is "
+                        "no virtio keyboard to press KEY_POWER on (start it with a display)",
+                        m->board_ops->name);
+}
+
 void vs_machine_serial_output(VsMachine *m, const uint8_t *buf, size_t len)
 {
     if (m->listener.serial_output)

@@ -49,8 +49,9 @@ struct VsMachine {
     VsIoThread *io;
     VsVdev **vdevs; /* in creation order: board slot i holds vdevs[i] */
     unsigned nvdevs;
-    void *console; /* the virtio-console device, if any */
-    void *gpu;     /* the virtio-gpu device (VsConfig.display), if any */
+    void *console;  /* the virtio-console device, if any */
+    void *gpu;      /* the virtio-gpu device (VsConfig.display), if any */
+    void *input[3]; /* virtio-input keyboard, tablet, mouse (VsConfig.display) */
 
     unsigned ncpus;
     VsCpu **cpus;

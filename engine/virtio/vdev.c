@@ -20,6 +20,8 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-9p shares are not built yet");
     if (cfg->display)
         st = virtio_gpu_create(m, err);
+    if (st == VS_OK && cfg->display)
+        st = virtio_input_create_all(m, err);
     if (st == VS_OK && cfg->virtio_console)
         st = virtio_console_create(m, err);
     if (st == VS_OK && cfg->rng)

@@ -67,6 +67,10 @@ VsStatus virtio_rng_create(VsMachine *m, VsError *err);
 VsStatus virtio_console_create(VsMachine *m, VsError *err);
 /* The display (cfg->display): virtio-gpu, 2D; also implements the public Display API. */
 VsStatus virtio_gpu_create(VsMachine *m, VsError *err);
+/* The keyboard, tablet and mouse (m->input[0..2]), for VsConfig.display. */
+VsStatus virtio_input_create_all(VsMachine *m, VsError *err);
+/* Press and release KEY_POWER on the virtio keyboard; false without one. */
+bool virtio_input_power_button(VsMachine *m);
 /* Host input for the virtio console (vs_machine_console_input). */
 void virtio_console_input(VsMachine *m, const uint8_t *buf, size_t len);
 

@@ -69,6 +69,27 @@ def main():
         ("nothing to boot", [], ["boot"]),
         ("unknown accel", ["--accel", "warp"], ["warp"]),
         ("stray argument", ["extra"], ["extra"]),
+        # Device options.
+        ("disk without file", fw + ["--disk", ",readonly"], ["--disk", "file name"]),
+        ("disk bad format", fw + ["--disk", "x.img,format=vmdk"], ["vmdk", "raw or qcow2"]),
+        ("disk bad option", fw + ["--disk", "x.img,cache=none"], ["cache=none"]),
+        ("iso empty name", fw + ["--iso", ""], ["--iso"]),
+        ("net mode unknown", fw + ["--net-mode", "wifi"], ["wifi", "user, bridge or none"]),
+        ("hostfwd malformed", fw + ["--net-mode", "user,hostfwd=tcp:2222:22"],
+         ["hostfwd", "tcp:127.0.0.1:2222-:22"]),
+        ("hostfwd port range", fw + ["--net-mode", "user,hostfwd=tcp::70000-:22"], ["70000"]),
+        ("hostfwd on bridge", fw + ["--net-mode", "bridge,hostfwd=tcp::2222-:22"],
+         ["--net-mode user"]),
+        ("bad mac", fw + ["--net-mode", "user,mac=01:00:5e:00:00:01"], ["unicast"]),
+        ("bridge without if", fw + ["--net-mode", "bridge"], ["--net-if"]),
+        ("net-if without bridge", fw + ["--net-if", "tap0"], ["--net-mode bridge"]),
+        ("share without tag", fw + ["--share", "path=" + tmp], ["tag=NAME"]),
+        ("share unknown key", fw + ["--share", "path=" + tmp + ",tag=a,security=none"],
+         ["security=none"]),
+        ("share tag twice", fw + ["--share", "path=" + tmp + ",tag=a", "--share",
+                                  "path=" + tmp + ",tag=a"], ["tag 'a'"]),
+        ("display unknown", fw + ["--display", "sdl"], ["sdl", "none or virtio"]),
+        ("console unknown", fw + ["--console", "tty"], ["tty", "uart or virtio"]),
     ]
     if os.getuid() != 0:
         unreadable = os.path.join(tmp, "unreadable")

@@ -1381,6 +1381,50 @@ static void test_stress(void)
     CHECK(!g_vq.broken);
 }
 
+/* physmem_dma_written: only pages marked as holding code are reported, each once. */
+static uint64_t g_code_pages[8];
+static unsigned g_ncode_pages;
+
+static void code_written(void *opaque, uint64_t paddr)
+{
+    (void)opaque;
+    if (g_ncode_pages < 8)
+        g_code_pages[g_ncode_pages] = paddr;
+    g_ncode_pages++;
+}
+
+static void test_dma_written(void)
+{
+    g_case = "dma written";
+    MemRegion *r = physmem_find(&g_pm, RAM_BASE);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    g_pm.code_written = code_written;
+    /* Pages 3 and 5 of RAM hold translated code. */
+    r->code_bitmap[0] |= (1u << 3) | (1u << 5);
+    g_ncode_pages = 0;
+    /* Pages 2..4 (a write straddling page boundaries): only page 3 is reported. */
+    physmem_dma_written(&g_pm, host(RAM_BASE + 0x2ff0, 0x2000), 0x2000);
+    CHECK_EQ(g_ncode_pages, 1);
+    CHECK_EQ(g_code_pages[0], RAM_BASE + 0x3000);
+    /* A write inside page 4 only: nothing. Zero length: nothing. */
+    physmem_dma_written(&g_pm, host(RAM_BASE + 0x4000, 16), 16);
+    physmem_dma_written(&g_pm, host(RAM_BASE + 0x5000, 16), 0);
+    CHECK_EQ(g_ncode_pages, 1);
+    /* Pages 3..5: both code pages. */
+    physmem_dma_written(&g_pm, host(RAM_BASE + 0x3000, 0x3000), 0x3000);
+    CHECK_EQ(g_ncode_pages, 3);
+    CHECK_EQ(g_code_pages[1], RAM_BASE + 0x3000);
+    CHECK_EQ(g_code_pages[2], RAM_BASE + 0x5000);
+    /* A pointer that is not guest RAM is ignored. */
+    static uint8_t not_ram[64];
+    physmem_dma_written(&g_pm, not_ram, sizeof(not_ram));
+    CHECK_EQ(g_ncode_pages, 3);
+    r->code_bitmap[0] &= (uint8_t) ~((1u << 3) | (1u << 5));
+    g_pm.code_written = NULL;
+}
+
 int main(void)
 {
     physmem_init(&g_pm);
@@ -1415,6 +1459,7 @@ int main(void)
     test_broken_sticky();
     test_iov();
     test_stress();
+    test_dma_written();
 
     physmem_destroy(&g_pm);
     printf("virtqueue: %d checks passed, %d failed\n", g_pass, g_fail);
