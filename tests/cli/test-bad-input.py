@@ -90,6 +90,8 @@ def main():
                                   "path=" + tmp + ",tag=a"], ["tag 'a'"]),
         ("display unknown", fw + ["--display", "sdl"], ["sdl", "none or virtio"]),
         ("console unknown", fw + ["--console", "tty"], ["tty", "uart or virtio"]),
+        ("control not unix", fw + ["--control", "tcp:127.0.0.1:4444"], ["--control", "unix:PATH"]),
+        ("control empty path", fw + ["--control", "unix:"], ["--control", "unix:PATH"]),
     ]
     if os.getuid() != 0:
         unreadable = os.path.join(tmp, "unreadable")

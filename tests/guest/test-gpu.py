@@ -11,7 +11,8 @@
    and the socket file is gone.
 2. A guest that ignores the power key: the first SIGTERM leaves it running, the second
    stops it (exit 4).
-3. The quit command stops the machine (exit 4).
+3. A stale socket file (nothing listening) is replaced; a second vessel-run on a socket in
+   use is refused; the quit command stops the machine (exit 4).
 4. Without a display: screendump and send-key get error replies; SIGTERM cannot ask the
    guest and stops it at once (exit 4).
 5. --control on an existing file that is not a socket is refused.
@@ -338,10 +339,17 @@ def main():
         finally:
             v.kill()
 
-        # ---- 3: quit ----
+        # ---- 3: a stale socket file is replaced; a socket in use is refused; quit ----
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(sock)
+        stale.close()
         v = boot(vessel_run, files, make_initrd(files, wd, 0), sock)
         try:
             c.check(v.wait_for("gpu-guest-ready"), "run 3: guest did not get ready")
+            cmd = guestlib.command(vessel_run, files, extra=["--control", "unix:" + sock])
+            status, out = guestlib.run(cmd, timeout=60)
+            c.check(status == 1, "a second vessel-run on the same socket: exit %r" % status)
+            c.expect(out, "is in use by another process")
             cl = Client(sock)
             c.check(cl.cmd({"execute": "quit"}) == {"return": {}}, "run 3: quit reply")
             status = v.wait_exit()

@@ -9,6 +9,8 @@
  * sequence goes through a real controlq ring to check fencing and the used length.
  */
 #include <endian.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -723,6 +725,64 @@ static void test_listener_replay(void)
     CHECK_EQ(unref(60), VIRTIO_GPU_RESP_OK_NODATA);
 }
 
+/*
+ * A front end reading from another thread sees whole frames: the guest flushes frames of one
+ * colour each (and switches between two sizes), the reader checks every image it gets is
+ * one colour.
+ */
+static _Atomic bool g_reader_stop;
+static _Atomic unsigned g_reads_ok, g_torn;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    static uint32_t buf[64 * 64];
+    while (!atomic_load(&g_reader_stop)) {
+        unsigned w, h;
+        if (!vs_machine_display_size(&g_m, 0, &w, &h))
+            continue;
+        if (!vs_machine_display_read(&g_m, 0, 0, 0, w, h, buf, (size_t)w * 4))
+            continue; /* the size changed in between */
+        for (unsigned i = 1; i < w * h; i++) {
+            if (buf[i] != buf[0]) {
+                atomic_fetch_add(&g_torn, 1);
+                break;
+            }
+        }
+        atomic_fetch_add(&g_reads_ok, 1);
+    }
+    return NULL;
+}
+
+static void test_concurrent_reads(void)
+{
+    VsError err;
+    CHECK_EQ(vs_machine_set_display_listener(&g_m, NULL, &err), VS_OK);
+    CHECK_EQ(create(70, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64), VIRTIO_GPU_RESP_OK_NODATA);
+    uint64_t a = RAM_BASE;
+    uint32_t l = 64 * 64 * 4;
+    CHECK_EQ(attach(70, 1, &a, &l), VIRTIO_GPU_RESP_OK_NODATA);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, reader, NULL) == 0);
+    for (unsigned frame = 1; frame <= 400; frame++) {
+        for (unsigned i = 0; i < 64 * 64; i++)
+            put32(g_ram + i * 4, frame * 0x010203u & 0xffffffu);
+        CHECK_EQ(transfer(70, 0, 0, 64, 64, 0), VIRTIO_GPU_RESP_OK_NODATA);
+        unsigned side = frame % 50 < 25 ? 64 : 48;
+        if (frame % 25 == 1)
+            CHECK_EQ(set_scanout(0, 70, 0, 0, side, side), VIRTIO_GPU_RESP_OK_NODATA);
+        else
+            CHECK_EQ(flush(70, 0, 0, 64, 64), VIRTIO_GPU_RESP_OK_NODATA);
+        while (atomic_load(&g_reads_ok) < frame / 4)
+            sched_yield();
+    }
+    atomic_store(&g_reader_stop, true);
+    pthread_join(t, NULL);
+    CHECK(atomic_load(&g_reads_ok) >= 100);
+    CHECK_EQ(atomic_load(&g_torn), 0);
+    CHECK_EQ(unref(70), VIRTIO_GPU_RESP_OK_NODATA);
+}
+
 static void test_config(void)
 {
     VsMachine m2 = { 0 };
@@ -761,6 +821,7 @@ int main(void)
     test_cursor();
     test_ring_and_reset();
     test_listener_replay();
+    test_concurrent_reads();
     test_config();
     CHECK(atomic_load(&g_dev->guest_errors) > 0);
     g_destroy(g_owner);

@@ -217,8 +217,10 @@ typedef struct VsDisplayListener {
     void (*cursor_move)(void *opaque, unsigned scanout, int x, int y);
 } VsDisplayListener;
 
-/* Set (or with NULL clear) the display listener. A new listener gets a resize call for
- * every active scanout. VS_ERR_STATE without a display. Thread-safe. */
+/* Set (or with NULL clear) the display listener. A new listener gets a resize call and an
+ * update of the whole image for every active scanout, and the cursor if the guest defined
+ * one. The listener is installed on the I/O thread: do not call this while holding a lock
+ * your listener takes. VS_ERR_STATE without a display. Thread-safe. */
 VsStatus vs_machine_set_display_listener(VsMachine *m, const VsDisplayListener *listener,
                                          VsError *err);
 /* The scanout's current size; false when it is disabled or there is no display. */
