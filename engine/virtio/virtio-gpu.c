@@ -14,7 +14,8 @@
  * display listener. So a front end sees what the guest flushed, as on a real display.
  *
  * The guest is hostile. Choices where the spec names no error:
- * - A request shorter than its command structure, an unknown command, a controlq command
+ * - A request shorter than its command structure (for ATTACH_BACKING: than its header and
+ *   nr_entries entries), an unknown command, a controlq command
  *   on the cursorq (or the reverse), GET_EDID without the EDID feature, attaching backing
  *   to a resource that has some, detaching or transferring without backing: ERR_UNSPEC
  *   (as QEMU does).
@@ -31,6 +32,9 @@
  * All sizes are computed in 64 bits from 32-bit guest values, so nothing overflows. Host
  * memory is the images and backing tables (at most GPU_HOSTMEM_MAX) plus the scanout
  * surface, which is no larger than the resource it shows.
+ *
+ * A device reset (the driver's or the machine's) drops every resource, disables the
+ * scanout (the listener gets a 0 x 0 resize) and hides the cursor.
  *
  * Threads: command processing, resets (through vs_iothread_run_sync) and the listener
  * calls all run on the I/O thread, so the resource table and the listener need no lock.
