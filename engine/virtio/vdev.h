@@ -65,6 +65,8 @@ void vs_vdevs_destroy(VsMachine *m);
 /* The device creators (one per device type). `index` counts devices of that type. */
 VsStatus virtio_rng_create(VsMachine *m, VsError *err);
 VsStatus virtio_console_create(VsMachine *m, VsError *err);
+/* One virtio-net device for m->cfg.nets[index], with its back end (net/net.h). */
+VsStatus virtio_net_create(VsMachine *m, const VsNetConfig *cfg, unsigned index, VsError *err);
 /* Host input for the virtio console (vs_machine_console_input). */
 void virtio_console_input(VsMachine *m, const uint8_t *buf, size_t len);
 
