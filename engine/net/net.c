@@ -67,6 +67,12 @@ void net_backend_send(NetBackend *be, const uint8_t *frame, size_t len)
     be->ops->send(be, frame, len);
 }
 
+void net_backend_flush(NetBackend *be)
+{
+    if (be->ops->flush)
+        be->ops->flush(be);
+}
+
 bool net_backend_can_deliver(const NetBackend *be)
 {
     return be->queued < NET_QUEUE_FRAMES && be->queued_bytes + NET_FRAME_MAX <= NET_QUEUE_BYTES;

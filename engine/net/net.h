@@ -54,6 +54,8 @@ typedef struct NetBackendOps {
     const char *name; /* "user", "tap" */
     /* One frame from the guest to the outside. Never blocks; drops when it cannot send. */
     void (*send)(NetBackend *be, const uint8_t *frame, size_t len);
+    /* The device finished a batch of sends (net_backend_flush). NULL: nothing to do. */
+    void (*flush)(NetBackend *be);
     /* The receive queue has room again (after it drained; also when it never filled: the
      * back end keeps track of whether it had stopped reading). NULL: nothing to do. */
     void (*rx_resume)(NetBackend *be);
@@ -83,8 +85,10 @@ VsStatus net_backend_create(VsMachine *m, const VsNetConfig *cfg, unsigned index
 void net_backend_destroy(NetBackend *be);
 void net_backend_set_peer(NetBackend *be, const NetPeer *peer);
 
-/* Device -> outside. */
+/* Device -> outside. After a batch of sends the device calls net_backend_flush(), so a
+ * back end can do per-batch work once (slirp: poll its sockets, re-arm its timers). */
 void net_backend_send(NetBackend *be, const uint8_t *frame, size_t len);
+void net_backend_flush(NetBackend *be);
 
 /* Back end -> device, with queueing as described above. */
 void net_backend_deliver(NetBackend *be, const uint8_t *frame, size_t len);

@@ -17,8 +17,9 @@
  *   - a pump runs poll() with a zero timeout over the last fill's sockets, gives the
  *     result to slirp_pollfds_poll() (which also runs the TCP timers), then fills again
  *     and brings inner_ep and the timerfd up to date.
- * It runs when inner_ep or the timerfd fire and, through an eventfd, after the guest sent
- * frames (slirp_input can open sockets that need watching). Every slirp call happens on
+ * It runs when inner_ep or the timerfd fire, after each batch of frames from the guest
+ * (slirp_input can open sockets that need watching and schedule TCP's delayed ACK), and
+ * through an eventfd when slirp asks with its notify callback. Every slirp call happens on
  * the I/O thread, so slirp needs no locking.
  */
 #include <arpa/inet.h>
@@ -68,6 +69,7 @@ struct SlirpNet {
     VsNotifier pump_req;
     VsIoHandler *ep_handler, *timer_handler, *pump_handler;
     bool pump_pending;
+    bool sent; /* frames went into slirp since the last pump */
 
     struct pollfd *pfds; /* the last fill */
     unsigned npfds, pfds_cap;
@@ -406,8 +408,18 @@ static void slirp_send(NetBackend *be, const uint8_t *frame, size_t len)
 {
     SlirpNet *s = (SlirpNet *)be;
     slirp_input(s->slirp, frame, (int)len);
-    /* New connections may need watching: fill again once this batch is done. */
-    request_pump(s);
+    s->sent = true;
+}
+
+/* After a batch from the guest: new connections may need watching, and TCP may have
+ * scheduled a delayed ACK, which only the next fill turns into a timer. */
+static void slirp_flush(NetBackend *be)
+{
+    SlirpNet *s = (SlirpNet *)be;
+    if (s->sent) {
+        s->sent = false;
+        pump(s);
+    }
 }
 
 static void slirp_destroy(NetBackend *be)
@@ -440,6 +452,7 @@ static void slirp_destroy(NetBackend *be)
 static const NetBackendOps slirp_ops = {
     .name = "user",
     .send = slirp_send,
+    .flush = slirp_flush,
     .destroy = slirp_destroy,
 };
 

@@ -165,6 +165,7 @@ static void net_tx(VirtioNet *n)
 {
     VirtioDevice *dev = &n->dev;
     unsigned budget = NET_TX_BUDGET;
+    bool pushed = false, sent = false;
     for (;;) {
         virtio_dev_lock(dev);
         uint64_t epoch = virtio_dev_epoch(dev);
@@ -176,16 +177,22 @@ static void net_tx(VirtioNet *n)
         size_t len = tx_frame(n, n->tx_elem);
         if (!len)
             n->tx_bad++;
-        virtio_dev_push(dev, NET_TX, n->tx_elem, 0, epoch);
+        pushed |= virtio_dev_push(dev, NET_TX, n->tx_elem, 0, epoch);
         virtio_dev_unlock(dev);
-        if (len)
+        if (len) {
             net_backend_send(n->be, n->tx_buf, len);
+            sent = true;
+        }
         if (--budget == 0) {
             vs_notifier_signal(&n->tx_more);
             break;
         }
     }
-    virtio_notify_used(dev, NET_TX);
+    if (sent)
+        net_backend_flush(n->be);
+    /* Only after a push: without EVENT_IDX a notification must mean something was used. */
+    if (pushed)
+        virtio_notify_used(dev, NET_TX);
 }
 
 static void net_tx_more(void *opaque, uint32_t events)

@@ -134,6 +134,7 @@ typedef struct FakeNet {
     size_t last_len;
     uint8_t last[NET_FRAME_MAX];
     unsigned resumes;
+    unsigned flushes, sent_at_flush;
 } FakeNet;
 
 static FakeNet *g_net;
@@ -145,6 +146,12 @@ static void fake_send(NetBackend *be, const uint8_t *frame, size_t len)
     f->last_len = len;
     memcpy(f->last, frame, len);
 }
+static void fake_flush(NetBackend *be)
+{
+    FakeNet *f = (FakeNet *)be;
+    f->flushes++;
+    f->sent_at_flush = f->sent;
+}
 static void fake_resume(NetBackend *be)
 {
     ((FakeNet *)be)->resumes++;
@@ -154,9 +161,11 @@ static void fake_destroy(NetBackend *be)
     free(be);
     g_net = NULL;
 }
-static const NetBackendOps fake_ops = {
-    .name = "fake", .send = fake_send, .rx_resume = fake_resume, .destroy = fake_destroy
-};
+static const NetBackendOps fake_ops = { .name = "fake",
+                                        .send = fake_send,
+                                        .flush = fake_flush,
+                                        .rx_resume = fake_resume,
+                                        .destroy = fake_destroy };
 
 static VsStatus fake_create(VsMachine *m, NetBackend **out)
 {
@@ -365,6 +374,8 @@ static void test_tx(void)
     CHECK(memcmp(g_net->last, frame, 100) == 0);
     CHECK_EQ(used_idx(TX), 1);
     CHECK_EQ(used_len(TX, 0), 0);
+    CHECK_EQ(g_net->flushes, 1); /* once per batch, after its frames */
+    CHECK_EQ(g_net->sent_at_flush, 1);
 
     /* Malformed chains: dropped, returned used, counted; the device keeps working. */
     uint32_t l;
