@@ -4,21 +4,25 @@
  * (net/net.h: user networking on libslirp, or a TAP interface).
  *
  * Features offered: VIRTIO_NET_F_MAC (the configured MAC, else 52:54:00:12:34:56 + index),
- * VIRTIO_NET_F_STATUS (link always up) and VIRTIO_NET_F_MRG_RXBUF (Linux's default receive
- * path: small buffers, a packet may span several). No checksum or segmentation offloads,
- * no control queue, no multiqueue: every frame crosses complete and fully checksummed.
+ * VIRTIO_NET_F_STATUS (link always up), VIRTIO_NET_F_MRG_RXBUF (Linux's default receive
+ * path: small buffers, a packet may span several) and the two checksum offloads, which
+ * spare a slow guest CPU the checksum loops: VIRTIO_NET_F_CSUM (the guest may leave a
+ * TCP/UDP checksum to us: finished here before the frame leaves, so back ends always get
+ * complete frames) and VIRTIO_NET_F_GUEST_CSUM (a received frame whose TCP/UDP checksum
+ * we verified is marked DATA_VALID; anything else goes up unmarked). No segmentation
+ * offloads, no control queue, no multiqueue.
  *
  * Every packet is preceded by the 12-byte struct virtio_net_hdr (VERSION_1 always has
  * num_buffers). Transmit: the header is read and the frame after it sent on; a chain
  * shorter than the header plus an Ethernet header, longer than NET_FRAME_MAX, or asking
- * for segmentation offload (not offered) is dropped and counted, and the chain returned
- * used. Receive: the header (flags 0, GSO_NONE, num_buffers) and the frame are written
- * into one chain, or with MRG_RXBUF into as many chains as it takes, every chain but the
- * last filled completely, all published with a single used.idx update (5.1.6.4: the
- * driver must see all of a packet's buffers together). Without MRG_RXBUF a frame that does
- * not fit the chain is dropped and the chain stays available (5.1.6.3.2: one descriptor
- * chain per packet). A mergeable buffer shorter than the header breaks a driver MUST
- * (5.1.6.3.1) and sets DEVICE_NEEDS_RESET.
+ * for segmentation offload (not offered), or with a checksum position outside the frame is
+ * dropped and counted, and the chain returned used. Receive: the header (flags 0, GSO_NONE,
+ * num_buffers) and the frame are written into one chain, or with MRG_RXBUF into as many chains as
+ * it takes, every chain but the last filled completely, all published with a single used.idx update
+ * (5.1.6.4: the driver must see all of a packet's buffers together). Without MRG_RXBUF a frame that
+ * does not fit the chain is dropped and the chain stays available (5.1.6.3.2: one descriptor chain
+ * per packet). A mergeable buffer shorter than the header breaks a driver MUST (5.1.6.3.1) and sets
+ * DEVICE_NEEDS_RESET.
  *
  * Threads: everything runs on the I/O thread (kicks, back-end frames). The transmit loop
  * drops the device lock before handing a frame to the back end, because the back end may
@@ -29,23 +33,28 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "net/checksum.h"
 #include "net/net.h"
 #include "virtio/vdev.h"
 
-#define VIRTIO_NET_F_MAC        5
-#define VIRTIO_NET_F_MRG_RXBUF  15
-#define VIRTIO_NET_F_STATUS     16
+#define VIRTIO_NET_F_CSUM           0
+#define VIRTIO_NET_F_GUEST_CSUM     1
+#define VIRTIO_NET_F_MAC            5
+#define VIRTIO_NET_F_MRG_RXBUF      15
+#define VIRTIO_NET_F_STATUS         16
 
-#define VIRTIO_NET_S_LINK_UP    1
+#define VIRTIO_NET_S_LINK_UP        1
 
-#define VIRTIO_NET_HDR_GSO_NONE 0
-#define VIRTIO_NET_HDR_GSO_ECN  0x80
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_GSO_NONE     0
+#define VIRTIO_NET_HDR_GSO_ECN      0x80
 
-#define NET_RX                  0
-#define NET_TX                  1
-#define NET_QUEUE_SIZE          256
-#define NET_HDR_LEN             12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
-#define NET_CONFIG_SIZE         10 /* mac[6], status, max_virtqueue_pairs */
+#define NET_RX                      0
+#define NET_TX                      1
+#define NET_QUEUE_SIZE              256
+#define NET_HDR_LEN                 12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define NET_CONFIG_SIZE             10 /* mac[6], status, max_virtqueue_pairs */
 /* Transmit chains handled per wake-up before giving other devices a turn. */
 #define NET_TX_BUDGET 256
 
@@ -78,6 +87,9 @@ static int net_receive(void *opaque, const uint8_t *frame, size_t len)
     bool mergeable = dev->driver_features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
     uint8_t hdr[NET_HDR_LEN] = { 0 }; /* flags 0, GSO_NONE, num_buffers below */
     size_t total = NET_HDR_LEN + len;
+    /* 5.1.6.4.2: flags stay 0 without GUEST_CSUM. */
+    if ((dev->driver_features & (1ull << VIRTIO_NET_F_GUEST_CSUM)) && net_csum_l4_valid(frame, len))
+        hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
 
     virtio_dev_lock(dev);
     uint64_t epoch = virtio_dev_epoch(dev);
@@ -152,13 +164,21 @@ static size_t tx_frame(VirtioNet *n, VirtqElem *e)
         return 0;
     uint8_t hdr[NET_HDR_LEN];
     iov_to_buf(virtq_elem_out(e), e->out_num, 0, hdr, NET_HDR_LEN);
-    /* Segmentation offload was not offered: such a packet cannot be sent as it is.
-     * flags (NEEDS_CSUM) need VIRTIO_NET_F_CSUM, not offered either: ignored (5.1.6.2.2:
-     * unknown flag bits are ignored). */
+    /* Segmentation offload was not offered: such a packet cannot be sent as it is. */
     if ((hdr[1] & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE)
         return 0;
     size_t len = (size_t)e->out_len - NET_HDR_LEN;
-    return iov_to_buf(virtq_elem_out(e), e->out_num, NET_HDR_LEN, n->tx_buf, len);
+    len = iov_to_buf(virtq_elem_out(e), e->out_num, NET_HDR_LEN, n->tx_buf, len);
+    /* A checksum left to us (only meaningful once CSUM was negotiated; other flag bits
+     * are ignored, 5.1.6.2.2). The positions come from the guest: checked. */
+    if ((n->dev.driver_features & (1ull << VIRTIO_NET_F_CSUM)) &&
+        (hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        size_t start = (size_t)hdr[6] | (size_t)hdr[7] << 8;
+        size_t offset = (size_t)hdr[8] | (size_t)hdr[9] << 8;
+        if (!net_csum_finish(n->tx_buf, len, start, offset))
+            return 0;
+    }
+    return len;
 }
 
 static void net_tx(VirtioNet *n)
@@ -241,7 +261,8 @@ static void net_reset(VirtioDevice *dev)
 static const VirtioDeviceOps net_ops = {
     .name = "virtio-net",
     .device_id = VIRTIO_ID_NET,
-    .features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+    .features = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+                (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
                 (1ull << VIRTIO_NET_F_STATUS),
     .caps = VIRTIO_DEV_CAP_EVENT_IDX | VIRTIO_DEV_CAP_INDIRECT_DESC,
     .num_queues = 2,

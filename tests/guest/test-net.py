@@ -141,6 +141,7 @@ def test_user(vessel_run, files, c):
 ip link set lo up
 echo "driver: $(basename $(readlink /sys/class/net/eth0/device/driver))"
 echo "mac: $(cat /sys/class/net/eth0/address)"
+echo "features: $(cat /sys/class/net/eth0/device/features)"
 udhcpc -i eth0 -s /t/udhcpc.sh -n -q -t 10 -T 3 || echo udhcpc-failed
 ip -4 addr show dev eth0 | grep -o 'inet [0-9./]*' | sed 's/^/addr: /'
 ip route | grep default | sed 's/^/route: /'
@@ -167,6 +168,11 @@ done
     c.check(status == 0, "user: vessel-run exit status %r (expected 0)" % status)
     c.expect(out, "driver: virtio_net")
     c.expect(out, "mac: 52:54:00:12:34:56")
+    # The driver took CSUM, GUEST_CSUM, MAC, MRG_RXBUF, STATUS and VERSION_1 (bit i is
+    # character i), so the transfers below ran with both checksum offloads.
+    feats = out.split("features: ", 1)[1].split()[0] if "features: " in out else ""
+    c.check(len(feats) > 32 and all(feats[b] == "1" for b in (0, 1, 5, 15, 16, 32)),
+            "user: negotiated features %r" % feats)
     c.expect(out, "lease: ip=10.0.2.15 router=10.0.2.2 dns=10.0.2.3")
     c.expect(out, "addr: inet 10.0.2.15/24")
     c.expect(out, "route: default via 10.0.2.2")

@@ -335,7 +335,9 @@ static void test_config(void)
     CHECK(virtio_dev_device_features(g_dev, 0) & BIT(F_MAC));
     CHECK(virtio_dev_device_features(g_dev, 0) & BIT(F_MRG_RXBUF));
     CHECK(virtio_dev_device_features(g_dev, 0) & BIT(F_STATUS));
-    CHECK(!(virtio_dev_device_features(g_dev, 0) & 0x3)); /* no CSUM, GUEST_CSUM */
+    CHECK_EQ(virtio_dev_device_features(g_dev, 0) & 0x3, 0x3); /* CSUM, GUEST_CSUM */
+    CHECK(!(virtio_dev_device_features(g_dev, 0) & 0x7f80));   /* no TSO/UFO either way */
+    CHECK(!(virtio_dev_device_features(g_dev, 0) & BIT(17)));  /* no control queue */
     uint8_t cfg[8];
     CHECK(virtio_dev_read_config(g_dev, 0, cfg, 8));
     static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 }; /* index 1 */
@@ -539,6 +541,165 @@ static void test_rx_queue_bound_and_reset(void)
     teardown();
 }
 
+/* ---- Checksum offloads ---- */
+
+#define F_CSUM       0
+#define F_GUEST_CSUM 1
+
+/* An independent RFC 1071 sum for checking the device's work. */
+static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sum += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+}
+
+/* Ethernet + IPv4 + TCP (or UDP) with `payload` bytes; the transport checksum field holds
+ * the pseudo-header sum, as Linux leaves it for the device (CHECKSUM_PARTIAL), or the
+ * full checksum when `complete`. Returns the frame length. */
+static size_t ipv4_frame(uint8_t *f, unsigned proto, size_t payload, bool complete)
+{
+    size_t l4 = (proto == 6 ? 20 : 8) + payload;
+    memset(f, 0, 14 + 20 + l4);
+    f[12] = 0x08, f[13] = 0x00;
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)((20 + l4) >> 8), ip[3] = (uint8_t)(20 + l4);
+    ip[8] = 64, ip[9] = (uint8_t)proto;
+    static const uint8_t addrs[8] = { 10, 0, 2, 15, 10, 0, 2, 2 };
+    memcpy(ip + 12, addrs, 8);
+    uint16_t ipc = (uint16_t)~ref_sum(0, ip, 20);
+    ip[10] = (uint8_t)(ipc >> 8), ip[11] = (uint8_t)ipc;
+    uint8_t *t = ip + 20;
+    t[0] = 0x30, t[1] = 0x39, t[2] = 0x1f, t[3] = 0x90;
+    if (proto == 6)
+        t[12] = 0x50;
+    else
+        t[4] = (uint8_t)(l4 >> 8), t[5] = (uint8_t)l4;
+    for (size_t i = 0; i < payload; i++)
+        t[(proto == 6 ? 20 : 8) + i] = (uint8_t)(i * 13 + 1);
+    size_t field = proto == 6 ? 16 : 6;
+    uint32_t pseudo = ref_sum(0, addrs, 8) + proto + (uint32_t)l4;
+    pseudo = ref_sum(pseudo, NULL, 0); /* fold */
+    uint16_t c = complete ? (uint16_t)~ref_sum(pseudo, t, l4) : (uint16_t)pseudo;
+    t[field] = (uint8_t)(c >> 8), t[field + 1] = (uint8_t)c;
+    return 14 + 20 + l4;
+}
+
+static bool ipv4_l4_ok(const uint8_t *f, size_t len)
+{
+    const uint8_t *ip = f + 14;
+    size_t l4 = len - 34;
+    uint32_t pseudo = ref_sum(0, ip + 12, 8) + ip[9] + (uint32_t)l4;
+    return ref_sum(pseudo, ip + 20, l4) == 0xffff;
+}
+
+static void send_tx(const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+    uint32_t l[2] = { HDR, (uint32_t)len };
+    uint64_t a[2] = { alloc_buf(HDR), alloc_buf((uint32_t)len) };
+    memcpy(host(a[0], HDR), hdr, HDR);
+    memcpy(host(a[1], len), frame, len);
+    post(TX, 2, a, l);
+    kick(TX);
+}
+
+static void test_tx_csum(void)
+{
+    setup(BIT(F_MRG_RXBUF) | BIT(F_CSUM));
+    uint8_t f[2048];
+    for (unsigned proto = 6; proto <= 17; proto += 11) {
+        size_t len = ipv4_frame(f, proto, 1001, false); /* odd payload */
+        CHECK(!ipv4_l4_ok(f, len));
+        uint8_t hdr[HDR] = { 1 }; /* NEEDS_CSUM */
+        hdr[6] = 34;              /* csum_start: the transport header */
+        hdr[8] = proto == 6 ? 16 : 6;
+        unsigned before = g_net->sent;
+        send_tx(hdr, f, len);
+        CHECK_EQ(g_net->sent, before + 1);
+        CHECK_EQ(g_net->last_len, len);
+        CHECK(ipv4_l4_ok(g_net->last, len));
+        CHECK(memcmp(g_net->last, f, 34 + hdr[8]) == 0); /* nothing else changed */
+        CHECK(memcmp(g_net->last + 36 + hdr[8], f + 36 + hdr[8], len - 36 - hdr[8]) == 0);
+    }
+    /* The checksum field outside the frame: dropped, nothing written past it. */
+    size_t len = ipv4_frame(f, 6, 10, false);
+    uint8_t bad[HDR] = { 1 };
+    bad[6] = (uint8_t)(len - 1); /* start inside, field crosses the end */
+    bad[8] = 0;
+    unsigned before = g_net->sent;
+    send_tx(bad, f, len);
+    bad[6] = 0xff, bad[7] = 0xff; /* start far past the end */
+    send_tx(bad, f, len);
+    bad[6] = 34, bad[7] = 0, bad[8] = 0xff, bad[9] = 0xff; /* offset far past the end */
+    send_tx(bad, f, len);
+    CHECK_EQ(g_net->sent, before);
+    CHECK(!(virtio_dev_status(g_dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+    /* Without NEEDS_CSUM the frame goes as it is. */
+    uint8_t plain[HDR] = { 0 };
+    send_tx(plain, f, len);
+    CHECK_EQ(g_net->sent, before + 1);
+    CHECK(memcmp(g_net->last, f, len) == 0);
+    teardown();
+}
+
+static uint8_t rx_flags_of(const uint8_t *frame, size_t len)
+{
+    uint64_t b = post_rx(2048);
+    uint16_t idx = used_idx(RX);
+    net_backend_deliver(&g_net->be, frame, len);
+    CHECK_EQ(used_idx(RX), (uint16_t)(idx + 1));
+    CHECK(memcmp(host(b + HDR, len), frame, len) == 0);
+    return host(b, 1)[0];
+}
+
+static void test_rx_csum(void)
+{
+    uint8_t f[2048];
+    setup(BIT(F_MRG_RXBUF) | BIT(F_GUEST_CSUM));
+    size_t len = ipv4_frame(f, 6, 500, true);
+    CHECK(ipv4_l4_ok(f, len));
+    CHECK_EQ(rx_flags_of(f, len), 2); /* DATA_VALID */
+    f[100] ^= 1;
+    CHECK_EQ(rx_flags_of(f, len), 0); /* wrong checksum: the guest checks for itself */
+    len = ipv4_frame(f, 17, 77, true);
+    CHECK_EQ(rx_flags_of(f, len), 2);
+    f[34 + 6] = f[34 + 7] = 0; /* UDP without a checksum */
+    CHECK_EQ(rx_flags_of(f, len), 0);
+    len = ipv4_frame(f, 6, 500, true);
+    f[14 + 6] = 0x20; /* more fragments */
+    CHECK_EQ(rx_flags_of(f, len), 0);
+    len = ipv4_frame(f, 6, 500, true);
+    f[14 + 2] = 0x7f; /* IP total length beyond the frame */
+    CHECK_EQ(rx_flags_of(f, len), 0);
+    memset(f, 0, 64);
+    f[12] = 0x08, f[13] = 0x06; /* ARP */
+    CHECK_EQ(rx_flags_of(f, 60), 0);
+    /* IPv6 UDP. */
+    memset(f, 0, 200);
+    f[12] = 0x86, f[13] = 0xdd;
+    uint8_t *ip6 = f + 14;
+    ip6[0] = 0x60, ip6[5] = 8 + 20, ip6[6] = 17, ip6[7] = 64;
+    for (int i = 0; i < 32; i++)
+        ip6[8 + i] = (uint8_t)(i + 1);
+    uint8_t *u = ip6 + 40;
+    u[1] = 53, u[3] = 99, u[5] = 28;
+    for (int i = 0; i < 20; i++)
+        u[8 + i] = (uint8_t)(i * 3);
+    uint32_t sum = ref_sum(0, ip6 + 8, 32) + 17 + 28;
+    uint16_t c = (uint16_t)~ref_sum(sum, u, 28);
+    u[6] = (uint8_t)(c >> 8), u[7] = (uint8_t)c;
+    CHECK_EQ(rx_flags_of(f, 14 + 40 + 28), 2);
+    teardown();
+
+    setup(BIT(F_MRG_RXBUF)); /* GUEST_CSUM not negotiated: flags stay 0 */
+    len = ipv4_frame(f, 6, 500, true);
+    CHECK_EQ(rx_flags_of(f, len), 0);
+    teardown();
+}
+
 int main(void)
 {
     physmem_init(&g_m.mem);
@@ -550,6 +711,8 @@ int main(void)
     test_rx_mergeable();
     test_rx_single();
     test_rx_queue_bound_and_reset();
+    test_tx_csum();
+    test_rx_csum();
 
     physmem_destroy(&g_m.mem);
     printf("%d passed, %d failed\n", g_pass, g_fail);
