@@ -276,6 +276,11 @@ static const VirtioDeviceOps net_ops = {
 static void net_destroy(void *owner)
 {
     VirtioNet *n = owner;
+    /* What the guest got wrong, once, instead of a log line per frame. */
+    if (n->tx_bad || n->rx_too_big)
+        vs_log("virtio-net: dropped %llu malformed transmit chains and %llu received frames "
+               "that did not fit the guest's buffers",
+               (unsigned long long)n->tx_bad, (unsigned long long)n->rx_too_big);
     if (n->tx_more_handler)
         vs_iothread_remove(n->m->io, n->tx_more_handler);
     vs_notifier_destroy(&n->tx_more);
