@@ -77,6 +77,7 @@ struct SlirpNet {
     unsigned fds_cap;
     uint32_t gen;
     int64_t fill_deadline_ms; /* now + the fill's timeout */
+    int64_t armed_ms;         /* when timer_fd fires; -1: disarmed */
     SlirpTimer *timers;
 
     uint64_t guest_errors;
@@ -321,6 +322,11 @@ static void arm_timer(SlirpNet *s)
     for (SlirpTimer *t = s->timers; t; t = t->next)
         if (t->expire_ms >= 0 && (deadline < 0 || t->expire_ms < deadline))
             deadline = t->expire_ms;
+    /* Already set to fire no later than that: keep it (a syscall per pump saved). Firing
+     * early is harmless: the pump it causes sets the timer again. */
+    if (s->armed_ms >= 0 && s->armed_ms > now_ms() && (deadline < 0 || s->armed_ms <= deadline))
+        return;
+    s->armed_ms = deadline;
     struct itimerspec its = { 0 };
     if (deadline >= 0) {
         if (deadline < 1)
@@ -373,6 +379,7 @@ static void on_timer(void *opaque, uint32_t events)
     uint64_t ticks;
     while (read(s->timer_fd, &ticks, sizeof(ticks)) < 0 && errno == EINTR)
         ;
+    s->armed_ms = -1;
     int64_t now = now_ms();
     /* Run each expired timer once; a callback may modify or free timers, so restart the
      * scan after each one. */
@@ -535,6 +542,7 @@ VsStatus net_slirp_create(VsMachine *m, const VsNetConfig *cfg, NetBackend **out
     s->inner_ep = epoll_create1(EPOLL_CLOEXEC);
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->fill_deadline_ms = -1;
+    s->armed_ms = -1;
     if (s->inner_ep < 0 || s->timer_fd < 0 || !vs_notifier_init(&s->pump_req)) {
         int e = errno;
         vs_iothread_run_sync(m->io, destroy_on_io, s);
