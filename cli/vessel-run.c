@@ -365,7 +365,9 @@ int main(int argc, char **argv)
     bool serial_stdio = true, firmware_given = false, console_virtio = false;
     VsDiskConfig isos[MAX_DEVICE_OPTS];
     unsigned nisos = 0;
-    VsNetConfig net = { .mode = VS_NET_NONE };
+    /* Static: the heap strings devopt_parse_net() hangs on it stay reachable until exit
+     * (devopts.h: kept for the machine's life, never freed). */
+    static VsNetConfig net; /* mode VS_NET_NONE */
     const char *net_if = NULL, *control_spec = NULL;
     char errbuf[512];
     cfg.rng = true;

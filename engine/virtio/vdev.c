@@ -14,8 +14,10 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
 
     if (cfg->ndisks)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-blk disks are not built yet");
-    if (cfg->nnets)
-        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-net is not built yet");
+    for (unsigned i = 0; st == VS_OK && i < cfg->nnets; i++)
+        st = virtio_net_create(m, &cfg->nets[i], i, err);
+    if (st != VS_OK)
+        return st;
     if (cfg->nshares)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-9p shares are not built yet");
     if (cfg->display)

@@ -71,6 +71,8 @@ VsStatus virtio_gpu_create(VsMachine *m, VsError *err);
 VsStatus virtio_input_create_all(VsMachine *m, VsError *err);
 /* Press and release KEY_POWER on the virtio keyboard; false without one. */
 bool virtio_input_power_button(VsMachine *m);
+/* One virtio-net device for m->cfg.nets[index], with its back end (net/net.h). */
+VsStatus virtio_net_create(VsMachine *m, const VsNetConfig *cfg, unsigned index, VsError *err);
 /* Host input for the virtio console (vs_machine_console_input). */
 void virtio_console_input(VsMachine *m, const uint8_t *buf, size_t len);
 

@@ -416,8 +416,8 @@ int virtio_dev_pop(VirtioDevice *dev, unsigned q, VirtqElem *elem)
     return r < 0 ? -1 : r;
 }
 
-bool virtio_dev_push(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint32_t written,
-                     uint64_t epoch)
+bool virtio_dev_fill(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint32_t written,
+                     unsigned i, uint64_t epoch)
 {
     virtio_dev_lock(dev);
     bool ok = epoch == dev->reset_epoch && queue_live(dev, q);
@@ -425,15 +425,44 @@ bool virtio_dev_push(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint3
         /* Translated code in the pages the device wrote is stale now (a program read
          * from disk over an old one). */
         uint32_t left = written;
-        for (unsigned i = elem->out_num; i < elem->out_num + elem->in_num && left; i++) {
-            size_t n = elem->sg[i].iov_len < left ? elem->sg[i].iov_len : left;
-            physmem_dma_written(dev->mem, elem->sg[i].iov_base, n);
+        for (unsigned j = elem->out_num; j < elem->out_num + elem->in_num && left; j++) {
+            size_t n = elem->sg[j].iov_len < left ? elem->sg[j].iov_len : left;
+            physmem_dma_written(dev->mem, elem->sg[j].iov_base, n);
             left -= (uint32_t)n;
         }
-        virtq_push(&dev->queues[q], elem, written);
+        virtq_fill(&dev->queues[q], elem, written, i);
     }
     virtio_dev_unlock(dev);
     return ok;
+}
+
+bool virtio_dev_flush(VirtioDevice *dev, unsigned q, unsigned count, uint64_t epoch)
+{
+    virtio_dev_lock(dev);
+    bool ok = epoch == dev->reset_epoch && queue_live(dev, q);
+    if (ok)
+        virtq_flush(&dev->queues[q], count);
+    virtio_dev_unlock(dev);
+    return ok;
+}
+
+bool virtio_dev_push(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint32_t written,
+                     uint64_t epoch)
+{
+    virtio_dev_lock(dev);
+    bool ok =
+        virtio_dev_fill(dev, q, elem, written, 0, epoch) && virtio_dev_flush(dev, q, 1, epoch);
+    virtio_dev_unlock(dev);
+    return ok;
+}
+
+void virtio_dev_unpop(VirtioDevice *dev, unsigned q, unsigned count, uint64_t epoch)
+{
+    virtio_dev_lock(dev);
+    if (epoch == dev->reset_epoch && queue_live(dev, q))
+        for (unsigned i = 0; i < count; i++)
+            virtq_unpop(&dev->queues[q]);
+    virtio_dev_unlock(dev);
 }
 
 void virtio_notify_used(VirtioDevice *dev, unsigned q)

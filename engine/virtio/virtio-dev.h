@@ -251,6 +251,19 @@ int virtio_dev_pop(VirtioDevice *dev, unsigned q, VirtqElem *elem);
  */
 bool virtio_dev_push(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint32_t written,
                      uint64_t epoch);
+/*
+ * Several chains used as one (virtio-net's mergeable receive buffers), all popped in
+ * `epoch`: virtio_dev_fill writes the used element `i` places past the published used idx
+ * without publishing it, virtio_dev_flush then publishes `count` of them at once. Same
+ * epoch and queue checks as virtio_dev_push (which is fill(0) + flush(1)); hold the device
+ * lock across the sequence.
+ */
+bool virtio_dev_fill(VirtioDevice *dev, unsigned q, const VirtqElem *elem, uint32_t written,
+                     unsigned i, uint64_t epoch);
+bool virtio_dev_flush(VirtioDevice *dev, unsigned q, unsigned count, uint64_t epoch);
+/* Give back the last `count` chains popped in `epoch` unused: they will be popped again.
+ * Nothing when a reset came in between. */
+void virtio_dev_unpop(VirtioDevice *dev, unsigned q, unsigned count, uint64_t epoch);
 /* Used buffer notification: if the driver wants one (virtq_should_notify), set the queue
  * bit in isr and raise the line. Nothing before DRIVER_OK or on a queue that is not ready. */
 void virtio_notify_used(VirtioDevice *dev, unsigned q);

@@ -108,6 +108,14 @@ int virtq_pop(VirtQueue *vq, VirtqElem *elem);
 /* Give back a popped chain with `written` bytes written to its in buffers. The used
  * element's len is stored before used.idx is published (2.7.8.2). */
 void virtq_push(VirtQueue *vq, const VirtqElem *elem, uint32_t written);
+/*
+ * Several chains used together (virtio-net's mergeable receive buffers: the driver must
+ * see all of a packet's buffers at once). virtq_fill writes the used element `i` places
+ * after the published used idx without publishing it; virtq_flush publishes `count`
+ * filled elements with one used.idx store. virtq_push is fill(0) + flush(1).
+ */
+void virtq_fill(VirtQueue *vq, const VirtqElem *elem, uint32_t written, unsigned i);
+void virtq_flush(VirtQueue *vq, unsigned count);
 /* Return an element to the ring without using it (it will be popped again). */
 void virtq_unpop(VirtQueue *vq);
 /* After one or more pushes: should the driver be interrupted? (EVENT_IDX used_event with

@@ -347,7 +347,7 @@ int virtq_pop(VirtQueue *vq, VirtqElem *elem)
 
 /* ---- Completion and notification ---- */
 
-void virtq_push(VirtQueue *vq, const VirtqElem *elem, uint32_t written)
+void virtq_fill(VirtQueue *vq, const VirtqElem *elem, uint32_t written, unsigned i)
 {
     /* Not after a reset (nothing may reach the guest) nor on a queue found broken. */
     if (!vq->ready || vq->broken)
@@ -357,8 +357,8 @@ void virtq_push(VirtQueue *vq, const VirtqElem *elem, uint32_t written)
     if (written > elem->in_len)
         written = (uint32_t)elem->in_len;
 
-    uint64_t addr =
-        vq->used_addr + USED_RING + (uint64_t)USED_ELEM * (vq->used_idx & (vq->size - 1));
+    uint16_t slot = (uint16_t)(vq->used_idx + i) & (vq->size - 1);
+    uint64_t addr = vq->used_addr + USED_RING + (uint64_t)USED_ELEM * slot;
     uint32_t *p = guest_ptr(vq, addr, USED_ELEM);
     if (!p) {
         vq->broken = true;
@@ -366,9 +366,14 @@ void virtq_push(VirtQueue *vq, const VirtqElem *elem, uint32_t written)
     }
     __atomic_store_n(&p[0], htole32(elem->head), __ATOMIC_RELAXED);
     __atomic_store_n(&p[1], htole32(written), __ATOMIC_RELAXED);
+}
 
+void virtq_flush(VirtQueue *vq, unsigned count)
+{
+    if (!vq->ready || vq->broken || !count)
+        return;
     uint16_t old = vq->used_idx;
-    uint16_t new = (uint16_t)(old + 1);
+    uint16_t new = (uint16_t)(old + count);
     vq->used_idx = new;
     /* Release: len, id and the buffer contents are visible before the new used.idx. */
     if (!store16(vq, vq->used_addr + USED_IDX, __ATOMIC_RELEASE, new)) {
@@ -381,6 +386,12 @@ void virtq_push(VirtQueue *vq, const VirtqElem *elem, uint32_t written)
      */
     if ((int16_t)(uint16_t)(new - vq->signalled_used) < (uint16_t)(new - old))
         vq->signalled_used_valid = false;
+}
+
+void virtq_push(VirtQueue *vq, const VirtqElem *elem, uint32_t written)
+{
+    virtq_fill(vq, elem, written, 0);
+    virtq_flush(vq, 1);
 }
 
 void virtq_unpop(VirtQueue *vq)
