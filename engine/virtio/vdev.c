@@ -16,11 +16,11 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-blk disks are not built yet");
     if (cfg->nnets)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-net is not built yet");
-    if (cfg->nshares)
-        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-9p shares are not built yet");
     if (cfg->display)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "the virtio-gpu display is not built yet");
-    if (cfg->virtio_console)
+    for (unsigned i = 0; st == VS_OK && i < cfg->nshares; i++)
+        st = virtio_9p_create(m, &cfg->shares[i], err);
+    if (st == VS_OK && cfg->virtio_console)
         st = virtio_console_create(m, err);
     if (st == VS_OK && cfg->rng)
         st = virtio_rng_create(m, err);

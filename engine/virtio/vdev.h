@@ -65,6 +65,8 @@ void vs_vdevs_destroy(VsMachine *m);
 /* The device creators (one per device type). `index` counts devices of that type. */
 VsStatus virtio_rng_create(VsMachine *m, VsError *err);
 VsStatus virtio_console_create(VsMachine *m, VsError *err);
+/* One shared folder (engine/fs/p9.c serves it); fails if share->path is not a directory. */
+VsStatus virtio_9p_create(VsMachine *m, const VsShareConfig *share, VsError *err);
 /* Host input for the virtio console (vs_machine_console_input). */
 void virtio_console_input(VsMachine *m, const uint8_t *buf, size_t len);
 
