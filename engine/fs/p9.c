@@ -813,12 +813,12 @@ static int h_read(P9Req *q)
     if (off > INT64_MAX)
         return -EINVAL;
     if (count > q->s->msize - 11)
-        count = q->s->msize - 11;
+        return -EMSGSIZE; /* no client asks for more than an Rread within msize can carry */
     size_t room = q->w.cap - q->w.pos;
     if (room < 4)
         return -EMSGSIZE;
     if (count > room - 4)
-        count = (uint32_t)(room - 4);
+        count = (uint32_t)(room - 4); /* the transport's buffers are smaller: a short read */
     uint8_t *cnt = wr_take(&q->w, 4);
     ssize_t n;
     do
