@@ -61,7 +61,7 @@ static P9Server *srv;
 static void put(uint64_t v, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
-        msg[mlen++] = (uint8_t)(v >> (8 * i));
+        msg[mlen++] = i < 8 ? (uint8_t)(v >> (8 * i)) : 0;
 }
 static void begin(uint8_t type)
 {
