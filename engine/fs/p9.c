@@ -120,6 +120,7 @@ struct P9Server {
     bool mapped;
     uint32_t msize;
     unsigned nfids;
+    unsigned nopen; /* fids holding an open fd (at most P9_MAX_OPEN) */
     P9Fid *fids[FID_BUCKETS];
 };
 
@@ -260,19 +261,21 @@ static P9Fid *fid_get(P9Server *s, uint32_t id)
     return *fid_slot(s, id);
 }
 
-static void fid_close(P9Fid *f)
+static void fid_close(P9Server *s, P9Fid *f)
 {
     if (f->dir)
-        closedir(f->dir);
-    f->dir = NULL;
-    if (f->fd >= 0)
+        closedir(f->dir); /* owns fd */
+    else if (f->fd >= 0)
         close(f->fd);
+    if (f->fd >= 0)
+        s->nopen--;
+    f->dir = NULL;
     f->fd = -1;
 }
 
-static void fid_free(P9Fid *f)
+static void fid_free(P9Server *s, P9Fid *f)
 {
-    fid_close(f);
+    fid_close(s, f);
     free(f->path);
     free(f);
 }
@@ -313,7 +316,7 @@ static void fid_remove(P9Server *s, uint32_t id)
     if (!f)
         return;
     *pp = f->next;
-    fid_free(f);
+    fid_free(s, f);
     s->nfids--;
 }
 
@@ -710,6 +713,8 @@ static int h_lopen(P9Req *q)
         return -EBADF; /* already open */
     if (q->s->readonly && dotl_modifies(flags))
         return -EROFS;
+    if (q->s->nopen >= P9_MAX_OPEN)
+        return -EMFILE;
     int op = fs_resolve(q->s, f->path);
     if (op < 0)
         return op;
@@ -724,6 +729,7 @@ static int h_lopen(P9Req *q)
     if (fd < 0)
         return fd;
     f->fd = fd;
+    q->s->nopen++;
     f->open_flags = (int)flags;
     f->dir_off = 0;
     wr_qid(&q->w, &st);
@@ -756,6 +762,8 @@ static int h_lcreate(P9Req *q)
         return -EINVAL;
     if (q->s->readonly)
         return -EROFS;
+    if (q->s->nopen >= P9_MAX_OPEN)
+        return -EMFILE;
     char *path;
     e = path_join(f->path, name, &path);
     if (e)
@@ -795,6 +803,7 @@ static int h_lcreate(P9Req *q)
     free(f->path);
     f->path = path;
     f->fd = fd;
+    q->s->nopen++;
     f->open_flags = (int)flags;
     wr_qid(&q->w, &st);
     wr32(&q->w, 0);
@@ -1034,15 +1043,9 @@ static int h_readdir(P9Req *q)
     if (off > LONG_MAX)
         return -EINVAL;
     if (!f->dir) {
-        int d = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
-        if (d < 0)
+        f->dir = fdopendir(f->fd);
+        if (!f->dir)
             return -errno;
-        f->dir = fdopendir(d);
-        if (!f->dir) {
-            int e = -errno;
-            close(d);
-            return e;
-        }
         f->dir_off = 0;
     }
     if ((long)off != f->dir_off) {
@@ -1649,10 +1652,11 @@ void p9_server_reset(P9Server *s)
         while (s->fids[b]) {
             P9Fid *f = s->fids[b];
             s->fids[b] = f->next;
-            fid_free(f);
+            fid_free(s, f);
         }
     }
     s->nfids = 0;
+    s->nopen = 0;
     s->msize = P9_MAX_MSIZE;
 }
 

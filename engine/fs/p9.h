@@ -51,6 +51,9 @@
 #define P9_MIN_REPLY 11
 /* Fids one session may hold at once. */
 #define P9_MAX_FIDS 8192
+/* Fids one session may hold open (each holds a host fd) at once: a guest opening files
+ * without end must not take every fd Vessel has. */
+#define P9_MAX_OPEN 512
 /* Names in one Twalk (9P limit). */
 #define P9_MAX_WELEM 16
 

@@ -811,6 +811,15 @@ static void test_fid_limit(void)
     }
     CHECK_EQ(e, EMFILE);
     CHECK_EQ(made + base_fids, P9_MAX_FIDS);
+    e = 0;
+    /* At most P9_MAX_OPEN of them open. */
+    for (uint32_t id = 1000; id < 1000 + P9_MAX_OPEN; id++)
+        e |= lopen(id, 0);
+    CHECK_EQ(e, 0);
+    CHECK_EQ(lopen(1000 + P9_MAX_OPEN, 0), EMFILE);
+    CHECK_EQ(clunk(1000), 0);
+    CHECK_EQ(lopen(1000 + P9_MAX_OPEN, 0), 0);
+    CHECK_EQ(lopen(1000 + P9_MAX_OPEN + 1, 0), EMFILE);
     /* Tversion starts a new session: every fid is gone. */
     CHECK_EQ(version(65536, "9P2000.L"), 0);
     CHECK_EQ(p9_server_nfids(srv), 0);
