@@ -23,6 +23,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -102,6 +103,7 @@ enum {
 #define MAPPED_DIR_MODE  0700
 
 #define FID_BUCKETS      1024
+#define P9_IOV_MAX       1024 /* buffers a scatter-gather Tread/Twrite may span */
 
 typedef struct P9Fid {
     struct P9Fid *next; /* hash chain */
@@ -122,6 +124,7 @@ struct P9Server {
     unsigned nfids;
     unsigned nopen; /* fids holding an open fd (at most P9_MAX_OPEN) */
     P9Fid *fids[FID_BUCKETS];
+    struct iovec iov_tmp[P9_IOV_MAX]; /* p9_handle_iov */
 };
 
 /* ---- frame reading and writing ---- */
@@ -810,6 +813,29 @@ static int h_lcreate(P9Req *q)
     return 0;
 }
 
+/* The checks Tread and Twrite share with the scatter-gather path (p9_handle_iov). */
+static int read_check(P9Server *s, P9Fid *f, uint64_t off, uint32_t count)
+{
+    if (!f || f->fd < 0 || (f->open_flags & P9_DOTL_ACCMODE) == P9_DOTL_WRONLY)
+        return -EBADF;
+    if (off > INT64_MAX)
+        return -EINVAL;
+    if (count > s->msize - 11)
+        return -EMSGSIZE; /* no client asks for more than an Rread within msize can carry */
+    return 0;
+}
+
+static int write_check(P9Server *s, P9Fid *f, uint64_t off)
+{
+    if (!f || f->fd < 0 || !(f->open_flags & P9_DOTL_ACCMODE))
+        return -EBADF;
+    if (s->readonly)
+        return -EROFS;
+    if (off > INT64_MAX)
+        return -EINVAL;
+    return 0;
+}
+
 static int h_read(P9Req *q)
 {
     uint32_t fid = rd32(&q->r);
@@ -817,12 +843,9 @@ static int h_read(P9Req *q)
     uint32_t count = rd32(&q->r);
     P9Fid *f = req_fid(q, fid);
     RD_CHECK(q);
-    if (!f || f->fd < 0 || (f->open_flags & P9_DOTL_ACCMODE) == P9_DOTL_WRONLY)
-        return -EBADF;
-    if (off > INT64_MAX)
-        return -EINVAL;
-    if (count > q->s->msize - 11)
-        return -EMSGSIZE; /* no client asks for more than an Rread within msize can carry */
+    int e = read_check(q->s, f, off, count);
+    if (e)
+        return e;
     size_t room = q->w.cap - q->w.pos;
     if (room < 4)
         return -EMSGSIZE;
@@ -850,12 +873,9 @@ static int h_write(P9Req *q)
     RD_CHECK(q);
     if (count != q->r.len - q->r.pos)
         return -EPROTO; /* the data must fill the rest of the frame exactly */
-    if (!f || f->fd < 0 || !(f->open_flags & P9_DOTL_ACCMODE))
-        return -EBADF;
-    if (q->s->readonly)
-        return -EROFS;
-    if (off > INT64_MAX)
-        return -EINVAL;
+    int e = write_check(q->s, f, off);
+    if (e)
+        return e;
     ssize_t n;
     do
         n = pwrite(f->fd, q->r.p + q->r.pos, count, (off_t)off);
@@ -1606,6 +1626,165 @@ size_t p9_handle(P9Server *s, const uint8_t *req, size_t req_len, uint8_t *reply
     if (q.w.overflow)
         return reply_error(reply, tag, EMSGSIZE);
     return put_header(reply, q.w.pos, (uint8_t)(type + 1), tag);
+}
+
+/* ---- scatter-gather: the transport's buffers as they are ---- */
+
+static size_t iov_total(const struct iovec *iov, unsigned n)
+{
+    size_t t = 0;
+    for (unsigned i = 0; i < n; i++)
+        t += iov[i].iov_len;
+    return t;
+}
+
+/* Copy bytes [skip, skip + len) of iov out to buf (from = true) or in from buf. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf, size_t len,
+                       bool from)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        size_t l = iov[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        size_t k = l - skip < len - done ? l - skip : len - done;
+        uint8_t *base = (uint8_t *)iov[i].iov_base + skip;
+        if (from)
+            memcpy(buf + done, base, k);
+        else
+            memcpy(base, buf + done, k);
+        done += k;
+        skip = 0;
+    }
+    return done;
+}
+
+/* Bytes [skip, skip + len) of iov as a new list in s->iov_tmp; -1 if it needs too many. */
+static int iov_slice(P9Server *s, const struct iovec *iov, unsigned n, size_t skip, size_t len)
+{
+    int k = 0;
+    for (unsigned i = 0; i < n && len; i++) {
+        size_t l = iov[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        if (k == P9_IOV_MAX)
+            return -1;
+        size_t take = l - skip < len ? l - skip : len;
+        s->iov_tmp[k].iov_base = (uint8_t *)iov[i].iov_base + skip;
+        s->iov_tmp[k].iov_len = take;
+        k++;
+        len -= take;
+        skip = 0;
+    }
+    return k;
+}
+
+static size_t reply_small(const struct iovec *in, unsigned in_num, uint8_t type, uint16_t tag,
+                          int err_or_count)
+{
+    uint8_t r[P9_MIN_REPLY];
+    if (err_or_count < 0)
+        reply_error(r, tag, -err_or_count);
+    else {
+        put_header(r, P9_MIN_REPLY, type, tag);
+        for (int i = 0; i < 4; i++)
+            r[7 + i] = (uint8_t)((uint32_t)err_or_count >> (8 * i));
+    }
+    iov_copy(in, in_num, 0, r, P9_MIN_REPLY, false);
+    return P9_MIN_REPLY;
+}
+
+/* Tread straight into the reply buffers; 0 when the general path must do it. */
+static size_t fast_read(P9Server *s, const uint8_t *h, const struct iovec *in, unsigned in_num,
+                        size_t cap)
+{
+    uint16_t tag = (uint16_t)(h[5] | h[6] << 8);
+    P9Reader r = { .p = h, .len = 23, .pos = P9_HDR };
+    uint32_t fid = rd32(&r);
+    uint64_t off = rd64(&r);
+    uint32_t count = rd32(&r);
+    P9Fid *f = fid_get(s, fid);
+    int e = read_check(s, f, off, count);
+    if (e)
+        return reply_small(in, in_num, 0, tag, e);
+    if (count > cap - P9_MIN_REPLY)
+        count = (uint32_t)(cap - P9_MIN_REPLY);
+    int k = iov_slice(s, in, in_num, P9_MIN_REPLY, count);
+    if (k < 0)
+        return 0;
+    ssize_t n = 0;
+    if (k > 0) {
+        do
+            n = preadv(f->fd, s->iov_tmp, k, (off_t)off);
+        while (n < 0 && errno == EINTR);
+    }
+    if (n < 0)
+        return reply_small(in, in_num, 0, tag, -errno);
+    uint8_t hdr[P9_MIN_REPLY];
+    put_header(hdr, P9_MIN_REPLY + (size_t)n, P9_TREAD + 1, tag);
+    for (int i = 0; i < 4; i++)
+        hdr[7 + i] = (uint8_t)((uint32_t)n >> (8 * i));
+    iov_copy(in, in_num, 0, hdr, P9_MIN_REPLY, false);
+    return P9_MIN_REPLY + (size_t)n;
+}
+
+/* Twrite straight from the request buffers; 0 when the general path must do it. */
+static size_t fast_write(P9Server *s, const uint8_t *h, const struct iovec *out, unsigned out_num,
+                         const struct iovec *in, unsigned in_num)
+{
+    uint16_t tag = (uint16_t)(h[5] | h[6] << 8);
+    P9Reader r = { .p = h, .len = 23, .pos = P9_HDR };
+    uint32_t fid = rd32(&r);
+    uint64_t off = rd64(&r);
+    uint32_t count = rd32(&r);
+    int e = write_check(s, fid_get(s, fid), off);
+    if (e)
+        return reply_small(in, in_num, 0, tag, e);
+    int k = iov_slice(s, out, out_num, 23, count);
+    if (k < 0)
+        return 0;
+    ssize_t n = 0;
+    if (k > 0) {
+        do
+            n = pwritev(fid_get(s, fid)->fd, s->iov_tmp, k, (off_t)off);
+        while (n < 0 && errno == EINTR);
+    }
+    return reply_small(in, in_num, P9_TWRITE + 1, tag, n < 0 ? -errno : (int)n);
+}
+
+size_t p9_handle_iov(P9Server *s, const struct iovec *out, unsigned out_num, const struct iovec *in,
+                     unsigned in_num, uint8_t *req_buf, uint8_t *reply_buf)
+{
+    size_t out_len = iov_total(out, out_num), in_len = iov_total(in, in_num);
+    size_t cap = in_len < s->msize ? in_len : s->msize;
+    if (cap < P9_MIN_REPLY)
+        return 0;
+    uint8_t h[23];
+    if (iov_copy(out, out_num, 0, h, sizeof(h), true) == sizeof(h)) {
+        uint32_t size =
+            (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+        uint32_t count =
+            (uint32_t)h[19] | (uint32_t)h[20] << 8 | (uint32_t)h[21] << 16 | (uint32_t)h[22] << 24;
+        size_t r = 0;
+        if (size == out_len && size <= s->msize) {
+            if (h[4] == P9_TREAD && size == 23)
+                r = fast_read(s, h, in, in_num, cap);
+            else if (h[4] == P9_TWRITE && count == size - 23)
+                r = fast_write(s, h, out, out_num, in, in_num);
+        }
+        if (r)
+            return r;
+    }
+    /* A frame longer than P9_MAX_MSIZE arrives cut: its size field then disagrees with the
+     * length and p9_handle answers Rlerror(EPROTO). */
+    size_t req_len = iov_copy(out, out_num, 0, req_buf, P9_MAX_MSIZE, true);
+    size_t len = p9_handle(s, req_buf, req_len, reply_buf, cap);
+    iov_copy(in, in_num, 0, reply_buf, len, false);
+    return len;
 }
 
 /* ---- server ---- */

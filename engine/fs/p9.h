@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Largest msize the server negotiates, and the smallest it accepts. */
 #define P9_MAX_MSIZE (512 * 1024)
@@ -81,5 +82,15 @@ unsigned p9_server_nfids(const P9Server *s);
  * and Treaddir shorten their data to fit instead.
  */
 size_t p9_handle(P9Server *s, const uint8_t *req, size_t req_len, uint8_t *reply, size_t cap);
+/*
+ * The same for a transport that has the message in buffer lists (virtio: the request's
+ * device-readable buffers `out`, its device-writable buffers `in`). Tread data is read
+ * straight into `in` and Twrite data written straight from `out`; other messages are
+ * copied through req_buf and reply_buf (P9_MAX_MSIZE bytes each). The reply is shortened
+ * to the room in `in` like p9_handle's cap. Returns the reply's length written to `in`;
+ * 0 (nothing written) when `in` cannot hold P9_MIN_REPLY bytes.
+ */
+size_t p9_handle_iov(P9Server *s, const struct iovec *out, unsigned out_num, const struct iovec *in,
+                     unsigned in_num, uint8_t *req_buf, uint8_t *reply_buf);
 
 #endif

@@ -50,27 +50,6 @@ typedef struct Virtio9p {
     uint64_t requests; /* statistics */
 } Virtio9p;
 
-static size_t gather(const struct iovec *iov, unsigned n, uint8_t *buf, size_t cap)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < cap; i++) {
-        size_t k = iov[i].iov_len < cap - done ? iov[i].iov_len : cap - done;
-        memcpy(buf + done, iov[i].iov_base, k);
-        done += k;
-    }
-    return done;
-}
-
-static void scatter(const struct iovec *iov, unsigned n, const uint8_t *buf, size_t len)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        size_t k = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
-        memcpy(iov[i].iov_base, buf + done, k);
-        done += k;
-    }
-}
-
 /* Worker: serve every available request. */
 static void p9_serve_queue(Virtio9p *v)
 {
@@ -83,17 +62,13 @@ static void p9_serve_queue(Virtio9p *v)
         virtio_dev_unlock(dev);
         if (got <= 0)
             return;
-        /* A frame longer than P9_MAX_MSIZE arrives cut: its size field then disagrees with
-         * the length and the server answers Rlerror(EPROTO). */
-        size_t req_len = gather(virtq_elem_out(e), e->out_num, v->req, P9_MAX_MSIZE);
-        size_t cap = e->in_len < P9_MAX_MSIZE ? (size_t)e->in_len : P9_MAX_MSIZE;
-        size_t len = p9_handle(v->srv, v->req, req_len, v->reply, cap);
+        size_t len = p9_handle_iov(v->srv, virtq_elem_out(e), e->out_num, virtq_elem_in(e),
+                                   e->in_num, v->req, v->reply);
         if (len == 0) {
             virtio_dev_guest_error(dev);
             virtio_set_needs_reset(dev);
             return;
         }
-        scatter(virtq_elem_in(e), e->in_num, v->reply, len);
         v->requests++;
         virtio_dev_push(dev, 0, e, (uint32_t)len, epoch);
         virtio_notify_used(dev, 0);

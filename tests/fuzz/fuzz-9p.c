@@ -4,7 +4,10 @@
  * request handler, on a scratch directory made afresh for each input.
  *
  * Input layout:
- *   byte 0        reply room: even = P9_MAX_MSIZE, odd = 11 + byte (a small transport buffer)
+ *   byte 0        bit 0: reply room P9_MAX_MSIZE (0) or 11 + byte (1: a small transport
+ *                 buffer); bit 1: p9_handle (0) or p9_handle_iov (1) with the message and
+ *                 the room split into buffers of 1 + (byte >> 2)^2 bytes (the reply room
+ *                 then ends after 1024 buffers)
  *   then frames:  le16 n, then n bytes handed to p9_handle() as one message (the message's
  *                 own size field may disagree with n: that is part of what is fuzzed)
  * Before the frames the target sends Tversion(msize 65536, "9P2000.L") and Tattach(fid 0,
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fs/p9.h"
@@ -116,9 +120,36 @@ static void make_share(const char *share)
         die(p);
 }
 
+/* 0: p9_handle; else p9_handle_iov with every buffer split into chunks of this size. */
+static size_t chunk;
+static struct iovec out_iov[P9_MAX_MSIZE + 64], in_iov[1024];
+static uint8_t req_buf[P9_MAX_MSIZE], reply_buf[P9_MAX_MSIZE];
+
+static unsigned split(struct iovec *iov, unsigned max, uint8_t *p, size_t len)
+{
+    unsigned n = 0;
+    for (size_t off = 0; off < len && n < max; off += chunk, n++) {
+        iov[n].iov_base = p + off;
+        iov[n].iov_len = len - off < chunk ? len - off : chunk;
+    }
+    return n;
+}
+
 static void send(P9Server *s, const uint8_t *msg, size_t len, size_t cap)
 {
-    size_t r = p9_handle(s, msg, len, reply, cap);
+    size_t r;
+    if (chunk) {
+        unsigned no = split(out_iov, sizeof(out_iov) / sizeof(out_iov[0]), (uint8_t *)msg, len);
+        /* At most 1024 in buffers: the rest of the room is not offered. */
+        unsigned ni = split(in_iov, 1024, reply, cap);
+        size_t room = 0;
+        for (unsigned i = 0; i < ni; i++)
+            room += in_iov[i].iov_len;
+        r = p9_handle_iov(s, out_iov, no, in_iov, ni, req_buf, reply_buf);
+        cap = room;
+    } else {
+        r = p9_handle(s, msg, len, reply, cap);
+    }
     if (r < 7 || r > cap)
         abort();
     uint32_t size = (uint32_t)reply[0] | (uint32_t)reply[1] << 8 | (uint32_t)reply[2] << 16 |
@@ -158,9 +189,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     size_t cap = sizeof(reply);
+    chunk = 0;
     if (size > 0) {
         if (data[0] & 1)
             cap = 11 + data[0];
+        if (data[0] & 2)
+            chunk = 1 + (data[0] >> 2) * (data[0] >> 2);
         data++;
         size--;
     }

@@ -83,6 +83,14 @@ SEEDS = {
                         msg("walk", struct.pack("<IIHH", 0, 1, 1, 60) + b"abc"),
                         msg(200, b""), msg(111, b""), read(0, 0, 0xffffffff),
                         msg("write", struct.pack("<IQI", 0, 0, 0xfffffff0)), clunk(12345)),
+    # room byte bit 1: p9_handle_iov with buffers of 1 + (byte >> 2)^2 bytes (2 and 10 here)
+    "iov-walk-read": frames(walk(0, 1, "hello.txt"), lopen(1), read(1, 0, 7), read(1, 3, 100),
+                            read(1, 0, 0xffffffff), read(9, 0, 1), room=0x06),
+    "iov-create-write-read": frames(walk(0, 1), msg("lcreate", struct.pack("<I", 1) + s("w") +
+                                                    struct.pack("<III", 2, 0o644, 0)),
+                                    write(1, b"0123456789" * 5, 3), read(1, 0, 80),
+                                    msg("write", struct.pack("<IQI", 1, 0, 9) + b"x"),
+                                    getattr(1), room=0x0e),
     "small-room": frames(walk(0, 1, "hello.txt"), lopen(1), read(1, 0, 1000), getattr(1), room=9),
     "misc": frames(msg("statfs", struct.pack("<I", 0)), msg("flush", struct.pack("<H", 1)),
                    msg("lock", struct.pack("<IBIQQI", 0, 1, 0, 0, 10, 1) + s("c")),

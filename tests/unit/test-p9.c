@@ -798,6 +798,93 @@ static void test_malformed(void)
     CHECK_EQ(unlinkat9(1, "hello.txt", 0x1), EINVAL);
 }
 
+/* p9_handle_iov: Tread into / Twrite from split buffers, the fallback, errors, no room. */
+static void test_iov(void)
+{
+    static uint8_t rq[P9_MAX_MSIZE], rp[P9_MAX_MSIZE];
+    uint8_t a[5], b[3], c[400];
+    char p[PATH_MAX];
+    CHECK_EQ(walk(1, 40, 0, NULL, NULL), 0);
+    CHECK_EQ(lcreate(40, "iov.txt", 2, 0644, 0), 0);
+    /* Twrite: header split in two, data over three buffers. */
+    begin(TWRITE);
+    put(40, 4);
+    put(2, 8);
+    put(10, 4);
+    memcpy(msg + mlen, "0123456789", 10);
+    mlen += 10;
+    for (int i = 0; i < 4; i++)
+        msg[i] = (uint8_t)(mlen >> (8 * i));
+    struct iovec out[4] = { { msg, 9 }, { msg + 9, 16 }, { msg + 25, 1 }, { msg + 26, 7 } };
+    struct iovec in[3] = { { a, 5 }, { b, 3 }, { c, sizeof(c) } };
+    CHECK_EQ(p9_handle_iov(srv, out, 4, in, 3, rq, rp), 11);
+    CHECK_EQ(a[4], TWRITE + 1);
+    CHECK_EQ(b[2], 10); /* count: bytes 7..10 of the reply = b[2], c[0..2] */
+    CHECK_EQ(c[0], 0);
+    host_path(p, "iov.txt");
+    char buf[64] = { 0 };
+    FILE *f = fopen(p, "r");
+    CHECK(f && fread(buf, 1, sizeof(buf), f) == 12);
+    if (f)
+        fclose(f);
+    CHECK(!memcmp(buf,
+                  "\0\0"
+                  "0123456789",
+                  12));
+    /* Tread: the reply header straddles buffers, data lands in the third. */
+    begin(TREAD);
+    put(40, 4);
+    put(3, 8);
+    put(100, 4);
+    for (int i = 0; i < 4; i++)
+        msg[i] = (uint8_t)(mlen >> (8 * i));
+    struct iovec rout[2] = { { msg, 10 }, { msg + 10, 13 } };
+    memset(c, 0, sizeof(c));
+    CHECK_EQ(p9_handle_iov(srv, rout, 2, in, 3, rq, rp), 11 + 9);
+    CHECK_EQ(a[0], 20);
+    CHECK_EQ(a[4], TREAD + 1);
+    CHECK_EQ(b[2], 9);
+    CHECK(!memcmp(c + 3, "123456789", 9));
+    /* Tread shortened to the room in the buffers. */
+    struct iovec small[2] = { { a, 5 }, { b, 3 } };
+    uint8_t d[4];
+    struct iovec small3[3] = { { a, 5 }, { b, 3 }, { d, 4 } };
+    CHECK_EQ(p9_handle_iov(srv, rout, 2, small3, 3, rq, rp), 12);
+    CHECK_EQ(d[3], '1');
+    /* Less room than an Rlerror: nothing written. */
+    CHECK_EQ(p9_handle_iov(srv, rout, 2, small, 2, rq, rp), 0);
+    /* Errors on the direct paths: unknown fid, count over msize. */
+    msg[7] = 99;
+    CHECK_EQ(p9_handle_iov(srv, rout, 2, in, 3, rq, rp), 11);
+    CHECK_EQ(a[4], RLERROR);
+    CHECK_EQ(b[2], EBADF);
+    msg[7] = 40;
+    msg[19] = msg[20] = msg[21] = msg[22] = 0xff;
+    CHECK_EQ(p9_handle_iov(srv, rout, 2, in, 3, rq, rp), 11);
+    CHECK_EQ(b[2], EMSGSIZE);
+    /* Any other message goes through the copy (here: Tgetattr). */
+    begin(TGETATTR);
+    put(40, 4);
+    put(0x7ff, 8);
+    for (int i = 0; i < 4; i++)
+        msg[i] = (uint8_t)(mlen >> (8 * i));
+    struct iovec gout[1] = { { msg, mlen } };
+    CHECK_EQ(p9_handle_iov(srv, gout, 1, in, 3, rq, rp), 160);
+    CHECK_EQ(a[4], TGETATTR + 1);
+    /* A Twrite whose count disagrees with its data takes the general path: EPROTO. */
+    begin(TWRITE);
+    put(40, 4);
+    put(0, 8);
+    put(5, 4);
+    put(0, 2);
+    for (int i = 0; i < 4; i++)
+        msg[i] = (uint8_t)(mlen >> (8 * i));
+    struct iovec wout[1] = { { msg, mlen } };
+    CHECK_EQ(p9_handle_iov(srv, wout, 1, in, 3, rq, rp), 11);
+    CHECK_EQ(b[2], EPROTO);
+    CHECK_EQ(clunk(40), 0);
+}
+
 static void test_fid_limit(void)
 {
     unsigned base_fids = p9_server_nfids(srv);
@@ -907,6 +994,7 @@ int main(void)
     test_special_files();
     test_traversal();
     test_malformed();
+    test_iov();
     test_fid_limit();
     test_readonly();
     p9_server_free(srv);
