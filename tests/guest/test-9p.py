@@ -10,6 +10,9 @@
 - A host symlink in the share pointing outside it (absolute and relative) cannot be used
   to read the file outside.
 - A second, read-only share refuses writes, creates, removes and chmod.
+- The guest resets (reboot -f) three times with 9p reads and writes in flight; each boot
+  mounts the share again (a new session) and the last one reads it correctly.
+- A share path that is a file or does not exist is a clear error.
 """
 import hashlib
 import os
@@ -45,6 +48,23 @@ rm /mnt/ro/ro.txt 2>/dev/null || echo ro-rm-refused
 mkdir /mnt/ro/d 2>/dev/null || echo ro-mkdir-refused
 chmod 777 /mnt/ro/ro.txt 2>/dev/null || echo ro-chmod-refused
 umount /mnt/rw && umount /mnt/ro && echo unmounted
+"""
+
+# Resets with 9p I/O in flight: the boot count lives in the share (it survives the reset).
+RESET_SCRIPT = r"""
+mkdir -p /mnt/rw
+mount -t 9p -o trans=virtio,version=9p2000.L rwshare /mnt/rw || exit 1
+n=$(cat /mnt/rw/boots 2>/dev/null || echo 0); n=$((n+1)); echo $n > /mnt/rw/boots
+echo "boot-$n"
+if [ $n -lt 4 ]; then
+  (while true; do cat /mnt/rw/data.bin > /dev/null; done) &
+  (while true; do echo more >> /mnt/rw/junk; ls -l /mnt/rw > /dev/null; done) &
+  sleep 0.5
+  echo "reset-with-io-$n"
+  reboot -f
+fi
+echo "sha=$(sha256sum /mnt/rw/data.bin | cut -d' ' -f1)"
+echo after-resets-ok
 """
 
 
@@ -131,6 +151,22 @@ def main():
             c.check(f.read() == "read-only content\n", "ro.txt changed")
         c.expect(out, "unmounted")
         c.expect(out, "VESSEL-RUN-EXIT=0")
+
+        # Guest resets (reboot -f) while 9p requests are in flight; the last boot still
+        # mounts and reads the share correctly.
+        initrd = guestlib.extra_initrd(files["initramfs.cpio.gz"], {"/t/reset.sh": RESET_SCRIPT},
+                                       wd)
+        cmd = guestlib.command(vessel_run, files, run="sh /t/reset.sh", initrd=initrd,
+                               extra=["--share", "path=%s,tag=rwshare" % rw])
+        status, out = guestlib.run(cmd)
+        c.check(status == 0, "reset run: exit status %r (expected 0)" % status)
+        for n in (1, 2, 3):
+            c.expect(out, "reset-with-io-%d" % n)
+        c.expect(out, "boot-4")
+        c.expect(out, "sha=" + hashlib.sha256(data).hexdigest())
+        c.expect(out, "after-resets-ok")
+        with open(os.path.join(rw, "boots")) as f:
+            c.check(f.read().strip() == "4", "the boot counter on the host is not 4")
 
         # A share that is not a directory is a clear error at machine creation.
         cmd = guestlib.command(vessel_run, files, extra=[
