@@ -705,6 +705,19 @@ static bool dotl_modifies(uint32_t fl)
     return (fl & P9_DOTL_ACCMODE) || (fl & (P9_DOTL_TRUNC | P9_DOTL_APPEND));
 }
 
+/* Open the object behind the O_PATH fd op for Tlopen flags, if the guest may open it on the
+ * host: a regular file or directory in the guest's view too (a mapped symlink, device node,
+ * FIFO or socket is opened by the guest kernel itself, never here). */
+static int open_checked(P9Server *s, int op, uint32_t flags, struct stat *st)
+{
+    int e = fs_getattr(s, op, st);
+    if (!e && S_ISLNK(st->st_mode))
+        e = -ELOOP;
+    else if (!e && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+        e = -ENXIO;
+    return e ? e : fs_reopen(op, dotl_to_host_flags(flags));
+}
+
 static int h_lopen(P9Req *q)
 {
     uint32_t fid = rd32(&q->r), flags = rd32(&q->r);
@@ -722,12 +735,7 @@ static int h_lopen(P9Req *q)
     if (op < 0)
         return op;
     struct stat st;
-    int e = fs_getattr(q->s, op, &st);
-    if (!e && S_ISLNK(st.st_mode))
-        e = -ELOOP;
-    else if (!e && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-        e = -ENXIO; /* a guest-made device node, FIFO or socket: opened by the guest only */
-    int fd = e ? e : fs_reopen(op, dotl_to_host_flags(flags));
+    int fd = open_checked(q->s, op, flags, &st);
     close(op);
     if (fd < 0)
         return fd;
@@ -782,7 +790,8 @@ static int h_lcreate(P9Req *q)
     if (fd == -EEXIST && !(flags & P9_DOTL_EXCL)) {
         /* O_CREAT without O_EXCL on an existing name: a plain open, through the checks. */
         int op = openat2_beneath(dfd, name, O_PATH | O_NOFOLLOW, 0);
-        fd = op < 0 ? op : fs_reopen(op, dotl_to_host_flags(flags));
+        struct stat ost;
+        fd = op < 0 ? op : open_checked(q->s, op, flags, &ost);
         if (op >= 0)
             close(op);
     } else if (fd >= 0) {

@@ -550,6 +550,9 @@ static void test_special_files(void)
     CHECK(!strcmp(buf, "/etc/passwd"));
     CHECK_EQ(lopen(10, 0), ELOOP);
     CHECK_EQ(clunk(10), 0);
+    CHECK_EQ(walk(1, 10, 0, NULL, NULL), 0);
+    CHECK_EQ(lcreate(10, "gl", 0, 0644, 0), ELOOP); /* O_CREAT on it: not opened either */
+    CHECK_EQ(clunk(10), 0);
 
     /* mknod: a regular host file, the type and rdev in xattrs. */
     begin(TMKNOD);
