@@ -1798,7 +1798,7 @@ size_t p9_handle_iov(P9Server *s, const struct iovec *out, unsigned out_num, con
 
 /* ---- server ---- */
 
-int p9_server_new(P9Server **out, const char *root, bool readonly, char *errbuf, size_t errlen)
+int p9_server_new(P9Server **out, const char *root, unsigned flags, char *errbuf, size_t errlen)
 {
     int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
@@ -1825,11 +1825,11 @@ int p9_server_new(P9Server **out, const char *root, bool readonly, char *errbuf,
         return -ENOMEM;
     }
     s->root = fd;
-    s->readonly = readonly;
+    s->readonly = flags & P9_READONLY;
     s->msize = P9_MAX_MSIZE;
     /* Mapped model when the filesystem has user xattrs: ENODATA means "supported, unset". */
     uint8_t b[4];
-    s->mapped = xa_get(fd, XA_UID, b, sizeof(b)) != -EOPNOTSUPP;
+    s->mapped = !(flags & P9_NO_MAPPING) && xa_get(fd, XA_UID, b, sizeof(b)) != -EOPNOTSUPP;
     *out = s;
     return 0;
 }

@@ -25,9 +25,12 @@
  * the guest creates them. Device nodes, FIFOs and sockets the guest creates are regular
  * host files with the type in user.virtfs.mode; guest symlinks are regular host files
  * holding the target, so the host never follows them. When the share's filesystem has no
- * user xattrs, the server falls back to passthrough of the host's own attributes: chmod
- * changes the host permission bits (0777 only), chown to another owner is EPERM, and
- * creating symlinks, device nodes, FIFOs and sockets is EOPNOTSUPP.
+ * user xattrs (tmpfs before Linux 6.6, some network filesystems) or with P9_NO_MAPPING, the
+ * server falls back to passing the host's own attributes through: the guest sees the host
+ * owner and mode, new files get the guest's permission bits (0777 only, never set-id),
+ * chmod changes the host permission bits (0777 only), chown to another owner is EPERM, and
+ * creating symlinks, device nodes, FIFOs and sockets is EOPNOTSUPP (nowhere safe to keep
+ * their type).
  *
  * Not implemented: extended attributes for the guest (Txattrwalk / Txattrcreate answer
  * EOPNOTSUPP, which also keeps user.virtfs.* invisible); Tauth (EOPNOTSUPP: no
@@ -60,11 +63,15 @@
 
 typedef struct P9Server P9Server;
 
+/* p9_server_new flags. */
+#define P9_READONLY   1u /* every modifying request fails with EROFS */
+#define P9_NO_MAPPING 2u /* the passthrough fallback even where user xattrs work */
+
 /*
  * Open a server on the host directory root. Returns 0, or a negative errno with a message
  * in errbuf (the path does not exist, is not a directory, cannot be opened).
  */
-int p9_server_new(P9Server **out, const char *root, bool readonly, char *errbuf, size_t errlen);
+int p9_server_new(P9Server **out, const char *root, unsigned flags, char *errbuf, size_t errlen);
 void p9_server_free(P9Server *s);
 /* Back to the state before Tversion: every fid clunked, msize back to P9_MAX_MSIZE. */
 void p9_server_reset(P9Server *s);

@@ -186,7 +186,8 @@ VsStatus virtio_9p_create(VsMachine *m, const VsShareConfig *share, VsError *err
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating virtio-9p");
     }
     char msg[VS_ERROR_MSG_MAX];
-    int e = p9_server_new(&v->srv, share->path, share->readonly, msg, sizeof(msg));
+    int e =
+        p9_server_new(&v->srv, share->path, share->readonly ? P9_READONLY : 0, msg, sizeof(msg));
     if (e < 0) {
         free(v->elem);
         free(v->req);

@@ -184,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(share, sizeof(share), "%s/share", base);
     make_share(share);
     P9Server *s;
-    if (p9_server_new(&s, share, false, err, sizeof(err)) < 0) {
+    if (p9_server_new(&s, share, 0, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         abort();
     }

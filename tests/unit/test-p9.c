@@ -917,11 +917,51 @@ static void test_fid_limit(void)
     CHECK_EQ(attach(1, 1000), 0);
 }
 
+/* The passthrough fallback (no user xattrs): host attributes, no host-unsafe objects. */
+static void test_no_mapping(void)
+{
+    char msgbuf[256], p[PATH_MAX];
+    struct stat st;
+    Attr a;
+    P9Server *mapped = srv;
+    CHECK_EQ(p9_server_new(&srv, share, P9_NO_MAPPING, msgbuf, sizeof(msgbuf)), 0);
+    CHECK(!p9_server_mapped(srv));
+    CHECK_EQ(version(65536, "9P2000.L"), 0);
+    CHECK_EQ(attach(1, 1000), 0);
+    CHECK_EQ(walk(1, 2, 0, NULL, NULL), 0);
+    CHECK_EQ(lcreate(2, "plain.txt", 2, 04640, 77), 0);
+    host_path(p, "plain.txt");
+    CHECK(stat(p, &st) == 0);
+    CHECK_EQ(st.st_mode & 07777, 0640); /* the guest's bits, without set-id */
+    CHECK_EQ(getattr(2, &a), 0);
+    CHECK_EQ(a.uid, getuid()); /* the host's owner */
+    CHECK_EQ(setattr(2, 0x1, 04700, 0, 0, 0), 0);
+    CHECK(stat(p, &st) == 0);
+    CHECK_EQ(st.st_mode & 07777, 0700);
+    CHECK_EQ(setattr(2, 0x2, 0, getuid() + 1, 0, 0), EPERM);
+    CHECK_EQ(setattr(2, 0x2, 0, getuid(), 0, 0), 0);
+    CHECK_EQ(symlink9(1, "nolink", "/etc"), EOPNOTSUPP);
+    begin(TMKNOD);
+    put(1, 4);
+    pstr("nofifo");
+    put(S_IFIFO | 0600, 4);
+    put(0, 12);
+    send();
+    CHECK_EQ(err_of(), EOPNOTSUPP);
+    host_path(p, "nolink");
+    CHECK(lstat(p, &st) != 0);
+    host_path(p, "nofifo");
+    CHECK(lstat(p, &st) != 0);
+    CHECK_EQ(unlinkat9(1, "plain.txt", 0), 0);
+    p9_server_free(srv);
+    srv = mapped;
+}
+
 static void test_readonly(void)
 {
     char msgbuf[256];
     P9Server *rw = srv;
-    CHECK_EQ(p9_server_new(&srv, share, true, msgbuf, sizeof(msgbuf)), 0);
+    CHECK_EQ(p9_server_new(&srv, share, P9_READONLY, msgbuf, sizeof(msgbuf)), 0);
     CHECK_EQ(version(65536, "9P2000.L"), 0);
     CHECK_EQ(attach(1, 0), 0);
     CHECK_EQ(walk1(1, 2, "hello.txt"), 0);
@@ -980,11 +1020,11 @@ int main(void)
 
     char msgbuf[256];
     snprintf(p, sizeof(p), "%s/outside/secret", base);
-    CHECK(p9_server_new(&srv, p, false, msgbuf, sizeof(msgbuf)) == -ENOTDIR);
+    CHECK(p9_server_new(&srv, p, 0, msgbuf, sizeof(msgbuf)) == -ENOTDIR);
     CHECK(strstr(msgbuf, "not a directory") != NULL);
     snprintf(p, sizeof(p), "%s/missing", base);
-    CHECK(p9_server_new(&srv, p, false, msgbuf, sizeof(msgbuf)) == -ENOENT);
-    CHECK_EQ(p9_server_new(&srv, share, false, msgbuf, sizeof(msgbuf)), 0);
+    CHECK(p9_server_new(&srv, p, 0, msgbuf, sizeof(msgbuf)) == -ENOENT);
+    CHECK_EQ(p9_server_new(&srv, share, 0, msgbuf, sizeof(msgbuf)), 0);
     if (!p9_server_mapped(srv)) {
         fprintf(stderr, "SKIP: %s has no user xattrs (the mapped model cannot be tested)\n", tmp);
         p9_server_free(srv);
@@ -1000,6 +1040,7 @@ int main(void)
     test_iov();
     test_fid_limit();
     test_readonly();
+    test_no_mapping();
     p9_server_free(srv);
 
     /* Nothing outside the share changed. */
