@@ -689,6 +689,24 @@ static void test_traversal(void)
     CHECK_EQ(clunk(23), 0);
     CHECK_EQ(clunk(20), 0);
 
+    /* A symlink race: the host swaps a walked directory for a symlink to /etc. The fid's
+     * next uses see the symlink, never /etc through it. */
+    CHECK_EQ(walk1(1, 25, "racedir"), 0);
+    CHECK_EQ(walk1(25, 26, "f"), 0);
+    char rd[PATH_MAX], rd2[PATH_MAX];
+    host_path(rd, "racedir");
+    host_path(rd2, "racedir.old");
+    CHECK(rename(rd, rd2) == 0);
+    CHECK(symlink("/etc", rd) == 0);
+    CHECK_EQ(lopen(25, 0), ELOOP);
+    CHECK(walk1(25, 27, "passwd") != 0);
+    CHECK(getattr(26, &a) != 0); /* racedir/f: through the symlink, refused */
+    CHECK(lopen(26, 0) != 0);
+    CHECK(mkdir9(25, "x", 0755) != 0);
+    CHECK_EQ(clunk(25), 0);
+    CHECK_EQ(clunk(26), 0);
+    CHECK_EQ(clunk(27), EBADF);
+
     /* A FIFO in the share: walkable, never opened on the host (must not hang). */
     alarm(20);
     CHECK_EQ(walk1(1, 24, "fifo"), 0);
@@ -1017,6 +1035,9 @@ int main(void)
     CHECK(symlink("/etc/passwd", p) == 0);
     host_path(p, "fifo");
     CHECK(mkfifo(p, 0644) == 0);
+    host_path(p, "racedir");
+    mkdir(p, 0755);
+    write_host("racedir/f", "f");
 
     char msgbuf[256];
     snprintf(p, sizeof(p), "%s/outside/secret", base);
