@@ -16,11 +16,9 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-blk disks are not built yet");
     for (unsigned i = 0; st == VS_OK && i < cfg->nnets; i++)
         st = virtio_net_create(m, &cfg->nets[i], i, err);
-    if (st != VS_OK)
-        return st;
-    if (cfg->nshares)
-        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-9p shares are not built yet");
-    if (cfg->display)
+    for (unsigned i = 0; st == VS_OK && i < cfg->nshares; i++)
+        st = virtio_9p_create(m, &cfg->shares[i], err);
+    if (st == VS_OK && cfg->display)
         st = virtio_gpu_create(m, err);
     if (st == VS_OK && cfg->display)
         st = virtio_input_create_all(m, err);

@@ -73,6 +73,8 @@ VsStatus virtio_input_create_all(VsMachine *m, VsError *err);
 bool virtio_input_power_button(VsMachine *m);
 /* One virtio-net device for m->cfg.nets[index], with its back end (net/net.h). */
 VsStatus virtio_net_create(VsMachine *m, const VsNetConfig *cfg, unsigned index, VsError *err);
+/* One shared folder (engine/fs/p9.c serves it); fails if share->path is not a directory. */
+VsStatus virtio_9p_create(VsMachine *m, const VsShareConfig *share, VsError *err);
 /* Host input for the virtio console (vs_machine_console_input). */
 void virtio_console_input(VsMachine *m, const uint8_t *buf, size_t len);
 

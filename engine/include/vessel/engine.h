@@ -97,11 +97,16 @@ typedef struct VsNetConfig {
     uint8_t mac[6]; /* when mac_set; else 52:54:00:12:34:(56 + index) */
 } VsNetConfig;
 
-/* A host directory shared with the guest over virtio-9p (9P2000.L). */
+/*
+ * A host directory shared with the guest over virtio-9p (9P2000.L). Nothing outside it is
+ * reachable (no host symlink is followed, no device node or FIFO opened). Guest ownership
+ * and modes are kept in user.virtfs.* xattrs (QEMU's mapped-xattr model): files stay owned
+ * by the user running Vessel. vs_machine_create fails when path is not a directory.
+ */
 typedef struct VsShareConfig {
     const char *path;
     const char *tag; /* the guest mounts it with: mount -t 9p -o trans=virtio TAG DIR */
-    bool readonly;
+    bool readonly;   /* every modifying request fails with EROFS */
 } VsShareConfig;
 
 typedef struct VsConfig {
