@@ -37,6 +37,13 @@ static void vdev_kick(void *opaque, unsigned queue)
     vs_notifier_signal(&v->kick);
 }
 
+void vs_vdev_requeue(VsMachine *m, VirtioDevice *dev, unsigned q)
+{
+    for (unsigned i = 0; i < m->nvdevs; i++)
+        if (m->vdevs[i]->dev == dev)
+            vdev_kick(m->vdevs[i], q);
+}
+
 /* I/O thread. */
 static void vdev_kick_ready(void *opaque, uint32_t events)
 {

@@ -57,6 +57,12 @@ VsStatus vs_vdev_attach(VsMachine *m, const char *name, VirtioDevice *dev,
 /* Board side: map device i at base and wire its interrupt line to set_irq(irq_opaque). */
 VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
                      void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err);
+/*
+ * Ask for queue q of dev to be processed again on a later turn of the I/O thread, as if the
+ * guest had kicked it: a device that stops after a budget of requests (so a guest flooding
+ * one queue cannot starve the other devices) calls this to continue. I/O thread.
+ */
+void vs_vdev_requeue(VsMachine *m, VirtioDevice *dev, unsigned q);
 /* Machine reset: every transport and device back to its reset state. */
 void vs_vdevs_reset(VsMachine *m);
 /* Machine destroy (vCPUs stopped): devices, then the I/O thread. */

@@ -25,8 +25,10 @@
 #define CONSOLE_TX                   1
 
 #define CONSOLE_INPUT_MAX            (64 * 1024)
-/* Output copied per transmit request at most; the rest of a longer chain is dropped. */
+/* Output is copied out of a transmit chain in pieces this big. */
 #define CONSOLE_TX_CHUNK 4096
+/* Transmit chains handled per turn of the I/O thread; then the others get their turn. */
+#define CONSOLE_TX_BUDGET 64
 
 typedef struct VirtioConsole {
     VirtioDevice dev;
@@ -99,7 +101,11 @@ static void console_tx(VirtioConsole *c)
     VirtioDevice *dev = &c->dev;
     uint8_t chunk[CONSOLE_TX_CHUNK];
     bool pushed = false;
-    for (;;) {
+    for (unsigned budget = CONSOLE_TX_BUDGET;; budget--) {
+        if (!budget) {
+            vs_vdev_requeue(c->m, dev, CONSOLE_TX);
+            break;
+        }
         virtio_dev_lock(dev);
         uint64_t epoch = virtio_dev_epoch(dev);
         int got = virtio_dev_pop(dev, CONSOLE_TX, &c->elem);

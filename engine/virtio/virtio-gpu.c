@@ -646,7 +646,13 @@ uint32_t virtio_gpu_process(VirtioDevice *dev, unsigned queue, const VirtqElem *
 static void gpu_queue_notify(VirtioDevice *dev, unsigned queue)
 {
     VirtioGpu *g = dev->opaque;
-    for (;;) {
+    /* A budget of commands per turn of the I/O thread, so a guest flooding the control
+     * queue cannot starve the other devices; the rest wait for the next turn. */
+    for (unsigned budget = 64;; budget--) {
+        if (!budget) {
+            vs_vdev_requeue(g->m, dev, queue);
+            break;
+        }
         virtio_dev_lock(dev);
         uint64_t epoch = virtio_dev_epoch(dev);
         int got = virtio_dev_pop(dev, queue, g->elem);

@@ -257,7 +257,11 @@ static void input_status(VirtioInput *in)
 {
     VirtioDevice *dev = &in->dev;
     bool pushed = false;
-    for (;;) {
+    for (unsigned budget = 64;; budget--) {
+        if (!budget) { /* a flood waits for the next turn: other devices go first */
+            vs_vdev_requeue(in->m, dev, STATUS_QUEUE);
+            break;
+        }
         virtio_dev_lock(dev);
         uint64_t epoch = virtio_dev_epoch(dev);
         int got = virtio_dev_pop(dev, STATUS_QUEUE, in->elem);

@@ -13,6 +13,8 @@
 #include "virtio/vdev.h"
 
 #define RNG_MAX_PER_REQUEST (64 * 1024)
+/* Requests served per turn of the I/O thread; then the other devices get their turn. */
+#define RNG_BUDGET 64
 
 typedef struct VirtioRng {
     VirtioDevice dev;
@@ -41,7 +43,11 @@ static void rng_queue_notify(VirtioDevice *dev, unsigned queue)
     VirtqElem *e = malloc(sizeof(*e));
     if (!e)
         return;
-    for (;;) {
+    for (unsigned budget = RNG_BUDGET;; budget--) {
+        if (!budget) {
+            vs_vdev_requeue(r->m, dev, queue);
+            break;
+        }
         virtio_dev_lock(dev);
         uint64_t epoch = virtio_dev_epoch(dev);
         int got = virtio_dev_pop(dev, queue, e);
