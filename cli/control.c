@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "errbuf.h"
 #include "screendump.h"
 
 #define MAX_CLIENTS 16
@@ -42,17 +43,6 @@ struct Control {
     bool started;
     Client *clients[MAX_CLIENTS];
 };
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 /* ---- key names ---- */
 

@@ -6,17 +6,7 @@
 #include <string.h>
 
 #include "devopts.h"
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
+#include "errbuf.h"
 
 /* Split arg at single commas (",," is a literal comma). Returns a NULL-terminated array
  * of heap strings, or NULL when out of memory. */
