@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,16 +184,27 @@ static VsStatus open_chain(const char *path, BlockFormat format, unsigned flags,
                             "cannot open disk image '%s': backing chain is deeper than %d files",
                             path, BLOCK_MAX_BACKING_DEPTH);
     }
-    /* Two writers would corrupt each other's metadata; readers of an image in use are fine. */
-    if (!ro && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return vs_error_set(err, VS_ERR_STATE,
-                                "cannot open disk image '%s': it is in use by another program "
-                                "(write lock held)",
-                                path);
-        return vs_error_set(err, VS_ERR_IO, "cannot lock disk image '%s': %s", path, strerror(e));
+    /*
+     * Image locking, like QEMU's: an open file description lock (F_OFD_SETLK, so it belongs
+     * to this open and not to the process, and QEMU's own lock probes see it) over the whole
+     * file. Writers take it exclusive: two writers would corrupt each other's metadata, and
+     * a reader would see a disk changing under it. Readers (read-only disks, backing files)
+     * take it shared, so several VMs can share a base image, but nobody can write it
+     * meanwhile. BLOCK_OPEN_SHARED (inspection) takes no lock.
+     */
+    if (!(flags & BLOCK_OPEN_SHARED)) {
+        struct flock fl = { .l_type = ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+            int e = errno;
+            close(fd);
+            if (e == EAGAIN || e == EACCES)
+                return vs_error_set(err, VS_ERR_STATE,
+                                    "cannot open disk image '%s': the image is in use by "
+                                    "another program%s",
+                                    path, ro ? " that writes to it" : "");
+            return vs_error_set(err, VS_ERR_IO, "cannot lock disk image '%s': %s", path,
+                                strerror(e));
+        }
     }
     bool probed = format == BLOCK_FORMAT_AUTO;
     if (format == BLOCK_FORMAT_AUTO) {
@@ -250,6 +260,10 @@ VsStatus block_open(const char *path, BlockFormat format, unsigned flags, BlockI
 {
     if (!path || !*path || !out)
         return vs_error_set(err, VS_ERR_INVALID, "cannot open disk image: no file name given");
+    if ((flags & BLOCK_OPEN_SHARED) && !(flags & BLOCK_OPEN_READ_ONLY))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "cannot open disk image '%s': an unlocked open must be read-only",
+                            path);
     return open_chain(path, format, flags, NULL, out, err);
 }
 
@@ -274,15 +288,16 @@ VsStatus block_open_backing(BlockImage *child, const char *name, BlockFormat for
     char *path = block_backing_path(child->path, name);
     if (!path)
         return block_open_error(child, err, VS_ERR_NOMEM, "out of memory");
+    unsigned flags = BLOCK_OPEN_READ_ONLY | (child->flags & BLOCK_OPEN_SHARED);
     /* Only the image the caller opened adds its name: the message then reads "top image:
      * backing file 'x': what went wrong deepest in the chain". */
     if (child->link.depth > 0) {
-        VsStatus s = open_chain(path, format, BLOCK_OPEN_READ_ONLY, &child->link, out, err);
+        VsStatus s = open_chain(path, format, flags, &child->link, out, err);
         free(path);
         return s;
     }
     VsError inner = { 0 };
-    VsStatus s = open_chain(path, format, BLOCK_OPEN_READ_ONLY, &child->link, out, &inner);
+    VsStatus s = open_chain(path, format, flags, &child->link, out, &inner);
     free(path);
     if (s != VS_OK)
         return block_open_error(child, err, s, "backing file '%s': %s", name, inner.message);
@@ -448,6 +463,17 @@ VsStatus block_pwritev(BlockImage *img, uint64_t offset, const struct iovec *iov
     }
     pthread_mutex_unlock(&img->lock);
     return s;
+}
+
+int block_direct_fd(BlockImage *img, uint64_t offset, uint64_t len, bool write)
+{
+    if (img->drv != &block_driver_raw)
+        return -1;
+    if (offset > img->size || len > img->size - offset)
+        return -1; /* block_preadv/pwritev report the error */
+    if (write && (img->read_only || (img->probed_raw && offset < 4 && len)))
+        return -1; /* the checks of block_pwritev */
+    return img->fd;
 }
 
 VsStatus block_flush(BlockImage *img, VsError *err)

@@ -12,8 +12,11 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
     const VsConfig *cfg = &m->cfg;
     VsStatus st = VS_OK;
 
-    if (cfg->ndisks)
-        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-blk disks are not built yet");
+    for (unsigned i = 0; i < cfg->ndisks; i++) {
+        st = virtio_blk_create(m, &cfg->disks[i], err);
+        if (st != VS_OK)
+            return st;
+    }
     if (cfg->nnets)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-net is not built yet");
     if (cfg->nshares)

@@ -64,6 +64,8 @@ void vs_vdevs_destroy(VsMachine *m);
 
 /* The device creators (one per device type). `index` counts devices of that type. */
 VsStatus virtio_rng_create(VsMachine *m, VsError *err);
+/* One disk (a --disk or --iso): opens and locks its image. */
+VsStatus virtio_blk_create(VsMachine *m, const VsDiskConfig *cfg, VsError *err);
 VsStatus virtio_console_create(VsMachine *m, VsError *err);
 /* Host input for the virtio console (vs_machine_console_input). */
 void virtio_console_input(VsMachine *m, const uint8_t *buf, size_t len);
