@@ -421,7 +421,6 @@ static void blk_reset(VirtioDevice *dev)
 {
     VirtioBlk *b = dev->opaque;
     virtio_blk_drain(b);
-    b->notify_pending = false;
 }
 
 /* ---- Life cycle ---- */
