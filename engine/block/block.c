@@ -135,6 +135,60 @@ VsStatus block_probe(const char *path, BlockFormat *format, VsError *err)
     return VS_OK;
 }
 
+/*
+ * Image locking, compatible with QEMU's (block/file-posix.c), so Vessel and QEMU keep each
+ * other out too. Open file description locks (F_OFD_SETLK: they belong to this open, not to
+ * the process) on single bytes: byte 100+p held shared means "I use permission p", byte
+ * 200+p "I do not let others use p". Permissions: 0 consistent read, 1 write, 2 write
+ * without changing data, 3 resize. A writer uses 0-3 and shares neither write nor resize; a
+ * reader (read-only disk, backing file) uses 0 and does not share write or resize either,
+ * so several readers can share a base image but nobody writes it meanwhile. Lock first,
+ * then look for conflicts (F_OFD_GETLK ignores our own locks), so of two programs racing
+ * at least one sees the other. Returns 0, EAGAIN for "in use", or an errno.
+ */
+#define LOCK_PERM_BASE   100
+#define LOCK_SHARED_BASE 200
+#define PERM_READ        (1u << 0)
+#define PERM_WRITE       (1u << 1)
+#define PERM_WRITE_SAME  (1u << 2)
+#define PERM_RESIZE      (1u << 3)
+
+static int lock_byte(int fd, int cmd, short type, off_t byte)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+    if (fcntl(fd, cmd, &fl) < 0)
+        return errno == EACCES ? EAGAIN : errno;
+    if (cmd == F_OFD_GETLK && fl.l_type != F_UNLCK)
+        return EAGAIN;
+    return 0;
+}
+
+static int lock_image(int fd, bool ro)
+{
+    unsigned use = ro ? PERM_READ : PERM_READ | PERM_WRITE | PERM_WRITE_SAME | PERM_RESIZE;
+    unsigned unshared = PERM_WRITE | PERM_RESIZE;
+    for (int i = 0; i < 4; i++) {
+        int e = 0;
+        if (use & (1u << i))
+            e = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + i);
+        if (!e && (unshared & (1u << i)))
+            e = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + i);
+        if (e)
+            return e;
+    }
+    for (int i = 0; i < 4; i++) {
+        int e = 0;
+        /* Someone refuses to share what we use, or uses what we refuse to share. */
+        if (use & (1u << i))
+            e = lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + i);
+        if (!e && (unshared & (1u << i)))
+            e = lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + i);
+        if (e)
+            return e;
+    }
+    return 0;
+}
+
 static VsStatus open_chain(const char *path, BlockFormat format, unsigned flags,
                            const BlockChainLink *child, BlockImage **out, VsError *err)
 {
@@ -184,20 +238,11 @@ static VsStatus open_chain(const char *path, BlockFormat format, unsigned flags,
                             "cannot open disk image '%s': backing chain is deeper than %d files",
                             path, BLOCK_MAX_BACKING_DEPTH);
     }
-    /*
-     * Image locking, like QEMU's: an open file description lock (F_OFD_SETLK, so it belongs
-     * to this open and not to the process, and QEMU's own lock probes see it) over the whole
-     * file. Writers take it exclusive: two writers would corrupt each other's metadata, and
-     * a reader would see a disk changing under it. Readers (read-only disks, backing files)
-     * take it shared, so several VMs can share a base image, but nobody can write it
-     * meanwhile. BLOCK_OPEN_SHARED (inspection) takes no lock.
-     */
     if (!(flags & BLOCK_OPEN_SHARED)) {
-        struct flock fl = { .l_type = ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
-        if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-            int e = errno;
+        int e = lock_image(fd, ro);
+        if (e) {
             close(fd);
-            if (e == EAGAIN || e == EACCES)
+            if (e == EAGAIN)
                 return vs_error_set(err, VS_ERR_STATE,
                                     "cannot open disk image '%s': the image is in use by "
                                     "another program%s",

@@ -93,12 +93,12 @@ const char *block_format_name(BlockFormat format);
 VsStatus block_probe(const char *path, BlockFormat *format, VsError *err);
 
 /*
- * Open an image. Writable opens take an exclusive lock on the file (an OFD lock, which QEMU
- * honours too), read-only opens a shared one: a writer and anyone else get "in use by
- * another program", several readers are fine (BLOCK_OPEN_SHARED skips the lock). A qcow2 image's
- * backing chain is opened read-only, at most BLOCK_MAX_BACKING_DEPTH deep; a loop in the chain is
- * an error. Only regular files and block devices open. A qcow2 image marked corrupt, or with
- * internal snapshots, opens read-only when asked for writing (block_is_read_only says so, and
+ * Open an image. Writable opens lock the file exclusively, read-only opens shared (OFD locks
+ * on QEMU's lock bytes, so QEMU and Vessel see each other): a writer and anyone else get
+ * "in use by another program", several readers are fine (BLOCK_OPEN_SHARED skips the lock). A qcow2
+ * image's backing chain is opened read-only, at most BLOCK_MAX_BACKING_DEPTH deep; a loop in the
+ * chain is an error. Only regular files and block devices open. A qcow2 image marked corrupt, or
+ * with internal snapshots, opens read-only when asked for writing (block_is_read_only says so, and
  * writes fail with the reason); a dirty one has its refcounts rebuilt on a writable open. A raw
  * image whose format was detected refuses writes that would give it a qcow2 header.
  */

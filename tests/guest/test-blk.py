@@ -11,7 +11,8 @@
 - durability: the guest writes with conv=fsync (a FLUSH), prints a marker, and the test
   kill -9s vessel-run: the data is in the image and qemu-img check is clean.
 - bad host input: a missing file, a file that claims qcow2 but is not, an image in use by
-  another program (qemu-io holding it): vessel-run exits 1 with a clear message.
+  another program (qemu-io holding it): vessel-run exits 1 with a clear message; and while
+  Vessel holds an image, qemu-io / qemu-img refuse it (the locks are QEMU-compatible).
 """
 import hashlib
 import os
@@ -255,6 +256,30 @@ def bad_input_test(c, vessel_run, files, wd):
     finally:
         holder.kill()
         holder.wait()
+    # The other way round: while Vessel runs with the image, QEMU may not write it, nor
+    # open it for checking (Vessel does not share writing).
+    script = "echo HOLDING-DISK; sleep 1000\n"
+    initrd = guestlib.extra_initrd(files["initramfs.cpio.gz"], {"/t/hold.sh": script}, wd)
+    cmd = guestlib.command(vessel_run, files, run="sh /t/hold.sh", initrd=initrd,
+                           extra=["--disk", busy])
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        out = b""
+        t0 = time.monotonic()
+        while b"HOLDING-DISK" not in out and time.monotonic() - t0 < 120:
+            chunk = p.stdout.read1(65536)
+            if not chunk:
+                break
+            out += chunk
+        c.check(b"HOLDING-DISK" in out, "lock: the holding guest did not start")
+        rc, qout = sh(["qemu-io", "-f", "qcow2", "-c", "write 0 512", busy], check=False)
+        c.check(rc != 0 and "lock" in qout, "lock: qemu-io wrote an image Vessel uses: " + qout)
+        rc, qout = sh(["qemu-img", "check", busy], check=False)
+        c.check(rc != 0 and "lock" in qout, "lock: qemu-img opened an image Vessel writes")
+    finally:
+        p.kill()
+        p.wait()
 
 
 def main():
