@@ -32,7 +32,9 @@
  * I/O thread), so no buffer of the old driver is touched afterwards.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,6 +202,15 @@ static void aio_done(void *opaque, int64_t ret)
     req_complete(opaque, ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 }
 
+/* WRITE_ZEROES without UNMAP on a raw file: zero the range but keep its space allocated
+ * (block_write_zeroes punches a hole, which is what UNMAP allows). */
+static bool zero_keeping_space(BlockImage *img, uint64_t off, uint64_t len)
+{
+    int fd = block_direct_fd(img, off, len, true);
+    return fd >= 0 && len &&
+           fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0;
+}
+
 /* Pool thread: the request through the synchronous block layer. */
 static int64_t blk_work(void *arg)
 {
@@ -217,8 +228,13 @@ static int64_t blk_work(void *arg)
         for (unsigned i = 0; i < r->nseg && s == VS_OK; i++) {
             uint64_t o = r->seg[i].sector << SECTOR_SHIFT;
             uint64_t n = (uint64_t)r->seg[i].num_sectors << SECTOR_SHIFT;
-            s = r->type == VIRTIO_BLK_T_DISCARD ? block_discard(img, o, n, &err)
-                                                : block_write_zeroes(img, o, n, &err);
+            if (r->type == VIRTIO_BLK_T_DISCARD)
+                s = block_discard(img, o, n, &err);
+            else if (!(r->seg[i].flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) &&
+                     zero_keeping_space(img, o, n))
+                s = VS_OK;
+            else
+                s = block_write_zeroes(img, o, n, &err);
         }
         break;
     default: s = VS_ERR_INVALID; break;

@@ -329,6 +329,14 @@ static void test_io(const char *path, VsDiskFormat fmt)
     static const uint8_t zero[2048];
     CHECK(memcmp(ram(DATA + 0x10000), zero, 2048) == 0);
     CHECK(memcmp(ram(DATA + 0x10000 + 2048), ram(DATA + 2048), 2048) == 0);
+    /* Without UNMAP too (a raw file keeps its space allocated). */
+    segment(DATA + 0x60000, 20, 2, 0);
+    CHECK_EQ(request(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, DATA + 0x60000, 16, 0, 0), VIRTIO_BLK_S_OK);
+    memset(ram(DATA + 0x10000), 0xFF, 4096);
+    CHECK_EQ(request(b, VIRTIO_BLK_T_IN, 16, 0, 0, DATA + 0x10000, 4096), VIRTIO_BLK_S_OK);
+    CHECK(memcmp(ram(DATA + 0x10000), zero, 2048) == 0);
+    CHECK(memcmp(ram(DATA + 0x10000 + 2048), zero, 1024) == 0);
+    CHECK(memcmp(ram(DATA + 0x10000 + 3072), ram(DATA + 3072), 1024) == 0);
     segment(DATA + 0x60000, 0, 128, 0);
     segment(DATA + 0x60010, 1024, 128, 0);
     CHECK_EQ(request(b, VIRTIO_BLK_T_DISCARD, 0, DATA + 0x60000, 32, 0, 0), VIRTIO_BLK_S_OK);
