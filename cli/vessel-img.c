@@ -165,7 +165,10 @@ static int cmd_info(int argc, char **argv)
     const char *path = argv[optind];
     BlockImage *img;
     VsError err = { 0 };
-    if (block_open(path, fmt, BLOCK_OPEN_READ_ONLY | BLOCK_OPEN_NO_BACKING, &img, &err) != VS_OK)
+    /* Without the image lock: info on the disk of a running VM works (what it reports may
+     * be a moment old, like qemu-img info -U). check and convert do take the lock. */
+    if (block_open(path, fmt, BLOCK_OPEN_READ_ONLY | BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_SHARED,
+                   &img, &err) != VS_OK)
         fail("%s", err.message);
     BlockInfo info;
     if (block_get_info(img, &info, &err) != VS_OK) {

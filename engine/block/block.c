@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,6 +135,60 @@ VsStatus block_probe(const char *path, BlockFormat *format, VsError *err)
     return VS_OK;
 }
 
+/*
+ * Image locking, compatible with QEMU's (block/file-posix.c), so Vessel and QEMU keep each
+ * other out too. Open file description locks (F_OFD_SETLK: they belong to this open, not to
+ * the process) on single bytes: byte 100+p held shared means "I use permission p", byte
+ * 200+p "I do not let others use p". Permissions: 0 consistent read, 1 write, 2 write
+ * without changing data, 3 resize. A writer uses 0-3 and shares neither write nor resize; a
+ * reader (read-only disk, backing file) uses 0 and does not share write or resize either,
+ * so several readers can share a base image but nobody writes it meanwhile. Lock first,
+ * then look for conflicts (F_OFD_GETLK ignores our own locks), so of two programs racing
+ * at least one sees the other. Returns 0, EAGAIN for "in use", or an errno.
+ */
+#define LOCK_PERM_BASE   100
+#define LOCK_SHARED_BASE 200
+#define PERM_READ        (1u << 0)
+#define PERM_WRITE       (1u << 1)
+#define PERM_WRITE_SAME  (1u << 2)
+#define PERM_RESIZE      (1u << 3)
+
+static int lock_byte(int fd, int cmd, short type, off_t byte)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+    if (fcntl(fd, cmd, &fl) < 0)
+        return errno == EACCES ? EAGAIN : errno;
+    if (cmd == F_OFD_GETLK && fl.l_type != F_UNLCK)
+        return EAGAIN;
+    return 0;
+}
+
+static int lock_image(int fd, bool ro)
+{
+    unsigned use = ro ? PERM_READ : PERM_READ | PERM_WRITE | PERM_WRITE_SAME | PERM_RESIZE;
+    unsigned unshared = PERM_WRITE | PERM_RESIZE;
+    for (int i = 0; i < 4; i++) {
+        int e = 0;
+        if (use & (1u << i))
+            e = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + i);
+        if (!e && (unshared & (1u << i)))
+            e = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + i);
+        if (e)
+            return e;
+    }
+    for (int i = 0; i < 4; i++) {
+        int e = 0;
+        /* Someone refuses to share what we use, or uses what we refuse to share. */
+        if (use & (1u << i))
+            e = lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + i);
+        if (!e && (unshared & (1u << i)))
+            e = lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + i);
+        if (e)
+            return e;
+    }
+    return 0;
+}
+
 static VsStatus open_chain(const char *path, BlockFormat format, unsigned flags,
                            const BlockChainLink *child, BlockImage **out, VsError *err)
 {
@@ -185,16 +238,18 @@ static VsStatus open_chain(const char *path, BlockFormat format, unsigned flags,
                             "cannot open disk image '%s': backing chain is deeper than %d files",
                             path, BLOCK_MAX_BACKING_DEPTH);
     }
-    /* Two writers would corrupt each other's metadata; readers of an image in use are fine. */
-    if (!ro && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return vs_error_set(err, VS_ERR_STATE,
-                                "cannot open disk image '%s': it is in use by another program "
-                                "(write lock held)",
-                                path);
-        return vs_error_set(err, VS_ERR_IO, "cannot lock disk image '%s': %s", path, strerror(e));
+    if (!(flags & BLOCK_OPEN_SHARED)) {
+        int e = lock_image(fd, ro);
+        if (e) {
+            close(fd);
+            if (e == EAGAIN)
+                return vs_error_set(err, VS_ERR_STATE,
+                                    "cannot open disk image '%s': the image is in use by "
+                                    "another program%s",
+                                    path, ro ? " that writes to it" : "");
+            return vs_error_set(err, VS_ERR_IO, "cannot lock disk image '%s': %s", path,
+                                strerror(e));
+        }
     }
     bool probed = format == BLOCK_FORMAT_AUTO;
     if (format == BLOCK_FORMAT_AUTO) {
@@ -250,6 +305,10 @@ VsStatus block_open(const char *path, BlockFormat format, unsigned flags, BlockI
 {
     if (!path || !*path || !out)
         return vs_error_set(err, VS_ERR_INVALID, "cannot open disk image: no file name given");
+    if ((flags & BLOCK_OPEN_SHARED) && !(flags & BLOCK_OPEN_READ_ONLY))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "cannot open disk image '%s': an unlocked open must be read-only",
+                            path);
     return open_chain(path, format, flags, NULL, out, err);
 }
 
@@ -274,15 +333,16 @@ VsStatus block_open_backing(BlockImage *child, const char *name, BlockFormat for
     char *path = block_backing_path(child->path, name);
     if (!path)
         return block_open_error(child, err, VS_ERR_NOMEM, "out of memory");
+    unsigned flags = BLOCK_OPEN_READ_ONLY | (child->flags & BLOCK_OPEN_SHARED);
     /* Only the image the caller opened adds its name: the message then reads "top image:
      * backing file 'x': what went wrong deepest in the chain". */
     if (child->link.depth > 0) {
-        VsStatus s = open_chain(path, format, BLOCK_OPEN_READ_ONLY, &child->link, out, err);
+        VsStatus s = open_chain(path, format, flags, &child->link, out, err);
         free(path);
         return s;
     }
     VsError inner = { 0 };
-    VsStatus s = open_chain(path, format, BLOCK_OPEN_READ_ONLY, &child->link, out, &inner);
+    VsStatus s = open_chain(path, format, flags, &child->link, out, &inner);
     free(path);
     if (s != VS_OK)
         return block_open_error(child, err, s, "backing file '%s': %s", name, inner.message);
@@ -448,6 +508,17 @@ VsStatus block_pwritev(BlockImage *img, uint64_t offset, const struct iovec *iov
     }
     pthread_mutex_unlock(&img->lock);
     return s;
+}
+
+int block_direct_fd(BlockImage *img, uint64_t offset, uint64_t len, bool write)
+{
+    if (img->drv != &block_driver_raw)
+        return -1;
+    if (offset > img->size || len > img->size - offset)
+        return -1; /* block_preadv/pwritev report the error */
+    if (write && (img->read_only || (img->probed_raw && offset < 4 && len)))
+        return -1; /* the checks of block_pwritev */
+    return img->fd;
 }
 
 VsStatus block_flush(BlockImage *img, VsError *err)

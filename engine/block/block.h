@@ -32,6 +32,9 @@ enum {
     /* For check --repair: open an image marked corrupt or dirty for writing without the
      * automatic refcount repair, so block_check can do it and report what it fixed. */
     BLOCK_OPEN_FOR_REPAIR = 1u << 2,
+    /* Take no image lock (like qemu-img -U): for looking at an image another program may
+     * be using. Only with BLOCK_OPEN_READ_ONLY; what is read may be inconsistent. */
+    BLOCK_OPEN_SHARED = 1u << 3,
 };
 
 /* Deepest backing chain block_open follows (the image itself is depth 0). */
@@ -90,13 +93,14 @@ const char *block_format_name(BlockFormat format);
 VsStatus block_probe(const char *path, BlockFormat *format, VsError *err);
 
 /*
- * Open an image. Writable opens take an exclusive lock on the file; a second writer gets an
- * error. A qcow2 image's backing chain is opened read-only, at most BLOCK_MAX_BACKING_DEPTH
- * deep; a loop in the chain is an error. Only regular files and block devices open. A qcow2
- * image marked corrupt, or with internal snapshots, opens read-only when asked for writing
- * (block_is_read_only says so, and writes fail with the reason); a dirty one has its
- * refcounts rebuilt on a writable open. A raw image whose format was detected refuses writes
- * that would give it a qcow2 header.
+ * Open an image. Writable opens lock the file exclusively, read-only opens shared (OFD locks
+ * on QEMU's lock bytes, so QEMU and Vessel see each other): a writer and anyone else get
+ * "in use by another program", several readers are fine (BLOCK_OPEN_SHARED skips the lock). A qcow2
+ * image's backing chain is opened read-only, at most BLOCK_MAX_BACKING_DEPTH deep; a loop in the
+ * chain is an error. Only regular files and block devices open. A qcow2 image marked corrupt, or
+ * with internal snapshots, opens read-only when asked for writing (block_is_read_only says so, and
+ * writes fail with the reason); a dirty one has its refcounts rebuilt on a writable open. A raw
+ * image whose format was detected refuses writes that would give it a qcow2 header.
  */
 VsStatus block_open(const char *path, BlockFormat format, unsigned flags, BlockImage **out,
                     VsError *err);
@@ -115,6 +119,14 @@ VsStatus block_preadv(BlockImage *img, uint64_t offset, const struct iovec *iov,
                       VsError *err);
 VsStatus block_pwritev(BlockImage *img, uint64_t offset, const struct iovec *iov, int iovcnt,
                        VsError *err);
+/*
+ * Asynchronous I/O (virtio-blk): the file descriptor to which a read or write of
+ * [offset, offset+len) can go directly, at the same offset, with the same result as
+ * block_preadv()/block_pwritev(): a raw image. -1 when the request must go through those
+ * (qcow2, a range past the end, a write to a read-only image or one that could give a
+ * detected raw image a qcow2 header). Reads past the file's end must read as zeros.
+ */
+int block_direct_fd(BlockImage *img, uint64_t offset, uint64_t len, bool write);
 /* Make every completed write durable (fdatasync, with qcow2 metadata written in order). */
 VsStatus block_flush(BlockImage *img, VsError *err);
 /* Tell the image the range is unused; later reads return zeros or the old data. */

@@ -12,8 +12,8 @@ VsStatus vs_vdevs_create(VsMachine *m, VsError *err)
     const VsConfig *cfg = &m->cfg;
     VsStatus st = VS_OK;
 
-    if (cfg->ndisks)
-        return vs_error_set(err, VS_ERR_UNSUPPORTED, "virtio-blk disks are not built yet");
+    for (unsigned i = 0; st == VS_OK && i < cfg->ndisks; i++)
+        st = virtio_blk_create(m, &cfg->disks[i], err);
     for (unsigned i = 0; st == VS_OK && i < cfg->nnets; i++)
         st = virtio_net_create(m, &cfg->nets[i], i, err);
     for (unsigned i = 0; st == VS_OK && i < cfg->nshares; i++)

@@ -70,6 +70,8 @@ void vs_vdevs_destroy(VsMachine *m);
 
 /* The device creators (one per device type). `index` counts devices of that type. */
 VsStatus virtio_rng_create(VsMachine *m, VsError *err);
+/* One disk (a --disk or --iso): opens and locks its image. */
+VsStatus virtio_blk_create(VsMachine *m, const VsDiskConfig *cfg, VsError *err);
 VsStatus virtio_console_create(VsMachine *m, VsError *err);
 /* The display (cfg->display): virtio-gpu, 2D; also implements the public Display API. */
 VsStatus virtio_gpu_create(VsMachine *m, VsError *err);

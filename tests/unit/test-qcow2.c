@@ -285,12 +285,18 @@ static void test_raw(void)
     CHECK(block_discard(img, 0, 1 << 20, &err) == VS_OK, "raw discard");
     CHECK(block_flush(img, &err) == VS_OK, "raw flush");
 
-    /* A second writer is refused; readers are fine. */
+    /* A second writer is refused, and so is a reader (it would see the disk change under
+     * it); an unlocked inspection open is fine. */
     BlockImage *other = NULL;
     CHECK(block_open(p, BLOCK_FORMAT_RAW, 0, &other, &err) == VS_ERR_STATE &&
-              strstr(err.message, "in use"),
+              strstr(err.message, "in use by another program"),
           "second writer refused: %s", err.message);
-    BlockImage *ro = open_ok(p, BLOCK_FORMAT_RAW, BLOCK_OPEN_READ_ONLY);
+    CHECK(block_open(p, BLOCK_FORMAT_RAW, BLOCK_OPEN_READ_ONLY, &other, &err) == VS_ERR_STATE &&
+              strstr(err.message, "in use by another program that writes"),
+          "reader of a written image refused: %s", err.message);
+    CHECK(block_open(p, BLOCK_FORMAT_RAW, BLOCK_OPEN_SHARED, &other, &err) == VS_ERR_INVALID,
+          "unlocked writable open refused");
+    BlockImage *ro = open_ok(p, BLOCK_FORMAT_RAW, BLOCK_OPEN_READ_ONLY | BLOCK_OPEN_SHARED);
     if (ro) {
         CHECK(block_pwrite(ro, 0, b, 16, &err) == VS_ERR_STATE, "read-only write refused");
         expect(ro, (4 << 20) - 5, 5, 4, "read-only reader sees data");
