@@ -325,7 +325,7 @@ enum {
 
 #define MAX_DEVICE_OPTS 32
 
-/* Grow-once arrays for repeatable device options (at most MAX_DEVICE_OPTS each). */
+/* The repeatable device options (at most MAX_DEVICE_OPTS of each kind). */
 static VsDiskConfig disk_opts[MAX_DEVICE_OPTS];
 static unsigned ndisk_opts;
 static VsShareConfig share_opts[MAX_DEVICE_OPTS];
