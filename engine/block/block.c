@@ -378,6 +378,11 @@ bool block_is_read_only(const BlockImage *img)
     return img->read_only;
 }
 
+const char *block_read_only_reason(const BlockImage *img)
+{
+    return img->read_only ? img->ro_reason : NULL;
+}
+
 const char *block_path(const BlockImage *img)
 {
     return img->path;

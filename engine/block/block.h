@@ -108,6 +108,9 @@ VsStatus block_open(const char *path, BlockFormat format, unsigned flags, BlockI
 VsStatus block_close(BlockImage *img, VsError *err);
 
 uint64_t block_size(const BlockImage *img);
+/* Why an image opened for writing is read-only after all (a qcow2 image marked corrupt),
+ * or NULL. */
+const char *block_read_only_reason(const BlockImage *img);
 bool block_is_read_only(const BlockImage *img);
 const char *block_path(const BlockImage *img);
 

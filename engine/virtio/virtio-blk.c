@@ -495,8 +495,11 @@ VsStatus virtio_blk_new(PhysMem *mem, VsIoThread *io, const VsDiskConfig *cfg, V
     }
     b->io = io;
     b->img = img;
-    /* A qcow2 image found corrupt opens read-only: the guest sees a read-only disk. */
+    /* A qcow2 image found corrupt opens read-only: the guest sees a read-only disk, and
+     * the person running the VM is told why. */
     b->read_only = ro || block_is_read_only(img);
+    if (!ro && block_read_only_reason(img))
+        vs_log("disk '%s' is read-only for this run: %s", cfg->path, block_read_only_reason(img));
     b->capacity = block_size(img) >> SECTOR_SHIFT;
     BlockInfo info;
     VsError ierr = { 0 };
