@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Asynchronous file I/O: io_uring with a thread-pool fallback (see aio.h). */
 #include <errno.h>
-#include <limits.h>
 #include <liburing.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -18,6 +18,9 @@ typedef struct BlockDriver {
     void (*close)(BlockImage *img);
     /* Ranges are checked against img->size and writes against read_only by block.c. */
     VsStatus (*pread)(BlockImage *img, uint64_t offset, void *buf, size_t len, VsError *err);
+    /* Optional, for block_map_read(): img->fd and the file offset where the guest range's
+     * data lies contiguously, or -1. Must not block or change anything; img->lock held. */
+    int (*map_read)(BlockImage *img, uint64_t offset, uint64_t len, uint64_t *host);
     VsStatus (*pwrite)(BlockImage *img, uint64_t offset, const void *buf, size_t len, VsError *err);
     VsStatus (*flush)(BlockImage *img, VsError *err);
     VsStatus (*discard)(BlockImage *img, uint64_t offset, uint64_t len, VsError *err);

@@ -526,6 +526,22 @@ int block_direct_fd(BlockImage *img, uint64_t offset, uint64_t len, bool write)
     return img->fd;
 }
 
+int block_map_read(BlockImage *img, uint64_t offset, uint64_t len, uint64_t *host)
+{
+    int fd = block_direct_fd(img, offset, len, false);
+    if (fd >= 0) {
+        *host = offset;
+        return fd;
+    }
+    if (!img->drv->map_read || !len || offset > img->size || len > img->size - offset)
+        return -1;
+    if (pthread_mutex_trylock(&img->lock) != 0)
+        return -1; /* another thread is in the image: go through the pool */
+    fd = img->drv->map_read(img, offset, len, host);
+    pthread_mutex_unlock(&img->lock);
+    return fd;
+}
+
 VsStatus block_flush(BlockImage *img, VsError *err)
 {
     if (img->flags & BLOCK_OPEN_READ_ONLY)

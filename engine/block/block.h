@@ -130,6 +130,16 @@ VsStatus block_pwritev(BlockImage *img, uint64_t offset, const struct iovec *iov
  * detected raw image a qcow2 header). Reads past the file's end must read as zeros.
  */
 int block_direct_fd(BlockImage *img, uint64_t offset, uint64_t len, bool write);
+/*
+ * For reads, also through the format: the file descriptor and the file offset (*host) from
+ * which [offset, offset+len) can be read directly with the same result as block_preadv():
+ * a raw image, or qcow2 data clusters that are contiguous in the file and whose L2 tables
+ * are cached. Never blocks (an image busy on another thread answers -1) and never reads
+ * the file, so the I/O thread may call it; -1 means: use block_preadv(). A read issued
+ * this way that races with a write, discard or flush of the same guest range may see old
+ * or new data, as it would on a real disk.
+ */
+int block_map_read(BlockImage *img, uint64_t offset, uint64_t len, uint64_t *host);
 /* Make every completed write durable (fdatasync, with qcow2 metadata written in order). */
 VsStatus block_flush(BlockImage *img, VsError *err);
 /* Tell the image the range is unused; later reads return zeros or the old data. */

@@ -291,6 +291,17 @@ VsStatus qcow2_cache_get(BlockImage *img, Qcow2Cache *c, uint64_t offset, bool r
     return VS_OK;
 }
 
+const uint8_t *qcow2_cache_peek(Qcow2Cache *c, uint64_t offset)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        if (c->slot[i].offset == offset) {
+            c->slot[i].used = ++c->tick;
+            return c->slot[i].data;
+        }
+    }
+    return NULL;
+}
+
 /* ---- refcounts and allocation ----------------------------------------------------------- */
 
 uint64_t qcow2_rb_get(const Qcow2State *s, const uint8_t *block, uint64_t index)
@@ -1115,43 +1126,50 @@ static VsStatus qcow2_flush(BlockImage *img, VsError *err)
 
 /* ---- reads ------------------------------------------------------------------------------- */
 
-static VsStatus validate_l2_table(BlockImage *img, uint64_t l1_index, uint64_t off, VsError *err)
+/* What is wrong with an L1 entry's L2 table offset, or NULL. Pure: no side effects. */
+static const char *l2_table_problem(const Qcow2State *s, uint64_t off)
 {
-    Qcow2State *s = img->state;
     if (off & (s->cluster_size - 1))
-        return qcow2_corruption(img, err, "L1 entry %llu points at an unaligned L2 table (%#llx)",
-                                (unsigned long long)l1_index, (unsigned long long)off);
+        return "points at an unaligned L2 table";
     if (off + s->cluster_size > s->file_size)
-        return qcow2_corruption(img, err,
-                                "L1 entry %llu points past the end of the file (offset %#llx)",
-                                (unsigned long long)l1_index, (unsigned long long)off);
+        return "points past the end of the file";
     uint64_t c = off / s->cluster_size;
     if (is_fixed_metadata(s, c) || qcow2_set_contains(&s->rb_set, c))
-        return qcow2_corruption(img, err, "L1 entry %llu points at other metadata (offset %#llx)",
-                                (unsigned long long)l1_index, (unsigned long long)off);
-    return VS_OK;
+        return "points at other metadata";
+    return NULL;
+}
+
+static VsStatus validate_l2_table(BlockImage *img, uint64_t l1_index, uint64_t off, VsError *err)
+{
+    const char *problem = l2_table_problem(img->state, off);
+    if (!problem)
+        return VS_OK;
+    return qcow2_corruption(img, err, "L1 entry %llu %s (offset %#llx)",
+                            (unsigned long long)l1_index, problem, (unsigned long long)off);
+}
+
+/* What is wrong with a normal data cluster's L2 entry, or NULL. Pure: no side effects. */
+static const char *data_cluster_problem(const Qcow2State *s, uint64_t l2e)
+{
+    uint64_t host = l2e & QCOW2_OFFSET_MASK;
+    if ((host & (s->cluster_size - 1)) || (l2e & QCOW2_L2E_RESERVED))
+        return "is invalid";
+    if (host >= s->file_size)
+        return "points past the end of the file";
+    uint64_t c = host / s->cluster_size;
+    if (is_fixed_metadata(s, c) || qcow2_set_contains(&s->l2_set, c) ||
+        qcow2_set_contains(&s->rb_set, c))
+        return "points at metadata";
+    return NULL;
 }
 
 static VsStatus validate_data_cluster(BlockImage *img, uint64_t guest, uint64_t l2e, VsError *err)
 {
-    Qcow2State *s = img->state;
-    uint64_t host = l2e & QCOW2_OFFSET_MASK;
-    if ((host & (s->cluster_size - 1)) || (l2e & QCOW2_L2E_RESERVED))
-        return qcow2_corruption(img, err, "L2 entry for guest offset %#llx is invalid (%#llx)",
-                                (unsigned long long)guest, (unsigned long long)l2e);
-    if (host >= s->file_size)
-        return qcow2_corruption(img, err,
-                                "L2 entry for guest offset %#llx points past the end of the "
-                                "file (offset %#llx)",
-                                (unsigned long long)guest, (unsigned long long)host);
-    uint64_t c = host / s->cluster_size;
-    if (is_fixed_metadata(s, c) || qcow2_set_contains(&s->l2_set, c) ||
-        qcow2_set_contains(&s->rb_set, c))
-        return qcow2_corruption(img, err,
-                                "L2 entry for guest offset %#llx points at metadata (offset "
-                                "%#llx)",
-                                (unsigned long long)guest, (unsigned long long)host);
-    return VS_OK;
+    const char *problem = data_cluster_problem(img->state, l2e);
+    if (!problem)
+        return VS_OK;
+    return qcow2_corruption(img, err, "L2 entry for guest offset %#llx %s (entry %#llx)",
+                            (unsigned long long)guest, problem, (unsigned long long)l2e);
 }
 
 /* The L2 entry of a guest cluster (0 if its L2 table is not allocated). */
@@ -1299,6 +1317,44 @@ static VsStatus qcow2_pread(BlockImage *img, uint64_t offset, void *buf, size_t 
         len -= n;
     }
     return VS_OK;
+}
+
+/*
+ * Direct reads (block_map_read): does [offset, offset+len) lie in normal data clusters
+ * that are contiguous in the file, with every L2 table it needs already in the cache? Then
+ * the data can be read from img->fd at *host without this driver. Never reads the file or
+ * changes anything (it runs on the I/O thread): anything else (a cache miss, zero,
+ * compressed or unallocated clusters, an entry that looks wrong) answers -1 and the read
+ * goes through qcow2_pread, which loads, falls back to the backing file or reports the
+ * corruption. The caller holds img->lock.
+ */
+static int qcow2_map_read(BlockImage *img, uint64_t offset, uint64_t len, uint64_t *host)
+{
+    Qcow2State *s = img->state;
+    uint64_t first = 0, done = 0;
+    while (done < len) {
+        uint64_t g = offset + done, gc = g >> s->cluster_bits, in = g & (s->cluster_size - 1);
+        uint64_t l1i = gc >> s->l2_bits;
+        if (l1i >= s->l1_size)
+            return -1;
+        uint64_t off = s->l1[l1i] & QCOW2_OFFSET_MASK;
+        if (!off || l2_table_problem(s, off))
+            return -1;
+        const uint8_t *table = qcow2_cache_peek(&s->l2_cache, off);
+        if (!table)
+            return -1;
+        uint64_t l2e = qcow2_be64(table + (gc & ((1ull << s->l2_bits) - 1)) * 8);
+        if (qcow2_cluster_type(s, l2e) != QCOW2_NORMAL || data_cluster_problem(s, l2e))
+            return -1;
+        uint64_t h = (l2e & QCOW2_OFFSET_MASK) + in;
+        if (done == 0)
+            first = h;
+        else if (h != first + done)
+            return -1;
+        done += min_u64(len - done, s->cluster_size - in);
+    }
+    *host = first;
+    return img->fd;
 }
 
 /* ---- writes ------------------------------------------------------------------------------ */
@@ -1699,6 +1755,7 @@ const BlockDriver block_driver_qcow2 = {
     .open = qcow2_open,
     .close = qcow2_close,
     .pread = qcow2_pread,
+    .map_read = qcow2_map_read,
     .pwrite = qcow2_pwrite,
     .flush = qcow2_flush,
     .discard = qcow2_discard,

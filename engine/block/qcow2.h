@@ -181,6 +181,8 @@ Qcow2ClusterType qcow2_cluster_type(const Qcow2State *s, uint64_t l2e);
 void qcow2_compressed_range(const Qcow2State *s, uint64_t l2e, uint64_t *offset, uint64_t *len);
 
 /* Cache access: returns the slot index; *data points at the table until the next get. */
+/* The cached table at file offset `offset`, or NULL: never reads the file. */
+const uint8_t *qcow2_cache_peek(Qcow2Cache *c, uint64_t offset);
 VsStatus qcow2_cache_get(BlockImage *img, Qcow2Cache *c, uint64_t offset, bool read, uint8_t **data,
                          int *slot, VsError *err);
 void qcow2_cache_mark_dirty(Qcow2Cache *c, int slot);

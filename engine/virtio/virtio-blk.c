@@ -280,13 +280,15 @@ static int blk_submit_rw(VirtioBlk *b, BlkReq *r, bool write)
         return VIRTIO_BLK_S_IOERR; /* 5.2.6.2: write nothing */
     if (r->len % SECTOR_SIZE || !sectors_in_range(b, r->sector, r->len >> SECTOR_SHIFT))
         return VIRTIO_BLK_S_IOERR;
-    uint64_t off = r->sector << SECTOR_SHIFT;
-    int fd = block_direct_fd(b->img, off, r->len, write);
+    uint64_t off = r->sector << SECTOR_SHIFT, host = off;
+    /* Reads of qcow2 data clusters go to the file directly too (block_map_read). */
+    int fd = write ? block_direct_fd(b->img, off, r->len, true)
+                   : block_map_read(b->img, off, r->len, &host);
     int e;
     if (fd >= 0 && write)
         e = aio_writev(b->aio, fd, off, r->iov, r->iovcnt, 0, aio_done, r);
     else if (fd >= 0)
-        e = aio_readv(b->aio, fd, off, r->iov, r->iovcnt, aio_done, r);
+        e = aio_readv(b->aio, fd, host, r->iov, r->iovcnt, aio_done, r);
     else
         e = aio_call(b->aio, blk_work, r, aio_done, r);
     return e < 0 ? VIRTIO_BLK_S_IOERR : -1;

@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "block/block-int.h"
 #include "block/block.h"
 
 static int fails, checks;
@@ -1127,6 +1130,88 @@ static void test_durability(void)
     CHECK(!res.corruptions && !res.leaks, "own check clean after kill -9");
 }
 
+/* Read [off, off+n) through block_map_read's answer and compare with the pattern. */
+static bool direct_matches(BlockImage *img, uint64_t off, size_t n, unsigned seed)
+{
+    uint64_t host = UINT64_MAX;
+    int fd = block_map_read(img, off, n, &host);
+    if (fd < 0)
+        return false;
+    uint8_t *b = malloc(n), *want = malloc(n);
+    fill(want, off, n, seed);
+    bool ok = pread(fd, b, n, (off_t)host) == (ssize_t)n && !memcmp(b, want, n);
+    free(b);
+    free(want);
+    return ok;
+}
+
+static void *hold_lock(void *arg)
+{
+    BlockImage *img = arg;
+    uint64_t host;
+    /* Only checks the answer while the main thread holds the image (see below). */
+    return (void *)(intptr_t)block_map_read(img, 0, 4096, &host);
+}
+
+/* block_map_read: direct reads only where the data really is contiguous in the file. */
+static void test_map_read(void)
+{
+    const char *p = path("map.qcow2"), *r = path("map.raw");
+    create_ok(p, BLOCK_FORMAT_QCOW2, 16 << 20, NULL, 65536, 3);
+    create_ok(r, BLOCK_FORMAT_RAW, 1 << 20, NULL, 0, 0);
+    BlockImage *img = open_ok(p, BLOCK_FORMAT_QCOW2, 0), *raw = open_ok(r, BLOCK_FORMAT_RAW, 0);
+    if (!img || !raw) {
+        close_ok(img);
+        close_ok(raw);
+        return;
+    }
+    uint64_t host = 0;
+    /* Raw: the file itself, at the same offset. */
+    write_ok(raw, 8192, 4096, 7);
+    CHECK(direct_matches(raw, 8192, 4096, 7), "raw: direct read");
+    CHECK(block_map_read(raw, 1 << 20, 512, &host) < 0, "raw: past the end");
+    /* Unallocated (no L2 table yet): through the driver. */
+    CHECK(block_map_read(img, 0, 4096, &host) < 0, "qcow2: unallocated");
+    /* Two clusters written in one go are contiguous; a read inside one, or across both. */
+    write_ok(img, 0, 2 * 65536, 3);
+    CHECK(direct_matches(img, 512, 4096, 3), "qcow2: inside a cluster");
+    CHECK(direct_matches(img, 60000, 10000, 3), "qcow2: across two contiguous clusters");
+    /* Clusters 6 then 5 are allocated in that order: in the file 5 comes after 6, so the
+     * guest range 5..6 is not contiguous there and must go through the driver. */
+    write_ok(img, 9 * 65536, 65536, 4);
+    write_ok(img, 6 * 65536, 65536, 5);
+    write_ok(img, 5 * 65536, 65536, 5);
+    CHECK(direct_matches(img, 9 * 65536, 65536, 4), "qcow2: a later cluster");
+    CHECK(direct_matches(img, 5 * 65536, 65536, 5), "qcow2: cluster 5 alone");
+    CHECK(direct_matches(img, 6 * 65536, 65536, 5), "qcow2: cluster 6 alone");
+    CHECK(block_map_read(img, 5 * 65536, 2 * 65536, &host) < 0,
+          "qcow2: clusters not contiguous in the file");
+    /* Zero clusters and unallocated ones in an allocated L2 table: through the driver. */
+    VsError err = { 0 };
+    CHECK(block_write_zeroes(img, 0, 65536, &err) == VS_OK, "write zeroes: %s", err.message);
+    CHECK(block_map_read(img, 0, 4096, &host) < 0, "qcow2: zero cluster");
+    CHECK(block_map_read(img, 12 * 65536, 4096, &host) < 0, "qcow2: unallocated cluster");
+    CHECK(block_map_read(img, (16 << 20) - 512, 1024, &host) < 0, "qcow2: past the end");
+    /* While another thread is in the image, the answer is -1 at once (never blocks). */
+    pthread_mutex_lock(&img->lock);
+    pthread_t t;
+    void *res = NULL;
+    pthread_create(&t, NULL, hold_lock, img);
+    pthread_join(t, &res);
+    pthread_mutex_unlock(&img->lock);
+    CHECK((intptr_t)res < 0, "qcow2: busy image");
+    /* After reopening, L2 tables are not cached yet: -1 until a read through the driver. */
+    close_ok(img);
+    img = open_ok(p, BLOCK_FORMAT_QCOW2, BLOCK_OPEN_READ_ONLY);
+    if (img) {
+        CHECK(block_map_read(img, 65536, 4096, &host) < 0, "qcow2: L2 table not cached");
+        expect(img, 65536, 4096, 3, "qcow2: read through the driver");
+        CHECK(direct_matches(img, 65536, 4096, 3), "qcow2: direct once cached");
+    }
+    close_ok(img);
+    close_ok(raw);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "%s/vessel-qcow2-XXXXXX",
@@ -1159,6 +1244,7 @@ int main(void)
     test_random(512, 2, 2);
     test_random(65536, 3, 3);
     test_durability();
+    test_map_read();
     if (!fails)
         sh("rm -rf '%s'", dir);
     else
