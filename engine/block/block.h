@@ -136,8 +136,9 @@ int block_direct_fd(BlockImage *img, uint64_t offset, uint64_t len, bool write);
  * a raw image, or qcow2 data clusters that are contiguous in the file and whose L2 tables
  * are cached. Never blocks (an image busy on another thread answers -1) and never reads
  * the file, so the I/O thread may call it; -1 means: use block_preadv(). A read issued
- * this way that races with a write, discard or flush of the same guest range may see old
- * or new data, as it would on a real disk.
+ * this way that races with a write or discard of the same guest range may see old or new
+ * data, or, if a flush let the freed cluster be reused meanwhile, data written elsewhere on
+ * the same image.
  */
 int block_map_read(BlockImage *img, uint64_t offset, uint64_t len, uint64_t *host);
 /* Make every completed write durable (fdatasync, with qcow2 metadata written in order). */
