@@ -27,6 +27,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "core/iov.h"
+
 /* Message types (9P2000.L). */
 enum {
     P9_RLERROR = 7,
@@ -1639,59 +1641,6 @@ size_t p9_handle(P9Server *s, const uint8_t *req, size_t req_len, uint8_t *reply
 
 /* ---- scatter-gather: the transport's buffers as they are ---- */
 
-static size_t iov_total(const struct iovec *iov, unsigned n)
-{
-    size_t t = 0;
-    for (unsigned i = 0; i < n; i++)
-        t += iov[i].iov_len;
-    return t;
-}
-
-/* Copy bytes [skip, skip + len) of iov out to buf (from = true) or in from buf. */
-static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf, size_t len,
-                       bool from)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        size_t l = iov[i].iov_len;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        size_t k = l - skip < len - done ? l - skip : len - done;
-        uint8_t *base = (uint8_t *)iov[i].iov_base + skip;
-        if (from)
-            memcpy(buf + done, base, k);
-        else
-            memcpy(base, buf + done, k);
-        done += k;
-        skip = 0;
-    }
-    return done;
-}
-
-/* Bytes [skip, skip + len) of iov as a new list in s->iov_tmp; -1 if it needs too many. */
-static int iov_slice(P9Server *s, const struct iovec *iov, unsigned n, size_t skip, size_t len)
-{
-    int k = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        size_t l = iov[i].iov_len;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        if (k == P9_IOV_MAX)
-            return -1;
-        size_t take = l - skip < len ? l - skip : len;
-        s->iov_tmp[k].iov_base = (uint8_t *)iov[i].iov_base + skip;
-        s->iov_tmp[k].iov_len = take;
-        k++;
-        len -= take;
-        skip = 0;
-    }
-    return k;
-}
-
 static size_t reply_small(const struct iovec *in, unsigned in_num, uint8_t type, uint16_t tag,
                           int err_or_count)
 {
@@ -1703,7 +1652,7 @@ static size_t reply_small(const struct iovec *in, unsigned in_num, uint8_t type,
         for (int i = 0; i < 4; i++)
             r[7 + i] = (uint8_t)((uint32_t)err_or_count >> (8 * i));
     }
-    iov_copy(in, in_num, 0, r, P9_MIN_REPLY, false);
+    iov_from_buf(in, in_num, 0, r, P9_MIN_REPLY);
     return P9_MIN_REPLY;
 }
 
@@ -1722,7 +1671,7 @@ static size_t fast_read(P9Server *s, const uint8_t *h, const struct iovec *in, u
         return reply_small(in, in_num, 0, tag, e);
     if (count > cap - P9_MIN_REPLY)
         count = (uint32_t)(cap - P9_MIN_REPLY);
-    int k = iov_slice(s, in, in_num, P9_MIN_REPLY, count);
+    int k = iov_slice(in, in_num, P9_MIN_REPLY, count, s->iov_tmp, P9_IOV_MAX);
     if (k < 0)
         return 0;
     ssize_t n = 0;
@@ -1737,7 +1686,7 @@ static size_t fast_read(P9Server *s, const uint8_t *h, const struct iovec *in, u
     put_header(hdr, P9_MIN_REPLY + (size_t)n, P9_TREAD + 1, tag);
     for (int i = 0; i < 4; i++)
         hdr[7 + i] = (uint8_t)((uint32_t)n >> (8 * i));
-    iov_copy(in, in_num, 0, hdr, P9_MIN_REPLY, false);
+    iov_from_buf(in, in_num, 0, hdr, P9_MIN_REPLY);
     return P9_MIN_REPLY + (size_t)n;
 }
 
@@ -1753,7 +1702,7 @@ static size_t fast_write(P9Server *s, const uint8_t *h, const struct iovec *out,
     int e = write_check(s, fid_get(s, fid), off);
     if (e)
         return reply_small(in, in_num, 0, tag, e);
-    int k = iov_slice(s, out, out_num, 23, count);
+    int k = iov_slice(out, out_num, 23, count, s->iov_tmp, P9_IOV_MAX);
     if (k < 0)
         return 0;
     ssize_t n = 0;
@@ -1768,12 +1717,12 @@ static size_t fast_write(P9Server *s, const uint8_t *h, const struct iovec *out,
 size_t p9_handle_iov(P9Server *s, const struct iovec *out, unsigned out_num, const struct iovec *in,
                      unsigned in_num, uint8_t *req_buf, uint8_t *reply_buf)
 {
-    size_t out_len = iov_total(out, out_num), in_len = iov_total(in, in_num);
+    size_t out_len = iov_size(out, out_num), in_len = iov_size(in, in_num);
     size_t cap = in_len < s->msize ? in_len : s->msize;
     if (cap < P9_MIN_REPLY)
         return 0;
     uint8_t h[23];
-    if (iov_copy(out, out_num, 0, h, sizeof(h), true) == sizeof(h)) {
+    if (iov_to_buf(out, out_num, 0, h, sizeof(h)) == sizeof(h)) {
         uint32_t size =
             (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
         uint32_t count =
@@ -1790,9 +1739,9 @@ size_t p9_handle_iov(P9Server *s, const struct iovec *out, unsigned out_num, con
     }
     /* A frame longer than P9_MAX_MSIZE arrives cut: its size field then disagrees with the
      * length and p9_handle answers Rlerror(EPROTO). */
-    size_t req_len = iov_copy(out, out_num, 0, req_buf, P9_MAX_MSIZE, true);
+    size_t req_len = iov_to_buf(out, out_num, 0, req_buf, P9_MAX_MSIZE);
     size_t len = p9_handle(s, req_buf, req_len, reply_buf, cap);
-    iov_copy(in, in_num, 0, reply_buf, len, false);
+    iov_from_buf(in, in_num, 0, reply_buf, len);
     return len;
 }
 

@@ -242,27 +242,6 @@ static int64_t blk_work(void *arg)
     return s == VS_OK ? 0 : -EIO;
 }
 
-/* Copy `len` bytes of iov[] starting at byte `skip` as iovecs into out[]; returns count. */
-static int iov_carve(const struct iovec *iov, unsigned n, uint64_t skip, uint64_t len,
-                     struct iovec *out)
-{
-    int cnt = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        uint64_t l = iov[i].iov_len;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        uint64_t take = l - skip < len ? l - skip : len;
-        out[cnt].iov_base = (uint8_t *)iov[i].iov_base + skip;
-        out[cnt].iov_len = take;
-        cnt++;
-        len -= take;
-        skip = 0;
-    }
-    return cnt;
-}
-
 static bool sectors_in_range(VirtioBlk *b, uint64_t sector, uint64_t nsec)
 {
     return sector <= b->capacity && nsec <= b->capacity - sector;
@@ -367,12 +346,13 @@ static bool blk_handle(VirtioBlk *b, BlkReq *r)
     case VIRTIO_BLK_T_IN:
     case VIRTIO_BLK_T_GET_ID:
         r->len = e->in_len - 1;
-        r->iovcnt = iov_carve(in, e->in_num, 0, r->len, r->iov);
+        r->iovcnt = iov_slice(in, e->in_num, 0, r->len, r->iov, VIRTQ_MAX_SG);
         status = r->type == VIRTIO_BLK_T_IN ? blk_submit_rw(b, r, false) : blk_get_id(b, r);
         break;
     case VIRTIO_BLK_T_OUT:
         r->len = e->out_len - HEADER_SIZE;
-        r->iovcnt = iov_carve(virtq_elem_out(e), e->out_num, HEADER_SIZE, r->len, r->iov);
+        r->iovcnt =
+            iov_slice(virtq_elem_out(e), e->out_num, HEADER_SIZE, r->len, r->iov, VIRTQ_MAX_SG);
         status = blk_submit_rw(b, r, true);
         break;
     case VIRTIO_BLK_T_FLUSH:

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "core/iov.h"
 #include "mmu/mmu.h"
 
 /* Device status bits (2.1). */
@@ -123,10 +124,5 @@ void virtq_unpop(VirtQueue *vq);
 bool virtq_should_notify(VirtQueue *vq);
 /* Ask the driver to (not) kick us: used.flags NO_NOTIFY, or avail_event with EVENT_IDX. */
 void virtq_set_notification(VirtQueue *vq, bool enable);
-
-/* Copy helpers over an iovec array; return bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf,
-                    size_t len);
 
 #endif

@@ -462,39 +462,3 @@ void virtq_set_notification(VirtQueue *vq, bool enable)
     if (enable)
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
-
-/* ---- iovec helpers ---- */
-
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        size_t l = iov[i].iov_len;
-        if (offset >= l) {
-            offset -= l;
-            continue;
-        }
-        size_t c = l - offset < len - done ? l - offset : len - done;
-        memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + offset, c);
-        done += c;
-        offset = 0;
-    }
-    return done;
-}
-
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf, size_t len)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        size_t l = iov[i].iov_len;
-        if (offset >= l) {
-            offset -= l;
-            continue;
-        }
-        size_t c = l - offset < len - done ? l - offset : len - done;
-        memcpy((uint8_t *)iov[i].iov_base + offset, (const uint8_t *)buf + done, c);
-        done += c;
-        offset = 0;
-    }
-    return done;
-}
