@@ -40,6 +40,11 @@ static const char usage_text[] =
     "                      interpreter until the JIT and KVM tiers exist)\n"
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
+    "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
+    "                      performance core, I/O and timer threads on efficiency\n"
+    "                      cores (one kind of core: vCPUs one per CPU, the rest free);\n"
+    "                      performance: all threads on performance cores; or a CPU\n"
+    "                      list like 0-3,6: vCPU i on its i-th CPU. Prints the result.\n"
     "\n"
     "Boot:\n"
     "  --firmware FILE     M-mode firmware: OpenSBI fw_jump.bin, or a bare-metal ELF\n"
@@ -321,6 +326,7 @@ enum {
     OPT_NO_RNG,
     OPT_CONSOLE,
     OPT_CONTROL,
+    OPT_PIN,
 };
 
 #define MAX_DEVICE_OPTS 32
@@ -358,11 +364,12 @@ int main(int argc, char **argv)
         { "no-rng", no_argument, NULL, OPT_NO_RNG },
         { "console", required_argument, NULL, OPT_CONSOLE },
         { "control", required_argument, NULL, OPT_CONTROL },
+        { "pin", required_argument, NULL, OPT_PIN },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
     vs_config_init(&cfg);
-    bool serial_stdio = true, firmware_given = false, console_virtio = false;
+    bool serial_stdio = true, firmware_given = false, console_virtio = false, pin_given = false;
     VsDiskConfig isos[MAX_DEVICE_OPTS];
     unsigned nisos = 0;
     /* Static: the heap strings devopt_parse_net() hangs on it stay reachable until exit
@@ -406,6 +413,14 @@ int main(int argc, char **argv)
             if (errno || *end || end == optarg || n < 1 || n > 64)
                 usage_error("invalid --smp '%s': use a number of vCPUs from 1 to 64", optarg);
             cfg.smp = (unsigned)n;
+            break;
+        }
+        case OPT_PIN: {
+            VsError perr = { 0 };
+            if (vs_pin_parse(optarg, &cfg.pin, &perr) != VS_OK)
+                usage_error("%s", perr.message);
+            cfg.pin_cpus = cfg.pin == VS_PIN_LIST ? optarg : NULL;
+            pin_given = true;
             break;
         }
         case OPT_FIRMWARE:
@@ -539,6 +554,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vessel-run: %s\n", err.message);
         return EXIT_ERROR;
     }
+    if (pin_given)
+        fprintf(stderr, "vessel-run: pinning: %s\n", vs_machine_pin_summary(m));
     if (cfg.accel == VS_ACCEL_AUTO)
         fprintf(stderr, "vessel-run: using the interpreter (the JIT and KVM tiers are not "
                         "built yet)\n");

@@ -10,6 +10,7 @@
 #include "core/blocks.h"
 #include "core/iothread.h"
 #include "core/machine.h"
+#include "core/pin.h"
 #include "virtio/vdev.h"
 
 /*
@@ -218,6 +219,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cfg.kernel = dup_or_null(cfg->kernel);
     m->cfg.initrd = dup_or_null(cfg->initrd);
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
+    m->cfg.pin_cpus = dup_or_null(cfg->pin_cpus);
     bool cfg_ok = config_dup_devices(&m->cfg, cfg);
     m->arch = arch;
     m->board_ops = board;
@@ -230,9 +232,14 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cpus = calloc(cfg->smp, sizeof(VsCpu *));
     m->mem.code_written = dma_invalidate;
     m->mem.code_written_opaque = m;
-    if (!m->blocks || !m->cpus || !cfg_ok) {
+    if (!m->blocks || !m->cpus || !cfg_ok || (cfg->pin_cpus && !m->cfg.pin_cpus)) {
         vs_machine_destroy(m);
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    }
+    VsStatus st = vs_machine_pin_prepare(m, "/sys", err);
+    if (st != VS_OK) {
+        vs_machine_destroy(m);
+        return st;
     }
     if (!vs_timer_service_start(&m->timers)) {
         vs_machine_destroy(m);
@@ -247,7 +254,9 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         m->ncpus++;
         arch->cpu_reset(m->cpus[i]);
     }
-    VsStatus st = vs_iothread_create(&m->io, err);
+    st = vs_iothread_create(&m->io, err);
+    if (st == VS_OK)
+        st = vs_machine_pin_helpers(m, err);
     if (st == VS_OK)
         st = vs_vdevs_create(m, err);
     if (st != VS_OK) {
@@ -276,11 +285,19 @@ VsStatus vs_machine_start(VsMachine *m, VsError *err)
     m->cpus_alive = 0;
     for (unsigned i = 0; i < m->ncpus; i++) {
         VsCpu *cpu = m->cpus[i];
-        if (pthread_create(&cpu->thread, NULL, vs_cpu_thread_main, cpu) != 0) {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        int rc = vs_machine_pin_vcpu_attr(m, i, &attr); /* starts on its pinned CPUs */
+        if (rc == 0)
+            rc = pthread_create(&cpu->thread, &attr, vs_cpu_thread_main, cpu);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
             m->stop_requested = true;
             pthread_mutex_unlock(&m->lock);
-            vs_machine_request_stop(m, VS_STOP_ERROR, "cannot create the thread of vCPU %u", i);
-            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the thread of vCPU %u", i);
+            vs_machine_request_stop(m, VS_STOP_ERROR, "cannot create the thread of vCPU %u: %s", i,
+                                    strerror(rc));
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the thread of vCPU %u: %s", i,
+                                strerror(rc));
         }
         cpu->thread_started = true;
         m->cpus_alive++;
@@ -516,6 +533,7 @@ void vs_machine_print_stats(VsMachine *m, void *file)
             (unsigned long long)bs.ir_ops, (unsigned long long)(bs.interp_bytes >> 10),
             bs.translate_ns / 1e6, (unsigned long long)bs.invalidated,
             (unsigned long long)bs.flushes, (unsigned long long)bs.reaps);
+    fprintf(out, "pinning: %s\n", vs_machine_pin_summary(m));
     uint64_t total_insns = 0;
     for (unsigned i = 0; i < m->ncpus; i++)
         total_insns += m->cpus[i]->insn_count;
@@ -566,6 +584,8 @@ void vs_machine_destroy(VsMachine *m)
     free((char *)m->cfg.kernel);
     free((char *)m->cfg.initrd);
     free((char *)m->cfg.cmdline);
+    free((char *)m->cfg.pin_cpus);
+    vs_machine_pin_free(m);
     config_free_devices(&m->cfg);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);

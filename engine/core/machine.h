@@ -16,6 +16,7 @@
 typedef struct BlockCache BlockCache;
 typedef struct Board Board;
 typedef struct VsIoThread VsIoThread;
+typedef struct VsPinPlan VsPinPlan;
 typedef struct VsVdev VsVdev;
 
 /* A board: builds devices and memory for an arch and loads the boot images. */
@@ -55,6 +56,7 @@ struct VsMachine {
 
     unsigned ncpus;
     VsCpu **cpus;
+    VsPinPlan *pin; /* core pinning (core/pin.c) */
 
     pthread_mutex_t lock; /* state, stop reason, pause/exclusive */
     pthread_cond_t cond;

@@ -57,6 +57,29 @@ enum {
     VS_TRACE_MMIO = 1u << 4,   /* print unhandled MMIO accesses */
 };
 
+/*
+ * Host core pinning (VsConfig.pin). The engine detects performance and efficiency cores
+ * from sysfs (Arm cpu_capacity, Intel hybrid cpu_core/cpu_atom, cpufreq maximum
+ * frequencies) and pins its threads when they start:
+ *  VS_PIN_NONE: no pinning (the default).
+ *  VS_PIN_AUTO: vCPU i on the i-th performance core (every vCPU on all performance cores
+ *    when there are more vCPUs than performance cores), the I/O and timer threads on the
+ *    efficiency cores. On a host whose usable cores are all of one kind: vCPUs spread one
+ *    per CPU the same way, the I/O and timer threads not pinned.
+ *  VS_PIN_PERFORMANCE: vCPUs as for AUTO, the I/O and timer threads on the performance
+ *    cores too (all usable cores on a uniform host).
+ *  VS_PIN_LIST: vCPU i on the i-th CPU of VsConfig.pin_cpus (every vCPU on the whole list
+ *    when it has fewer CPUs than there are vCPUs); the I/O and timer threads not pinned.
+ * Only CPUs that are online and in the process's affinity mask can be used; a listed CPU
+ * that is not is an error from vs_machine_create. See vs_machine_pin_summary().
+ */
+typedef enum VsPinPolicy {
+    VS_PIN_NONE = 0,
+    VS_PIN_AUTO,
+    VS_PIN_PERFORMANCE,
+    VS_PIN_LIST,
+} VsPinPolicy;
+
 /* ---- Devices (virtio) ---- */
 
 typedef enum VsDiskFormat {
@@ -121,6 +144,8 @@ typedef struct VsConfig {
     unsigned trace;           /* VS_TRACE_* */
     bool stats;               /* collect and print translation statistics at exit */
     uint64_t code_cache_size; /* bytes of translations before a full flush; 0: 512 MiB */
+    VsPinPolicy pin;          /* host core pinning; VS_PIN_NONE by default */
+    const char *pin_cpus;     /* VS_PIN_LIST: a CPU list like "0-3,6" (copied) */
 
     /* Devices. The arrays are copied by vs_machine_create(). */
     const VsDiskConfig *disks;
@@ -143,6 +168,15 @@ VsArch vs_arch_from_name(const char *name);
 const char *vs_arch_name(VsArch arch);
 int vs_accel_from_name(const char *name);
 const char *vs_accel_name(VsAccel accel);
+
+/*
+ * Parse a --pin value: "none", "auto", "performance", or a CPU list such as "0-3,6"
+ * (VS_PIN_LIST; the caller puts the text in VsConfig.pin_cpus). The list's syntax is
+ * checked here (numbers and ascending ranges, no CPU twice); whether its CPUs exist and
+ * may be used is checked by vs_machine_create.
+ */
+VsStatus vs_pin_parse(const char *text, VsPinPolicy *policy, VsError *err);
+const char *vs_pin_name(VsPinPolicy policy);
 
 /*
  * Parse a size like "512M", "2G", "65536", "1.5G" into bytes (K/M/G/T are powers of 1024).
@@ -268,6 +302,12 @@ void vs_machine_input_wheel(VsMachine *m, int dy, int dx, bool absolute);
  * or acpid powers off). VS_ERR_UNSUPPORTED when the machine has neither. Thread-safe.
  */
 VsStatus vs_machine_powerdown(VsMachine *m, VsError *err);
+
+/* What the pinning policy did, e.g. "vCPU 0 -> CPU 2, vCPU 1 -> CPU 3; I/O and timer
+ * threads -> CPUs 0-1 (performance cores 2-3, efficiency cores 0-1, from cpu_capacity)",
+ * or "no pinning". The I/O and timer threads are pinned by vs_machine_create, the vCPU
+ * threads start pinned in vs_machine_start. Never NULL. */
+const char *vs_machine_pin_summary(const VsMachine *m);
 
 /* Print translation/execution statistics (VsConfig.stats) to a FILE*. */
 void vs_machine_print_stats(VsMachine *m, void *file);
