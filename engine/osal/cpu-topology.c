@@ -70,6 +70,14 @@ static long parse_cpu_number(const char **p)
     return v;
 }
 
+/* "CPU 5000 is out of range", quoting at most 12 digits of the number from start to end. */
+static void out_of_range(char *err, size_t errlen, const char *start, const char *end)
+{
+    int len = (int)(end - start);
+    set_err(err, errlen, "CPU %.*s%s is out of range (0-%d)", len > 12 ? 12 : len, start,
+            len > 12 ? "..." : "", VS_CPU_MAX - 1);
+}
+
 bool vs_cpu_list_parse(const char *text, VsCpuSet *out, char *err, size_t errlen)
 {
     vs_cpuset_clear(out);
@@ -82,8 +90,7 @@ bool vs_cpu_list_parse(const char *text, VsCpuSet *out, char *err, size_t errlen
         const char *item = p;
         long first = parse_cpu_number(&p), last;
         if (first == -2) {
-            set_err(err, errlen, "CPU %.*s is out of range (0-%d)", (int)(p - item), item,
-                    VS_CPU_MAX - 1);
+            out_of_range(err, errlen, item, p);
             return false;
         }
         if (first < 0) {
@@ -97,8 +104,7 @@ bool vs_cpu_list_parse(const char *text, VsCpuSet *out, char *err, size_t errlen
             const char *second = p;
             last = parse_cpu_number(&p);
             if (last == -2) {
-                set_err(err, errlen, "CPU %.*s is out of range (0-%d)", (int)(p - second), second,
-                        VS_CPU_MAX - 1);
+                out_of_range(err, errlen, second, p);
                 return false;
             }
             if (last < 0) {
