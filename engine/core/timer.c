@@ -9,6 +9,7 @@
 static void *timer_thread(void *arg)
 {
     VsTimerService *svc = arg;
+    vs_thread_set_name("vessel-timer");
     pthread_mutex_lock(&svc->lock);
     while (!svc->stop) {
         uint64_t now = vs_clock_ns(), next = UINT64_MAX;

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -424,7 +425,25 @@ bool vs_pin_plan(const VsCpuTopology *t, const VsCpuSet *allowed, VsPinPolicy po
                 return false;
             }
         }
-        spread_vcpus(plan, &want);
+        /* vCPU i on the i-th CPU in the order written ("6,2": vCPU 0 on CPU 6). */
+        unsigned n = vs_cpuset_count(&want);
+        if (nvcpus > n) {
+            spread_vcpus(plan, &want);
+            break;
+        }
+        plan->pin_vcpus = true;
+        const char *p = cpu_list;
+        for (unsigned i = 0; i < nvcpus;) {
+            char *end;
+            unsigned long first = strtoul(p, &end, 10), last = first;
+            if (*end == '-')
+                last = strtoul(end + 1, &end, 10);
+            for (unsigned long c = first; c <= last && i < nvcpus; c++, i++) {
+                vs_cpuset_clear(&plan->vcpu[i]);
+                vs_cpuset_add(&plan->vcpu[i], (unsigned)c);
+            }
+            p = *end == ',' ? end + 1 : end; /* validated above: never runs off the end */
+        }
         break;
     }
     case VS_PIN_AUTO:

@@ -87,10 +87,9 @@ int vs_thread_attr_set_affinity(pthread_attr_t *attr, const VsCpuSet *s);
  *    performance cores); the engine's helper threads (I/O, timer) on the efficiency cores.
  *    On a uniform host: vCPUs spread one per CPU the same way; helper threads not pinned.
  *  VS_PIN_PERFORMANCE: vCPUs as for AUTO; helper threads on the performance cores too.
- *  VS_PIN_LIST: vCPU i on the i-th CPU of the list (each vCPU on the whole list when it has
- *    fewer CPUs than there are vCPUs); helper threads not pinned.
- * Usable CPUs are the online ones in `allowed`. A listed CPU that is not online or not
- * allowed is an error.
+ *  VS_PIN_LIST: vCPU i on the i-th CPU of the list as written (each vCPU on the whole list when it
+ * has fewer CPUs than there are vCPUs); helper threads not pinned. Usable CPUs are the online ones
+ * in `allowed`. A listed CPU that is not online or not allowed is an error.
  */
 #define VS_PIN_MAX_VCPUS 64
 typedef struct VsPinPlan {

@@ -92,7 +92,19 @@ def main():
         ("console unknown", fw + ["--console", "tty"], ["tty", "uart or virtio"]),
         ("control not unix", fw + ["--control", "tcp:127.0.0.1:4444"], ["--control", "unix:PATH"]),
         ("control empty path", fw + ["--control", "unix:"], ["--control", "unix:PATH"]),
+        # Core pinning.
+        ("pin reversed range", fw + ["--pin", "3-1"], ["--pin", "3-1"]),
+        ("pin garbage", fw + ["--pin", "abc"], ["--pin", "abc", "auto, performance, none"]),
+        ("pin duplicate", fw + ["--pin", "0,0"], ["CPU 0 is listed twice"]),
+        ("pin trailing comma", fw + ["--pin", "0,"], ["--pin", "at the end"]),
+        ("pin out of range", fw + ["--pin", "0-99999999999999999999"], ["out of range"]),
+        ("pin empty", fw + ["--pin", ""], ["--pin"]),
     ]
+    usable = os.sched_getaffinity(0)
+    for cpu in (99, 1023):
+        if cpu not in usable:
+            cases.append(("pin CPU %d unusable" % cpu, fw + ["--pin", str(cpu)],
+                          ["--pin %d" % cpu, "CPU %d" % cpu]))
     if os.getuid() != 0:
         unreadable = os.path.join(tmp, "unreadable")
         with open(unreadable, "wb") as f:

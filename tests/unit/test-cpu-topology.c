@@ -211,10 +211,15 @@ static void test_phone(void)
 
     /* An explicit list: vCPU i on the i-th CPU; helpers not pinned. */
     CHECK(vs_pin_plan(&t, &all, VS_PIN_LIST, "6,2", 2, plan, err, sizeof(err)));
-    CHECK(list_is(&plan->vcpu[0], "2") && list_is(&plan->vcpu[1], "6"));
+    CHECK(list_is(&plan->vcpu[0], "6") && list_is(&plan->vcpu[1], "2"));
     CHECK(!plan->pin_helpers);
     CHECK(!strcmp(plan->summary,
-                  "vCPU 0 -> CPU 2, vCPU 1 -> CPU 6; I/O and timer threads not pinned"));
+                  "vCPU 0 -> CPU 6, vCPU 1 -> CPU 2; I/O and timer threads not pinned"));
+    CHECK(vs_pin_plan(&t, &all, VS_PIN_LIST, "7,1-3,0", 5, plan, err, sizeof(err)));
+    CHECK(list_is(&plan->vcpu[0], "7") && list_is(&plan->vcpu[1], "1"));
+    CHECK(list_is(&plan->vcpu[3], "3") && list_is(&plan->vcpu[4], "0"));
+    CHECK(vs_pin_plan(&t, &all, VS_PIN_LIST, "7,1-3,0", 2, plan, err, sizeof(err)));
+    CHECK(list_is(&plan->vcpu[0], "7") && list_is(&plan->vcpu[1], "1"));
     CHECK(vs_pin_plan(&t, &all, VS_PIN_LIST, "2-3", 3, plan, err, sizeof(err)));
     CHECK(list_is(&plan->vcpu[2], "2-3"));
     CHECK(!vs_pin_plan(&t, &all, VS_PIN_LIST, "8", 1, plan, err, sizeof(err)));

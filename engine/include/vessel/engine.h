@@ -68,10 +68,10 @@ enum {
  *    per CPU the same way, the I/O and timer threads not pinned.
  *  VS_PIN_PERFORMANCE: vCPUs as for AUTO, the I/O and timer threads on the performance
  *    cores too (all usable cores on a uniform host).
- *  VS_PIN_LIST: vCPU i on the i-th CPU of VsConfig.pin_cpus (every vCPU on the whole list
- *    when it has fewer CPUs than there are vCPUs); the I/O and timer threads not pinned.
- * Only CPUs that are online and in the process's affinity mask can be used; a listed CPU
- * that is not is an error from vs_machine_create. See vs_machine_pin_summary().
+ *  VS_PIN_LIST: vCPU i on the i-th CPU of VsConfig.pin_cpus as written (every vCPU on the whole
+ * list when it has fewer CPUs than there are vCPUs); the I/O and timer threads not pinned. Only
+ * CPUs that are online and in the process's affinity mask can be used; a listed CPU that is not is
+ * an error from vs_machine_create. See vs_machine_pin_summary().
  */
 typedef enum VsPinPolicy {
     VS_PIN_NONE = 0,
