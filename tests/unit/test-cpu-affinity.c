@@ -125,7 +125,8 @@ int main(void)
         }
     }
 
-    /* Each single usable CPU as an explicit list, then the first two in reverse order. */
+    /* Each single usable CPU as an explicit list, then the first two in reverse order
+     * (vCPU 0 on the second). */
     int a = vs_cpuset_nth(&usable, 0), b = vs_cpuset_nth(&usable, 1);
     char text[32];
     snprintf(text, sizeof(text), "%d", a);
@@ -136,7 +137,7 @@ int main(void)
     check_plan(plan);
     snprintf(text, sizeof(text), "%d,%d", b, a);
     CHECK(vs_pin_plan(&t, &allowed, VS_PIN_LIST, text, 2, plan, err, sizeof(err)));
-    CHECK(vs_cpuset_has(&plan->vcpu[0], (unsigned)a) && vs_cpuset_has(&plan->vcpu[1], (unsigned)b));
+    CHECK(vs_cpuset_has(&plan->vcpu[0], (unsigned)b) && vs_cpuset_has(&plan->vcpu[1], (unsigned)a));
     check_plan(plan);
 
     /* Re-pinning a thread to a different single CPU, then back to all: read back each time. */

@@ -133,7 +133,45 @@ int main(void)
 
     /* Destroying a machine that never started. */
     m = create(fw, &seen2, 1);
+    CHECK(!strcmp(vs_machine_pin_summary(m), "no pinning"), "default: no pinning");
     vs_machine_destroy(m);
+
+    /* Core pinning through the public API. */
+    VsPinPolicy pin;
+    CHECK(vs_pin_parse("auto", &pin, &err) == VS_OK && pin == VS_PIN_AUTO, "pin auto");
+    CHECK(vs_pin_parse("performance", &pin, &err) == VS_OK && pin == VS_PIN_PERFORMANCE,
+          "pin performance");
+    CHECK(vs_pin_parse("none", &pin, &err) == VS_OK && pin == VS_PIN_NONE, "pin none");
+    CHECK(vs_pin_parse("0-3,6", &pin, &err) == VS_OK && pin == VS_PIN_LIST, "pin list");
+    CHECK(vs_pin_parse("3-1", &pin, &err) == VS_ERR_INVALID && strstr(err.message, "3-1"),
+          "reversed range: %s", err.message);
+    CHECK(vs_pin_parse("Auto", &pin, &err) == VS_ERR_INVALID, "names are exact");
+    CHECK(vs_pin_parse("1\n", &pin, &err) == VS_ERR_INVALID, "no newline");
+    CHECK(!strcmp(vs_pin_name(VS_PIN_PERFORMANCE), "performance"), "pin name");
+    {
+        VsConfig cfg;
+        vs_config_init(&cfg);
+        cfg.firmware = fw;
+        cfg.ram_size = 64ull << 20;
+        cfg.pin = VS_PIN_LIST;
+        cfg.pin_cpus = "1023";
+        VsMachine *pm = NULL;
+        VsStatus st = vs_machine_create(&cfg, NULL, &pm, &err);
+        CHECK(st == VS_ERR_INVALID && !pm && strstr(err.message, "CPU 1023"),
+              "an offline CPU is refused at create: %s", err.message);
+        cfg.pin = VS_PIN_AUTO;
+        cfg.pin_cpus = NULL;
+        st = vs_machine_create(&cfg, NULL, &pm, &err);
+        CHECK(st == VS_OK, "create with --pin auto: %s", err.message);
+        if (st == VS_OK) {
+            CHECK(strstr(vs_machine_pin_summary(pm), "vCPU 0 -> CPU") != NULL, "summary: %s",
+                  vs_machine_pin_summary(pm));
+            CHECK(vs_machine_start(pm, &err) == VS_OK, "start pinned: %s", err.message);
+            vs_machine_force_stop(pm);
+            CHECK(vs_machine_wait(pm) == VS_STOP_FORCED, "forced stop");
+            vs_machine_destroy(pm);
+        }
+    }
 
     unlink(fw);
     printf("%s: %d failure(s)\n", fails ? "FAIL" : "PASS", fails);
