@@ -41,7 +41,7 @@ static const char usage_text[] =
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
     "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
-    "                      performance core, I/O and timer threads on efficiency\n"
+    "                      performance core, I/O and worker threads on efficiency\n"
     "                      cores (one kind of core: vCPUs one per CPU, the rest free);\n"
     "                      performance: all threads on performance cores; or a CPU\n"
     "                      list like 0-3,6: vCPU i on its i-th CPU. Prints the result.\n"

@@ -7,6 +7,7 @@
 #include "core/machine.h"
 #include "core/pin.h"
 #include "osal/cpu-topology.h"
+#include "virtio/vdev.h"
 
 VsStatus vs_pin_parse(const char *text, VsPinPolicy *policy, VsError *err)
 {
@@ -49,6 +50,9 @@ const char *vs_pin_name(VsPinPolicy policy)
 
 VsStatus vs_machine_pin_prepare(VsMachine *m, const char *sysfs_root, VsError *err)
 {
+    const char *override = getenv("VESSEL_SYSFS_ROOT");
+    if (override && *override)
+        sysfs_root = override;
     VsPinPlan *plan = calloc(1, sizeof(*plan));
     if (!plan)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
@@ -104,6 +108,25 @@ VsStatus vs_machine_pin_helpers(VsMachine *m, VsError *err)
     if (a.rc)
         return vs_error_set(err, VS_ERR_IO, "cannot pin the I/O thread: %s", strerror(a.rc));
     return VS_OK;
+}
+
+VsStatus vs_machine_pin_create_devices(VsMachine *m, VsError *err)
+{
+    if (!m->pin || !m->pin->pin_helpers)
+        return vs_vdevs_create(m, err);
+    /* Device worker threads (disk I/O pool, 9P worker) inherit their creator's CPUs. */
+    VsCpuSet saved;
+    int rc = vs_thread_get_affinity(pthread_self(), &saved);
+    if (rc == 0)
+        rc = vs_thread_set_affinity(pthread_self(), &m->pin->helpers);
+    if (rc)
+        return vs_error_set(err, VS_ERR_IO, "cannot pin the device worker threads: %s",
+                            strerror(rc));
+    VsStatus st = vs_vdevs_create(m, err);
+    rc = vs_thread_set_affinity(pthread_self(), &saved);
+    if (rc)
+        vs_log("cannot restore the calling thread's CPU affinity: %s", strerror(rc));
+    return st;
 }
 
 int vs_machine_pin_vcpu_attr(VsMachine *m, unsigned index, pthread_attr_t *attr)

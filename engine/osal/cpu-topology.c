@@ -472,9 +472,9 @@ bool vs_pin_plan(const VsCpuTopology *t, const VsCpuSet *allowed, VsPinPolicy po
         summary_set(plan, what, &plan->vcpu[i]);
     }
     if (plan->pin_helpers)
-        summary_set(plan, "; I/O and timer threads", &plan->helpers);
+        summary_set(plan, "; I/O, timer and worker threads", &plan->helpers);
     else
-        summary_add(plan, "; I/O and timer threads not pinned");
+        summary_add(plan, "; I/O, timer and worker threads not pinned");
     if (policy != VS_PIN_LIST) {
         vs_cpuset_and(&perf, &t->performance, &usable);
         vs_cpuset_and(&eff, &t->efficiency, &usable);

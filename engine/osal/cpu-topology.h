@@ -84,12 +84,15 @@ int vs_thread_attr_set_affinity(pthread_attr_t *attr, const VsCpuSet *s);
  *  VS_PIN_NONE: nothing pinned.
  *  VS_PIN_AUTO on a host with both core types (among the usable CPUs): vCPU i on the i-th
  *    performance core (each vCPU on all performance cores when there are more vCPUs than
- *    performance cores); the engine's helper threads (I/O, timer) on the efficiency cores.
- *    On a uniform host: vCPUs spread one per CPU the same way; helper threads not pinned.
+ *    performance cores); the engine's helper threads (I/O, timer, device workers) on the
+ *    efficiency cores. On a uniform host: vCPUs spread one per CPU the same way; helper
+ *    threads not pinned.
  *  VS_PIN_PERFORMANCE: vCPUs as for AUTO; helper threads on the performance cores too.
- *  VS_PIN_LIST: vCPU i on the i-th CPU of the list as written (each vCPU on the whole list when it
- * has fewer CPUs than there are vCPUs); helper threads not pinned. Usable CPUs are the online ones
- * in `allowed`. A listed CPU that is not online or not allowed is an error.
+ *  VS_PIN_LIST: vCPU i on the i-th CPU of the list as written ("6,2": vCPU 0 on CPU 6); each
+ *    vCPU on the whole list when it has fewer CPUs than there are vCPUs; helper threads not
+ *    pinned.
+ * Usable CPUs are the online ones in `allowed`. A listed CPU that is not online or not
+ * allowed is an error.
  */
 #define VS_PIN_MAX_VCPUS 64
 typedef struct VsPinPlan {
@@ -98,7 +101,7 @@ typedef struct VsPinPlan {
     bool pin_vcpus, pin_helpers;
     VsCpuSet vcpu[VS_PIN_MAX_VCPUS];
     VsCpuSet helpers;
-    char summary[2048]; /* "vCPU 0 -> CPU 2, vCPU 1 -> CPU 3; I/O and timer threads -> ..." */
+    char summary[2048]; /* "vCPU 0 -> CPU 2, vCPU 1 -> CPU 3; I/O, timer and worker ..." */
 } VsPinPlan;
 
 bool vs_pin_plan(const VsCpuTopology *t, const VsCpuSet *allowed, VsPinPolicy policy,

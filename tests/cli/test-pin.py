@@ -28,9 +28,9 @@ def parse_list(text):
     return cpus
 
 
-def threads(pid):
-    """{thread name: set of allowed CPUs} (names are unique among the ones we check)."""
-    out = {}
+def thread_list(pid):
+    """[(tid, name, set of allowed CPUs)] of the process's threads."""
+    out = []
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
@@ -41,23 +41,34 @@ def threads(pid):
             continue
         m = re.search(r"^Cpus_allowed_list:\s*(\S+)", status, re.M)
         if m:
-            out.setdefault(name, parse_list(m.group(1)))
+            out.append((int(tid), name, parse_list(m.group(1))))
     return out
 
 
-def run_case(kernel, args, nvcpus):
-    """Start vessel-run, wait for its vCPU threads, return (summary, {name: cpus})."""
+def threads(pid):
+    """{thread name: set of allowed CPUs} (names are unique among the ones we check)."""
+    out = {}
+    for _, name, cpus in thread_list(pid):
+        out.setdefault(name, cpus)
+    return out
+
+
+def run_case(kernel, args, nvcpus, env=None, extra_threads=0):
+    """Start vessel-run, wait for its vCPU threads, return (summary, {name: cpus}, stderr,
+    exit status, [(tid, name, cpus)], pid)."""
     errf = tempfile.TemporaryFile()
     p = subprocess.Popen([VR, "--firmware", FW, "--kernel", kernel, "--serial", "none",
-                          "--smp", str(nvcpus)] + args,
+                          "--smp", str(nvcpus)] + args, env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
-    names = {}
+    names, tlist = {}, []
     deadline = time.time() + 60
     try:
         while time.time() < deadline and p.poll() is None:
+            tlist = thread_list(p.pid)
             names = threads(p.pid)
             if all("vcpu%d" % i in names for i in range(nvcpus)) and "vessel-io" in names \
-                    and "vessel-timer" in names:
+                    and "vessel-timer" in names \
+                    and len(tlist) >= nvcpus + 3 + extra_threads:
                 break
             time.sleep(0.05)
     finally:
@@ -71,7 +82,7 @@ def run_case(kernel, args, nvcpus):
     errf.seek(0)
     err = errf.read().decode(errors="replace")
     m = re.search(r"^vessel-run: pinning: (.*)$", err, re.M)
-    return (m.group(1) if m else None), names, err, p.returncode
+    return (m.group(1) if m else None), names, err, p.returncode, tlist, p.pid
 
 
 def expected_from_summary(summary):
@@ -80,7 +91,7 @@ def expected_from_summary(summary):
     cpulist = r"(\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)"  # a ", " after it separates entries
     for m in re.finditer(r"vCPU (\d+) -> CPUs? " + cpulist, summary):
         want["vcpu" + m.group(1)] = parse_list(m.group(2))
-    m = re.search(r"I/O and timer threads -> CPUs? " + cpulist, summary)
+    m = re.search(r"I/O, timer and worker threads -> CPUs? " + cpulist, summary)
     if m:
         want["vessel-io"] = want["vessel-timer"] = parse_list(m.group(1))
     return want
@@ -121,7 +132,7 @@ def main():
     ]
     failures = 0
     for args, nv, required in cases:
-        summary, names, err, rc = run_case(kernel, args, nv)
+        summary, names, err, rc, _, _ = run_case(kernel, args, nv)
         problems = []
         if "Sanitizer" in err or "runtime error" in err:
             problems.append("sanitizer report")
@@ -160,8 +171,66 @@ def main():
             ", ".join("%s=%s" % (n, sorted(c)) for n, c in sorted(names.items())
                       if n.startswith("vcpu") or n.startswith("vessel-"))))
         failures += bool(problems)
-    print("%d of %d cases failed" % (failures, len(cases)))
+    failures += fake_hybrid(tmp, kernel, a, b, allowed)
+    print("%d failure(s)" % failures)
     return 1 if failures else 0
+
+
+def fake_hybrid(tmp, kernel, a, b, allowed):
+    """A fake big.LITTLE sysfs (VESSEL_SYSFS_ROOT) over two real CPUs: CPU a big, CPU b
+    little. auto must put the vCPU on a and every helper thread (I/O, timer, the 9P worker
+    worker and the disk I/O pool) on b, and give the main thread
+    back its own CPUs; performance puts everything on a."""
+    root = os.path.join(tmp, "sys")
+    cpu = os.path.join(root, "devices", "system", "cpu")
+    os.makedirs(cpu)
+    with open(os.path.join(cpu, "online"), "w") as f:
+        f.write("%d,%d\n" % (a, b) if a + 1 != b else "%d-%d\n" % (a, b))
+    for n, cap in ((a, 1024), (b, 446)):
+        os.makedirs(os.path.join(cpu, "cpu%d" % n))
+        with open(os.path.join(cpu, "cpu%d" % n, "cpu_capacity"), "w") as f:
+            f.write("%d\n" % cap)
+    share = os.path.join(tmp, "share")
+    os.makedirs(share)
+    disk = os.path.join(tmp, "disk.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    env = dict(os.environ, VESSEL_SYSFS_ROOT=root)
+    devs = ["--share", "path=%s,tag=t" % share, "--disk", disk]
+    failures = 0
+    for policy, vcpu, helpers in (("auto", {a}, {b}), ("performance", {a}, {a})):
+        summary, names, err, rc, tlist, pid = run_case(kernel, ["--pin", policy] + devs, 1,
+                                                       env=env, extra_threads=3)
+        problems = []
+        if "Sanitizer" in err or "runtime error" in err:
+            problems.append("sanitizer report")
+        if summary is None:
+            problems.append("no 'pinning:' line on stderr: %s" % err.strip())
+        elif "(performance cores %d, efficiency cores %d, from cpu_capacity)" % (a, b) \
+                not in summary:
+            problems.append("summary does not show the fake big.LITTLE host")
+        for name, cpus in (("vcpu0", vcpu), ("vessel-io", helpers), ("vessel-timer", helpers)):
+            if names.get(name) != cpus:
+                problems.append("%s allowed on %s, expected %s" % (name, names.get(name),
+                                                                    sorted(cpus)))
+        main_thread = [c for tid, _, c in tlist if tid == pid]
+        if main_thread != [allowed]:
+            problems.append("main thread on %s, expected its own %s back" % (main_thread,
+                                                                             sorted(allowed)))
+        # Device workers: the disk I/O pool (vessel-aio) and the unnamed 9P worker.
+        aio = [c for _, n, c in tlist if n == "vessel-aio"]
+        if not aio or any(c != helpers for c in aio):
+            problems.append("disk I/O pool threads on %s, expected %s" % (aio, sorted(helpers)))
+        p9 = [c for tid, n, c in tlist if n == "vessel-run" and tid != pid and c == helpers]
+        if len(p9) != 1:
+            problems.append("%d unnamed threads on %s, expected the 9P worker" % (
+                len(p9), sorted(helpers)))
+        status = "ok" if not problems else "FAIL: " + "; ".join(problems)
+        print("fake big.LITTLE --pin %-11s %s\n    summary: %s\n    threads: %s" % (
+            policy, status, summary,
+            ", ".join("%s=%s" % (n, sorted(c)) for _, n, c in sorted(tlist))))
+        failures += bool(problems)
+    return failures
 
 
 if __name__ == "__main__":

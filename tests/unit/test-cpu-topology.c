@@ -187,9 +187,10 @@ static void test_phone(void)
     CHECK(list_is(&plan->vcpu[0], "4"));
     CHECK(list_is(&plan->vcpu[1], "5"));
     CHECK(list_is(&plan->helpers, "0-3"));
-    CHECK(!strcmp(plan->summary, "vCPU 0 -> CPU 4, vCPU 1 -> CPU 5; I/O and timer threads -> "
-                                 "CPUs 0-3 (performance cores 4-7, efficiency cores 0-3, from "
-                                 "cpu_capacity)"));
+    CHECK(!strcmp(plan->summary,
+                  "vCPU 0 -> CPU 4, vCPU 1 -> CPU 5; I/O, timer and worker threads -> "
+                  "CPUs 0-3 (performance cores 4-7, efficiency cores 0-3, from "
+                  "cpu_capacity)"));
 
     /* More vCPUs than performance cores: each may use all of them. */
     CHECK(vs_pin_plan(&t, &all, VS_PIN_AUTO, NULL, 6, plan, err, sizeof(err)));
@@ -207,14 +208,14 @@ static void test_phone(void)
     CHECK(vs_pin_plan(&t, &little, VS_PIN_AUTO, NULL, 2, plan, err, sizeof(err)));
     CHECK(list_is(&plan->vcpu[0], "0") && list_is(&plan->vcpu[1], "1"));
     CHECK(!plan->pin_helpers);
-    CHECK(contains(plan->summary, "I/O and timer threads not pinned (uniform cores 0-3"));
+    CHECK(contains(plan->summary, "I/O, timer and worker threads not pinned (uniform cores 0-3"));
 
     /* An explicit list: vCPU i on the i-th CPU; helpers not pinned. */
     CHECK(vs_pin_plan(&t, &all, VS_PIN_LIST, "6,2", 2, plan, err, sizeof(err)));
     CHECK(list_is(&plan->vcpu[0], "6") && list_is(&plan->vcpu[1], "2"));
     CHECK(!plan->pin_helpers);
     CHECK(!strcmp(plan->summary,
-                  "vCPU 0 -> CPU 6, vCPU 1 -> CPU 2; I/O and timer threads not pinned"));
+                  "vCPU 0 -> CPU 6, vCPU 1 -> CPU 2; I/O, timer and worker threads not pinned"));
     CHECK(vs_pin_plan(&t, &all, VS_PIN_LIST, "7,1-3,0", 5, plan, err, sizeof(err)));
     CHECK(list_is(&plan->vcpu[0], "7") && list_is(&plan->vcpu[1], "1"));
     CHECK(list_is(&plan->vcpu[3], "3") && list_is(&plan->vcpu[4], "0"));
@@ -337,9 +338,9 @@ static void test_uniform_server(void)
     CHECK(vs_pin_plan(&t, &all, VS_PIN_AUTO, NULL, 3, plan, err, sizeof(err)));
     CHECK(list_is(&plan->vcpu[0], "0") && list_is(&plan->vcpu[2], "2"));
     CHECK(!plan->pin_helpers);
-    CHECK(!strcmp(plan->summary, "vCPU 0 -> CPU 0, vCPU 1 -> CPU 1, vCPU 2 -> CPU 2; I/O and "
-                                 "timer threads not pinned (uniform cores 0-31, from cpufreq "
-                                 "maximum frequencies)"));
+    CHECK(!strcmp(plan->summary, "vCPU 0 -> CPU 0, vCPU 1 -> CPU 1, vCPU 2 -> CPU 2; I/O, "
+                                 "timer and worker threads not pinned (uniform cores 0-31, "
+                                 "from cpufreq maximum frequencies)"));
     CHECK(vs_pin_plan(&t, &all, VS_PIN_PERFORMANCE, NULL, 1, plan, err, sizeof(err)));
     CHECK(plan->pin_helpers && list_is(&plan->helpers, "0-31"));
 

@@ -59,19 +59,22 @@ enum {
 
 /*
  * Host core pinning (VsConfig.pin). The engine detects performance and efficiency cores
- * from sysfs (Arm cpu_capacity, Intel hybrid cpu_core/cpu_atom, cpufreq maximum
- * frequencies) and pins its threads when they start:
+ * from sysfs (Intel hybrid cpu_core/cpu_atom lists, Arm cpu_capacity, cpufreq maximum
+ * frequencies; $VESSEL_SYSFS_ROOT replaces /sys) and pins its threads when they start.
+ * "Helper threads" are the I/O thread, the timer thread and the device worker threads
+ * (disk I/O pool, 9P worker).
  *  VS_PIN_NONE: no pinning (the default).
  *  VS_PIN_AUTO: vCPU i on the i-th performance core (every vCPU on all performance cores
- *    when there are more vCPUs than performance cores), the I/O and timer threads on the
+ *    when there are more vCPUs than performance cores), the helper threads on the
  *    efficiency cores. On a host whose usable cores are all of one kind: vCPUs spread one
- *    per CPU the same way, the I/O and timer threads not pinned.
- *  VS_PIN_PERFORMANCE: vCPUs as for AUTO, the I/O and timer threads on the performance
- *    cores too (all usable cores on a uniform host).
- *  VS_PIN_LIST: vCPU i on the i-th CPU of VsConfig.pin_cpus as written (every vCPU on the whole
- * list when it has fewer CPUs than there are vCPUs); the I/O and timer threads not pinned. Only
- * CPUs that are online and in the process's affinity mask can be used; a listed CPU that is not is
- * an error from vs_machine_create. See vs_machine_pin_summary().
+ *    per CPU the same way, the helper threads not pinned.
+ *  VS_PIN_PERFORMANCE: vCPUs as for AUTO, the helper threads on the performance cores
+ *    too (all usable cores on a uniform host).
+ *  VS_PIN_LIST: vCPU i on the i-th CPU of VsConfig.pin_cpus as written ("6,2": vCPU 0 on
+ *    CPU 6); every vCPU on the whole list when it has fewer CPUs than there are vCPUs; the
+ *    helper threads not pinned.
+ * Only CPUs that are online and in the process's affinity mask can be used; a listed CPU
+ * that is not is an error from vs_machine_create. See vs_machine_pin_summary().
  */
 typedef enum VsPinPolicy {
     VS_PIN_NONE = 0,
@@ -303,10 +306,11 @@ void vs_machine_input_wheel(VsMachine *m, int dy, int dx, bool absolute);
  */
 VsStatus vs_machine_powerdown(VsMachine *m, VsError *err);
 
-/* What the pinning policy did, e.g. "vCPU 0 -> CPU 2, vCPU 1 -> CPU 3; I/O and timer
- * threads -> CPUs 0-1 (performance cores 2-3, efficiency cores 0-1, from cpu_capacity)",
- * or "no pinning". The I/O and timer threads are pinned by vs_machine_create, the vCPU
- * threads start pinned in vs_machine_start. Never NULL. */
+/* What the pinning policy did, e.g. "vCPU 0 -> CPU 2, vCPU 1 -> CPU 3; I/O, timer and
+ * worker threads -> CPUs 0-1 (performance cores 2-3, efficiency cores 0-1, from
+ * cpu_capacity)", or "no pinning". The helper threads are pinned by vs_machine_create
+ * (device workers are started with the calling thread briefly on the helper CPUs), the
+ * vCPU threads start pinned in vs_machine_start. Never NULL. */
 const char *vs_machine_pin_summary(const VsMachine *m);
 
 /* Print translation/execution statistics (VsConfig.stats) to a FILE*. */
