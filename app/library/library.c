@@ -542,7 +542,9 @@ static VlStatus backup_file(const char *path, const char *reason, char *out, siz
         char wal[VL_PATH_MAX + 8], wal_out[VL_PATH_MAX + 8];
         snprintf(wal, sizeof(wal), "%s-wal", path);
         snprintf(wal_out, sizeof(wal_out), "%s-wal", out);
-        if (access(wal, F_OK) == 0 && (st = copy_file(wal, wal_out, err)) != VL_OK)
+        struct stat wsb;
+        /* Committed transactions not yet checkpointed live in the WAL: keep them too. */
+        if (stat(wal, &wsb) == 0 && wsb.st_size > 0 && (st = copy_file(wal, wal_out, err)) != VL_OK)
             return st;
         return VL_OK;
     }
@@ -550,8 +552,8 @@ static VlStatus backup_file(const char *path, const char *reason, char *out, siz
 }
 
 /* Reports a corrupt or newer file after backing it up; the file itself is left as it is. */
-static VlStatus refuse_file(const char *path, VlStatus code, const char *reason, VlError *err,
-                            const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static VlStatus
+refuse_file(const char *path, VlStatus code, const char *reason, VlError *err, const char *fmt, ...)
 {
     char why[512];
     va_list ap;
@@ -650,6 +652,50 @@ static VlStatus migrate(VlLibrary *lib, VlError *err)
     return st;
 }
 
+/*
+ * Looks at an existing file through lib->db without writing: VL_OK, VL_ERR_CORRUPT or
+ * VL_ERR_NEWER (err says why; the caller backs the file up), VL_ERR_LOCKED, or *recheck
+ * when a read-only connection cannot tell (SQLite must first recover a hot journal).
+ */
+static VlStatus check_file(VlLibrary *lib, VlError *err, bool *recheck)
+{
+    *recheck = false;
+    int rc;
+    int version = read_int_pragma(lib->db, "PRAGMA user_version", &rc);
+    int tables = 0;
+    if (rc == SQLITE_OK)
+        tables = read_int_pragma(lib->db, "SELECT count(*) FROM sqlite_master", &rc);
+    if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
+        *recheck = true;
+        return VL_OK;
+    }
+    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+        return fail(err, VL_ERR_CORRUPT, "the VM library %s is damaged (%s)", lib->path,
+                    sqlite3_errstr(rc));
+    if (rc != SQLITE_OK)
+        return db_fail(lib, err, rc, "opening the VM library");
+    if (version > VL_SCHEMA_VERSION)
+        return fail(err, VL_ERR_NEWER,
+                    "the VM library %s was written by a newer version of Vessel (schema %d; "
+                    "this version understands up to %d); update Vessel to use it",
+                    lib->path, version, VL_SCHEMA_VERSION);
+    char check[256];
+    rc = quick_check(lib->db, check, sizeof(check));
+    if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
+        *recheck = true;
+        return VL_OK;
+    }
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        return db_fail(lib, err, rc, "opening the VM library");
+    if (rc != SQLITE_OK || strcmp(check, "ok") != 0)
+        return fail(err, VL_ERR_CORRUPT, "the VM library %s is damaged (%s)", lib->path,
+                    rc != SQLITE_OK ? sqlite3_errstr(rc) : check);
+    if (version == 0 && tables > 0)
+        return fail(err, VL_ERR_CORRUPT, "%s is an SQLite database but not a Vessel VM library",
+                    lib->path);
+    return VL_OK;
+}
+
 VlStatus vl_open_timeout(const char *path, int busy_timeout_ms, VlLibrary **out, VlError *err)
 {
     err_reset(err);
@@ -687,9 +733,36 @@ VlStatus vl_open_timeout(const char *path, int busy_timeout_ms, VlLibrary **out,
         return st;
     }
 
-    int rc =
-        sqlite3_open_v2(lib->path, &lib->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+    /*
+     * An existing file is first checked through a read-only connection, so that a bad or
+     * newer file is never written, not even by SQLite's recovery or checkpoint on close.
+     */
+    struct stat fsb;
+    bool existing = stat(lib->path, &fsb) == 0 && fsb.st_size > 0;
+    bool recheck = false;
+    int rc;
+    if (existing) {
+        rc =
+            sqlite3_open_v2(lib->path, &lib->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_extended_result_codes(lib->db, 1);
+            sqlite3_busy_timeout(lib->db, busy_timeout_ms);
+            st = check_file(lib, err, &recheck);
+        }
+        if (rc != SQLITE_OK)
+            st = fail(err, VL_ERR_IO, "cannot open the VM library %s: %s", lib->path,
+                      lib->db ? sqlite3_errmsg(lib->db) : sqlite3_errstr(rc));
+        sqlite3_close(lib->db);
+        lib->db = NULL;
+        if (st == VL_ERR_CORRUPT || st == VL_ERR_NEWER)
+            st = refuse_file(lib->path, st, st == VL_ERR_NEWER ? "newer" : "corrupt", err, "%s",
+                             err ? err->message : "the VM library cannot be used");
+        if (st != VL_OK)
+            goto out;
+    }
+
+    rc = sqlite3_open_v2(lib->path, &lib->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         st = fail(err, VL_ERR_IO, "cannot open the VM library %s: %s", lib->path,
                   lib->db ? sqlite3_errmsg(lib->db) : sqlite3_errstr(rc));
@@ -698,55 +771,17 @@ VlStatus vl_open_timeout(const char *path, int busy_timeout_ms, VlLibrary **out,
     sqlite3_extended_result_codes(lib->db, 1);
     sqlite3_busy_timeout(lib->db, busy_timeout_ms);
 
-    /* Everything up to the version check only reads: a bad file is never written. */
-    int version = read_int_pragma(lib->db, "PRAGMA user_version", &rc);
-    int tables = 0;
-    if (rc == SQLITE_OK)
-        tables = read_int_pragma(lib->db, "SELECT count(*) FROM sqlite_master", &rc);
-    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-        st = db_fail(lib, err, rc, "opening the VM library");
-        goto out;
-    }
-    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
-        sqlite3_close(lib->db);
-        lib->db = NULL;
-        st = refuse_file(lib->path, VL_ERR_CORRUPT, "corrupt", err,
-                         "the VM library %s is damaged (%s)", lib->path, sqlite3_errstr(rc));
-        goto out;
-    }
-    if (rc != SQLITE_OK) {
-        st = db_fail(lib, err, rc, "opening the VM library");
-        goto out;
-    }
-    if (version > VL_SCHEMA_VERSION) {
-        sqlite3_close(lib->db);
-        lib->db = NULL;
-        st = refuse_file(lib->path, VL_ERR_NEWER, "newer", err,
-                         "the VM library %s was written by a newer version of Vessel (schema %d; "
-                         "this version understands up to %d); update Vessel to use it",
-                         lib->path, version, VL_SCHEMA_VERSION);
-        goto out;
-    }
-    char check[256];
-    rc = quick_check(lib->db, check, sizeof(check));
-    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-        st = db_fail(lib, err, rc, "opening the VM library");
-        goto out;
-    }
-    if (rc != SQLITE_OK || strcmp(check, "ok") != 0) {
-        sqlite3_close(lib->db);
-        lib->db = NULL;
-        st = refuse_file(lib->path, VL_ERR_CORRUPT, "corrupt", err,
-                         "the VM library %s is damaged (%s)", lib->path,
-                         rc != SQLITE_OK ? sqlite3_errstr(rc) : check);
-        goto out;
-    }
-    if (version == 0 && tables > 0) {
-        sqlite3_close(lib->db);
-        lib->db = NULL;
-        st = refuse_file(lib->path, VL_ERR_CORRUPT, "corrupt", err,
-                         "%s is an SQLite database but not a Vessel VM library", lib->path);
-        goto out;
+    if (recheck) {
+        /* The read-only look needed recovery (a hot journal): check again, now writable. */
+        st = check_file(lib, err, &recheck);
+        if (st == VL_ERR_CORRUPT || st == VL_ERR_NEWER) {
+            sqlite3_close(lib->db);
+            lib->db = NULL;
+            st = refuse_file(lib->path, st, st == VL_ERR_NEWER ? "newer" : "corrupt", err, "%s",
+                             err ? err->message : "the VM library cannot be used");
+        }
+        if (st != VL_OK)
+            goto out;
     }
 
     /* WAL: readers (the UI) never wait for the writer. */

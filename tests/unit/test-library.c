@@ -94,7 +94,7 @@ static int count_prefixed(const char *prefix)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && !strstr(e->d_name, "-wal"))
             n++;
     closedir(d);
     return n;
@@ -794,6 +794,14 @@ static void test_corrupt(void)
     check_refused(path, VL_ERR_CORRUPT, "corrupt");
     tmp_teardown();
 
+    /* A header cut short. */
+    tmp_setup("short");
+    path_in_tmp(path, sizeof(path), "library.db");
+    vl_close(open_ok(path));
+    CHECK(truncate(path, 50) == 0);
+    check_refused(path, VL_ERR_CORRUPT, "corrupt");
+    tmp_teardown();
+
     /* A real library cut short: its header promises pages that are gone. */
     tmp_setup("truncated");
     path_in_tmp(path, sizeof(path), "library.db");
@@ -846,6 +854,46 @@ static void test_newer(void)
     CHECK_EQ(raw_int(db, "PRAGMA user_version"), 99);
     CHECK_EQ(raw_int(db, "SELECT count(*) FROM vms WHERE name = 'keep me'"), 1);
     sqlite3_close(db);
+    tmp_teardown();
+
+    /* A newer Vessel crashed: its last transactions are still in the WAL, not in the main
+     * file. Neither file may change (no checkpoint), and the backup keeps the WAL too. */
+    tmp_setup("newer-wal");
+    path_in_tmp(path, sizeof(path), "library.db");
+    vl_close(open_ok(path));
+    pid_t pid = fork();
+    if (pid == 0) {
+        sqlite3 *cdb;
+        sqlite3_open(path, &cdb);
+        sqlite3_exec(cdb,
+                     "PRAGMA wal_autocheckpoint = 0; PRAGMA user_version = 7;"
+                     "CREATE TABLE future (x); INSERT INTO future VALUES (42)",
+                     NULL, NULL, NULL);
+        _exit(0); /* no sqlite3_close: no checkpoint */
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    char wal[600];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    size_t nw0, nw1, nm0, nm1;
+    char *wal0 = read_all(wal, &nw0), *main0 = read_all(path, &nm0);
+    CHECK(wal0 && nw0 > 0);
+    VlLibrary *none = NULL;
+    CHECK_EQ(vl_open(path, &none, &err), VL_ERR_NEWER);
+    CHECK(strstr(err.message, "schema 7") != NULL);
+    char *wal1 = read_all(wal, &nw1), *main1 = read_all(path, &nm1);
+    CHECK(wal1 && nw1 == nw0 && memcmp(wal0, wal1, nw0) == 0);
+    CHECK(main1 && nm1 == nm0 && memcmp(main0, main1, nm0) == 0);
+    char bwal[VL_PATH_MAX + 8];
+    snprintf(bwal, sizeof(bwal), "%s-wal", err.backup_path);
+    size_t nb;
+    char *bw = read_all(bwal, &nb);
+    CHECK(bw && nb == nw0 && memcmp(bw, wal0, nw0) == 0);
+    free(wal0);
+    free(wal1);
+    free(main0);
+    free(main1);
+    free(bw);
     tmp_teardown();
 }
 
