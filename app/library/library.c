@@ -418,7 +418,37 @@ static VlStatus remove_tree(const char *path, VlError *err)
     return VL_OK;
 }
 
-/* Copies src to a new file dst (which must not exist). */
+/* Copies [off, end) of in to the same offsets of out. */
+#define COPY_CHUNK (1u << 20)
+static VlStatus copy_range(int in, int out, char *buf, off_t off, off_t end, const char *src,
+                           const char *dst, VlError *err)
+{
+    while (off < end) {
+        size_t want = (size_t)(end - off) < COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+        ssize_t r = pread(in, buf, want, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return fail(err, VL_ERR_IO, "cannot read %s: %s", src, strerror(errno));
+        if (r == 0)
+            return fail(err, VL_ERR_IO, "cannot copy %s: it shrank while being copied", src);
+        for (ssize_t done = 0; done < r;) {
+            ssize_t w = pwrite(out, buf + done, (size_t)(r - done), off + done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return fail(err, VL_ERR_IO, "cannot write %s: %s", dst, strerror(errno));
+            done += w;
+        }
+        off += r;
+    }
+    return VL_OK;
+}
+
+/*
+ * Copies src to a new file dst (which must not exist), keeping holes: a sparse raw disk
+ * image stays sparse. dst is fsync'ed before the library records it.
+ */
 static VlStatus copy_file(const char *src, const char *dst, VlError *err)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
@@ -435,30 +465,27 @@ static VlStatus copy_file(const char *src, const char *dst, VlError *err)
         return fail(err, VL_ERR_IO, "cannot create %s: %s", dst, strerror(errno));
     }
     VlStatus st = VL_OK;
-    char buf[65536];
-    for (;;) {
-        ssize_t r = read(in, buf, sizeof(buf));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            st = fail(err, VL_ERR_IO, "cannot read %s: %s", src, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        for (ssize_t done = 0; done < r;) {
-            ssize_t w = write(out, buf + done, (size_t)(r - done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                st = fail(err, VL_ERR_IO, "cannot write %s: %s", dst, strerror(errno));
-                break;
-            }
-            done += w;
-        }
-        if (st != VL_OK)
-            break;
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        st = fail(err, VL_ERR_NOMEM, "out of memory");
+    off_t size = sb.st_size, off = 0;
+    while (st == VL_OK && off < size) {
+        off_t data = lseek(in, off, SEEK_DATA);
+        if (data < 0 && errno == ENXIO)
+            break; /* only a hole is left */
+        off_t hole = data < 0 ? size : lseek(in, data, SEEK_HOLE);
+        if (data < 0)
+            data = off; /* no SEEK_DATA on this file system: copy everything */
+        if (hole < 0 || hole > size)
+            hole = size;
+        st = copy_range(in, out, buf, data, hole, src, dst, err);
+        off = hole;
     }
+    free(buf);
+    if (st == VL_OK && ftruncate(out, size) != 0)
+        st = fail(err, VL_ERR_IO, "cannot write %s: %s", dst, strerror(errno));
+    if (st == VL_OK && fsync(out) != 0)
+        st = fail(err, VL_ERR_IO, "cannot write %s: %s", dst, strerror(errno));
     if (close(out) != 0 && st == VL_OK)
         st = fail(err, VL_ERR_IO, "cannot write %s: %s", dst, strerror(errno));
     close(in);
@@ -487,9 +514,25 @@ VlStatus vl_default_path(char *buf, size_t size, VlError *err)
     return VL_OK;
 }
 
+/* Only a well-formed uuid becomes a path component: a damaged row must not point
+ * bundle creation or removal outside <library>/vms/. */
+static bool uuid_valid(const char *u)
+{
+    if (strlen(u) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? u[i] != '-' : !((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
 VlStatus vl_bundle_path(const VlLibrary *lib, const char *uuid, char *buf, size_t size,
                         VlError *err)
 {
+    if (!uuid || !uuid_valid(uuid))
+        return fail(err, VL_ERR_CORRUPT, "'%.40s' is not a VM uuid", uuid ? uuid : "");
     int n = snprintf(buf, size, "%s/%s", lib->vms_dir, uuid);
     if (n < 0 || (size_t)n >= size)
         return fail(err, VL_ERR_INVALID, "the VM bundle path is too long");
@@ -1675,22 +1718,28 @@ VlStatus vl_vm_clone(VlLibrary *lib, int64_t id, const char *new_name, int64_t *
                      VlError *err)
 {
     err_reset(err);
+    size_t nl = new_name ? strlen(new_name) : 0;
+    if (nl == 0 || nl >= VL_NAME_MAX)
+        return fail(err, VL_ERR_INVALID, "a VM name must be 1 to %d bytes long", VL_NAME_MAX - 1);
+    int64_t other;
+    VlStatus st = vl_vm_find(lib, new_name, &other, err);
+    if (st == VL_OK)
+        return fail(err, VL_ERR_EXISTS, "a VM named \"%s\" already exists", new_name);
+    if (st != VL_ERR_NOT_FOUND)
+        return st;
+    err_reset(err);
     VlVm vm;
+    if ((st = vl_vm_get(lib, id, &vm, err)) != VL_OK)
+        return st;
+    /*
+     * Disk images are copied before the write transaction, so that a copy of many
+     * gigabytes does not hold the library's write lock; a failure removes the new bundle.
+     */
     char uuid[37], src_dir[VL_PATH_MAX], dst_dir[VL_PATH_MAX];
     int64_t new_id = 0;
     bool made_bundle = false;
-    VlStatus st = make_uuid(uuid, err);
-    if (st == VL_OK)
-        st = tx_begin(lib, err);
-    if (st != VL_OK)
-        return st;
-    if ((st = get_vm(lib, id, &vm, err)) != VL_OK) {
-        tx_rollback(lib);
-        return st;
-    }
-    if (!copy_str(vm.name, sizeof(vm.name), new_name ? new_name : ""))
-        st = fail(err, VL_ERR_INVALID, "a VM name must be 1 to %d bytes long", VL_NAME_MAX - 1);
-    if (st == VL_OK)
+    copy_str(vm.name, sizeof(vm.name), new_name);
+    if ((st = make_uuid(uuid, err)) == VL_OK)
         st = vl_bundle_path(lib, vm.uuid, src_dir, sizeof(src_dir), err);
     if (st == VL_OK)
         st = vl_bundle_path(lib, uuid, dst_dir, sizeof(dst_dir), err);
@@ -1711,9 +1760,10 @@ VlStatus vl_vm_clone(VlLibrary *lib, int64_t id, const char *new_name, int64_t *
         if ((st = copy_file(vm.drives[i].path, dst, err)) == VL_OK)
             copy_str(vm.drives[i].path, sizeof(vm.drives[i].path), dst);
     }
-    if (st == VL_OK)
+    if (st == VL_OK && (st = tx_begin(lib, err)) == VL_OK) {
         st = insert_vm(lib, &vm, uuid, &new_id, err);
-    st = tx_end(lib, st, err);
+        st = tx_end(lib, st, err);
+    }
     if (st != VL_OK && made_bundle)
         remove_tree(dst_dir, NULL);
     vl_vm_clear(&vm);

@@ -1046,6 +1046,27 @@ static void test_bundles(void)
     CHECK_EQ(vl_vm_create(lib, &vm, NULL, NULL, &err), VL_ERR_IO);
     int64_t id;
     CHECK_EQ(vl_vm_find(lib, "c", &id, &err), VL_ERR_NOT_FOUND);
+    /* A damaged uuid never becomes a path: the canary directory next to vms/ survives. */
+    snprintf(p, sizeof(p), "%s/vms", g_tmp);
+    unlink(p);
+    snprintf(vm.name, sizeof(vm.name), "d");
+    int64_t did;
+    CHECK_EQ(vl_vm_create(lib, &vm, &did, NULL, &err), VL_OK);
+    const char *evil = "../canary-aaaaaaaaaaaaaaaaaaaaaaaaaa"; /* 36 characters */
+    CHECK_EQ(strlen(evil), 36);
+    snprintf(p, sizeof(p), "%s/canary-aaaaaaaaaaaaaaaaaaaaaaaaaa", g_tmp);
+    CHECK(mkdir(p, 0700) == 0);
+    sqlite3 *db = raw_open(path);
+    sqlite3_stmt *s;
+    sqlite3_prepare_v2(db, "UPDATE vms SET uuid = ? WHERE id = ?", -1, &s, NULL);
+    sqlite3_bind_text(s, 1, evil, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, did);
+    CHECK_EQ(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    CHECK_EQ(vl_vm_delete(lib, did, false, &err), VL_ERR_IO);
+    CHECK(strstr(err.message, "not a VM uuid") != NULL);
+    CHECK(exists(p));
     vl_close(lib);
     vl_vm_clear(&vm);
     tmp_teardown();
@@ -1099,6 +1120,37 @@ static void test_clone(void)
     CHECK(cl.n_drives == 2 && strcmp(cl.drives[1].path, ext) == 0); /* referenced */
     snprintf(expect, sizeof(expect), "%s/nvram", cdir);
     CHECK(exists(expect));
+
+    /* Holes in a sparse image stay holes in the copy. */
+    char sparse[VL_PATH_MAX + 32];
+    snprintf(sparse, sizeof(sparse), "%.3000s/disks/sparse.img", dir);
+    int fd = open(sparse, O_WRONLY | O_CREAT, 0600);
+    char block[4096];
+    memset(block, 0xab, sizeof(block));
+    CHECK(pwrite(fd, block, sizeof(block), 0) == sizeof(block));
+    CHECK(pwrite(fd, block, sizeof(block), 64 << 20) == sizeof(block));
+    close(fd);
+    VlDrive sd = { .format = "raw", .position = 7 };
+    snprintf(sd.path, sizeof(sd.path), "%.4000s", sparse);
+    CHECK_EQ(vl_drive_add(lib, id, &sd, NULL, &err), VL_OK);
+    int64_t sid;
+    CHECK_EQ(vl_vm_clone(lib, id, "sparse copy", &sid, &err), VL_OK);
+    VlVm sc;
+    CHECK_EQ(vl_vm_get(lib, sid, &sc, &err), VL_OK);
+    CHECK_EQ(sc.n_drives, 3);
+    if (sc.n_drives == 3) {
+        struct stat a, b;
+        CHECK(stat(sparse, &a) == 0 && stat(sc.drives[2].path, &b) == 0);
+        CHECK_EQ(b.st_size, a.st_size);
+        CHECK(b.st_blocks * 512 < 1 << 20); /* not 64 MiB of written zeros */
+        size_t na, nb;
+        char *da = read_all(sparse, &na), *db = read_all(sc.drives[2].path, &nb);
+        CHECK(da && db && na == nb && memcmp(da, db, na) == 0);
+        free(da);
+        free(db);
+    }
+    vl_vm_clear(&sc);
+    CHECK_EQ(vl_vm_delete(lib, sid, false, &err), VL_OK);
 
     /* Deleting the clone leaves the source's image alone. */
     CHECK_EQ(vl_vm_delete(lib, cid, false, &err), VL_OK);
