@@ -541,7 +541,7 @@ VlStatus vl_bundle_path(const VlLibrary *lib, const char *uuid, char *buf, size_
 
 static VlStatus bundle_create(const VlLibrary *lib, const char *uuid, VlError *err)
 {
-    static const char *const subdirs[] = { "disks", "nvram", "logs" };
+    static const char *const subdirs[] = { "disks", "snapshots", "nvram", "logs" };
     char dir[VL_PATH_MAX], sub[VL_PATH_MAX];
     VlStatus st = vl_bundle_path(lib, uuid, dir, sizeof(dir), err);
     if (st != VL_OK)
@@ -785,8 +785,7 @@ VlStatus vl_open_timeout(const char *path, int busy_timeout_ms, VlLibrary **out,
     bool recheck = false;
     int rc;
     if (existing) {
-        rc =
-            sqlite3_open_v2(lib->path, &lib->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+        rc = sqlite3_open_v2(lib->path, &lib->db, SQLITE_OPEN_READONLY, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_extended_result_codes(lib->db, 1);
             sqlite3_busy_timeout(lib->db, busy_timeout_ms);
@@ -804,8 +803,7 @@ VlStatus vl_open_timeout(const char *path, int busy_timeout_ms, VlLibrary **out,
             goto out;
     }
 
-    rc = sqlite3_open_v2(lib->path, &lib->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+    rc = sqlite3_open_v2(lib->path, &lib->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         st = fail(err, VL_ERR_IO, "cannot open the VM library %s: %s", lib->path,
                   lib->db ? sqlite3_errmsg(lib->db) : sqlite3_errstr(rc));
@@ -1645,7 +1643,7 @@ VlStatus vl_vm_rename(VlLibrary *lib, int64_t id, const char *new_name, VlError 
     return tx_end(lib, st, err);
 }
 
-/* Removes a bundle; with keep_disks only nvram/ and logs/ (and any other non-disk files). */
+/* Removes a bundle; with keep_disks everything but disks/ and snapshots/. */
 static VlStatus bundle_remove(const VlLibrary *lib, const char *uuid, bool keep_disks, VlError *err)
 {
     char dir[VL_PATH_MAX];
@@ -1660,7 +1658,9 @@ static VlStatus bundle_remove(const VlLibrary *lib, const char *uuid, bool keep_
                                : fail(err, VL_ERR_IO, "cannot open %s: %s", dir, strerror(errno));
     struct dirent *e;
     while (st == VL_OK && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "disks"))
+        /* Snapshot files are disk images too (overlays of the ones in disks/). */
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "disks") ||
+            !strcmp(e->d_name, "snapshots"))
             continue;
         char child[VL_PATH_MAX];
         if (snprintf(child, sizeof(child), "%s/%s", dir, e->d_name) >= (int)sizeof(child))

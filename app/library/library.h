@@ -2,7 +2,7 @@
 /*
  * The Vessel VM library: the VMs a user has made, stored in an SQLite database
  * ($XDG_DATA_HOME/vessel/library.db by default) with one bundle directory per VM
- * (<library dir>/vms/<uuid>/ with disks/, nvram/ and logs/).
+ * (<library dir>/vms/<uuid>/ with disks/, snapshots/, nvram/ and logs/).
  *
  * Plain C over sqlite3; no GTK, no GLib. A VlLibrary is one database connection: use it
  * from one thread at a time (the app keeps it on one worker thread).
@@ -184,8 +184,9 @@ void vl_vm_list_free(VlVm *vms, size_t n);
 VlStatus vl_vm_update(VlLibrary *lib, const VlVm *vm, VlError *err);
 VlStatus vl_vm_rename(VlLibrary *lib, int64_t id, const char *new_name, VlError *err);
 /*
- * Deletes the VM's rows and its bundle directory. With keep_disks the bundle's disks/
- * directory (and the bundle directory holding it) is kept; nvram/ and logs/ go.
+ * Deletes the VM's rows and its bundle directory. With keep_disks the bundle's disks/ and
+ * snapshots/ directories (and the bundle directory holding them) are kept; nvram/, logs/
+ * and anything else go. Disk images outside the bundle are never touched.
  */
 VlStatus vl_vm_delete(VlLibrary *lib, int64_t id, bool keep_disks, VlError *err);
 /*

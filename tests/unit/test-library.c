@@ -1007,8 +1007,8 @@ static void test_bundles(void)
     CHECK_EQ(vl_bundle_path(lib, ua, dir, sizeof(dir), &err), VL_OK);
     snprintf(p, sizeof(p), "%s/vms/%s", g_tmp, ua);
     CHECK(strcmp(dir, p) == 0);
-    static const char *const subs[] = { "disks", "nvram", "logs" };
-    for (int i = 0; i < 3; i++) {
+    static const char *const subs[] = { "disks", "snapshots", "nvram", "logs" };
+    for (int i = 0; i < 4; i++) {
         snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
         CHECK(exists(p));
     }
@@ -1027,7 +1027,9 @@ static void test_bundles(void)
     CHECK(!exists(p));
     snprintf(p, sizeof(p), "%s/nvram", dir);
     CHECK(!exists(p));
-    CHECK_EQ(count_entries(dir), 1);
+    snprintf(p, sizeof(p), "%s/snapshots", dir);
+    CHECK(exists(p));
+    CHECK_EQ(count_entries(dir), 2);
 
     /* Without it, the whole bundle goes. */
     CHECK_EQ(vl_bundle_path(lib, ub, dir, sizeof(dir), &err), VL_OK);
