@@ -986,6 +986,52 @@ static void test_locked(void)
     tmp_teardown();
 }
 
+/* A writer crashed mid-transaction and left a hot rollback journal: the read-only look
+ * cannot judge the file, so vl_open lets SQLite roll the journal back, then checks and
+ * migrates; the crashed transaction's rows are gone, the committed ones kept. */
+static void test_hot_journal(void)
+{
+    tmp_setup("hot");
+    char path[512], journal[600];
+    path_in_tmp(path, sizeof(path), "library.db");
+    snprintf(journal, sizeof(journal), "%s-journal", path);
+    sqlite3 *db = raw_open(path);
+    raw_exec(db, vl_migration_1);
+    raw_exec(db, "PRAGMA user_version = 1");
+    CHECK_EQ(raw_exec(db, "INSERT INTO vms (uuid, name, arch, memory_mib, vcpus, boot_kind,"
+                          " created, modified) VALUES ('11111111-2222-4333-8444-555555555555',"
+                          " 'committed', 'riscv64', 64, 1, 'demo', 1, 1)"),
+             SQLITE_OK);
+    sqlite3_close(db);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sqlite3 *cdb;
+        sqlite3_open(path, &cdb);
+        /* A tiny cache forces the transaction's pages into the file before the "crash". */
+        sqlite3_exec(cdb,
+                     "PRAGMA cache_size = 2; BEGIN;"
+                     "CREATE TABLE junk (x);"
+                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                     " WHERE i < 2000) INSERT INTO junk SELECT randomblob(500) FROM n;"
+                     "UPDATE vms SET name = 'uncommitted'",
+                     NULL, NULL, NULL);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    struct stat sb;
+    CHECK(stat(journal, &sb) == 0 && sb.st_size > 0);
+    VlLibrary *lib = open_ok(path);
+    CHECK_EQ(vl_schema_version(lib), 2);
+    VlError err;
+    int64_t id;
+    CHECK_EQ(vl_vm_find(lib, "committed", &id, &err), VL_OK);
+    CHECK_EQ(vl_vm_find(lib, "uncommitted", &id, &err), VL_ERR_NOT_FOUND);
+    vl_close(lib);
+    CHECK_EQ(count_prefixed("library.db."), 0);
+    tmp_teardown();
+}
+
 static void test_bundles(void)
 {
     tmp_setup("bundles");
@@ -1185,6 +1231,7 @@ int main(void)
     test_corrupt();
     test_newer();
     test_locked();
+    test_hot_journal();
     test_bundles();
     test_clone();
     printf("library: %d passed, %d failed\n", g_pass, g_fail);
