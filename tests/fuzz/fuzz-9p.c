@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../unit/tmpdir.h"
 #include "fs/p9.h"
 
 static char base[PATH_MAX];
@@ -84,9 +85,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(base, sizeof(base), "%s/fuzz-9p-XXXXXX", tmp);
-    if (!mkdtemp(base))
+    if (!test_mkdtemp(base, sizeof(base), "fuzz-9p"))
         die("mkdtemp");
     char p[PATH_MAX + 32];
     snprintf(p, sizeof(p), "%s/outside", base);

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "osal/cpu-topology.h"
+#include "tmpdir.h"
 
 static char g_tmp[256];
 static char g_root[512];
@@ -419,9 +420,7 @@ static void cleanup(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(g_tmp, sizeof(g_tmp), "%s/vessel-cputopo-XXXXXX", base);
-    if (!mkdtemp(g_tmp)) {
+    if (!test_mkdtemp(g_tmp, sizeof(g_tmp), "vessel-cputopo")) {
         perror("mkdtemp");
         return 1;
     }

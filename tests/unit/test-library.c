@@ -7,6 +7,7 @@
 #include "check.h"
 #include "library-private.h"
 #include "library.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,8 +22,9 @@ static char g_tmp[256];
 
 static void tmp_setup(const char *name)
 {
-    snprintf(g_tmp, sizeof(g_tmp), "/tmp/vessel-test-library-%s-XXXXXX", name);
-    if (!mkdtemp(g_tmp)) {
+    char prefix[96];
+    snprintf(prefix, sizeof(prefix), "vessel-test-library-%s", name);
+    if (!test_mkdtemp(g_tmp, sizeof(g_tmp), prefix)) {
         perror("mkdtemp");
         exit(1);
     }

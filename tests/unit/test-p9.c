@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "fs/p9.h"
+#include "tmpdir.h"
 
 enum {
     RLERROR = 7,
@@ -1012,9 +1013,7 @@ int main(void)
 {
     /* The mapped model needs user xattrs: /tmp may be a tmpfs without them (before Linux
      * 6.6), so fall back to the current (build) directory. */
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(base, sizeof(base), "%s/vessel-p9-XXXXXX", tmp);
-    if (!mkdtemp(base)) {
+    if (!test_mkdtemp(base, sizeof(base), "vessel-p9")) {
         perror("mkdtemp");
         return 1;
     }
@@ -1057,8 +1056,8 @@ int main(void)
     CHECK(p9_server_new(&srv, p, 0, msgbuf, sizeof(msgbuf)) == -ENOENT);
     CHECK_EQ(p9_server_new(&srv, share, 0, msgbuf, sizeof(msgbuf)), 0);
     if (!p9_server_mapped(srv)) {
-        fprintf(stderr, "SKIP: neither %s nor . has user xattrs (the mapped model needs them)\n",
-                tmp);
+        fprintf(stderr, "SKIP: neither $TMPDIR (or /tmp) nor . has user xattrs (the mapped model "
+                        "needs them)\n");
         p9_server_free(srv);
         rm_rf(base);
         return 77;

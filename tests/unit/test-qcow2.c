@@ -22,6 +22,7 @@
 
 #include "block/block-int.h"
 #include "block/block.h"
+#include "tmpdir.h"
 
 static int fails, checks;
 static char dir[256];
@@ -1214,9 +1215,7 @@ static void test_map_read(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof(dir), "%s/vessel-qcow2-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) {
+    if (!test_mkdtemp(dir, sizeof(dir), "vessel-qcow2")) {
         perror("mkdtemp");
         return 1;
     }

@@ -15,6 +15,7 @@
 #include "check.h"
 #include "display.h"
 #include "screendump.h"
+#include "tmpdir.h"
 
 /* ---- fake machine: a surface ---- */
 
@@ -244,15 +245,15 @@ static void test_png(const char *dir)
 
 int main(void)
 {
-    char dir[] = "/tmp/vessel-render-XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[256];
+    if (!test_mkdtemp(dir, sizeof(dir), "vessel-render")) {
         perror("mkdtemp");
         return 1;
     }
     test_damage();
     test_display();
     test_png(dir);
-    char cmd[128];
+    char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         g_fail++;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "virtio/vdev.h"
 
 #define RAM_BASE 0x80000000ull
@@ -143,8 +144,8 @@ static const uint8_t tclunk5[] = { 11, 0, 0, 0, 120, 3, 0, 5, 0, 0, 0 };
 
 int main(void)
 {
-    char dir[] = "/tmp/vessel-vp9-XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[256];
+    if (!test_mkdtemp(dir, sizeof(dir), "vessel-vp9")) {
         perror("mkdtemp");
         return 1;
     }
@@ -152,7 +153,7 @@ int main(void)
     CHECK(physmem_add_ram(&machine.mem, "ram", RAM_BASE, RAM_SIZE) != NULL);
 
     VsError err = { 0 };
-    char missing[64];
+    char missing[300];
     snprintf(missing, sizeof(missing), "%s/missing", dir);
     VsShareConfig bad = { .path = missing, .tag = "t" };
     CHECK_EQ(virtio_9p_create(&machine, &bad, &err), VS_ERR_INVALID);
