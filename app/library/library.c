@@ -283,6 +283,16 @@ static VlStatus step_done(VlLibrary *lib, sqlite3_stmt *s, const char *what, VlE
     return st;
 }
 
+/* step_done for an INSERT; on success *id (when given) is the new row's id. */
+static VlStatus step_insert(VlLibrary *lib, sqlite3_stmt *s, const char *what, int64_t *id,
+                            VlError *err)
+{
+    VlStatus st = step_done(lib, s, what, err);
+    if (st == VL_OK && id)
+        *id = sqlite3_last_insert_rowid(lib->db);
+    return st;
+}
+
 static VlStatus col_text(sqlite3_stmt *s, int i, char *dst, size_t size, VlError *err)
 {
     const char *v = (const char *)sqlite3_column_text(s, i);
@@ -1101,10 +1111,7 @@ static VlStatus insert_drive(VlLibrary *lib, int64_t vm_id, const VlDrive *d, in
     sqlite3_bind_int(s, 5, d->position);
     char what[64];
     snprintf(what, sizeof(what), "adding the drive at position %d", d->position);
-    st = step_done(lib, s, what, err);
-    if (st == VL_OK && id)
-        *id = sqlite3_last_insert_rowid(lib->db);
-    return st;
+    return step_insert(lib, s, what, id, err);
 }
 
 static VlStatus insert_media(VlLibrary *lib, int64_t vm_id, const VlMedia *m, int64_t *id,
@@ -1120,10 +1127,7 @@ static VlStatus insert_media(VlLibrary *lib, int64_t vm_id, const VlMedia *m, in
     bind_text(s, 3, m->path);
     char what[64];
     snprintf(what, sizeof(what), "adding media slot %d", m->slot);
-    st = step_done(lib, s, what, err);
-    if (st == VL_OK && id)
-        *id = sqlite3_last_insert_rowid(lib->db);
-    return st;
+    return step_insert(lib, s, what, id, err);
 }
 
 static VlStatus insert_forward(VlLibrary *lib, int64_t nic_id, const VlForward *f, int64_t *id,
@@ -1143,10 +1147,7 @@ static VlStatus insert_forward(VlLibrary *lib, int64_t nic_id, const VlForward *
     sqlite3_bind_int(s, 5, f->guest_port);
     char what[96];
     snprintf(what, sizeof(what), "forwarding host %s port %d", f->proto, f->host_port);
-    st = step_done(lib, s, what, err);
-    if (st == VL_OK && id)
-        *id = sqlite3_last_insert_rowid(lib->db);
-    return st;
+    return step_insert(lib, s, what, id, err);
 }
 
 static VlStatus insert_nic(VlLibrary *lib, int64_t vm_id, const VlNic *n, int64_t *id, VlError *err)

@@ -552,7 +552,10 @@ VsStatus block_flush(BlockImage *img, VsError *err)
     return s;
 }
 
-VsStatus block_discard(BlockImage *img, uint64_t offset, uint64_t len, VsError *err)
+/* A driver operation that changes [offset, offset+len): checked, then under the lock. */
+static VsStatus modify_range(BlockImage *img, uint64_t offset, uint64_t len,
+                             VsStatus (*op)(BlockImage *, uint64_t, uint64_t, VsError *),
+                             VsError *err)
 {
     VsStatus s = check_range(img, offset, len, err);
     if (s == VS_OK)
@@ -560,22 +563,19 @@ VsStatus block_discard(BlockImage *img, uint64_t offset, uint64_t len, VsError *
     if (s != VS_OK || len == 0)
         return s;
     pthread_mutex_lock(&img->lock);
-    s = img->drv->discard(img, offset, len, err);
+    s = op(img, offset, len, err);
     pthread_mutex_unlock(&img->lock);
     return s;
 }
 
+VsStatus block_discard(BlockImage *img, uint64_t offset, uint64_t len, VsError *err)
+{
+    return modify_range(img, offset, len, img->drv->discard, err);
+}
+
 VsStatus block_write_zeroes(BlockImage *img, uint64_t offset, uint64_t len, VsError *err)
 {
-    VsStatus s = check_range(img, offset, len, err);
-    if (s == VS_OK)
-        s = check_writable(img, err);
-    if (s != VS_OK || len == 0)
-        return s;
-    pthread_mutex_lock(&img->lock);
-    s = img->drv->write_zeroes(img, offset, len, err);
-    pthread_mutex_unlock(&img->lock);
-    return s;
+    return modify_range(img, offset, len, img->drv->write_zeroes, err);
 }
 
 VsStatus block_get_info(BlockImage *img, BlockInfo *info, VsError *err)
