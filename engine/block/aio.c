@@ -452,8 +452,8 @@ static void aio_free(Aio *a)
     free(a);
 }
 
-VsStatus aio_create(VsIoThread *io, void (*batch_done)(void *opaque), void *opaque, Aio **out,
-                    VsError *err)
+VsStatus aio_create(VsIoThread *io, const pthread_attr_t *thread_attr,
+                    void (*batch_done)(void *opaque), void *opaque, Aio **out, VsError *err)
 {
     *out = NULL;
     Aio *a = calloc(1, sizeof(*a));
@@ -483,7 +483,7 @@ VsStatus aio_create(VsIoThread *io, void (*batch_done)(void *opaque), void *opaq
         }
     }
     for (unsigned i = 0; i < AIO_POOL_THREADS; i++) {
-        if (pthread_create(&a->threads[i], NULL, pool_worker, a) != 0)
+        if (pthread_create(&a->threads[i], thread_attr, pool_worker, a) != 0)
             break;
         a->nthreads++;
     }

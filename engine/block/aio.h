@@ -25,6 +25,7 @@
 #ifndef VESSEL_AIO_H
 #define VESSEL_AIO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -53,8 +54,8 @@ typedef enum AioBackend {
  * caller drives completions with aio_poll()/aio_drain(). batch_done(opaque), if not NULL,
  * runs after each round of completion callbacks (a device raises one interrupt per round).
  */
-VsStatus aio_create(VsIoThread *io, void (*batch_done)(void *opaque), void *opaque, Aio **out,
-                    VsError *err);
+VsStatus aio_create(VsIoThread *io, const pthread_attr_t *thread_attr,
+                    void (*batch_done)(void *opaque), void *opaque, Aio **out, VsError *err);
 /* Wait for every request (callbacks run), then free everything. With an I/O thread, call it
  * from any thread but the I/O thread's callbacks. */
 void aio_destroy(Aio *a);

@@ -258,7 +258,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     if (st == VS_OK)
         st = vs_machine_pin_helpers(m, err);
     if (st == VS_OK)
-        st = vs_machine_pin_create_devices(m, err); /* vs_vdevs_create */
+        st = vs_vdevs_create(m, err);
     if (st != VS_OK) {
         vs_machine_destroy(m);
         return st;

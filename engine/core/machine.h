@@ -57,6 +57,10 @@ struct VsMachine {
     unsigned ncpus;
     VsCpu **cpus;
     VsPinPlan *pin; /* core pinning (core/pin.c) */
+    /* Attributes for the threads devices start (disk I/O pool, 9P worker): the helper CPUs
+     * of the pinning plan, or NULL when helpers are not pinned. */
+    pthread_attr_t *helper_attr;
+    pthread_attr_t helper_attr_storage;
 
     pthread_mutex_t lock; /* state, stop reason, pause/exclusive */
     pthread_cond_t cond;

@@ -7,7 +7,6 @@
 #include "core/machine.h"
 #include "core/pin.h"
 #include "osal/cpu-topology.h"
-#include "virtio/vdev.h"
 
 VsStatus vs_pin_parse(const char *text, VsPinPolicy *policy, VsError *err)
 {
@@ -107,26 +106,16 @@ VsStatus vs_machine_pin_helpers(VsMachine *m, VsError *err)
     vs_iothread_run_sync(m->io, set_self_affinity, &a);
     if (a.rc)
         return vs_error_set(err, VS_ERR_IO, "cannot pin the I/O thread: %s", strerror(a.rc));
-    return VS_OK;
-}
-
-VsStatus vs_machine_pin_create_devices(VsMachine *m, VsError *err)
-{
-    if (!m->pin || !m->pin->pin_helpers)
-        return vs_vdevs_create(m, err);
-    /* Device worker threads (disk I/O pool, 9P worker) inherit their creator's CPUs. */
-    VsCpuSet saved;
-    int rc = vs_thread_get_affinity(pthread_self(), &saved);
-    if (rc == 0)
-        rc = vs_thread_set_affinity(pthread_self(), &m->pin->helpers);
-    if (rc)
+    /* Device worker threads are created with these attributes (m->helper_attr). */
+    pthread_attr_init(&m->helper_attr_storage);
+    rc = vs_thread_attr_set_affinity(&m->helper_attr_storage, &m->pin->helpers);
+    if (rc) {
+        pthread_attr_destroy(&m->helper_attr_storage);
         return vs_error_set(err, VS_ERR_IO, "cannot pin the device worker threads: %s",
                             strerror(rc));
-    VsStatus st = vs_vdevs_create(m, err);
-    rc = vs_thread_set_affinity(pthread_self(), &saved);
-    if (rc)
-        vs_log("cannot restore the calling thread's CPU affinity: %s", strerror(rc));
-    return st;
+    }
+    m->helper_attr = &m->helper_attr_storage;
+    return VS_OK;
 }
 
 int vs_machine_pin_vcpu_attr(VsMachine *m, unsigned index, pthread_attr_t *attr)
@@ -138,6 +127,10 @@ int vs_machine_pin_vcpu_attr(VsMachine *m, unsigned index, pthread_attr_t *attr)
 
 void vs_machine_pin_free(VsMachine *m)
 {
+    if (m->helper_attr) {
+        pthread_attr_destroy(m->helper_attr);
+        m->helper_attr = NULL;
+    }
     free(m->pin);
     m->pin = NULL;
 }

@@ -11,11 +11,9 @@
  * policy against them and the process's allowed CPUs, and keep the plan in m. VS_ERR_INVALID with a
  * message when a listed CPU cannot be used. */
 VsStatus vs_machine_pin_prepare(VsMachine *m, const char *sysfs_root, VsError *err);
-/* Pin the I/O, timer and worker threads as planned (after they exist). */
+/* Pin the I/O and timer threads as planned (after they exist), and set m->helper_attr for
+ * the worker threads devices start later (disk I/O pool, 9P worker). */
 VsStatus vs_machine_pin_helpers(VsMachine *m, VsError *err);
-/* vs_vdevs_create with the calling thread temporarily on the helper CPUs, so that the
- * worker threads devices start (disk I/O pool, 9P worker) run there too. */
-VsStatus vs_machine_pin_create_devices(VsMachine *m, VsError *err);
 /* Put vCPU `index`'s CPUs into attr when the plan pins vCPUs. Returns 0 or an errno. */
 int vs_machine_pin_vcpu_attr(VsMachine *m, unsigned index, pthread_attr_t *attr);
 void vs_machine_pin_free(VsMachine *m);

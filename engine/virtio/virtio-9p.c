@@ -211,7 +211,7 @@ VsStatus virtio_9p_create(VsMachine *m, const VsShareConfig *share, VsError *err
         return vs_error_set(err, VS_ERR_NOMEM, "cannot create virtio-9p");
     }
     v->dev_inited = true;
-    if (pthread_create(&v->thread, NULL, p9_worker, v) != 0) {
+    if (pthread_create(&v->thread, m->helper_attr, p9_worker, v) != 0) {
         p9_destroy(v);
         return vs_error_set(err, VS_ERR_NOMEM, "cannot start the virtio-9p worker thread");
     }

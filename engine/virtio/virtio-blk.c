@@ -458,8 +458,8 @@ static void make_serial(VirtioBlk *b, const char *path)
     free(copy);
 }
 
-VsStatus virtio_blk_new(PhysMem *mem, VsIoThread *io, const VsDiskConfig *cfg, VirtioBlk **out,
-                        VsError *err)
+VsStatus virtio_blk_new(PhysMem *mem, VsIoThread *io, const pthread_attr_t *thread_attr,
+                        const VsDiskConfig *cfg, VirtioBlk **out, VsError *err)
 {
     *out = NULL;
     BlockFormat fmt = cfg->format == VS_DISK_FORMAT_RAW     ? BLOCK_FORMAT_RAW
@@ -507,7 +507,7 @@ VsStatus virtio_blk_new(PhysMem *mem, VsIoThread *io, const VsDiskConfig *cfg, V
         .queue_notify = blk_queue_notify,
         .reset = blk_reset,
     };
-    s = aio_create(io, blk_batch_done, b, &b->aio, err);
+    s = aio_create(io, thread_attr, blk_batch_done, b, &b->aio, err);
     if (s != VS_OK) {
         block_close(img, &ierr);
         free(b);
@@ -531,7 +531,7 @@ static void blk_destroy(void *owner)
 VsStatus virtio_blk_create(VsMachine *m, const VsDiskConfig *cfg, VsError *err)
 {
     VirtioBlk *b = NULL;
-    VsStatus s = virtio_blk_new(&m->mem, m->io, cfg, &b, err);
+    VsStatus s = virtio_blk_new(&m->mem, m->io, m->helper_attr, cfg, &b, err);
     if (s != VS_OK)
         return s;
     return vs_vdev_attach(m, cfg->cdrom ? "virtio-blk (cdrom)" : "virtio-blk", &b->dev, blk_destroy,

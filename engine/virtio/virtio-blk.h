@@ -73,8 +73,8 @@ typedef struct VirtioBlk VirtioBlk;
  * Errors name the file and say what to do ("is in use by another program", "not a qcow2
  * image", ...).
  */
-VsStatus virtio_blk_new(PhysMem *mem, VsIoThread *io, const VsDiskConfig *cfg, VirtioBlk **out,
-                        VsError *err);
+VsStatus virtio_blk_new(PhysMem *mem, VsIoThread *io, const pthread_attr_t *thread_attr,
+                        const VsDiskConfig *cfg, VirtioBlk **out, VsError *err);
 VirtioDevice *virtio_blk_device(VirtioBlk *b);
 /* Wait until every request taken from the queues has completed (its status written, the
  * chain pushed or, after a reset, dropped). */

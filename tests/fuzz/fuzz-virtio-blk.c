@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../unit/tmpdir.h"
 #include "block/block.h"
 #include "core/machine.h"
 #include "mmu/mmu.h"
@@ -100,10 +101,10 @@ static void setup_once(void)
     physmem_init(&mem);
     if (!physmem_add_ram(&mem, "ram", RAM_BASE, RAM_SIZE))
         abort();
-    char dir[] = "/tmp/fuzz-virtio-blk-XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[256];
+    if (!test_mkdtemp(dir, sizeof(dir), "fuzz-virtio-blk"))
         abort();
-    char raw[64], q[64];
+    char raw[300], q[300];
     snprintf(raw, sizeof(raw), "%s/d.raw", dir);
     snprintf(q, sizeof(q), "%s/d.qcow2", dir);
     VsError err = { 0 };
@@ -113,15 +114,15 @@ static void setup_once(void)
         abort();
     VsDiskConfig rw = { .path = raw, .format = VS_DISK_FORMAT_RAW };
     VsDiskConfig qc = { .path = q, .format = VS_DISK_FORMAT_QCOW2 };
-    if (virtio_blk_new(&mem, NULL, &rw, &disks[0], &err) != VS_OK ||
-        virtio_blk_new(&mem, NULL, &qc, &disks[2], &err) != VS_OK)
+    if (virtio_blk_new(&mem, NULL, NULL, &rw, &disks[0], &err) != VS_OK ||
+        virtio_blk_new(&mem, NULL, NULL, &qc, &disks[2], &err) != VS_OK)
         abort();
     /* The read-only view of the same raw file needs a lock of its own: use a copy. */
     char ro[64];
     snprintf(ro, sizeof(ro), "%s/ro.raw", dir);
     o.path = ro;
     VsDiskConfig rc = { .path = ro, .format = VS_DISK_FORMAT_RAW, .readonly = true };
-    if (block_create(&o, &err) != VS_OK || virtio_blk_new(&mem, NULL, &rc, &disks[1], &err))
+    if (block_create(&o, &err) != VS_OK || virtio_blk_new(&mem, NULL, NULL, &rc, &disks[1], &err))
         abort();
     /* The files stay open; remove their names now. */
     unlink(raw), unlink(q), unlink(ro), rmdir(dir);

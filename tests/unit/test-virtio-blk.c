@@ -21,6 +21,7 @@
 #include "check.h"
 #include "core/machine.h"
 #include "mmu/mmu.h"
+#include "tmpdir.h"
 #include "virtio/vdev.h"
 #include "virtio/virtio-blk.h"
 
@@ -200,15 +201,15 @@ static void segment(uint64_t pa, uint64_t sector, uint32_t num, uint32_t flags)
 
 /* ---- Tests ---- */
 
-static char g_dir[] = "/tmp/test-virtio-blk-XXXXXX";
-static char g_raw[256], g_qcow2[256];
+static char g_dir[256];
+static char g_raw[300], g_qcow2[300];
 
 static VirtioBlk *open_disk(const char *path, VsDiskFormat fmt, bool ro)
 {
     VsDiskConfig cfg = { .path = path, .format = fmt, .readonly = ro };
     VirtioBlk *b = NULL;
     VsError err = { 0 };
-    VsStatus s = virtio_blk_new(&g_mem, NULL, &cfg, &b, &err);
+    VsStatus s = virtio_blk_new(&g_mem, NULL, NULL, &cfg, &b, &err);
     if (s != VS_OK)
         fprintf(stderr, "open %s: %s\n", path, err.message);
     CHECK(s == VS_OK);
@@ -462,15 +463,15 @@ static void test_open_errors(void)
     VsDiskConfig cfg = { .path = "/nonexistent/disk.qcow2" };
     VirtioBlk *b = NULL;
     VsError err = { 0 };
-    CHECK(virtio_blk_new(&g_mem, NULL, &cfg, &b, &err) != VS_OK);
+    CHECK(virtio_blk_new(&g_mem, NULL, NULL, &cfg, &b, &err) != VS_OK);
     CHECK(strstr(err.message, "No such file") != NULL);
     /* The image is in use (a writable device holds it). */
     VirtioBlk *a = open_disk(g_raw, VS_DISK_FORMAT_RAW, false);
     cfg.path = g_raw;
-    CHECK(virtio_blk_new(&g_mem, NULL, &cfg, &b, &err) == VS_ERR_STATE);
+    CHECK(virtio_blk_new(&g_mem, NULL, NULL, &cfg, &b, &err) == VS_ERR_STATE);
     CHECK(strstr(err.message, "in use by another program") != NULL);
     cfg.readonly = true;
-    CHECK(virtio_blk_new(&g_mem, NULL, &cfg, &b, &err) == VS_ERR_STATE);
+    CHECK(virtio_blk_new(&g_mem, NULL, NULL, &cfg, &b, &err) == VS_ERR_STATE);
     virtio_blk_free(a);
     /* Two read-only users share it. */
     a = open_disk(g_raw, VS_DISK_FORMAT_RAW, true);
@@ -502,7 +503,7 @@ static void test_aio(void)
 {
     Aio *a = NULL;
     VsError err = { 0 };
-    CHECK(aio_create(NULL, NULL, NULL, &a, &err) == VS_OK);
+    CHECK(aio_create(NULL, NULL, NULL, NULL, &a, &err) == VS_OK);
     if (!a)
         return;
     printf("aio back end: %s\n", aio_backend_name(a));
@@ -603,7 +604,7 @@ static void run_all(void)
 
 int main(void)
 {
-    if (!mkdtemp(g_dir)) {
+    if (!test_mkdtemp(g_dir, sizeof(g_dir), "test-virtio-blk")) {
         perror("mkdtemp");
         return 1;
     }

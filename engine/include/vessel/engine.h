@@ -309,7 +309,7 @@ VsStatus vs_machine_powerdown(VsMachine *m, VsError *err);
 /* What the pinning policy did, e.g. "vCPU 0 -> CPU 2, vCPU 1 -> CPU 3; I/O, timer and
  * worker threads -> CPUs 0-1 (performance cores 2-3, efficiency cores 0-1, from
  * cpu_capacity)", or "no pinning". The helper threads are pinned by vs_machine_create
- * (device workers are started with the calling thread briefly on the helper CPUs), the
+ * (device worker threads are created with the helper CPUs in their attributes), the
  * vCPU threads start pinned in vs_machine_start. Never NULL. */
 const char *vs_machine_pin_summary(const VsMachine *m);
 
