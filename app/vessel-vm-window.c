@@ -293,6 +293,13 @@ static void save_size(VesselVmWindow *self)
     }
 }
 
+static gboolean close_idle(gpointer data)
+{
+    if (!VESSEL_VM_WINDOW(data)->disposed)
+        gtk_window_close(GTK_WINDOW(data));
+    return G_SOURCE_REMOVE;
+}
+
 static void on_close_response(AdwMessageDialog *dialog, const char *response, VesselVmWindow *self)
 {
     (void)dialog;
@@ -301,8 +308,9 @@ static void on_close_response(AdwMessageDialog *dialog, const char *response, Ve
     } else if (g_str_equal(response, "force-stop")) {
         run_action(self, VESSEL_VM_ACTION_FORCE_STOP, TRUE);
     } else if (g_str_equal(response, "keep")) {
+        /* After the dialog (transient for this window) has gone. */
         self->close_confirmed = TRUE;
-        gtk_window_close(GTK_WINDOW(self));
+        g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, close_idle, g_object_ref(self), g_object_unref);
     }
 }
 
