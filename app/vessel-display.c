@@ -793,6 +793,28 @@ static void vessel_display_class_init(VesselDisplayClass *klass)
     gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
+/* The hint is an on-screen bubble over the guest's image, whatever the theme. */
+static void load_css(void)
+{
+    static gboolean loaded;
+    GdkDisplay *display = gdk_display_get_default();
+    if (loaded || !display)
+        return;
+    loaded = TRUE;
+    GtkCssProvider *css = gtk_css_provider_new();
+    gtk_css_provider_load_from_data(css,
+                                    "vessel-display .grab-hint {"
+                                    "  background-color: rgba(0, 0, 0, 0.75);"
+                                    "  color: white;"
+                                    "  border-radius: 999px;"
+                                    "  padding: 6px 16px;"
+                                    "}",
+                                    -1);
+    gtk_style_context_add_provider_for_display(display, GTK_STYLE_PROVIDER(css),
+                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    g_object_unref(css);
+}
+
 static void vessel_display_init(VesselDisplay *self)
 {
     GtkWidget *widget = GTK_WIDGET(self);
@@ -819,9 +841,9 @@ static void vessel_display_init(VesselDisplay *self)
         gtk_widget_set_parent(self->gl_area, widget);
     }
 
+    load_css();
     GtkWidget *label = gtk_label_new(_("Press Ctrl+Alt to release the keyboard"));
-    gtk_widget_add_css_class(label, "osd");
-    gtk_widget_add_css_class(label, "vessel-grab-hint");
+    gtk_widget_add_css_class(label, "grab-hint");
     gtk_widget_set_margin_top(label, 12);
     gtk_label_set_wrap(GTK_LABEL(label), TRUE);
     gtk_label_set_justify(GTK_LABEL(label), GTK_JUSTIFY_CENTER);

@@ -45,7 +45,7 @@ struct _VesselVmWindow {
 
 G_DEFINE_FINAL_TYPE(VesselVmWindow, vessel_vm_window, ADW_TYPE_APPLICATION_WINDOW)
 
-enum { PROP_0, PROP_VM, PROP_VIEW, PROP_COPYING, N_PROPS };
+enum { PROP_0, PROP_VM, PROP_VIEW, PROP_SHOW_CONSOLE, PROP_COPYING, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 static void toast(VesselVmWindow *self, const char *text, guint timeout)
@@ -114,6 +114,7 @@ static void update_state(VesselVmWindow *self)
     gtk_widget_set_visible(self->resume_button, state == VESSEL_VM_PAUSED);
     gtk_widget_set_visible(self->pause_button,
                            state != VESSEL_VM_STOPPED && state != VESSEL_VM_PAUSED);
+    gtk_widget_set_visible(self->powerdown_button, state != VESSEL_VM_STOPPED);
 
     const char *page;
     switch (state) {
@@ -276,6 +277,7 @@ static void set_view(VesselVmWindow *self, const char *view)
     else
         vessel_display_ungrab(self->display);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_VIEW]);
+    g_object_notify_by_pspec(G_OBJECT(self), props[PROP_SHOW_CONSOLE]);
 }
 
 /* ---- Closing ---- */
@@ -690,6 +692,7 @@ static void vessel_vm_window_get_property(GObject *object, guint id, GValue *val
     switch (id) {
     case PROP_VM: g_value_set_object(value, self->vm); break;
     case PROP_VIEW: g_value_set_string(value, self->view); break;
+    case PROP_SHOW_CONSOLE: g_value_set_boolean(value, g_str_equal(self->view, "console")); break;
     case PROP_COPYING: g_value_set_boolean(value, self->copying); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
     }
@@ -702,6 +705,9 @@ static void vessel_vm_window_set_property(GObject *object, guint id, const GValu
     switch (id) {
     case PROP_VM: self->vm = g_value_dup_object(value); break;
     case PROP_VIEW: set_view(self, g_value_get_string(value)); break;
+    case PROP_SHOW_CONSOLE:
+        set_view(self, g_value_get_boolean(value) ? "console" : "display");
+        break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
     }
 }
@@ -725,6 +731,9 @@ static void vessel_vm_window_class_init(VesselVmWindowClass *klass)
     props[PROP_VIEW] =
         g_param_spec_string("view", NULL, NULL, "display",
                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    props[PROP_SHOW_CONSOLE] =
+        g_param_spec_boolean("show-console", NULL, NULL, FALSE,
+                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
     props[PROP_COPYING] =
         g_param_spec_boolean("copying", NULL, NULL, FALSE,
                              G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -762,6 +771,7 @@ static void vessel_vm_window_class_init(VesselVmWindowClass *klass)
     gtk_widget_class_install_action(widget_class, "vm.ctrl-alt-del", NULL, action_ctrl_alt_del);
     gtk_widget_class_install_action(widget_class, "vm.cancel-copy", NULL, action_cancel_copy);
     gtk_widget_class_install_property_action(widget_class, "vm.view", "view");
+    gtk_widget_class_install_property_action(widget_class, "vm.show-console", "show-console");
 }
 
 static void vessel_vm_window_init(VesselVmWindow *self)

@@ -6,8 +6,10 @@
  *
  * Actions (enabled only in the states where they apply):
  *   vm.start, vm.pause, vm.resume, vm.powerdown, vm.force-stop, vm.reset, vm.settings,
- *   vm.ctrl-alt-del, vm.view (s: "display" or "console"), vm.cancel-copy.
- * Properties: "vm" (VesselVm, construct-only), "view" (string), "copying" (boolean).
+ *   vm.ctrl-alt-del, vm.view (s: "display" or "console"), vm.show-console (a toggle),
+ *   vm.cancel-copy.
+ * Properties: "vm" (VesselVm, construct-only), "view" (string), "show-console" (boolean),
+ * "copying" (boolean).
  */
 #ifndef VESSEL_VM_WINDOW_H
 #define VESSEL_VM_WINDOW_H

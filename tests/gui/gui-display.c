@@ -102,6 +102,12 @@ int main(int argc, char **argv)
     GUI_CHECK(vessel_display_get_grabbed(VESSEL_DISPLAY(display)));
     GUI_CHECK(gtk_event_controller_get_propagation_phase(shortcuts) == GTK_PHASE_NONE);
     GUI_CHECK(gtk_widget_has_focus(display));
+    gui_spin(400);
+    char path[4096];
+    char name[64];
+    g_snprintf(name, sizeof name, "display-grabbed-%s.png", want);
+    vmwin_screenshot_path(path, sizeof path, name);
+    printf("screenshot %s: %d colours\n", path, gui_screenshot(window, path));
 
     /* Type through the display's key handler; the shell on tty1 writes to the serial
      * console, so the answer shows up in the console history. */
@@ -131,8 +137,6 @@ int main(int argc, char **argv)
 
     /* The screenshot shows the guest's screen (text of the framebuffer console). */
     gui_spin(1500);
-    char path[4096];
-    char name[64];
     g_snprintf(name, sizeof name, "display-%s.png", want);
     vmwin_screenshot_path(path, sizeof path, name);
     int colours = gui_screenshot(window, path);

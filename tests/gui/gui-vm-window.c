@@ -230,6 +230,17 @@ int main(void)
     GUI_CHECK(!action_enabled(w, "vm.pause"));
     GUI_CHECK(!action_enabled(w, "vm.powerdown"));
     screenshot(w, "vm-window-stopped.png", 3);
+    /* Adaptive: the window fits a 360 px wide screen. */
+    int min_width = 0;
+    gtk_widget_measure(adw_application_window_get_content(ADW_APPLICATION_WINDOW(w)),
+                       GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+    printf("minimum width: %d\n", min_width);
+    GUI_CHECK(min_width <= 360);
+    gtk_window_set_default_size(win, 360, 640);
+    gui_spin(500);
+    screenshot(w, "vm-window-narrow.png", 3);
+    gtk_window_set_default_size(win, 900, 720);
+    gui_spin(300);
 
     /* Start through the window (app.start-vm); the title follows. */
     activate(w, "vm.start", NULL);
@@ -286,6 +297,23 @@ int main(void)
     GUI_CHECK(gui_wait_until(not_copying, win, 10000));
     char *second = g_build_filename(share_dir, "notes (2).txt", NULL);
     GUI_CHECK(g_file_test(second, G_FILE_TEST_IS_REGULAR));
+
+    /* A copy cancelled from the window (vm.cancel-copy) leaves no partial file. */
+    char *big = g_build_filename(tmp, "big.bin", NULL);
+    {
+        gsize size = 64 * 1024 * 1024;
+        char *data = g_malloc(size);
+        memset(data, 0x5a, size);
+        GUI_CHECK(g_file_set_contents(big, data, (gssize)size, NULL));
+        g_free(data);
+    }
+    GList *bigs = g_list_append(NULL, g_file_new_for_path(big));
+    vessel_vm_window_copy_files(VESSEL_VM_WINDOW(win), bigs);
+    activate(w, "vm.cancel-copy", NULL);
+    GUI_CHECK(gui_wait_until(not_copying, win, 10000));
+    char *big_copy = g_build_filename(share_dir, "big.bin", NULL);
+    GUI_CHECK(!g_file_test(big_copy, G_FILE_TEST_EXISTS));
+    g_list_free_full(bigs, g_object_unref);
 
     /* Closing a running VM's window asks; Keep Running closes it and the VM runs on. */
     GSettings *settings = vessel_application_get_settings(app);
