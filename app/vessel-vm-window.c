@@ -403,16 +403,18 @@ static void on_copy_done(GObject *source, GAsyncResult *result, gpointer data)
         g_string_append(text, _("Nothing was copied: links and special files are not copied"));
     } else {
         g_string_append_printf(text,
-                               g_dngettext(NULL, "Copied %u file to the shared folder “%s”",
-                                           "Copied %u files to the shared folder “%s”", n_files),
+                               ngettext("Copied %u file to the shared folder “%s”",
+                                        "Copied %u files to the shared folder “%s”", n_files),
                                n_files, call->tag);
         if (n_skipped)
             g_string_append_printf(text,
-                                   g_dngettext(NULL, " (%u link or special file skipped)",
-                                               " (%u links or special files skipped)", n_skipped),
+                                   ngettext(" (%u link or special file skipped)",
+                                            " (%u links or special files skipped)", n_skipped),
                                    n_skipped);
-        g_string_append(text, _(" — in the guest: "));
-        g_string_append_printf(text, MOUNT_HINT, call->tag);
+        char *mount = g_strdup_printf(MOUNT_HINT, call->tag);
+        /* The mount command the guest runs to see the shared folder. */
+        g_string_append_printf(text, _(" — in the guest: %s"), mount);
+        g_free(mount);
     }
     toast(self, text->str, ok ? 10 : 0);
     g_string_free(text, TRUE);
