@@ -23,11 +23,18 @@ static char *about_debug_info(void)
 void vessel_about_show(GtkWindow *parent)
 {
     g_autofree char *debug_info = about_debug_info();
+    g_autofree char *release_notes = g_markup_printf_escaped(
+        "<p>%s</p>", _("The first release: riscv64 Linux guests with virtio devices, shared "
+                       "folders and drag-and-drop."));
     AdwAboutWindow *about = ADW_ABOUT_WINDOW(adw_about_window_new());
 
     adw_about_window_set_application_name(about, "Vessel");
     adw_about_window_set_application_icon(about, "io.github.vessel.Vessel");
     adw_about_window_set_version(about, VESSEL_VERSION);
+    /* The release notes of the metainfo (data/io.github.vessel.Vessel.metainfo.xml.in),
+     * shown under "What's New"; the same message, so one translation serves both. */
+    adw_about_window_set_release_notes_version(about, "0.1.0");
+    adw_about_window_set_release_notes(about, release_notes);
     adw_about_window_set_comments(about, _("Run virtual machines"));
     adw_about_window_set_developer_name(about, _("The Vessel developers"));
     adw_about_window_set_copyright(about, _("© 2026 The Vessel developers"));

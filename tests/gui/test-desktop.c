@@ -151,6 +151,47 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The same icons compiled into the app (app/desktop.gresource.xml), where GtkApplication
+ * makes the icon theme find them when Vessel runs uninstalled. */
+static void check_resource_icons(void)
+{
+    static const char *const names[] = { APP_ID, APP_ID "-symbolic" };
+    static const char *const files[] = {
+        "hicolor/scalable/apps/" APP_ID ".svg",
+        "hicolor/symbolic/apps/" APP_ID "-symbolic.svg",
+    };
+    /* A fresh theme: the system's directories (for hicolor's index.theme) and the app's
+     * resource path, which is what GtkApplication sets up; not the source tree. */
+    GtkIconTheme *theme = gtk_icon_theme_new();
+    gtk_icon_theme_set_theme_name(theme, "hicolor");
+    gtk_icon_theme_add_resource_path(theme, "/io/github/vessel/Vessel/icons");
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        GtkIconPaintable *icon =
+            gtk_icon_theme_lookup_icon(theme, names[i], NULL, 48, 1, GTK_TEXT_DIR_NONE, 0);
+        GFile *file = gtk_icon_paintable_get_file(icon);
+        GUI_CHECK(file != NULL);
+        g_autofree char *uri = g_file_get_uri(file);
+        g_autofree char *want =
+            g_strdup_printf("resource:///io/github/vessel/Vessel/icons/%s", files[i] + 8);
+        if (strcmp(uri, want) != 0)
+            g_error("icon %s resolved to %s, not %s", names[i], uri, want);
+
+        /* Byte for byte the icon that gets installed. */
+        g_autofree char *path = g_build_filename(source_root, "data", "icons", files[i], NULL);
+        g_autofree char *installed = NULL;
+        gsize installed_len = 0;
+        GUI_CHECK(g_file_get_contents(path, &installed, &installed_len, NULL));
+        GBytes *bytes = g_file_load_bytes(file, NULL, NULL, NULL);
+        GUI_CHECK(bytes != NULL);
+        GUI_CHECK(g_bytes_get_size(bytes) == installed_len &&
+                  memcmp(g_bytes_get_data(bytes, NULL), installed, installed_len) == 0);
+        g_bytes_unref(bytes);
+        g_object_unref(file);
+        g_object_unref(icon);
+    }
+    g_object_unref(theme);
+}
+
 /* The schema the app reads, compiled into build/data (GSETTINGS_SCHEMA_DIR). */
 static void check_schema(void)
 {
@@ -272,7 +313,7 @@ static gboolean window_gone(gpointer data)
 /* credits: the translator credits expected, or NULL for the untranslated key (which
  * AdwAboutWindow does not show). */
 static void check_about(GtkWindow *parent, const char *lang, const char *comments,
-                        const char *developer, const char *credits)
+                        const char *developer, const char *credits, const char *release_notes)
 {
     AdwAboutWindow *about = NULL;
     vessel_about_show(parent);
@@ -292,6 +333,9 @@ static void check_about(GtkWindow *parent, const char *lang, const char *comment
     GUI_CHECK(strcmp(adw_about_window_get_translator_credits(about),
                      credits ? credits : "translator-credits") == 0);
     GUI_CHECK(strstr(adw_about_window_get_debug_info(about), "Vessel " VESSEL_VERSION) != NULL);
+    GUI_CHECK(strcmp(adw_about_window_get_release_notes_version(about), VESSEL_VERSION) == 0);
+    g_autofree char *notes = g_strdup_printf("<p>%s</p>", release_notes);
+    GUI_CHECK(strcmp(adw_about_window_get_release_notes(about), notes) == 0);
 
     /* The icon reaches the window: the theme resolves the name to our file. */
     GtkIconTheme *theme = gtk_icon_theme_get_for_display(gdk_display_get_default());
@@ -335,6 +379,7 @@ int main(int argc, char **argv)
     gtk_init();
     adw_init();
 
+    check_resource_icons();
     check_icons();
     check_schema();
 
@@ -344,12 +389,15 @@ int main(int argc, char **argv)
 
     /* The translations the app ships (build/po/zh_CN/LC_MESSAGES/vessel.mo). */
     check_desktop_entry("虚拟机管理器", "运行虚拟机");
-    check_about(parent, "zh_CN", "运行虚拟机", "Vessel 开发者", "Vessel 开发者");
+    check_about(parent, "zh_CN", "运行虚拟机", "Vessel 开发者", "Vessel 开发者",
+                "首个版本：支持 riscv64 Linux 客户机、virtio 设备、共享文件夹和拖放。");
 
     g_setenv("LANGUAGE", "en", TRUE);
     setlocale(LC_ALL, "");
     check_desktop_entry("Virtual Machine Manager", "Run virtual machines");
-    check_about(parent, "en", "Run virtual machines", "The Vessel developers", NULL);
+    check_about(parent, "en", "Run virtual machines", "The Vessel developers", NULL,
+                "The first release: riscv64 Linux guests with virtio devices, shared folders "
+                "and drag-and-drop.");
 
     gtk_window_destroy(parent);
     g_print("desktop integration OK\n");
