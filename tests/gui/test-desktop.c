@@ -356,6 +356,19 @@ static void check_about(GtkWindow *parent, const char *lang, const char *comment
     GUI_CHECK(gui_wait_until(window_gone, &weak, 5000));
 }
 
+/* Switch the messages' language. gettext ignores LANGUAGE under the C locale, so run under
+ * zh_CN.UTF-8 when it is generated (tools/bootstrap does), else C.UTF-8; LANGUAGE then
+ * picks the catalogue. setlocale() and textdomain() also flush gettext's cache. */
+static void use_language(const char *language)
+{
+    g_setenv("LANGUAGE", language, TRUE);
+    g_unsetenv("LC_ALL");
+    g_unsetenv("LC_MESSAGES");
+    if (!setlocale(LC_ALL, "zh_CN.UTF-8") && !setlocale(LC_ALL, "C.UTF-8"))
+        g_error("neither the zh_CN.UTF-8 nor the C.UTF-8 locale is available");
+    textdomain(GETTEXT_PACKAGE);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -368,14 +381,14 @@ int main(int argc, char **argv)
     /* Simplified Chinese first: GLib decides once, at the first g_dgettext(), whether
      * libraries translate at all (not in an English locale), so starting in English would
      * leave libadwaita's own labels English in the Chinese About window. */
-    g_setenv("LANGUAGE", "zh_CN", TRUE);
-    setlocale(LC_ALL, "");
+    use_language("zh_CN");
     const char *localedir = g_getenv("VESSEL_LOCALEDIR");
     g_autofree char *build_po = g_build_filename(build_root, "po", NULL);
     bindtextdomain(GETTEXT_PACKAGE, localedir ? localedir : build_po);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
 
+    gtk_disable_setlocale(); /* keep the locale chosen above */
     gtk_init();
     adw_init();
 
@@ -392,8 +405,7 @@ int main(int argc, char **argv)
     check_about(parent, "zh_CN", "运行虚拟机", "Vessel 开发者", "Vessel 开发者",
                 "首个版本：支持 riscv64 Linux 客户机、virtio 设备、共享文件夹和拖放。");
 
-    g_setenv("LANGUAGE", "en", TRUE);
-    setlocale(LC_ALL, "");
+    use_language("en");
     check_desktop_entry("Virtual Machine Manager", "Run virtual machines");
     check_about(parent, "en", "Run virtual machines", "The Vessel developers", NULL,
                 "The first release: riscv64 Linux guests with virtio devices, shared folders "
