@@ -78,11 +78,13 @@ void vessel_display_letterbox(int width, int height, int scale, guint guest_w, g
         graphene_rect_init(out, 0, 0, 0, 0);
         return;
     }
-    /* Work in device pixels: at 1:1 (or a whole multiple) every guest pixel is a whole
-     * number of device pixels, which keeps text sharp on HiDPI screens. */
+    /* Work in device pixels. At 1:1 or a whole multiple every guest pixel is a whole
+     * number of device pixels, which keeps text sharp (HiDPI included): take the whole
+     * multiple below the fitting scale when that gives up less than a sixth of the size,
+     * otherwise fill the space (smoothed). */
     double dev_w = (double)width * scale, dev_h = (double)height * scale;
     double fit = MIN(dev_w / guest_w, dev_h / guest_h);
-    if (fit >= 1.0)
+    if (fit >= 1.0 && (fit - floor(fit)) / fit < 1.0 / 6)
         fit = floor(fit);
     double w = floor(guest_w * fit), h = floor(guest_h * fit);
     double x = floor((dev_w - w) / 2), y = floor((dev_h - h) / 2);
@@ -299,6 +301,26 @@ static gboolean software_idle(gpointer data)
 {
     switch_to_software(data, NULL);
     return G_SOURCE_REMOVE;
+}
+
+/* Let GDK choose desktop GL or GLES (GtkGLArea 4.8 asks for desktop GL only); the
+ * shaders follow what was chosen. */
+static GdkGLContext *on_gl_create_context(GtkGLArea *area, VesselDisplay *self)
+{
+    (void)self;
+    GError *error = NULL;
+    GtkNative *native = gtk_widget_get_native(GTK_WIDGET(area));
+    GdkGLContext *context = gdk_surface_create_gl_context(gtk_native_get_surface(native), &error);
+    if (context) {
+        gdk_gl_context_set_allowed_apis(context, GDK_GL_API_GL | GDK_GL_API_GLES);
+        if (!gdk_gl_context_realize(context, &error))
+            g_clear_object(&context);
+    }
+    if (!context) {
+        gtk_gl_area_set_error(area, error);
+        g_error_free(error);
+    }
+    return context;
 }
 
 static void on_gl_realize(GtkGLArea *area, VesselDisplay *self)
@@ -835,6 +857,7 @@ static void vessel_display_init(VesselDisplay *self)
         gtk_gl_area_set_auto_render(GTK_GL_AREA(self->gl_area), FALSE);
         gtk_gl_area_set_has_depth_buffer(GTK_GL_AREA(self->gl_area), FALSE);
         gtk_widget_set_can_target(self->gl_area, FALSE);
+        g_signal_connect(self->gl_area, "create-context", G_CALLBACK(on_gl_create_context), self);
         g_signal_connect_after(self->gl_area, "realize", G_CALLBACK(on_gl_realize), self);
         g_signal_connect(self->gl_area, "unrealize", G_CALLBACK(on_gl_unrealize), self);
         g_signal_connect(self->gl_area, "render", G_CALLBACK(on_gl_render), self);

@@ -29,6 +29,9 @@ static void check_letterbox(void)
     /* A bit larger: 1:1 (sharp), centred. */
     vessel_display_letterbox(1100, 850, 1, 1024, 768, &r);
     GUI_CHECK(r.size.width == 1024 && r.size.height == 768 && r.origin.x == 38 && r.origin.y == 41);
+    /* Much larger than the guest (1.56 times): filled, not a small 1:1 island. */
+    vessel_display_letterbox(1600, 1200, 1, 1024, 768, &r);
+    GUI_CHECK(r.origin.x == 0 && r.origin.y == 0 && r.size.width == 1600 && r.size.height == 1200);
     /* HiDPI: a 1024x768 logical area at scale 2 holds the guest twice over (2:1 device). */
     vessel_display_letterbox(1024, 768, 2, 1024, 768, &r);
     GUI_CHECK(r.origin.x == 0 && r.origin.y == 0 && r.size.width == 1024 && r.size.height == 768);
@@ -135,8 +138,20 @@ int main(int argc, char **argv)
     GUI_CHECK(gtk_event_controller_get_propagation_phase(shortcuts) == GTK_PHASE_CAPTURE);
     GUI_CHECK(!quit_fired);
 
+    /* Colours come through right: a red bar drawn on tty1 is red on the host, not blue
+     * (the scanout is XRGB8888; the texture is uploaded as BGRA bytes). */
+    const char *bar = "printf '\\033[41m%60s\\033[0m\\n' '' >/dev/tty1\n";
+    vessel_vm_console_input(vm, (const guint8 *)bar, strlen(bar));
+    guint red = 0, blue = 0;
+    for (int i = 0; i < 100 && red < 1000; i++) {
+        gui_spin(100);
+        vmwin_count_red_blue(window, &red, &blue);
+    }
+    printf("red pixels %u, blue pixels %u\n", red, blue);
+    GUI_CHECK(red >= 1000 && blue == 0);
+
     /* The screenshot shows the guest's screen (text of the framebuffer console). */
-    gui_spin(1500);
+    gui_spin(500);
     g_snprintf(name, sizeof name, "display-%s.png", want);
     vmwin_screenshot_path(path, sizeof path, name);
     int colours = gui_screenshot(window, path);

@@ -148,6 +148,37 @@ static inline void vmwin_type(GtkWidget *display, const char *text)
     }
 }
 
+/* Render the widget as on screen and count pixels that are clearly red / clearly blue
+ * (a swapped red and blue channel turns one into the other). */
+static inline void vmwin_count_red_blue(GtkWidget *widget, guint *red, guint *blue)
+{
+    int w = gtk_widget_get_width(widget), h = gtk_widget_get_height(widget);
+    GdkPaintable *paintable = gtk_widget_paintable_new(widget);
+    GtkSnapshot *snapshot = gtk_snapshot_new();
+    gdk_paintable_snapshot(paintable, snapshot, w, h);
+    GskRenderNode *node = gtk_snapshot_free_to_node(snapshot);
+    g_object_unref(paintable);
+    GUI_CHECK(node);
+    GskRenderer *renderer = gtk_native_get_renderer(gtk_widget_get_native(widget));
+    GdkTexture *texture =
+        gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
+    gsk_render_node_unref(node);
+    GUI_CHECK(texture);
+    int tw = gdk_texture_get_width(texture), th = gdk_texture_get_height(texture);
+    guint32 *px = g_malloc((gsize)tw * th * 4);
+    gdk_texture_download(texture, (guchar *)px, (gsize)tw * 4);
+    g_object_unref(texture);
+    *red = *blue = 0;
+    for (gsize i = 0; i < (gsize)tw * th; i++) {
+        guint r = (px[i] >> 16) & 0xff, g = (px[i] >> 8) & 0xff, b = px[i] & 0xff;
+        if (r > 0x80 && g < 0x30 && b < 0x30)
+            (*red)++;
+        if (b > 0x80 && r < 0x30 && g < 0x30)
+            (*blue)++;
+    }
+    g_free(px);
+}
+
 static inline void vmwin_screenshot_path(char *buf, gsize size, const char *name)
 {
     const char *dir = g_getenv("VESSEL_SCREENSHOT_DIR");
