@@ -578,9 +578,17 @@ void vessel_display_ungrab(VesselDisplay *self)
 static gboolean on_key_pressed(GtkEventControllerKey *ctl, guint keyval, guint keycode,
                                GdkModifierType state, VesselDisplay *self)
 {
-    (void)ctl, (void)keyval, (void)state;
-    if (!self->grabbed)
+    (void)ctl;
+    if (!self->grabbed) {
+        /* Without a mouse: Enter or Space on the focused display grabs the keyboard. */
+        gboolean plain = (state & gtk_accelerator_get_default_mod_mask()) == 0;
+        if (plain && machine(self) &&
+            (keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter || keyval == GDK_KEY_space)) {
+            grab_with_event(self, NULL);
+            return TRUE;
+        }
         return FALSE;
+    }
     /* XKB keycodes are evdev codes + 8 (X11 and Wayland alike). */
     if (keycode >= 8)
         vessel_display_send_key(self, keycode - 8, TRUE);
@@ -601,6 +609,14 @@ static void on_focus_leave(GtkEventControllerFocus *ctl, VesselDisplay *self)
 {
     (void)ctl;
     vessel_display_ungrab(self);
+}
+
+static void on_scale_factor(VesselDisplay *self, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec, (void)data;
+    if (self->gl_area)
+        gtk_gl_area_queue_render(GTK_GL_AREA(self->gl_area));
+    gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
 static void on_toplevel_active(GtkWindow *window, GParamSpec *pspec, VesselDisplay *self)
@@ -846,8 +862,13 @@ static void vessel_display_init(VesselDisplay *self)
     gtk_widget_set_hexpand(widget, TRUE);
     gtk_widget_set_vexpand(widget, TRUE);
     gtk_widget_set_overflow(widget, GTK_OVERFLOW_HIDDEN);
-    gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                   _("Virtual machine screen"), -1);
+    gtk_accessible_update_property(
+        GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Virtual machine screen"),
+        GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+        _("Click it or press Enter to send the keyboard to the virtual machine; press Ctrl+Alt "
+          "to get it back"),
+        -1);
+    g_signal_connect(self, "notify::scale-factor", G_CALLBACK(on_scale_factor), NULL);
 
     const char *env = g_getenv("VESSEL_DISPLAY_GL");
     if (env && strcmp(env, "0") == 0) {

@@ -101,6 +101,12 @@ int main(int argc, char **argv)
     /* The grab: the window's shortcuts are off while grabbed, back afterwards. */
     GUI_CHECK(!vessel_display_get_grabbed(VESSEL_DISPLAY(display)));
     GUI_CHECK(!vmwin_key_event(display, 30, TRUE)); /* not grabbed: keys are not taken */
+    /* Without a mouse: Enter on the display grabs (and is not sent to the guest). */
+    GUI_CHECK(vmwin_key_event_full(display, GDK_KEY_Return, 28, TRUE));
+    GUI_CHECK(vessel_display_get_grabbed(VESSEL_DISPLAY(display)));
+    vessel_display_ungrab(VESSEL_DISPLAY(display));
+    GUI_CHECK(!vessel_display_get_grabbed(VESSEL_DISPLAY(display)));
+    GUI_CHECK(gtk_event_controller_get_propagation_phase(shortcuts) == GTK_PHASE_CAPTURE);
     vessel_display_grab(VESSEL_DISPLAY(display));
     GUI_CHECK(vessel_display_get_grabbed(VESSEL_DISPLAY(display)));
     GUI_CHECK(gtk_event_controller_get_propagation_phase(shortcuts) == GTK_PHASE_NONE);
@@ -110,7 +116,7 @@ int main(int argc, char **argv)
     char name[64];
     g_snprintf(name, sizeof name, "display-grabbed-%s.png", want);
     vmwin_screenshot_path(path, sizeof path, name);
-    printf("screenshot %s: %d colours\n", path, gui_screenshot(window, path));
+    printf("screenshot %s: %d colours\n", path, vmwin_screenshot(window, path));
 
     /* Type through the display's key handler; the shell on tty1 writes to the serial
      * console, so the answer shows up in the console history. */
@@ -154,7 +160,7 @@ int main(int argc, char **argv)
     gui_spin(500);
     g_snprintf(name, sizeof name, "display-%s.png", want);
     vmwin_screenshot_path(path, sizeof path, name);
-    int colours = gui_screenshot(window, path);
+    int colours = vmwin_screenshot(window, path);
     printf("screenshot %s: %d colours\n", path, colours);
     GUI_CHECK(colours > 2);
     GUI_CHECK(vessel_display_get_frames(VESSEL_DISPLAY(display)) > frames);

@@ -162,7 +162,7 @@ static void screenshot(GtkWidget *win, const char *name, int min_colours)
 {
     char path[4096];
     vmwin_screenshot_path(path, sizeof path, name);
-    int colours = gui_screenshot(win, path);
+    int colours = vmwin_screenshot(win, path);
     printf("screenshot %s: %d colours\n", path, colours);
     GUI_CHECK(colours >= min_colours);
 }

@@ -113,7 +113,8 @@ static inline guint vmwin_evdev_for(char c, gboolean *shift)
 
 /* Emit the display's capture-phase key controller signals, as GDK would for X11 keycodes
  * (evdev + 8): the display's own handler path. Returns FALSE if it did not take a key. */
-static inline gboolean vmwin_key_event(GtkWidget *display, guint evdev, gboolean pressed)
+static inline gboolean vmwin_key_event_full(GtkWidget *display, guint keyval, guint evdev,
+                                            gboolean pressed)
 {
     GListModel *controllers = gtk_widget_observe_controllers(display);
     gboolean handled = FALSE;
@@ -121,9 +122,9 @@ static inline gboolean vmwin_key_event(GtkWidget *display, guint evdev, gboolean
         GtkEventController *c = g_list_model_get_item(controllers, i);
         if (GTK_IS_EVENT_CONTROLLER_KEY(c)) {
             if (pressed)
-                g_signal_emit_by_name(c, "key-pressed", 0u, evdev + 8, 0, &handled);
+                g_signal_emit_by_name(c, "key-pressed", keyval, evdev + 8, 0, &handled);
             else {
-                g_signal_emit_by_name(c, "key-released", 0u, evdev + 8, 0);
+                g_signal_emit_by_name(c, "key-released", keyval, evdev + 8, 0);
                 handled = TRUE;
             }
         }
@@ -131,6 +132,11 @@ static inline gboolean vmwin_key_event(GtkWidget *display, guint evdev, gboolean
     }
     g_object_unref(controllers);
     return handled;
+}
+
+static inline gboolean vmwin_key_event(GtkWidget *display, guint evdev, gboolean pressed)
+{
+    return vmwin_key_event_full(display, 0, evdev, pressed);
 }
 
 static inline void vmwin_type(GtkWidget *display, const char *text)
@@ -158,7 +164,10 @@ static inline void vmwin_count_red_blue(GtkWidget *widget, guint *red, guint *bl
     gdk_paintable_snapshot(paintable, snapshot, w, h);
     GskRenderNode *node = gtk_snapshot_free_to_node(snapshot);
     g_object_unref(paintable);
-    GUI_CHECK(node);
+    *red = *blue = 0;
+    if (!node) {
+        return; /* a relayout is pending: the caller tries again */
+    }
     GskRenderer *renderer = gtk_native_get_renderer(gtk_widget_get_native(widget));
     GdkTexture *texture =
         gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
@@ -177,6 +186,18 @@ static inline void vmwin_count_red_blue(GtkWidget *widget, guint *red, guint *bl
             (*blue)++;
     }
     g_free(px);
+}
+
+/* gui_screenshot, tried again while a pending relayout leaves nothing to render. */
+static inline int vmwin_screenshot(GtkWidget *widget, const char *path)
+{
+    int colours = -1;
+    for (int i = 0; i < 40 && colours < 0; i++) {
+        colours = gui_screenshot(widget, path);
+        if (colours < 0)
+            gui_spin(50);
+    }
+    return colours;
 }
 
 static inline void vmwin_screenshot_path(char *buf, gsize size, const char *name)
