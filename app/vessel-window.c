@@ -317,12 +317,10 @@ static void update_actions(VesselWindow *self)
     gtk_widget_action_set_enabled(w, "win.clone", vm != NULL);
     gtk_widget_action_set_enabled(w, "win.delete", vm != NULL);
 
-    /* The buttons sit in GtkFlowBoxChild wrappers: hide the wrapper, not only the button. */
-    gtk_widget_set_visible(gtk_widget_get_parent(self->start_button),
-                           st == VESSEL_VM_STOPPED || st == VESSEL_VM_STARTING);
-    gtk_widget_set_visible(gtk_widget_get_parent(self->pause_button), st == VESSEL_VM_RUNNING);
-    gtk_widget_set_visible(gtk_widget_get_parent(self->resume_button), st == VESSEL_VM_PAUSED);
-    gtk_widget_set_visible(gtk_widget_get_parent(self->stop_button), vm && vessel_vm_is_active(vm));
+    gtk_widget_set_visible(self->start_button, st == VESSEL_VM_STOPPED || st == VESSEL_VM_STARTING);
+    gtk_widget_set_visible(self->pause_button, st == VESSEL_VM_RUNNING);
+    gtk_widget_set_visible(self->resume_button, st == VESSEL_VM_PAUSED);
+    gtk_widget_set_visible(self->stop_button, vm && vessel_vm_is_active(vm));
 }
 
 static void clear_share_rows(VesselWindow *self)
