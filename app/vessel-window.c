@@ -471,7 +471,8 @@ static gboolean reconcile_selection(gpointer data)
 static void queue_reconcile(VesselWindow *self)
 {
     if (!self->reconcile_id)
-        self->reconcile_id = g_idle_add(reconcile_selection, self);
+        /* Before the next frame, so a re-sorted list is not drawn without its selection. */
+        self->reconcile_id = g_idle_add_full(G_PRIORITY_HIGH_IDLE, reconcile_selection, self, NULL);
 }
 
 static void update_stack(VesselWindow *self)
@@ -760,14 +761,10 @@ static void delete_done(GObject *source, GAsyncResult *result, gpointer data)
 {
     OpData *op = data;
     g_autoptr(GError) error = NULL;
-    if (!vessel_store_delete_vm_finish(VESSEL_STORE(source), result, &error)) {
-        if (!window_gone(op->self)) {
-            g_autofree char *msg =
-                g_strdup_printf(_("Could not delete “%s”: %s"), op->name, error->message);
-            show_toast(op->self, msg);
-        }
-    } else if (!window_gone(op->self)) {
-        g_autofree char *msg = g_strdup_printf(_("“%s” deleted"), op->name);
+    if (!vessel_store_delete_vm_finish(VESSEL_STORE(source), result, &error) &&
+        !window_gone(op->self)) {
+        g_autofree char *msg =
+            g_strdup_printf(_("Could not delete “%s”: %s"), op->name, error->message);
         show_toast(op->self, msg);
     }
     op_data_free(op);
@@ -957,6 +954,9 @@ static void vessel_window_dispose(GObject *object)
     if (self->selected)
         g_signal_handlers_disconnect_by_data(self->selected, self);
     g_clear_object(&self->selected);
+    /* Also here: the application may stop the close request (to ask about running VMs)
+     * and destroy the window later. */
+    save_window_state(self);
     g_clear_object(&self->settings);
     g_clear_object(&self->store);
     gtk_widget_dispose_template(GTK_WIDGET(self), VESSEL_TYPE_WINDOW);

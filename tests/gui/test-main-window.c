@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gui-test.h"
+#include "vessel-application.h"
 #include "vessel-store.h"
 #include "vessel-window.h"
 
@@ -277,6 +278,17 @@ static gboolean selected_is(gpointer data)
     return vessel_window_get_selected_vm(w->window) == w->vm;
 }
 
+static void wait_selected(VesselWindow *window, VesselVm *vm)
+{
+    SelWait w = { window, vm };
+    GUI_CHECK(gui_wait_until(selected_is, &w, 5000));
+}
+
+static gboolean has_selection(gpointer data)
+{
+    return vessel_window_get_selected_vm(data) != NULL;
+}
+
 static void select_vm(VesselWindow *window, VesselVm *vm)
 {
     gtk_widget_activate_action(GTK_WIDGET(window), "win.select-vm", "x", vessel_vm_get_id(vm));
@@ -306,6 +318,11 @@ static gboolean widget_unmapped(gpointer data)
     return !gtk_widget_get_mapped(data);
 }
 
+static gboolean no_toast(gpointer data)
+{
+    return !find_label(data, "Could not") && !find_label(data, "copied");
+}
+
 static gboolean leaflet_folded(gpointer data)
 {
     return adw_leaflet_get_folded(data);
@@ -316,10 +333,88 @@ static gboolean window_sized(gpointer data)
     return gtk_widget_get_width(data) > 0 && gtk_widget_get_mapped(data);
 }
 
+/* ---- The application's window: its size in GSettings ------------------------------ */
+
+/*
+ * The schema is DESKTOP's (data/, compiled into the build tree). When this tree has no
+ * compiled schema, compile one with the window keys the app's schema defines, so the
+ * window's GSettings code is exercised either way. Must run before GSettings is first used.
+ */
+static char *ensure_schema(void)
+{
+    /* Not the default source: it is created once and would miss the directory set below. */
+    const char *env_dir = g_getenv("GSETTINGS_SCHEMA_DIR");
+    GSettingsSchemaSource *src =
+        env_dir ? g_settings_schema_source_new_from_directory(env_dir, NULL, FALSE, NULL) : NULL;
+    GSettingsSchema *schema =
+        src ? g_settings_schema_source_lookup(src, VESSEL_APP_ID, FALSE) : NULL;
+    if (src)
+        g_settings_schema_source_unref(src);
+    if (schema) {
+        g_settings_schema_unref(schema);
+        return NULL;
+    }
+    char *dir = g_dir_make_tmp("vessel-schema-XXXXXX", NULL);
+    GUI_CHECK(dir != NULL);
+    static const char xml[] =
+        "<schemalist><schema id='io.github.vessel.Vessel' path='/io/github/vessel/Vessel/'>"
+        "<key name='window-width' type='i'><default>960</default></key>"
+        "<key name='window-height' type='i'><default>640</default></key>"
+        "<key name='window-maximized' type='b'><default>false</default></key>"
+        "</schema></schemalist>";
+    g_autofree char *file = g_build_filename(dir, "io.github.vessel.Vessel.gschema.xml", NULL);
+    GUI_CHECK(g_file_set_contents(file, xml, -1, NULL));
+    const char *argv[] = { "glib-compile-schemas", dir, NULL };
+    int status = -1;
+    GUI_CHECK(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                           &status, NULL));
+    GUI_CHECK(g_spawn_check_wait_status(status, NULL));
+    g_setenv("GSETTINGS_SCHEMA_DIR", dir, TRUE);
+    return dir;
+}
+
+static void check_window_settings(void)
+{
+    VesselApplication *app = vessel_application_new();
+    g_application_set_flags(G_APPLICATION(app),
+                            g_application_get_flags(G_APPLICATION(app)) | G_APPLICATION_NON_UNIQUE);
+    GUI_CHECK(g_application_register(G_APPLICATION(app), NULL, NULL));
+    GSettings *settings = vessel_application_get_settings(app);
+    GUI_CHECK(settings != NULL);
+    g_settings_set_int(settings, "window-width", 720);
+    g_settings_set_int(settings, "window-height", 520);
+    g_settings_set_boolean(settings, "window-maximized", FALSE);
+
+    /* The saved size is the new window's size... */
+    GtkWindow *window = vessel_window_new(app);
+    int width = 0, height = 0;
+    gtk_window_get_default_size(window, &width, &height);
+    GUI_CHECK(width == 720 && height == 520);
+    gtk_window_present(window);
+    GUI_CHECK(gui_wait_until(window_sized, window, 10000));
+    fprintf(stderr, "window from settings: %d x %d\n", gtk_widget_get_width(GTK_WIDGET(window)),
+            gtk_widget_get_height(GTK_WIDGET(window)));
+    /* The default size counts the client-side frame, the widget size does not. */
+    GUI_CHECK(ABS(gtk_widget_get_width(GTK_WIDGET(window)) - 720) <= 20);
+    GUI_CHECK(ABS(gtk_widget_get_height(GTK_WIDGET(window)) - 520) <= 20);
+
+    /* ...and closing it saves its size again. */
+    g_settings_set_int(settings, "window-width", 400);
+    g_settings_set_int(settings, "window-height", 300);
+    g_settings_set_boolean(settings, "window-maximized", TRUE);
+    gtk_window_close(window);
+    gui_spin(100);
+    GUI_CHECK(g_settings_get_int(settings, "window-width") == 720);
+    GUI_CHECK(g_settings_get_int(settings, "window-height") == 520);
+    GUI_CHECK(!g_settings_get_boolean(settings, "window-maximized"));
+    g_object_unref(app);
+}
+
 /* ---- The test --------------------------------------------------------------------- */
 
 int main(void)
 {
+    g_autofree char *schema_dir = ensure_schema();
     gtk_init();
     adw_init();
     screenshot_dir = g_getenv("VESSEL_SCREENSHOT_DIR");
@@ -425,11 +520,6 @@ int main(void)
     click_expect(window, "Settings", "settings", alpine_id);
     GUI_CHECK(!find_button(window, "Pause") && !find_button(window, "Resume"));
 
-    /* The mount command's copy button puts it on the clipboard. */
-    gtk_widget_activate_action(window, "win.copy-mount-command", "s",
-                               "mount -t 9p -o trans=virtio,version=9p2000.L hostshare /mnt");
-    GUI_CHECK(wait_label(window, "Command copied"));
-
     /* Rename through the dialog: the VM keeps its place in name order and its selection. */
     gtk_widget_activate_action(window, "win.rename", NULL);
     AdwMessageDialog *dialog = wait_dialog(GTK_WINDOW(window));
@@ -444,8 +534,7 @@ int main(void)
     GUI_CHECK(vm_at(vms, 0) == alpine && vm_at(vms, 1) == zeta);
     GUI_CHECK(wait_label(window, "Void Linux"));
     GUI_CHECK(gui_wait_until(dialog_gone, window, 5000));
-    gui_spin(100);
-    GUI_CHECK(vessel_window_get_selected_vm(win) == alpine);
+    wait_selected(win, alpine);
     check_row(list, 0, "Void Linux");
 
     /* A rename to a taken name: refused inline as typed, and when forced the library's
@@ -469,8 +558,7 @@ int main(void)
     gtk_widget_activate_action(window, "win.clone", NULL);
     wait_name(vms, "Void Linux (copy)");
     VesselVm *copy1 = vm_named(vms, "Void Linux (copy)");
-    SelWait sw = { win, copy1 };
-    GUI_CHECK(gui_wait_until(selected_is, &sw, 5000));
+    wait_selected(win, copy1);
     const VlVm *copy_rec = vessel_vm_get_record(copy1);
     GUI_CHECK(g_str_equal(copy_rec->kernel, "/srv/guests/Image") && copy_rec->n_shares == 1);
     select_vm(win, alpine);
@@ -496,8 +584,7 @@ int main(void)
     GUI_CHECK(vessel_store_lookup(store, copy2_id) == NULL);
     GUI_CHECK(g_file_test(disks2, G_FILE_TEST_IS_DIR));
     /* A neighbour is selected in its place. */
-    gui_spin(100);
-    GUI_CHECK(vessel_window_get_selected_vm(win) != NULL);
+    GUI_CHECK(gui_wait_until(has_selection, win, 5000));
 
     /* Cancelling changes nothing; deleting without keeping removes the bundle. */
     copy1 = vessel_store_lookup(store, copy1_id);
@@ -513,6 +600,9 @@ int main(void)
     wait_count(vms, 2);
     GUI_CHECK(vessel_store_lookup(store, copy1_id) == NULL);
     GUI_CHECK(!g_file_test(bundle1, G_FILE_TEST_EXISTS));
+
+    /* The toast about the refused rename times out (clean screenshots below). */
+    GUI_CHECK(gui_wait_until(no_toast, window, 15000));
 
     /* Phone width: the leaflet folds, with a back button on the details. */
     gtk_widget_set_visible(window, FALSE);
@@ -530,18 +620,27 @@ int main(void)
     GUI_CHECK(gui_wait_until(widget_unmapped, list, 5000));
     screenshot(window, "phone-details");
 
+    /* The mount command's copy button puts it on the clipboard. */
+    select_vm(win, alpine);
+    gtk_widget_activate_action(window, "win.copy-mount-command", "s",
+                               "mount -t 9p -o trans=virtio,version=9p2000.L hostshare /mnt");
+    GUI_CHECK(wait_label(window, "Command copied"));
+    GdkClipboard *clipboard = gtk_widget_get_clipboard(window);
+    GUI_CHECK(gdk_clipboard_is_local(clipboard));
+    GUI_CHECK(
+        gdk_content_formats_contain_gtype(gdk_clipboard_get_formats(clipboard), G_TYPE_STRING));
+    select_vm(win, zeta);
+
     /* Back to the empty state when the last VMs go. */
     gtk_widget_activate_action(window, "win.delete", NULL);
     respond(wait_dialog(GTK_WINDOW(window)), "delete");
     wait_count(vms, 1);
-    gui_spin(100);
-    GUI_CHECK(vessel_window_get_selected_vm(win) == alpine);
+    wait_selected(win, alpine);
     gtk_widget_activate_action(window, "win.delete", NULL);
     respond(wait_dialog(GTK_WINDOW(window)), "delete");
     wait_count(vms, 0);
     GUI_CHECK(gui_wait_until(widget_mapped, status, 5000));
-    gui_spin(100);
-    GUI_CHECK(vessel_window_get_selected_vm(win) == NULL);
+    wait_selected(win, NULL);
     screenshot(window, "phone-empty");
 
     /* The window and the store are released. */
@@ -554,7 +653,9 @@ int main(void)
     g_weak_ref_clear(&weak);
     g_object_unref(store);
 
-    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    check_window_settings();
+
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s' '%s'", dir, schema_dir ? schema_dir : dir);
     GUI_CHECK(system(rm) == 0);
     return 0;
 }
