@@ -139,15 +139,36 @@ static GtkWidget *find_button(GtkWidget *root, const char *text)
 static char *last_app_action;
 static gint64 last_app_id;
 
-static void record_app_action(GSimpleAction *action, GVariant *param, gpointer data)
+static gboolean start_failed;
+
+static void app_start_done(GObject *source, GAsyncResult *result, gpointer data)
 {
     (void)data;
+    g_autoptr(GError) error = NULL;
+    if (!vessel_vm_start_finish(VESSEL_VM(source), result, &error)) {
+        fprintf(stderr, "start failed: %s\n", error->message);
+        start_failed = TRUE;
+    }
+}
+
+/* data: the store. app.start-vm starts the VM, as the application does. */
+static void record_app_action(GSimpleAction *action, GVariant *param, gpointer data)
+{
     g_free(last_app_action);
     last_app_action = g_strdup(g_action_get_name(G_ACTION(action)));
     last_app_id = param ? g_variant_get_int64(param) : 0;
+    VesselVm *vm = param ? vessel_store_lookup(data, last_app_id) : NULL;
+    if (g_str_equal(last_app_action, "start-vm") && vm && !vessel_vm_is_active(vm))
+        vessel_vm_start_async(vm, NULL, app_start_done, NULL);
 }
 
-static void install_app_actions(GtkWidget *window)
+static gboolean start_has_failed(gpointer data)
+{
+    (void)data;
+    return start_failed;
+}
+
+static void install_app_actions(GtkWidget *window, VesselStore *store)
 {
     static const GActionEntry entries[] = {
         { .name = "new-vm", .activate = record_app_action },
@@ -159,7 +180,7 @@ static void install_app_actions(GtkWidget *window)
         { .name = "quit", .activate = record_app_action },
     };
     GSimpleActionGroup *group = g_simple_action_group_new();
-    g_action_map_add_action_entries(G_ACTION_MAP(group), entries, G_N_ELEMENTS(entries), NULL);
+    g_action_map_add_action_entries(G_ACTION_MAP(group), entries, G_N_ELEMENTS(entries), store);
     gtk_widget_insert_action_group(window, "app", G_ACTION_GROUP(group));
     g_object_unref(group);
 }
@@ -320,7 +341,30 @@ static gboolean widget_unmapped(gpointer data)
 
 static gboolean no_toast(gpointer data)
 {
-    return !find_label(data, "Could not") && !find_label(data, "copied");
+    return !find_label(data, "Could not") && !find_label(data, "copied") &&
+           !find_label(data, "stop it before");
+}
+
+typedef struct {
+    VesselVm *vm;
+    VesselVmState state;
+} VmStateWait;
+
+static gboolean vm_state_is(gpointer data)
+{
+    VmStateWait *w = data;
+    return vessel_vm_get_state(w->vm) == w->state;
+}
+
+/* Click a lifecycle button (a window action, no app action) and wait for the state. */
+static void click_expect_state(GtkWidget *window, const char *text, VesselVm *vm,
+                               VesselVmState state)
+{
+    GtkWidget *button = find_button(window, text);
+    GUI_CHECK(button != NULL && gtk_widget_is_sensitive(button));
+    g_signal_emit_by_name(button, "clicked");
+    VmStateWait w = { vm, state };
+    GUI_CHECK(gui_wait_until(vm_state_is, &w, 20000));
 }
 
 static gboolean leaflet_folded(gpointer data)
@@ -435,7 +479,7 @@ int main(void)
     /* The empty state. */
     GtkWidget *window = g_object_new(VESSEL_TYPE_WINDOW, "store", store, NULL);
     VesselWindow *win = VESSEL_WINDOW(window);
-    install_app_actions(window);
+    install_app_actions(window, store);
     gtk_window_set_default_size(GTK_WINDOW(window), 960, 640);
     gtk_window_present(GTK_WINDOW(window));
     GUI_CHECK(gui_wait_until(window_sized, window, 10000));
@@ -515,7 +559,10 @@ int main(void)
     gtk_adjustment_set_value(adj, 0);
 
     /* The details' buttons reach the application with the VM's id. */
-    click_expect(window, "Start", "start-vm", alpine_id);
+    click_expect(window, "Start", "start-vm", alpine_id); /* its kernel does not exist */
+    GUI_CHECK(gui_wait_until(start_has_failed, NULL, 20000));
+    start_failed = FALSE;
+    GUI_CHECK(vessel_vm_get_state(alpine) == VESSEL_VM_STOPPED);
     click_expect(window, "Show", "open-vm", alpine_id);
     click_expect(window, "Settings", "settings", alpine_id);
     GUI_CHECK(!find_button(window, "Pause") && !find_button(window, "Resume"));
@@ -545,6 +592,7 @@ int main(void)
     gtk_editable_set_text(GTK_EDITABLE(entry), "Zeta Server");
     GUI_CHECK(!adw_message_dialog_get_response_enabled(dialog, "rename"));
     GUI_CHECK(wait_label(GTK_WIDGET(dialog), "already exists"));
+    screenshot(GTK_WIDGET(dialog), "rename-duplicate");
     respond(dialog, "rename");
     GUI_CHECK(wait_label(window, "Could not rename “Void Linux”"));
     GtkWidget *toast = find_label(window, "Could not rename");
@@ -579,6 +627,7 @@ int main(void)
     GUI_CHECK(keep != NULL);
     GUI_CHECK(!gtk_check_button_get_active(GTK_CHECK_BUTTON(keep)));
     gtk_check_button_set_active(GTK_CHECK_BUTTON(keep), TRUE);
+    screenshot(GTK_WIDGET(dialog), "delete");
     respond(dialog, "delete");
     wait_count(vms, 3);
     GUI_CHECK(vessel_store_lookup(store, copy2_id) == NULL);
@@ -600,6 +649,62 @@ int main(void)
     wait_count(vms, 2);
     GUI_CHECK(vessel_store_lookup(store, copy1_id) == NULL);
     GUI_CHECK(!g_file_test(bundle1, G_FILE_TEST_EXISTS));
+
+    /* A running VM (the demo guest): its state, accelerator, and the lifecycle buttons. */
+    VlVm demo_rec;
+    g_autoptr(GError) demo_error = NULL;
+    if (!vessel_demo_fill_record(&demo_rec, &demo_error))
+        fprintf(stderr, "demo guest: %s\n", demo_error->message);
+    GUI_CHECK(demo_error == NULL);
+    gint64 demo_id = create_vm(store, &demo_rec);
+    vl_vm_clear(&demo_rec);
+    wait_count(vms, 3);
+    VesselVm *demo = vessel_store_lookup(store, demo_id);
+    select_vm(win, demo);
+    click_expect(window, "Start", "start-vm", demo_id);
+    VmStateWait running = { demo, VESSEL_VM_RUNNING };
+    GUI_CHECK(gui_wait_until(vm_state_is, &running, 30000));
+    GUI_CHECK(!start_failed);
+    const char *accel = vessel_vm_get_accel_summary(demo);
+    fprintf(stderr, "running: %s\n", accel);
+    GUI_CHECK(accel[0] != '\0');
+    GUI_CHECK(wait_label(window, accel)); /* the accelerator row shows what runs */
+    GUI_CHECK(find_button(window, "Pause") && !find_button(window, "Start"));
+    GUI_CHECK(gtk_widget_get_mapped(find_widget(window, ADW_TYPE_SPLIT_BUTTON, NULL, FALSE)));
+    guint demo_pos = 0;
+    for (guint i = 0; i < g_list_model_get_n_items(vms); i++)
+        if (vm_at(vms, i) == demo)
+            demo_pos = i;
+    GUI_CHECK(find_label(GTK_WIDGET(gtk_list_box_get_row_at_index(list, (int)demo_pos)),
+                         vessel_vm_state_label(VESSEL_VM_RUNNING)) != NULL);
+    screenshot(window, "running");
+
+    /* Delete and clone are refused while it runs. */
+    gtk_widget_activate_action(window, "win.delete", NULL);
+    GUI_CHECK(wait_label(window, "stop it before deleting it"));
+    GUI_CHECK(find_dialog(GTK_WINDOW(window)) == NULL);
+    gtk_widget_activate_action(window, "win.clone", NULL);
+    GUI_CHECK(wait_label(window, "stop it before cloning it"));
+    gui_spin(300);
+    GUI_CHECK(g_list_model_get_n_items(vms) == 3);
+
+    /* Pause, resume, power down (the guest's init handles the power button). */
+    click_expect_state(window, "Pause", demo, VESSEL_VM_PAUSED);
+    GUI_CHECK(wait_label(window, vessel_vm_state_label(VESSEL_VM_PAUSED)));
+    click_expect_state(window, "Resume", demo, VESSEL_VM_RUNNING);
+    gtk_widget_activate_action(window, "win.stop", NULL);
+    VmStateWait stopped = { demo, VESSEL_VM_STOPPED };
+    GUI_CHECK(gui_wait_until(vm_state_is, &stopped, 60000));
+    GUI_CHECK(find_button(window, "Start") != NULL);
+    /* Start again and force it off from the Stop button's menu action. */
+    click_expect(window, "Start", "start-vm", demo_id);
+    GUI_CHECK(gui_wait_until(vm_state_is, &running, 30000));
+    gtk_widget_activate_action(window, "win.force-stop", NULL);
+    GUI_CHECK(gui_wait_until(vm_state_is, &stopped, 20000));
+    GUI_CHECK(wait_label(window, vessel_vm_state_label(VESSEL_VM_STOPPED)));
+    gtk_widget_activate_action(window, "win.delete", NULL);
+    respond(wait_dialog(GTK_WINDOW(window)), "delete");
+    wait_count(vms, 2);
 
     /* The toast about the refused rename times out (clean screenshots below). */
     GUI_CHECK(gui_wait_until(no_toast, window, 15000));
