@@ -120,7 +120,10 @@ static char *format_boot(const VlVm *r)
         return g_strdup(_("Disk: no drive"));
     case VL_BOOT_KERNEL: return g_strdup_printf(_("Linux kernel: %s"), r->kernel);
     case VL_BOOT_DEMO:
-    default: return g_strdup(_("The demo guest"));
+    default:
+        if (r->kernel[0])
+            return g_strdup_printf(_("The demo guest: %s"), r->kernel);
+        return g_strdup(_("The demo guest"));
     }
 }
 
@@ -824,8 +827,13 @@ static void delete_activated(GtkWidget *widget, const char *action, GVariant *pa
 static char *clone_name(VesselWindow *self, const char *name)
 {
     for (int n = 1;; n++) {
-        g_autofree char *suffix =
-            n == 1 ? g_strdup(_(" (copy)")) : g_strdup_printf(_(" (copy %d)"), n);
+        g_autofree char *suffix = NULL;
+        if (n == 1)
+            /* TRANSLATORS: appended to a VM's name to name its clone: "Debian (copy)". */
+            suffix = g_strdup(_(" (copy)"));
+        else
+            /* TRANSLATORS: the same for the second, third... clone: "Debian (copy 2)". */
+            suffix = g_strdup_printf(_(" (copy %d)"), n);
         /* Shorten the base (on a character boundary) so the result fits the library. */
         gsize room = VL_NAME_MAX - 1 - strlen(suffix);
         g_autofree char *base = g_strdup(name);

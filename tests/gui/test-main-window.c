@@ -705,6 +705,8 @@ int main(int argc, char **argv)
     wait_count(vms, 3);
     GUI_CHECK(vessel_store_lookup(store, copy2_id) == NULL);
     GUI_CHECK(g_file_test(disks2, G_FILE_TEST_IS_DIR));
+    g_autofree char *logs2 = g_build_filename(bundle2, "logs", NULL);
+    GUI_CHECK(!g_file_test(logs2, G_FILE_TEST_EXISTS));
     /* A neighbour is selected in its place. */
     GUI_CHECK(gui_wait_until(has_selection, win, 5000));
 
