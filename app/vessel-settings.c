@@ -48,8 +48,8 @@ struct _VesselSettings {
     GSettings *settings;
     VesselVm *vm;
     VlVm *record;
-    GQueue ops;
-    gboolean in_flight;
+    GQueue ops;     /* Op, waiting */
+    Op *current;    /* the write in flight, or NULL */
     gboolean dirty; /* the working copy changed since the last write started */
     gboolean loading;
     gboolean disposed;
@@ -152,7 +152,7 @@ static void update_busy(VesselSettings *self)
 gboolean vessel_settings_is_busy(VesselSettings *self)
 {
     g_return_val_if_fail(VESSEL_IS_SETTINGS(self), FALSE);
-    return self->in_flight || !g_queue_is_empty(&self->ops);
+    return self->current || !g_queue_is_empty(&self->ops);
 }
 
 static VlNic *first_nic(VlVm *vm)
@@ -258,7 +258,7 @@ static gboolean append_added_item(VesselSettings *self, Op *op)
     }
     case ADD_FORWARD: {
         VlNic *nic = first_nic(w);
-        VlForward *f = nic ? vl_nic_add_forward(nic) : NULL;
+        VlForward *f = nic && nic->mode == VL_NET_USER ? vl_nic_add_forward(nic) : NULL;
         if (!f)
             return FALSE;
         *f = op->forward;
@@ -284,26 +284,24 @@ static AdwActionRow *error_row_for(VesselSettings *self, AddKind kind)
     }
 }
 
+static gboolean queue_has_save(VesselSettings *self)
+{
+    for (GList *l = self->ops.head; l; l = l->next)
+        if (((Op *)l->data)->kind == OP_SAVE)
+            return TRUE;
+    return FALSE;
+}
+
 static void op_finished(VesselSettings *self)
 {
-    self->in_flight = FALSE;
-    if (!g_queue_is_empty(&self->ops)) {
-        run_next_op(self);
-        return;
-    }
-    update_busy(self);
-    if (self->close_when_idle && !self->disposed) {
-        self->close_when_idle = FALSE;
-        if (self->dirty || self->last_save_failed)
-            return; /* the toast says why; the window stays open with the edits */
-        gtk_window_destroy(GTK_WINDOW(self));
-    }
+    self->current = NULL;
+    run_next_op(self);
 }
 
 static void save_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
     VesselSettings *self = user_data;
-    Op *op = g_queue_pop_head(&self->ops);
+    Op *op = self->current;
     g_autoptr(GError) error = NULL;
     if (vessel_store_save_vm_finish(VESSEL_STORE(source), result, &error)) {
         self->last_save_failed = FALSE;
@@ -312,6 +310,13 @@ static void save_done(GObject *source, GAsyncResult *result, gpointer user_data)
             AdwActionRow *row = error_row_for(self, op->add);
             if (row)
                 set_error(row, NULL);
+            if (op->add == ADD_SHARE && !g_strcmp0(self->share_path, op->share.path)) {
+                /* Ready for the next one. */
+                g_clear_pointer(&self->share_path, g_free);
+                adw_action_row_set_subtitle(self->share_path_row, _("None chosen"));
+                gtk_editable_set_text(GTK_EDITABLE(self->share_tag_row), "");
+                gtk_switch_set_active(self->share_readonly_switch, FALSE);
+            }
         }
     } else if (op->kind == OP_ADD) {
         /* The library refused the new item: take it out again, say why beside its form. */
@@ -325,7 +330,7 @@ static void save_done(GObject *source, GAsyncResult *result, gpointer user_data)
         }
         /* Other edits made since were in this write too: write them again without it. */
         self->dirty = TRUE;
-        if (!g_queue_find_custom(&self->ops, GINT_TO_POINTER(OP_SAVE), NULL)) {
+        if (!queue_has_save(self)) {
             Op *save = g_new0(Op, 1);
             save->kind = OP_SAVE;
             g_queue_push_tail(&self->ops, save);
@@ -355,7 +360,7 @@ static void save_done(GObject *source, GAsyncResult *result, gpointer user_data)
 static void rename_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
     VesselSettings *self = user_data;
-    Op *op = g_queue_pop_head(&self->ops);
+    Op *op = self->current;
     g_autoptr(GError) error = NULL;
     if (vessel_store_rename_vm_finish(VESSEL_STORE(source), result, &error)) {
         g_strlcpy(self->record->name, op->name, sizeof(self->record->name));
@@ -376,33 +381,41 @@ static void rename_done(GObject *source, GAsyncResult *result, gpointer user_dat
 static void run_next_op(VesselSettings *self)
 {
     while (!g_queue_is_empty(&self->ops)) {
-        Op *op = g_queue_peek_head(&self->ops);
+        Op *op = g_queue_pop_head(&self->ops);
         if (op->kind == OP_SAVE && !self->dirty) {
-            op_free(g_queue_pop_head(&self->ops));
+            op_free(op);
             continue;
         }
-        self->in_flight = TRUE;
         if (op->kind == OP_RENAME) {
+            self->current = op;
             vessel_store_rename_vm_async(self->store, self->record->id, op->name, NULL, rename_done,
                                          g_object_ref(self));
             return;
         }
         if (op->kind == OP_ADD && !append_added_item(self, op)) {
-            op_free(g_queue_pop_head(&self->ops));
-            self->in_flight = FALSE;
-            show_toast(self, _("Out of memory"));
+            VlNic *nic = first_nic(self->record);
+            gboolean no_nat = op->add == ADD_FORWARD && (!nic || nic->mode != VL_NET_USER);
+            AdwActionRow *row = error_row_for(self, op->add);
+            const char *msg =
+                no_nat ? _("Port forwards need the NAT network mode.") : _("Out of memory");
+            if (!self->disposed && row)
+                set_error(row, msg);
+            else if (!self->disposed)
+                show_toast(self, msg);
+            op_free(op);
             continue;
         }
         self->dirty = FALSE;
+        self->current = op;
         op->snapshot = vessel_vm_record_dup(self->record);
         vessel_store_save_vm_async(self->store, op->snapshot, NULL, save_done, g_object_ref(self));
         return;
     }
-    self->in_flight = FALSE;
     update_busy(self);
     if (self->close_when_idle && !self->disposed) {
         self->close_when_idle = FALSE;
-        if (!self->last_save_failed)
+        /* After a failed write the toast says why, and the window stays open with the edits. */
+        if (!self->dirty && !self->last_save_failed)
             gtk_window_destroy(GTK_WINDOW(self));
     }
 }
@@ -410,7 +423,7 @@ static void run_next_op(VesselSettings *self)
 static void push_op(VesselSettings *self, Op *op)
 {
     g_queue_push_tail(&self->ops, op);
-    if (!self->in_flight)
+    if (!self->current)
         run_next_op(self);
     update_busy(self);
 }
@@ -535,7 +548,11 @@ static gboolean pin_list_valid(const char *text, char **message)
         return FALSE;
     }
     if (vs_pin_parse(text, &policy, &err) != VS_OK) {
-        *message = g_strdup_printf(_("Not a CPU list (write it like 0-3,6): %s"), err.message);
+        /* The engine words it for vessel-run ("invalid --pin '0-': why"): keep the why. */
+        const char *why = err.message;
+        if (g_str_has_prefix(why, "invalid --pin '") && strstr(why, "': "))
+            why = strstr(why, "': ") + 3;
+        *message = g_strdup_printf(_("Not a CPU list (write it like 0-3,6): %s"), why);
         return FALSE;
     }
     if (policy != VS_PIN_LIST) {
@@ -762,7 +779,7 @@ static void media_probed(GObject *source, GAsyncResult *result, gpointer data)
     }
     m->slot = 0;
     g_strlcpy(m->path, path, sizeof(m->path));
-    load_widgets(self);
+    adw_action_row_set_subtitle(self->media_row, m->path);
     changed(self);
 }
 
@@ -1083,15 +1100,12 @@ static void rebuild_shares(VesselSettings *self)
         gtk_widget_set_name(row, name);
         adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
         adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), s->path);
-        /* TRANSLATORS: %s is the guest command that mounts the shared folder */
-        g_autofree char *cmd = g_strdup_printf(_("In the guest: %s"), "");
         g_autofree char *mount =
             g_strdup_printf("mount -t 9p -o trans=virtio,version=9p2000.L %s /mnt", s->tag);
-        g_free(cmd);
-        cmd = g_strdup_printf(_("In the guest: %s"), mount);
+        /* TRANSLATORS: the share's mount tag, then the guest command that mounts it */
+        g_autofree char *cmd = g_strdup_printf(_("Tag “%s”; in the guest: %s"), s->tag, mount);
         adw_action_row_set_subtitle(ADW_ACTION_ROW(row), cmd);
         adw_action_row_set_subtitle_lines(ADW_ACTION_ROW(row), 3);
-        g_object_set(row, "subtitle-selectable", TRUE, NULL);
         adw_action_row_add_prefix(ADW_ACTION_ROW(row),
                                   gtk_image_new_from_icon_name("folder-symbolic"));
         GtkSwitch *sw;
@@ -1437,10 +1451,6 @@ static void action_add_share(GtkWidget *widget, const char *name, GVariant *para
     g_strlcpy(op->share.tag, tag, sizeof(op->share.tag));
     op->share.readonly = gtk_switch_get_active(self->share_readonly_switch);
     add_item(self, op);
-    /* Ready for the next one. */
-    g_clear_pointer(&self->share_path, g_free);
-    adw_action_row_set_subtitle(self->share_path_row, _("None chosen"));
-    gtk_editable_set_text(GTK_EDITABLE(self->share_tag_row), "");
 }
 
 static void action_remove_share(GtkWidget *widget, const char *name, GVariant *param)
@@ -1510,7 +1520,8 @@ static gboolean vessel_settings_close_request(GtkWindow *window)
         self->close_when_idle = TRUE; /* closes once the last write is done */
         return TRUE;
     }
-    return GTK_WINDOW_CLASS(vessel_settings_parent_class)->close_request(window);
+    GtkWindowClass *parent = GTK_WINDOW_CLASS(vessel_settings_parent_class);
+    return parent->close_request ? parent->close_request(window) : FALSE;
 }
 
 /* ---- GObject ---- */
@@ -1558,6 +1569,15 @@ static void vessel_settings_get_property(GObject *object, guint id, GValue *valu
 static void vessel_settings_init(VesselSettings *self)
 {
     gtk_widget_init_template(GTK_WIDGET(self));
+    /* A page's note group takes no room while its note is hidden. */
+    GtkRevealer *notes[] = { self->restart_note_general, self->restart_note_performance,
+                             self->restart_note_storage, self->restart_note_network,
+                             self->restart_note_shares,  self->restart_note_display };
+    for (size_t i = 0; i < G_N_ELEMENTS(notes); i++) {
+        GtkWidget *group =
+            gtk_widget_get_ancestor(GTK_WIDGET(notes[i]), ADW_TYPE_PREFERENCES_GROUP);
+        g_object_bind_property(notes[i], "reveal-child", group, "visible", G_BINDING_SYNC_CREATE);
+    }
     g_queue_init(&self->ops);
     self->cancellable = g_cancellable_new();
     self->drive_rows = g_ptr_array_new();

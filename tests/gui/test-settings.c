@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gui-settings: the settings window on a VesselStore over a temporary library. Every
+ * change is made through the window's widgets and actions; the record is then read back
+ * from the library file (vl_vm_get on the store's worker) to check that each valid change
+ * landed and each invalid one did not.
+ */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gui-test.h"
+#include "vessel-settings.h"
+#include "vessel-store.h"
+#include "vessel-vm.h"
+
+typedef struct {
+    gboolean done;
+    gboolean ok;
+    gint64 id;
+    GError *error;
+} Wait;
+
+static gboolean wait_done(gpointer data)
+{
+    return ((Wait *)data)->done;
+}
+
+static void opened(GObject *source, GAsyncResult *res, gpointer data)
+{
+    Wait *w = data;
+    w->ok = vessel_store_open_finish(VESSEL_STORE(source), res, &w->error);
+    w->done = TRUE;
+}
+
+static void created(GObject *source, GAsyncResult *res, gpointer data)
+{
+    Wait *w = data;
+    w->id = vessel_store_create_vm_finish(VESSEL_STORE(source), res, &w->error);
+    w->done = TRUE;
+}
+
+static void ran(GObject *source, GAsyncResult *res, gpointer data)
+{
+    Wait *w = data;
+    w->ok = vessel_store_run_finish(VESSEL_STORE(source), res, &w->error);
+    w->done = TRUE;
+}
+
+static gint64 create_vm(VesselStore *store, const char *name, gboolean with_nat)
+{
+    VlVm rec;
+    vl_vm_init(&rec);
+    g_strlcpy(rec.name, name, sizeof(rec.name));
+    if (with_nat) {
+        VlNic *nic = vl_vm_add_nic(&rec);
+        nic->mode = VL_NET_USER;
+    }
+    Wait w = { 0 };
+    vessel_store_create_vm_async(store, &rec, NULL, created, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 10000));
+    if (w.error)
+        fprintf(stderr, "create %s: %s\n", name, w.error->message);
+    GUI_CHECK(w.id > 0);
+    vl_vm_clear(&rec);
+    return w.id;
+}
+
+/* Read a VM straight from the library (on the store's worker thread). */
+typedef struct {
+    gint64 id;
+    VlVm vm;
+} ReadBack;
+
+static VlStatus read_vm(VlLibrary *lib, gpointer data, VlError *err)
+{
+    ReadBack *rb = data;
+    return vl_vm_get(lib, rb->id, &rb->vm, err);
+}
+
+static void read_back(VesselStore *store, gint64 id, VlVm *out)
+{
+    ReadBack *rb = g_new0(ReadBack, 1);
+    rb->id = id;
+    Wait w = { 0 };
+    vessel_store_run_async(store, read_vm, rb, NULL, NULL, ran, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 10000));
+    if (w.error)
+        fprintf(stderr, "vl_vm_get: %s\n", w.error->message);
+    GUI_CHECK(w.ok);
+    *out = rb->vm;
+    g_free(rb);
+}
+
+static GtkWidget *find_named(GtkWidget *root, const char *name)
+{
+    if (!g_strcmp0(gtk_widget_get_name(root), name))
+        return root;
+    for (GtkWidget *c = gtk_widget_get_first_child(root); c; c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *found = find_named(c, name);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
+static GtkWidget *need(GtkWidget *win, const char *name)
+{
+    GtkWidget *w = find_named(win, name);
+    if (!w)
+        fprintf(stderr, "no widget named %s\n", name);
+    GUI_CHECK(w != NULL);
+    return w;
+}
+
+static gboolean idle_cond(gpointer data)
+{
+    return !vessel_settings_is_busy(VESSEL_SETTINGS(data));
+}
+
+static void wait_idle(GtkWidget *win)
+{
+    gui_spin(20);
+    GUI_CHECK(gui_wait_until(idle_cond, win, 10000));
+}
+
+static const char *row_title(GtkWidget *row)
+{
+    return adw_preferences_row_get_title(ADW_PREFERENCES_ROW(row));
+}
+
+typedef struct {
+    GtkWidget *row;
+    const char *want;
+} SubtitleWait;
+
+static gboolean subtitle_is(gpointer data)
+{
+    SubtitleWait *s = data;
+    return !g_strcmp0(adw_action_row_get_subtitle(ADW_ACTION_ROW(s->row)), s->want);
+}
+
+static gboolean subtitle_differs(gpointer data)
+{
+    return !subtitle_is(data);
+}
+
+static gboolean widget_gone(gpointer data)
+{
+    return *(GtkWidget **)data == NULL;
+}
+
+static void screenshot(GtkWidget *win, const char *page, const char *file)
+{
+    adw_preferences_window_set_visible_page_name(ADW_PREFERENCES_WINDOW(win), page);
+    gui_spin(600);
+    const char *dir = g_getenv("VESSEL_SCREENSHOT_DIR");
+    g_autofree char *path = g_build_filename(dir && *dir ? dir : ".", file, NULL);
+    g_autofree char *parent = g_path_get_dirname(path);
+    g_mkdir_with_parents(parent, 0755);
+    int colours = gui_screenshot(win, path);
+    printf("screenshot %s: %d colours\n", path, colours);
+    GUI_CHECK(colours > 16);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    gtk_init();
+    adw_init();
+
+    g_autofree char *tmp = g_dir_make_tmp("vessel-gui-settings-XXXXXX", NULL);
+    GUI_CHECK(tmp != NULL);
+    g_autofree char *db = g_build_filename(tmp, "library.db", NULL);
+    g_autofree char *shared = g_build_filename(tmp, "shared", NULL);
+    GUI_CHECK(g_mkdir(shared, 0755) == 0);
+
+    VesselStore *store = vessel_store_new(db);
+    Wait w = { 0 };
+    vessel_store_open_async(store, NULL, opened, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 10000));
+    if (w.error)
+        fprintf(stderr, "open: %s\n", w.error->message);
+    GUI_CHECK(w.ok);
+
+    gint64 id = create_vm(store, "Test VM", TRUE);
+    create_vm(store, "Other VM", FALSE);
+    VesselVm *vm = vessel_store_lookup(store, id);
+    GUI_CHECK(vm != NULL);
+    VlVm before;
+    read_back(store, id, &before);
+
+    GtkWidget *win = GTK_WIDGET(vessel_settings_new_for_store(store, NULL, vm, NULL));
+    GUI_CHECK(win != NULL);
+    g_object_add_weak_pointer(G_OBJECT(win), (gpointer *)&win);
+    gtk_window_present(GTK_WINDOW(win));
+    gui_spin(500);
+
+    /* The host's cores (vs_host_cpu_summary) and "Not running" while stopped. */
+    GtkWidget *host_row = need(win, "host-cpus-row");
+    SubtitleWait detecting = { host_row, "Detecting…" };
+    GUI_CHECK(gui_wait_until(subtitle_differs, &detecting, 5000));
+    const char *host = adw_action_row_get_subtitle(ADW_ACTION_ROW(host_row));
+    printf("host cores: %s\n", host);
+    GUI_CHECK(strstr(host, "CPU") != NULL);
+    GUI_CHECK(
+        !strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(need(win, "tier-row"))), "Not running"));
+
+    /* General: a duplicate name is refused with the library's message, then a rename. */
+    GtkWidget *name_row = need(win, "name-row");
+    GtkWidget *name_error = need(win, "name-error-row");
+    gtk_editable_set_text(GTK_EDITABLE(name_row), "Other VM");
+    g_signal_emit_by_name(name_row, "apply");
+    wait_idle(win);
+    printf("duplicate name: %s\n", row_title(name_error));
+    GUI_CHECK(gtk_widget_get_visible(name_error));
+    GUI_CHECK(strstr(row_title(name_error), "Other VM") != NULL);
+    gtk_editable_set_text(GTK_EDITABLE(name_row), "Renamed VM");
+    g_signal_emit_by_name(name_row, "apply");
+    wait_idle(win);
+    GUI_CHECK(!gtk_widget_get_visible(name_error));
+
+    /* Memory (MiB, bounded by the host's RAM) and vCPUs. */
+    GtkSpinButton *memory = GTK_SPIN_BUTTON(need(win, "memory-spin"));
+    double lo, hi;
+    gtk_spin_button_get_range(memory, &lo, &hi);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    GUI_CHECK(hi == (double)((guint64)pages * (guint64)psize / (1024 * 1024)));
+    gtk_spin_button_set_value(memory, 768);
+    GtkSpinButton *vcpus = GTK_SPIN_BUTTON(need(win, "vcpus-spin"));
+    gtk_spin_button_get_range(vcpus, &lo, &hi);
+    GUI_CHECK(lo == 1 && hi == MIN(512, 2 * (int)g_get_num_processors()));
+    gtk_spin_button_set_value(vcpus, 2);
+
+    /* Performance: interpreter; pinning to the explicit list "0", then "0-" refused. */
+    adw_combo_row_set_selected(ADW_COMBO_ROW(need(win, "accel-row")), VL_ACCEL_INTERPRETER);
+    GtkWidget *pin_list = need(win, "pin-list-row");
+    GtkWidget *pin_error = need(win, "pin-error-row");
+    GUI_CHECK(!gtk_widget_get_visible(pin_list));
+    adw_combo_row_set_selected(ADW_COMBO_ROW(need(win, "pin-row")), VL_PIN_LIST);
+    GUI_CHECK(gtk_widget_get_visible(pin_list));
+    GUI_CHECK(gtk_widget_get_visible(pin_error)); /* an empty list is not one */
+    gtk_editable_set_text(GTK_EDITABLE(pin_list), "0");
+    g_signal_emit_by_name(pin_list, "apply");
+    GUI_CHECK(!gtk_widget_get_visible(pin_error));
+    wait_idle(win);
+    gtk_editable_set_text(GTK_EDITABLE(pin_list), "0-");
+    g_signal_emit_by_name(pin_list, "apply");
+    GUI_CHECK(gtk_widget_get_visible(pin_error));
+    printf("invalid CPU list: %s\n", row_title(pin_error));
+    GUI_CHECK(strstr(row_title(pin_error), "0-") != NULL && !strstr(row_title(pin_error), "--pin"));
+    GUI_CHECK(!vessel_settings_is_busy(VESSEL_SETTINGS(win))); /* nothing queued */
+
+    /* Network: a port forward, then the same host port again (the library refuses it). */
+    GtkWidget *fwd_error = need(win, "forward-error-row");
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "forward-host-spin")), 8080);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "forward-guest-spin")), 80);
+    gtk_widget_activate_action(win, "settings.add-forward", NULL);
+    wait_idle(win);
+    GUI_CHECK(!gtk_widget_get_visible(fwd_error));
+    GUI_CHECK(find_named(win, "forward-tcp:8080") != NULL);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "forward-guest-spin")), 8000);
+    gtk_widget_activate_action(win, "settings.add-forward", NULL);
+    wait_idle(win);
+    printf("duplicate forward: %s\n", row_title(fwd_error));
+    GUI_CHECK(gtk_widget_get_visible(fwd_error));
+    GUI_CHECK(strstr(row_title(fwd_error), "8080") != NULL);
+
+    /* Shared folders: an invalid tag is refused inline, then a valid one is added. */
+    GtkWidget *share_error = need(win, "share-error-row");
+    gtk_widget_activate_action(win, "settings.set-share-path", "s", shared);
+    SubtitleWait chosen = { need(win, "share-path-row"), shared };
+    GUI_CHECK(gui_wait_until(subtitle_is, &chosen, 5000));
+    GtkWidget *tag = need(win, "share-tag-row");
+    GUI_CHECK(!strcmp(gtk_editable_get_text(GTK_EDITABLE(tag)), "shared")); /* suggested */
+    gtk_editable_set_text(GTK_EDITABLE(tag), "bad tag!");
+    gtk_widget_activate_action(win, "settings.add-share", NULL);
+    GUI_CHECK(gtk_widget_get_visible(share_error));
+    GUI_CHECK(!vessel_settings_is_busy(VESSEL_SETTINGS(win)));
+    gtk_editable_set_text(GTK_EDITABLE(tag), "hostdata");
+    gtk_switch_set_active(GTK_SWITCH(need(win, "share-readonly-switch")), TRUE);
+    gtk_widget_activate_action(win, "settings.add-share", NULL);
+    wait_idle(win);
+    GUI_CHECK(!gtk_widget_get_visible(share_error));
+    GtkWidget *share_row = need(win, "share-hostdata");
+    printf("share row: %s\n", adw_action_row_get_subtitle(ADW_ACTION_ROW(share_row)));
+    GUI_CHECK(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(share_row)),
+                     "mount -t 9p -o trans=virtio,version=9p2000.L hostdata /mnt") != NULL);
+    GUI_CHECK(!gtk_widget_get_visible(
+        gtk_widget_get_ancestor(need(win, "restart-note-general"), ADW_TYPE_PREFERENCES_GROUP)));
+
+    /* Display. */
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "display-width-spin")), 1280);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "display-height-spin")), 720);
+    gtk_switch_set_active(GTK_SWITCH(need(win, "scale-switch")), TRUE);
+    adw_combo_row_set_selected(ADW_COMBO_ROW(need(win, "gl-row")), VL_GL_OFF);
+    wait_idle(win);
+
+    /* The window's own view of the record stays as it was edited. */
+    screenshot(win, "performance", "settings-performance.png");
+    screenshot(win, "network", "settings-network.png");
+    screenshot(win, "shares", "settings-shares.png");
+
+    /* Read the record back from the library file. */
+    VlVm got;
+    read_back(store, id, &got);
+    printf("library: name '%s', %" G_GUINT64_FORMAT " MiB, %d vCPUs, accel %s, pin %s '%s', "
+           "%zu forwards, %zu shares, display %dx%d fit %d gl %s\n",
+           got.name, (guint64)(got.memory_bytes >> 20), got.vcpus, vl_accel_name(got.accel),
+           vl_pin_name(got.pin), got.pin_cpus, got.n_nics ? got.nics[0].n_forwards : 0,
+           got.n_shares, got.display.width, got.display.height, got.display.scale_to_fit,
+           vl_gl_name(got.display.gl));
+    GUI_CHECK(!strcmp(got.name, "Renamed VM"));
+    GUI_CHECK(got.memory_bytes == 768ull << 20);
+    GUI_CHECK(got.vcpus == 2);
+    GUI_CHECK(got.accel == VL_ACCEL_INTERPRETER);
+    GUI_CHECK(got.pin == VL_PIN_LIST && !strcmp(got.pin_cpus, "0")); /* not "0-" */
+    GUI_CHECK(got.n_nics == 1 && got.nics[0].mode == VL_NET_USER);
+    GUI_CHECK(!strcmp(got.nics[0].mac, before.nics[0].mac)); /* the MAC is kept */
+    GUI_CHECK(got.nics[0].n_forwards == 1);                  /* the duplicate did not land */
+    GUI_CHECK(!strcmp(got.nics[0].forwards[0].proto, "tcp"));
+    GUI_CHECK(got.nics[0].forwards[0].host_port == 8080);
+    GUI_CHECK(got.nics[0].forwards[0].guest_port == 80);
+    GUI_CHECK(got.n_shares == 1);
+    GUI_CHECK(!strcmp(got.shares[0].tag, "hostdata") && !strcmp(got.shares[0].path, shared));
+    GUI_CHECK(got.shares[0].readonly);
+    GUI_CHECK(got.display.width == 1280 && got.display.height == 720);
+    GUI_CHECK(got.display.scale_to_fit && got.display.gl == VL_GL_OFF);
+    /* Settings not touched stay as created. */
+    GUI_CHECK(got.jit_threshold == before.jit_threshold && !strcmp(got.os_kind, before.os_kind));
+    GUI_CHECK(got.n_drives == before.n_drives && got.n_media == before.n_media);
+    vl_vm_clear(&got);
+
+    /* A change typed but not entered is written when the window closes. */
+    GtkSpinButton *jit = GTK_SPIN_BUTTON(need(win, "jit-spin"));
+    gtk_editable_set_text(GTK_EDITABLE(jit), "777");
+    gtk_window_close(GTK_WINDOW(win));
+    GUI_CHECK(gui_wait_until(widget_gone, &win, 10000));
+    read_back(store, id, &got);
+    printf("after close: JIT threshold %d\n", got.jit_threshold);
+    GUI_CHECK(got.jit_threshold == 777);
+    GUI_CHECK(got.pin == VL_PIN_LIST && !strcmp(got.pin_cpus, "0"));
+    vl_vm_clear(&got);
+    vl_vm_clear(&before);
+
+    g_object_unref(store);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
+    GUI_CHECK(system(rm) == 0);
+    printf("gui-settings: ok\n");
+    return 0;
+}
