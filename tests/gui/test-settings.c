@@ -146,6 +146,24 @@ static gboolean subtitle_differs(gpointer data)
     return !subtitle_is(data);
 }
 
+static gboolean named_exists(gpointer data)
+{
+    gpointer *args = data;
+    return find_named(args[0], args[1]) != NULL;
+}
+
+static GtkWidget *find_type(GtkWidget *root, GType type)
+{
+    if (G_TYPE_CHECK_INSTANCE_TYPE(root, type))
+        return root;
+    for (GtkWidget *c = gtk_widget_get_first_child(root); c; c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *found = find_type(c, type);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
 static gboolean widget_gone(gpointer data)
 {
     return *(GtkWidget **)data == NULL;
@@ -188,7 +206,7 @@ int main(int argc, char **argv)
     create_vm(store, "Other VM", FALSE);
     VesselVm *vm = vessel_store_lookup(store, id);
     GUI_CHECK(vm != NULL);
-    VlVm before;
+    VlVm before, got;
     read_back(store, id, &before);
 
     GtkWidget *win = GTK_WIDGET(vessel_settings_new_for_store(store, NULL, vm, NULL));
@@ -290,6 +308,45 @@ int main(int argc, char **argv)
     GUI_CHECK(!gtk_widget_get_visible(
         gtk_widget_get_ancestor(need(win, "restart-note-general"), ADW_TYPE_PREFERENCES_GROUP)));
 
+    /* Storage: a qcow2 image and a raw one (formats from the header), a missing file. */
+    g_autofree char *qcow = g_build_filename(tmp, "disk.qcow2", NULL);
+    g_autofree char *raw = g_build_filename(tmp, "disk.img", NULL);
+    g_autofree char *iso = g_build_filename(tmp, "boot.iso", NULL);
+    GUI_CHECK(g_file_set_contents(qcow, "QFI\xfb\0\0\0\3", 8, NULL));
+    GUI_CHECK(g_file_set_contents(raw, "\0\0\0\0\0\0\0\0", 8, NULL));
+    GUI_CHECK(g_file_set_contents(iso, "CD001", 5, NULL));
+    gtk_widget_activate_action(win, "settings.add-drive-path", "s", qcow);
+    GUI_CHECK(gui_wait_until(named_exists, (gpointer[]){ win, "drive-0" }, 5000));
+    wait_idle(win);
+    gtk_widget_activate_action(win, "settings.add-drive-path", "s", raw);
+    GUI_CHECK(gui_wait_until(named_exists, (gpointer[]){ win, "drive-1" }, 5000));
+    wait_idle(win);
+    gtk_widget_activate_action(win, "settings.add-drive-path", "s", "/nonexistent/disk.img");
+    gui_spin(300);
+    wait_idle(win);
+    GUI_CHECK(find_named(win, "drive-2") == NULL);
+    GtkWidget *qcow_format = find_type(need(win, "drive-0"), GTK_TYPE_DROP_DOWN);
+    GUI_CHECK(gtk_drop_down_get_selected(GTK_DROP_DOWN(qcow_format)) == 1); /* qcow2 */
+    GtkWidget *raw_format = find_type(need(win, "drive-1"), GTK_TYPE_DROP_DOWN);
+    GUI_CHECK(gtk_drop_down_get_selected(GTK_DROP_DOWN(raw_format)) == 0); /* raw */
+    gtk_switch_set_active(GTK_SWITCH(find_type(need(win, "drive-1"), GTK_TYPE_SWITCH)), TRUE);
+    gtk_widget_activate_action(win, "settings.remove-drive", "i", 0);
+    GUI_CHECK(find_named(win, "drive-0") == NULL);
+    /* The CD slot: insert, eject, insert. */
+    GtkWidget *media = need(win, "media-row");
+    gtk_widget_activate_action(win, "settings.insert-media-path", "s", iso);
+    SubtitleWait inserted = { media, iso };
+    GUI_CHECK(gui_wait_until(subtitle_is, &inserted, 5000));
+    wait_idle(win);
+    gtk_widget_activate_action(win, "settings.eject-media", NULL);
+    GUI_CHECK(!strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(media)), "Empty"));
+    wait_idle(win);
+    read_back(store, id, &got);
+    GUI_CHECK(got.n_media == 1 && got.media[0].slot == 0 && got.media[0].path[0] == 0);
+    vl_vm_clear(&got);
+    gtk_widget_activate_action(win, "settings.insert-media-path", "s", iso);
+    GUI_CHECK(gui_wait_until(subtitle_is, &inserted, 5000));
+
     /* Display. */
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "display-width-spin")), 1280);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "display-height-spin")), 720);
@@ -301,9 +358,20 @@ int main(int argc, char **argv)
     screenshot(win, "performance", "settings-performance.png");
     screenshot(win, "network", "settings-network.png");
     screenshot(win, "shares", "settings-shares.png");
+    screenshot(win, "storage", "settings-storage.png");
+
+    /* Adaptive: the window works at 360 px wide. */
+    int min_width;
+    /* The window's content (the window itself adds its client-side shadow). */
+    gtk_widget_measure(gtk_widget_get_first_child(win), GTK_ORIENTATION_HORIZONTAL, -1, &min_width,
+                       NULL, NULL, NULL);
+    printf("minimum width: %d\n", min_width);
+    GUI_CHECK(min_width <= 360);
+    gtk_window_set_default_size(GTK_WINDOW(win), 360, 700);
+    gui_spin(300);
+    screenshot(win, "general", "settings-narrow.png");
 
     /* Read the record back from the library file. */
-    VlVm got;
     read_back(store, id, &got);
     printf("library: name '%s', %" G_GUINT64_FORMAT " MiB, %d vCPUs, accel %s, pin %s '%s', "
            "%zu forwards, %zu shares, display %dx%d fit %d gl %s\n",
@@ -329,7 +397,9 @@ int main(int argc, char **argv)
     GUI_CHECK(got.display.scale_to_fit && got.display.gl == VL_GL_OFF);
     /* Settings not touched stay as created. */
     GUI_CHECK(got.jit_threshold == before.jit_threshold && !strcmp(got.os_kind, before.os_kind));
-    GUI_CHECK(got.n_drives == before.n_drives && got.n_media == before.n_media);
+    GUI_CHECK(got.n_drives == 1 && !strcmp(got.drives[0].path, raw));
+    GUI_CHECK(!strcmp(got.drives[0].format, "raw") && got.drives[0].readonly);
+    GUI_CHECK(got.n_media == 1 && !strcmp(got.media[0].path, iso));
     vl_vm_clear(&got);
 
     /* A change typed but not entered is written when the window closes. */
