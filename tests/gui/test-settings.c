@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gui-test.h"
+#include "vessel-application.h"
 #include "vessel-settings.h"
 #include "vessel-store.h"
 #include "vessel-vm.h"
@@ -93,6 +94,11 @@ static void read_back(VesselStore *store, gint64 id, VlVm *out)
     g_free(rb);
 }
 
+static gboolean widget_gone(gpointer data);
+static void screenshot(GtkWidget *win, const char *page, const char *file);
+static void wait_idle(GtkWidget *win);
+static GtkWidget *need(GtkWidget *win, const char *name);
+
 static GtkWidget *find_named(GtkWidget *root, const char *name)
 {
     if (!g_strcmp0(gtk_widget_get_name(root), name))
@@ -164,6 +170,92 @@ static GtkWidget *find_type(GtkWidget *root, GType type)
     return NULL;
 }
 
+static void started(GObject *source, GAsyncResult *res, gpointer data)
+{
+    Wait *w = data;
+    w->ok = vessel_vm_start_finish(VESSEL_VM(source), res, &w->error);
+    w->done = TRUE;
+}
+
+static void acted(GObject *source, GAsyncResult *res, gpointer data)
+{
+    Wait *w = data;
+    w->ok = vessel_vm_action_finish(VESSEL_VM(source), res, &w->error);
+    w->done = TRUE;
+}
+
+static gboolean vm_stopped(gpointer data)
+{
+    return vessel_vm_get_state(VESSEL_VM(data)) == VESSEL_VM_STOPPED;
+}
+
+static gboolean group_visible(GtkWidget *win, const char *note)
+{
+    return gtk_widget_get_visible(
+        gtk_widget_get_ancestor(need(win, note), ADW_TYPE_PREFERENCES_GROUP));
+}
+
+/*
+ * With the demo guest running: the tier and pinning rows show the running machine's
+ * summaries, a hardware change shows the restart note (and is still saved), and both go
+ * back when the VM stops.
+ */
+static void test_running(VesselStore *store)
+{
+    VlVm rec;
+    g_autoptr(GError) error = NULL;
+    if (!vessel_demo_fill_record(&rec, &error)) {
+        printf("running-VM part skipped: %s\n", error->message);
+        return;
+    }
+    g_strlcpy(rec.name, "Running VM", sizeof(rec.name));
+    Wait w = { 0 };
+    vessel_store_create_vm_async(store, &rec, NULL, created, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 10000) && w.id > 0);
+    vl_vm_clear(&rec);
+    VesselVm *vm = vessel_store_lookup(store, w.id);
+    GtkWidget *win = GTK_WIDGET(vessel_settings_new_for_store(store, NULL, vm, NULL));
+    g_object_add_weak_pointer(G_OBJECT(win), (gpointer *)&win);
+    gtk_window_present(GTK_WINDOW(win));
+    gui_spin(300);
+    GtkWidget *tier = need(win, "tier-row"), *pin = need(win, "pin-summary-row");
+    GUI_CHECK(!strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(tier)), "Not running"));
+
+    w = (Wait){ 0 };
+    vessel_vm_start_async(vm, NULL, started, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 30000));
+    if (w.error)
+        fprintf(stderr, "start: %s\n", w.error->message);
+    GUI_CHECK(w.ok);
+    gui_spin(100);
+    printf("running: tier '%s', pinning '%s'\n", adw_action_row_get_subtitle(ADW_ACTION_ROW(tier)),
+           adw_action_row_get_subtitle(ADW_ACTION_ROW(pin)));
+    GUI_CHECK(*vessel_vm_get_accel_summary(vm));
+    GUI_CHECK(!strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(tier)),
+                      vessel_vm_get_accel_summary(vm)));
+    GUI_CHECK(
+        !strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(pin)), vessel_vm_get_pin_summary(vm)));
+    GUI_CHECK(!group_visible(win, "restart-note-general"));
+    GtkSpinButton *vcpus = GTK_SPIN_BUTTON(need(win, "vcpus-spin"));
+    gtk_spin_button_set_value(vcpus, gtk_spin_button_get_value(vcpus) == 1 ? 2 : 1);
+    GUI_CHECK(group_visible(win, "restart-note-general"));
+    GUI_CHECK(group_visible(win, "restart-note-display"));
+    wait_idle(win);
+    screenshot(win, "general", "settings-running.png");
+
+    w = (Wait){ 0 };
+    vessel_vm_action_async(vm, VESSEL_VM_ACTION_FORCE_STOP, NULL, acted, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 10000) && w.ok);
+    GUI_CHECK(gui_wait_until(vm_stopped, vm, 30000));
+    gui_spin(100);
+    GUI_CHECK(!strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(tier)), "Not running"));
+    GUI_CHECK(!group_visible(win, "restart-note-general"));
+    /* The change made while running was saved. */
+    GUI_CHECK(vessel_vm_get_record(vm)->vcpus == gtk_spin_button_get_value_as_int(vcpus));
+    gtk_window_close(GTK_WINDOW(win));
+    GUI_CHECK(gui_wait_until(widget_gone, &win, 10000));
+}
+
 static gboolean widget_gone(gpointer data)
 {
     return *(GtkWidget **)data == NULL;
@@ -187,6 +279,7 @@ int main(int argc, char **argv)
     (void)argc, (void)argv;
     gtk_init();
     adw_init();
+    g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 
     g_autofree char *tmp = g_dir_make_tmp("vessel-gui-settings-XXXXXX", NULL);
     GUI_CHECK(tmp != NULL);
@@ -413,6 +506,8 @@ int main(int argc, char **argv)
     GUI_CHECK(got.pin == VL_PIN_LIST && !strcmp(got.pin_cpus, "0"));
     vl_vm_clear(&got);
     vl_vm_clear(&before);
+
+    test_running(store);
 
     g_object_unref(store);
     g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
