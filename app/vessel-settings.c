@@ -1172,7 +1172,7 @@ static void load_widgets(VesselSettings *self)
     set_spin(self->memory_spin, 16, (double)MIN(self->host_mib, 1024ull * 1024ull),
              (double)(w->memory_bytes / MIB));
     g_autofree char *mem_sub =
-        g_strdup_printf(_("This host has %" G_GUINT64_FORMAT " MiB"), self->host_mib);
+        g_strdup_printf(_("This host has %llu MiB"), (unsigned long long)self->host_mib);
     adw_action_row_set_subtitle(self->memory_row, mem_sub);
     /*
      * vCPUs up to twice the host's CPUs: the library allows 512, but vCPUs beyond the host's
