@@ -363,6 +363,10 @@ int main(int argc, char **argv)
     GUI_CHECK(strstr(row_title(pin_error), "0-") != NULL && !strstr(row_title(pin_error), "--pin"));
     GUI_CHECK(!vessel_settings_is_busy(VESSEL_SETTINGS(win))); /* nothing queued */
 
+    /* Network: the MAC the library generated is shown. */
+    GUI_CHECK(!strcmp(adw_action_row_get_subtitle(ADW_ACTION_ROW(need(win, "mac-row"))),
+                      before.nics[0].mac));
+
     /* Network: a port forward, then the same host port again (the library refuses it). */
     GtkWidget *fwd_error = need(win, "forward-error-row");
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "forward-host-spin")), 8080);
@@ -493,6 +497,31 @@ int main(int argc, char **argv)
     GUI_CHECK(got.n_drives == 1 && !strcmp(got.drives[0].path, raw));
     GUI_CHECK(!strcmp(got.drives[0].format, "raw") && got.drives[0].readonly);
     GUI_CHECK(got.n_media == 1 && !strcmp(got.media[0].path, iso));
+    vl_vm_clear(&got);
+
+    /* Bridged: no interface name, then one too long, stay local; then tap0 is saved, and
+     * the NAT port forwards go (the group's description says so). */
+    GtkWidget *ifname = need(win, "ifname-row");
+    GtkWidget *net_error = need(win, "net-error-row");
+    adw_combo_row_set_selected(ADW_COMBO_ROW(need(win, "net-mode-row")), VL_NET_BRIDGE);
+    GUI_CHECK(gtk_widget_get_visible(ifname) && gtk_widget_get_visible(net_error));
+    GUI_CHECK(!vessel_settings_is_busy(VESSEL_SETTINGS(win)));
+    gtk_editable_set_text(GTK_EDITABLE(ifname), "tap-name-too-long");
+    g_signal_emit_by_name(ifname, "apply");
+    printf("long interface name: %s\n", row_title(net_error));
+    GUI_CHECK(gtk_widget_get_visible(net_error) && strstr(row_title(net_error), "15"));
+    GUI_CHECK(!vessel_settings_is_busy(VESSEL_SETTINGS(win)));
+    read_back(store, id, &got);
+    GUI_CHECK(got.nics[0].mode == VL_NET_USER && got.nics[0].n_forwards == 1);
+    vl_vm_clear(&got);
+    gtk_editable_set_text(GTK_EDITABLE(ifname), "tap0");
+    g_signal_emit_by_name(ifname, "apply");
+    GUI_CHECK(!gtk_widget_get_visible(net_error));
+    wait_idle(win);
+    read_back(store, id, &got);
+    GUI_CHECK(got.n_nics == 1 && got.nics[0].mode == VL_NET_BRIDGE);
+    GUI_CHECK(!strcmp(got.nics[0].ifname, "tap0") && got.nics[0].n_forwards == 0);
+    GUI_CHECK(!strcmp(got.nics[0].mac, before.nics[0].mac));
     vl_vm_clear(&got);
 
     /* A change typed but not entered is written when the window closes. */
