@@ -381,6 +381,16 @@ int main(int argc, char **argv)
     printf("duplicate forward: %s\n", row_title(fwd_error));
     GUI_CHECK(gtk_widget_get_visible(fwd_error));
     GUI_CHECK(strstr(row_title(fwd_error), "8080") != NULL);
+    /* A UDP forward, then removed again. */
+    adw_combo_row_set_selected(ADW_COMBO_ROW(need(win, "forward-proto-row")), 1);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(need(win, "forward-host-spin")), 5353);
+    gtk_widget_activate_action(win, "settings.add-forward", NULL);
+    wait_idle(win);
+    GUI_CHECK(!gtk_widget_get_visible(fwd_error));
+    GUI_CHECK(find_named(win, "forward-udp:5353") != NULL);
+    gtk_widget_activate_action(win, "settings.remove-forward", "s", "udp:5353");
+    GUI_CHECK(find_named(win, "forward-udp:5353") == NULL);
+    wait_idle(win);
 
     /* Shared folders: an invalid tag is refused inline, then a valid one is added. */
     GtkWidget *share_error = need(win, "share-error-row");
@@ -398,6 +408,17 @@ int main(int argc, char **argv)
     gtk_widget_activate_action(win, "settings.add-share", NULL);
     wait_idle(win);
     GUI_CHECK(!gtk_widget_get_visible(share_error));
+    /* A second share, then removed again. */
+    gtk_widget_activate_action(win, "settings.set-share-path", "s", tmp);
+    SubtitleWait chosen2 = { need(win, "share-path-row"), tmp };
+    GUI_CHECK(gui_wait_until(subtitle_is, &chosen2, 5000));
+    gtk_editable_set_text(GTK_EDITABLE(tag), "extra");
+    gtk_widget_activate_action(win, "settings.add-share", NULL);
+    wait_idle(win);
+    GUI_CHECK(find_named(win, "share-extra") != NULL);
+    gtk_widget_activate_action(win, "settings.remove-share", "s", "extra");
+    GUI_CHECK(find_named(win, "share-extra") == NULL);
+    wait_idle(win);
     GtkWidget *share_row = need(win, "share-hostdata");
     printf("share row: %s\n", adw_action_row_get_subtitle(ADW_ACTION_ROW(share_row)));
     GUI_CHECK(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(share_row)),
