@@ -371,6 +371,7 @@ static void rename_done(GObject *source, GAsyncResult *result, gpointer user_dat
         }
     } else if (!self->disposed) {
         set_entry_error(self->name_row, self->name_error_row, error->message);
+        self->close_when_idle = FALSE; /* stay open: the name typed has not been kept */
     }
     op_free(op);
     op_finished(self);
