@@ -38,7 +38,6 @@ typedef struct {
     VlDrive drive;
     VlForward forward;
     VlShare share;
-    VlVm *snapshot; /* what was sent to the store */
 } Op;
 
 struct _VesselSettings {
@@ -62,6 +61,7 @@ struct _VesselSettings {
     guint64 host_mib;
     int host_cpus;
     GPtrArray *drive_rows, *forward_rows, *share_rows;
+    guint check_source; /* idle: is the VM still in the library? */
 
     /* template children */
     GtkRevealer *restart_note_general, *restart_note_performance, *restart_note_storage,
@@ -116,8 +116,6 @@ static void rebuild_shares(VesselSettings *self);
 static void op_free(Op *op)
 {
     g_free(op->name);
-    if (op->snapshot)
-        vessel_vm_record_free(op->snapshot);
     g_free(op);
 }
 
@@ -408,8 +406,8 @@ static void run_next_op(VesselSettings *self)
         }
         self->dirty = FALSE;
         self->current = op;
-        op->snapshot = vessel_vm_record_dup(self->record);
-        vessel_store_save_vm_async(self->store, op->snapshot, NULL, save_done, g_object_ref(self));
+        /* The store copies the record before returning. */
+        vessel_store_save_vm_async(self->store, self->record, NULL, save_done, g_object_ref(self));
         return;
     }
     update_busy(self);
@@ -1498,6 +1496,23 @@ static void on_record_changed(VesselSettings *self)
     load_widgets(self);
 }
 
+/* The VM was deleted (from the main window): its settings go with it. Checked from an idle
+ * callback, since a rename re-sorts the model with a removal and then an addition. */
+static gboolean check_vm_exists(gpointer data)
+{
+    VesselSettings *self = data;
+    self->check_source = 0;
+    if (!self->disposed && !vessel_store_lookup(self->store, self->record->id))
+        gtk_window_destroy(GTK_WINDOW(self));
+    return G_SOURCE_REMOVE;
+}
+
+static void on_vms_changed(VesselSettings *self)
+{
+    if (!self->disposed && !self->check_source)
+        self->check_source = g_idle_add(check_vm_exists, self);
+}
+
 /* ---- closing: nothing typed is lost ---- */
 
 static gboolean vessel_settings_close_request(GtkWindow *window)
@@ -1534,6 +1549,9 @@ static void vessel_settings_dispose(GObject *object)
     g_cancellable_cancel(self->cancellable);
     if (self->vm)
         g_signal_handlers_disconnect_by_data(self->vm, self);
+    if (self->store)
+        g_signal_handlers_disconnect_by_data(vessel_store_get_vms(self->store), self);
+    g_clear_handle_id(&self->check_source, g_source_remove);
     if (self->chooser) {
         gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));
         g_clear_object(&self->chooser);
@@ -1689,6 +1707,8 @@ GtkWindow *vessel_settings_new_for_store(VesselStore *store, GSettings *settings
     g_signal_connect_swapped(vm, "notify::accel-summary", G_CALLBACK(update_running_rows), self);
     g_signal_connect_swapped(vm, "notify::pin-summary", G_CALLBACK(update_running_rows), self);
     g_signal_connect_swapped(vm, "record-changed", G_CALLBACK(on_record_changed), self);
+    g_signal_connect_swapped(vessel_store_get_vms(store), "items-changed",
+                             G_CALLBACK(on_vms_changed), self);
 
     GTask *task = g_task_new(self, self->cancellable, host_cpus_done, NULL);
     g_task_run_in_thread(task, host_cpus_thread);

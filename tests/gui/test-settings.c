@@ -42,6 +42,13 @@ static void created(GObject *source, GAsyncResult *res, gpointer data)
     w->done = TRUE;
 }
 
+static void deleted(GObject *source, GAsyncResult *res, gpointer data)
+{
+    Wait *w = data;
+    w->ok = vessel_store_delete_vm_finish(VESSEL_STORE(source), res, &w->error);
+    w->done = TRUE;
+}
+
 static void ran(GObject *source, GAsyncResult *res, gpointer data)
 {
     Wait *w = data;
@@ -556,6 +563,24 @@ int main(int argc, char **argv)
     GUI_CHECK(got.pin == VL_PIN_LIST && !strcmp(got.pin_cpus, "0"));
     vl_vm_clear(&got);
     vl_vm_clear(&before);
+
+    /* Deleting a VM closes its settings window. */
+    gint64 other = 0;
+    for (guint i = 0; i < g_list_model_get_n_items(vessel_store_get_vms(store)); i++) {
+        g_autoptr(VesselVm) v = g_list_model_get_item(vessel_store_get_vms(store), i);
+        if (!strcmp(vessel_vm_get_name(v), "Other VM"))
+            other = vessel_vm_get_id(v);
+    }
+    GUI_CHECK(other > 0);
+    win = GTK_WIDGET(
+        vessel_settings_new_for_store(store, NULL, vessel_store_lookup(store, other), NULL));
+    g_object_add_weak_pointer(G_OBJECT(win), (gpointer *)&win);
+    gtk_window_present(GTK_WINDOW(win));
+    gui_spin(200);
+    w = (Wait){ 0 };
+    vessel_store_delete_vm_async(store, other, FALSE, NULL, deleted, &w);
+    GUI_CHECK(gui_wait_until(wait_done, &w, 10000) && w.ok);
+    GUI_CHECK(gui_wait_until(widget_gone, &win, 5000));
 
     test_running(store);
 
