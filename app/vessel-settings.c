@@ -13,9 +13,9 @@
  *   OP_ADD     add one drive, forward or share to the working copy and write it; when the
  *              library refuses (a duplicate host port or tag) the item is taken out again
  *              and the library's message shown beside the form it came from.
- * After each write the ids the library gave new rows (and a generated MAC) are copied
- * from the VM's refreshed record into the working copy, so the next write updates those
- * rows instead of adding them twice.
+ * After each write the MAC address the library generated for a new adapter (and the ids
+ * of new rows) are copied from the VM's refreshed record into the working copy, so the
+ * next write keeps that MAC instead of having another one generated.
  */
 #include "vessel-settings.h"
 
