@@ -1179,11 +1179,12 @@ static void load_widgets(VesselSettings *self)
      */
     set_spin(self->vcpus_spin, 1, MIN(512, self->host_cpus * 2), w->vcpus);
     g_autofree char *cpu_sub = g_strdup_printf(
-        ngettext("This host has %d CPU; up to twice as many vCPUs are offered, and vCPUs "
-                 "beyond the host’s CPUs take turns on them",
-                 "This host has %d CPUs; up to twice as many vCPUs are offered, and vCPUs "
-                 "beyond the host’s CPUs take turns on them",
-                 self->host_cpus),
+        g_dngettext(GETTEXT_PACKAGE,
+                    "This host has %d CPU; up to twice as many vCPUs are offered, and vCPUs "
+                    "beyond the host’s CPUs take turns on them",
+                    "This host has %d CPUs; up to twice as many vCPUs are offered, and vCPUs "
+                    "beyond the host’s CPUs take turns on them",
+                    self->host_cpus),
         self->host_cpus);
     adw_action_row_set_subtitle(self->vcpus_row, cpu_sub);
 
