@@ -842,7 +842,7 @@ static void load_css(void)
     GtkCssProvider *css = gtk_css_provider_new();
     gtk_css_provider_load_from_data(css,
                                     "vessel-display .grab-hint {"
-                                    "  background-color: rgba(0, 0, 0, 0.75);"
+                                    "  background-color: rgba(40, 40, 40, 0.9);"
                                     "  color: white;"
                                     "  border-radius: 999px;"
                                     "  padding: 6px 16px;"

@@ -167,6 +167,22 @@ static void screenshot(GtkWidget *win, const char *name, int min_colours)
     GUI_CHECK(colours >= min_colours);
 }
 
+/* The window's shortcut controllers that are active (or, muted: switched off). */
+static guint count_shortcut_controllers(GtkWidget *win, gboolean muted)
+{
+    GListModel *controllers = gtk_widget_observe_controllers(win);
+    guint n = 0;
+    for (guint i = 0; i < g_list_model_get_n_items(controllers); i++) {
+        GtkEventController *c = g_list_model_get_item(controllers, i);
+        if (GTK_IS_SHORTCUT_CONTROLLER(c) &&
+            (gtk_event_controller_get_propagation_phase(c) == GTK_PHASE_NONE) == muted)
+            n++;
+        g_object_unref(c);
+    }
+    g_object_unref(controllers);
+    return n;
+}
+
 static VesselVm *create_vm(VesselStore *store, VlVm *rec)
 {
     Result r = { 0 };
@@ -273,6 +289,21 @@ int main(void)
     gui_spin(2000);
     GUI_CHECK(vessel_display_get_frames(display) > 0);
     screenshot(w, "vm-window.png", 10);
+
+    /* Grabbed: the window's shortcut controllers (the application's Ctrl+Q among them) are
+     * off, so every key goes to the guest; left Ctrl+Alt gives them back. */
+    guint shortcut_controllers = count_shortcut_controllers(w, FALSE);
+    GUI_CHECK(shortcut_controllers > 0);
+    vessel_display_grab(display);
+    GUI_CHECK(vessel_display_get_grabbed(display));
+    GUI_CHECK(count_shortcut_controllers(w, FALSE) == 0);
+    GUI_CHECK(count_shortcut_controllers(w, TRUE) == shortcut_controllers);
+    gui_spin(400);
+    screenshot(w, "vm-window-grabbed.png", 10);
+    GUI_CHECK(vmwin_key_event(GTK_WIDGET(display), 29, TRUE));
+    GUI_CHECK(vmwin_key_event(GTK_WIDGET(display), 56, TRUE));
+    GUI_CHECK(!vessel_display_get_grabbed(display));
+    GUI_CHECK(count_shortcut_controllers(w, FALSE) == shortcut_controllers);
 
     /* Pause and resume. */
     activate(w, "vm.pause", NULL);
