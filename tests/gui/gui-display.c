@@ -6,6 +6,8 @@
  * are switched off while grabbed, left Ctrl+Alt releases it), and keys typed through the
  * display's key handler reach the guest's shell on tty1.
  */
+#include <math.h>
+
 #include "vmwin-test.h"
 
 static gboolean frames_ok(gpointer data)
@@ -41,6 +43,91 @@ static void check_letterbox(void)
     /* Nothing to show. */
     vessel_display_letterbox(800, 600, 1, 0, 0, &r);
     GUI_CHECK(r.size.width == 0 && r.size.height == 0);
+}
+
+static void console_line(VesselVm *vm, const char *line)
+{
+    vessel_vm_console_input(vm, (const guint8 *)line, strlen(line));
+}
+
+/* The last ABS_X / ABS_Y values in `od -A n -t d4 -w24` output of input events (riscv64:
+ * 16 bytes of time, then type and code in one int, then the value). */
+static void last_abs(const char *dump, long *x, long *y)
+{
+    *x = *y = -1;
+    char **lines = g_strsplit(dump, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        long f[6];
+        if (sscanf(*l, "%ld %ld %ld %ld %ld %ld", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]) != 6)
+            continue;
+        if (f[4] == 3) /* EV_ABS, ABS_X */
+            *x = f[5];
+        else if (f[4] == 3 + 65536) /* EV_ABS, ABS_Y */
+            *y = f[5];
+    }
+    g_strfreev(lines);
+}
+
+static void emit_motion(GtkWidget *display, double x, double y)
+{
+    GListModel *controllers = gtk_widget_observe_controllers(display);
+    gboolean sent = FALSE;
+    for (guint i = 0; i < g_list_model_get_n_items(controllers); i++) {
+        GtkEventController *c = g_list_model_get_item(controllers, i);
+        if (GTK_IS_EVENT_CONTROLLER_MOTION(c)) {
+            g_signal_emit_by_name(c, "motion", x, y);
+            sent = TRUE;
+        }
+        g_object_unref(c);
+    }
+    g_object_unref(controllers);
+    GUI_CHECK(sent);
+}
+
+static void check_pointer(VesselVm *vm, GtkWidget *display)
+{
+    /* The tablet is the second input device (keyboard, tablet, mouse). */
+    console_line(vm, "cat /sys/class/input/event1/device/name; "
+                     "cat /dev/input/event1 >/tmp/tablet &\n");
+    GUI_CHECK(vmwin_wait_console(vm, "Vessel Virtio Tablet", 10000));
+    gui_spin(500);
+    graphene_rect_t r;
+    vessel_display_letterbox(gtk_widget_get_width(display), gtk_widget_get_height(display),
+                             gtk_widget_get_scale_factor(display), 1024, 768, &r);
+    static const double points[][2] = { { 0.25, 0.75 }, { 0.5, 0.1 } };
+    for (gsize i = 0; i < G_N_ELEMENTS(points); i++) {
+        double px = points[i][0], py = points[i][1];
+        emit_motion(display, r.origin.x + px * r.size.width, r.origin.y + py * r.size.height);
+        gui_spin(300);
+        char marker[32], line[160];
+        g_snprintf(marker, sizeof marker, "tablet-%zu-end", i + 1);
+        g_snprintf(line, sizeof line,
+                   "echo tablet-$((%zu*0))-begin; od -A n -t d4 -w24 /tmp/tablet; "
+                   "echo tablet-$((%zu+1))-end\n",
+                   i, i);
+        GBytes *before = vessel_vm_get_console_history(vm);
+        gsize from = g_bytes_get_size(before);
+        g_bytes_unref(before);
+        console_line(vm, line);
+        if (!vmwin_wait_console(vm, marker, 10000)) {
+            vmwin_dump_console(vm);
+            exit(1);
+        }
+        GBytes *after = vessel_vm_get_console_history(vm);
+        gsize len = 0;
+        const char *all = g_bytes_get_data(after, &len);
+        char *dump = g_strndup(all + from, len - from);
+        g_bytes_unref(after);
+        long x, y;
+        last_abs(dump, &x, &y);
+        g_free(dump);
+        long want_x = lround(px * 32767), want_y = lround(py * 32767);
+        printf("pointer at %.2f,%.2f of the image: tablet %ld,%ld (expected about %ld,%ld)\n", px,
+               py, x, y, want_x, want_y);
+        /* One widget pixel is about 40 tablet units here. */
+        GUI_CHECK(labs(x - want_x) <= 100 && labs(y - want_y) <= 100);
+    }
+    console_line(vm, "kill %1\n");
 }
 
 static gboolean quit_fired;
@@ -143,6 +230,9 @@ int main(int argc, char **argv)
     vmwin_key_event(display, 29, FALSE);
     GUI_CHECK(gtk_event_controller_get_propagation_phase(shortcuts) == GTK_PHASE_CAPTURE);
     GUI_CHECK(!quit_fired);
+
+    /* The pointer: widget coordinates through the letterbox to the tablet's 0..32767. */
+    check_pointer(vm, display);
 
     /* Colours come through right: a red bar drawn on tty1 is red on the host, not blue
      * (the scanout is XRGB8888; the texture is uploaded as BGRA bytes). */
