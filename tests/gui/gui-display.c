@@ -127,6 +127,44 @@ static void check_pointer(VesselVm *vm, GtkWidget *display)
         /* One widget pixel is about 40 tablet units here. */
         GUI_CHECK(labs(x - want_x) <= 100 && labs(y - want_y) <= 100);
     }
+
+    /* The wheel: GTK's dy > 0 (scroll down) is a REL_WHEEL of -1 on the tablet. */
+    GListModel *controllers = gtk_widget_observe_controllers(display);
+    gboolean scrolled = FALSE;
+    for (guint i = 0; i < g_list_model_get_n_items(controllers); i++) {
+        GtkEventController *c = g_list_model_get_item(controllers, i);
+        if (GTK_IS_EVENT_CONTROLLER_SCROLL(c)) {
+            gboolean handled = FALSE;
+            g_signal_emit_by_name(c, "scroll", 0.0, 1.0, &handled);
+            scrolled = handled;
+        }
+        g_object_unref(c);
+    }
+    g_object_unref(controllers);
+    GUI_CHECK(scrolled);
+    gui_spin(300);
+    GBytes *before = vessel_vm_get_console_history(vm);
+    gsize from = g_bytes_get_size(before);
+    g_bytes_unref(before);
+    console_line(vm, "od -A n -t d4 -w24 /tmp/tablet; echo wheel-$((2*3))-end\n");
+    GUI_CHECK(vmwin_wait_console(vm, "wheel-6-end", 10000));
+    GBytes *after = vessel_vm_get_console_history(vm);
+    gsize len = 0;
+    const char *all = g_bytes_get_data(after, &len);
+    char *dump = g_strndup(all + from, len - from);
+    g_bytes_unref(after);
+    long wheel = 0;
+    char **lines = g_strsplit(dump, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        long f[6];
+        if (sscanf(*l, "%ld %ld %ld %ld %ld %ld", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]) == 6 &&
+            f[4] == 2 + (8 << 16)) /* EV_REL, REL_WHEEL */
+            wheel = f[5];
+    }
+    g_strfreev(lines);
+    g_free(dump);
+    printf("wheel: %ld\n", wheel);
+    GUI_CHECK(wheel == -1);
     console_line(vm, "kill %1\n");
 }
 
