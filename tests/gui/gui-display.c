@@ -168,6 +168,16 @@ static void check_pointer(VesselVm *vm, GtkWidget *display)
     console_line(vm, "kill %1\n");
 }
 
+/* The screenshot name's suffix for the HiDPI and GLES runs. */
+static const char *variant(void)
+{
+    if (g_strcmp0(g_getenv("GDK_SCALE"), "2") == 0)
+        return "-hidpi";
+    if (g_strcmp0(g_getenv("GDK_DEBUG"), "gl-gles") == 0)
+        return "-gles";
+    return "";
+}
+
 static gboolean quit_fired;
 
 static gboolean on_quit_shortcut(GtkWidget *widget, GVariant *args, gpointer data)
@@ -239,7 +249,7 @@ int main(int argc, char **argv)
     gui_spin(400);
     char path[4096];
     char name[64];
-    g_snprintf(name, sizeof name, "display-grabbed-%s.png", want);
+    g_snprintf(name, sizeof name, "display-grabbed-%s%s.png", want, variant());
     vmwin_screenshot_path(path, sizeof path, name);
     printf("screenshot %s: %d colours\n", path, vmwin_screenshot(window, path));
 
@@ -286,7 +296,7 @@ int main(int argc, char **argv)
 
     /* The screenshot shows the guest's screen (text of the framebuffer console). */
     gui_spin(500);
-    g_snprintf(name, sizeof name, "display-%s.png", want);
+    g_snprintf(name, sizeof name, "display-%s%s.png", want, variant());
     vmwin_screenshot_path(path, sizeof path, name);
     int colours = vmwin_screenshot(window, path);
     printf("screenshot %s: %d colours\n", path, colours);
