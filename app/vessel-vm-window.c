@@ -448,6 +448,7 @@ typedef struct {
     char *path;
     char tag[VL_TAG_MAX];
     VlVm *record;
+    gboolean answered; /* the offer in the dialog was taken */
 } ShareCall;
 
 static void share_call_free(ShareCall *call)
@@ -524,13 +525,19 @@ static void on_share_dir_made(GObject *source, GAsyncResult *result, gpointer da
     vessel_store_save_vm_async(st, call->record, NULL, on_share_saved, call);
 }
 
-static void on_share_response(AdwMessageDialog *dialog, const char *response, ShareCall *call)
+/* The dialog owns the offer (freed with it); "create" starts a call of its own, once. */
+static void on_share_response(AdwMessageDialog *dialog, const char *response, ShareCall *offer)
 {
     (void)dialog;
-    if (!g_str_equal(response, "create") || call->self->disposed) {
-        share_call_free(call);
+    if (!g_str_equal(response, "create") || offer->self->disposed || offer->answered)
         return;
-    }
+    offer->answered = TRUE;
+    ShareCall *call = g_new0(ShareCall, 1);
+    call->self = g_object_ref(offer->self);
+    call->path = g_strdup(offer->path);
+    for (GList *l = offer->files; l; l = l->next)
+        call->files = g_list_prepend(call->files, g_object_ref(l->data));
+    call->files = g_list_reverse(call->files);
     GFile *dir = g_file_new_for_path(call->path);
     g_file_make_directory_async(dir, G_PRIORITY_DEFAULT, NULL, on_share_dir_made, call);
     g_object_unref(dir);
@@ -567,7 +574,8 @@ static void offer_share(VesselVmWindow *self, GList *files)
     adw_message_dialog_set_response_appearance(d, "create", ADW_RESPONSE_SUGGESTED);
     adw_message_dialog_set_default_response(d, "create");
     adw_message_dialog_set_close_response(d, "cancel");
-    g_signal_connect(dialog, "response", G_CALLBACK(on_share_response), call);
+    g_signal_connect_data(dialog, "response", G_CALLBACK(on_share_response), call,
+                          (GClosureNotify)(void (*)(void))share_call_free, 0);
     gtk_window_present(GTK_WINDOW(dialog));
 }
 

@@ -112,6 +112,14 @@ static gboolean dialog_shown(gpointer data)
     return find_dialog(data) != NULL;
 }
 
+/* As a click on a response button: the response, then the dialog goes. */
+static void respond(AdwMessageDialog *dialog, const char *response)
+{
+    GUI_CHECK(dialog && adw_message_dialog_has_response(dialog, response));
+    adw_message_dialog_response(dialog, response);
+    gtk_window_destroy(GTK_WINDOW(dialog));
+}
+
 static gboolean not_copying(gpointer data)
 {
     gboolean copying = TRUE;
@@ -181,6 +189,43 @@ static guint count_shortcut_controllers(GtkWidget *win, gboolean muted)
     }
     g_object_unref(controllers);
     return n;
+}
+
+static void find_drop_target(GtkWidget *w, GtkDropTarget **out)
+{
+    GListModel *controllers = gtk_widget_observe_controllers(w);
+    for (guint i = 0; i < g_list_model_get_n_items(controllers) && !*out; i++) {
+        GtkEventController *c = g_list_model_get_item(controllers, i);
+        if (GTK_IS_DROP_TARGET(c))
+            *out = GTK_DROP_TARGET(c);
+        g_object_unref(c);
+    }
+    g_object_unref(controllers);
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c && !*out;
+         c = gtk_widget_get_next_sibling(c))
+        find_drop_target(c, out);
+}
+
+/* What a drop of these files on the window does: the drop target's "drop" signal with a
+ * GdkFileList, as GTK emits it. */
+static void drop_files(GtkWidget *win, GList *files)
+{
+    GtkDropTarget *target = NULL;
+    find_drop_target(win, &target);
+    GUI_CHECK(target);
+    GUI_CHECK(
+        gdk_content_formats_contain_gtype(gtk_drop_target_get_formats(target), GDK_TYPE_FILE_LIST));
+    GSList *list = NULL;
+    for (GList *l = files; l; l = l->next)
+        list = g_slist_append(list, l->data);
+    GValue value = G_VALUE_INIT;
+    g_value_init(&value, GDK_TYPE_FILE_LIST);
+    g_value_take_boxed(&value, gdk_file_list_new_from_list(list));
+    g_slist_free(list);
+    gboolean accepted = FALSE;
+    g_signal_emit_by_name(target, "drop", &value, 10.0, 10.0, &accepted);
+    g_value_unset(&value);
+    GUI_CHECK(accepted);
 }
 
 static VesselVm *create_vm(VesselStore *store, VlVm *rec)
@@ -319,7 +364,7 @@ int main(void)
     char *src = g_build_filename(tmp, "notes.txt", NULL);
     GUI_CHECK(g_file_set_contents(src, "dropped", -1, NULL));
     GList *files = g_list_append(NULL, g_file_new_for_path(src));
-    vessel_vm_window_copy_files(VESSEL_VM_WINDOW(win), files);
+    drop_files(w, files); /* through the window's drop target, as a drag from Files */
     GUI_CHECK(gui_wait_until(not_copying, win, 10000));
     char *landed = g_build_filename(share_dir, "notes.txt", NULL);
     GUI_CHECK(g_file_test(landed, G_FILE_TEST_IS_REGULAR));
@@ -353,7 +398,7 @@ int main(void)
     AdwMessageDialog *dialog = find_dialog(win);
     GUI_CHECK(adw_message_dialog_has_response(dialog, "powerdown"));
     GUI_CHECK(adw_message_dialog_has_response(dialog, "force-stop"));
-    adw_message_dialog_response(dialog, "keep");
+    respond(dialog, "keep");
     gui_spin(500);
     GUI_CHECK(vessel_application_lookup_vm_window(app, vm) == NULL);
     GUI_CHECK(vessel_vm_get_state(vm) == VESSEL_VM_RUNNING);
@@ -386,7 +431,7 @@ int main(void)
     gui_spin(300);
     vessel_vm_window_copy_files(VESSEL_VM_WINDOW(win), files);
     GUI_CHECK(gui_wait_until(dialog_shown, win, 5000));
-    adw_message_dialog_response(find_dialog(win), "create");
+    respond(find_dialog(win), "create");
     char *bundle = vessel_store_bundle_path(store, vessel_vm_get_record(bare)->uuid);
     char *created_copy = g_build_filename(bundle, "shared", "notes.txt", NULL);
     GUI_CHECK(gui_wait_until(file_exists, created_copy, 10000));
@@ -394,8 +439,21 @@ int main(void)
     const VlVm *after = vessel_vm_get_record(bare);
     GUI_CHECK(after->n_shares == 1 && !after->shares[0].readonly);
     GUI_CHECK(g_str_equal(after->shares[0].tag, "vessel"));
+
+    /* Closing with Power Down: the guest powers off and the window goes. */
+    activate(GTK_WIDGET(win), "vm.start", NULL);
+    vmwin_wait_state(bare, VESSEL_VM_RUNNING, 30000);
+    if (!vmwin_wait_console(bare, "interactive shell", 60000)) {
+        vmwin_dump_console(bare);
+        return 1;
+    }
     gtk_window_close(win);
-    gui_spin(200);
+    GUI_CHECK(gui_wait_until(dialog_shown, win, 5000));
+    respond(find_dialog(win), "powerdown");
+    vmwin_wait_state(bare, VESSEL_VM_STOPPED, 60000);
+    gui_spin(300);
+    GUI_CHECK(vessel_application_lookup_vm_window(app, bare) == NULL);
+    printf("closed with Power Down: %s\n", vessel_vm_get_stop_message(bare));
 
     g_list_free_full(files, g_object_unref);
     char *argv[] = { "rm", "-rf", tmp, NULL };
