@@ -628,6 +628,21 @@ GtkWindow *vessel_vm_window_new(VesselApplication *app, VesselVm *vm)
     return g_object_new(VESSEL_TYPE_VM_WINDOW, "application", app, "vm", vm, NULL);
 }
 
+/* "application" is set after construction: the saved size and the app's actions follow. */
+static void on_application(VesselVmWindow *self, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec, (void)data;
+    GSettings *s = settings(self);
+    if (s && !gtk_widget_get_realized(GTK_WIDGET(self))) {
+        int w = g_settings_get_int(s, "vm-window-width");
+        int h = g_settings_get_int(s, "vm-window-height");
+        if (w > 0 && h > 0)
+            gtk_window_set_default_size(GTK_WINDOW(self), w, h);
+    }
+    if (self->vm)
+        update_state(self);
+}
+
 static void connect_vm(VesselVmWindow *self, const char *signal, GCallback cb)
 {
     gulong id = g_signal_connect(self->vm, signal, cb, self);
@@ -638,14 +653,6 @@ static void vessel_vm_window_constructed(GObject *object)
 {
     VesselVmWindow *self = VESSEL_VM_WINDOW(object);
     G_OBJECT_CLASS(vessel_vm_window_parent_class)->constructed(object);
-
-    GSettings *s = settings(self);
-    if (s) {
-        int w = g_settings_get_int(s, "vm-window-width");
-        int h = g_settings_get_int(s, "vm-window-height");
-        if (w > 0 && h > 0)
-            gtk_window_set_default_size(GTK_WINDOW(self), w, h);
-    }
 
     connect_vm(self, "notify::state", G_CALLBACK(on_vm_state));
     connect_vm(self, "notify::has-display", G_CALLBACK(on_vm_changed));
@@ -791,6 +798,7 @@ static void vessel_vm_window_init(VesselVmWindow *self)
     gtk_widget_init_template(GTK_WIDGET(self));
 
     g_signal_connect(self->terminal, "commit", G_CALLBACK(on_terminal_commit), self);
+    g_signal_connect(self, "notify::application", G_CALLBACK(on_application), NULL);
 
     GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
     g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);

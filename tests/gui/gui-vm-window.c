@@ -407,9 +407,14 @@ int main(void)
         GUI_CHECK(g_settings_get_int(settings, "vm-window-height") == 720);
     }
 
-    /* Reopened: the running state and the console history are there. */
+    /* Reopened: the saved size, the running state and the console history are there. */
     win = vessel_application_open_vm_window(app, vm);
     w = GTK_WIDGET(win);
+    if (settings) {
+        int dw = 0, dh = 0;
+        gtk_window_get_default_size(win, &dw, &dh);
+        GUI_CHECK(dw == 900 && dh == 720);
+    }
     gui_spin(300);
     wait_subtitle(w, VESSEL_VM_RUNNING);
     term = VTE_TERMINAL(find_one(w, VTE_TYPE_TERMINAL));
