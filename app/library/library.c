@@ -1623,6 +1623,52 @@ VlStatus vl_vm_update(VlLibrary *lib, const VlVm *vm, VlError *err)
     return tx_end(lib, st, err);
 }
 
+VlStatus vl_vm_save(VlLibrary *lib, const VlVm *vm, VlError *err)
+{
+    err_reset(err);
+    VlStatus st = validate_vm(vm, err);
+    if (st == VL_OK)
+        st = tx_begin(lib, err);
+    if (st != VL_OK)
+        return st;
+    sqlite3_stmt *s = prepare(lib,
+                              "UPDATE vms SET (" VM_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                              " ?, ?, ?, ?, ?) WHERE id = ?",
+                              err, &st);
+    if (s) {
+        bind_vm(s, vm, now_seconds());
+        sqlite3_bind_int64(s, 16, vm->id);
+        st = name_clash(step_done(lib, s, "saving the VM's settings", err), vm->name, err);
+        if (st == VL_OK && sqlite3_changes(lib->db) == 0)
+            st = fail(err, VL_ERR_NOT_FOUND, "there is no VM with id %lld", (long long)vm->id);
+    }
+    /* The child rows are replaced as a whole (forwards go with their adapters). */
+    static const char *const wipe[] = {
+        "DELETE FROM drives WHERE vm_id = ?",
+        "DELETE FROM media WHERE vm_id = ?",
+        "DELETE FROM nics WHERE vm_id = ?",
+        "DELETE FROM shares WHERE vm_id = ?",
+    };
+    for (size_t i = 0; st == VL_OK && i < sizeof(wipe) / sizeof(wipe[0]); i++) {
+        sqlite3_stmt *d = prepare(lib, wipe[i], err, &st);
+        if (d) {
+            sqlite3_bind_int64(d, 1, vm->id);
+            st = step_done(lib, d, "replacing the VM's devices", err);
+        }
+    }
+    for (size_t i = 0; st == VL_OK && i < vm->n_drives; i++)
+        st = insert_drive(lib, vm->id, &vm->drives[i], NULL, err);
+    for (size_t i = 0; st == VL_OK && i < vm->n_media; i++)
+        st = insert_media(lib, vm->id, &vm->media[i], NULL, err);
+    for (size_t i = 0; st == VL_OK && i < vm->n_nics; i++)
+        st = insert_nic(lib, vm->id, &vm->nics[i], NULL, err);
+    for (size_t i = 0; st == VL_OK && i < vm->n_shares; i++)
+        st = insert_share(lib, vm->id, &vm->shares[i], NULL, err);
+    if (st == VL_OK)
+        st = write_display(lib, vm->id, &vm->display, err);
+    return tx_end(lib, st, err);
+}
+
 VlStatus vl_vm_rename(VlLibrary *lib, int64_t id, const char *new_name, VlError *err)
 {
     err_reset(err);

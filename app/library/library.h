@@ -182,6 +182,13 @@ void vl_vm_list_free(VlVm *vms, size_t n);
 /* Writes vm's own settings (by vm->id) and its display settings; child rows are
  * changed with their own calls below. */
 VlStatus vl_vm_update(VlLibrary *lib, const VlVm *vm, VlError *err);
+/*
+ * Writes the whole record in one transaction: the VM's own settings, its display, and its
+ * child rows (drives, media, adapters with their forwards, shares), which replace the
+ * stored ones (they get new row ids; MAC addresses are kept as given). On any error
+ * nothing changes.
+ */
+VlStatus vl_vm_save(VlLibrary *lib, const VlVm *vm, VlError *err);
 VlStatus vl_vm_rename(VlLibrary *lib, int64_t id, const char *new_name, VlError *err);
 /*
  * Deletes the VM's rows and its bundle directory. With keep_disks the bundle's disks/ and

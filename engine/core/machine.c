@@ -182,6 +182,20 @@ static void cpu_reset_all(VsMachine *m)
     }
 }
 
+/* The host's architecture as a guest architecture, VS_ARCH_NONE for others. */
+static VsArch host_arch(void)
+{
+#if defined(__x86_64__)
+    return VS_ARCH_X86_64;
+#elif defined(__aarch64__)
+    return VS_ARCH_ARM64;
+#elif defined(__riscv) && __riscv_xlen == 64
+    return VS_ARCH_RISCV64;
+#else
+    return VS_ARCH_NONE;
+#endif
+}
+
 VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener, VsMachine **out,
                            VsError *err)
 {
@@ -194,9 +208,15 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "guest architecture '%s' is not supported yet (riscv64 is)",
                             vs_arch_name(cfg->arch));
+    const char *why;
     switch (cfg->accel) {
     case VS_ACCEL_AUTO:
-    case VS_ACCEL_INTERP: break;
+        why = cfg->arch == host_arch()
+                  ? "automatic choice: the KVM backend and the JIT tier are not built yet"
+                  : "automatic choice: KVM needs a guest of the host's architecture and the "
+                    "JIT tier is not built yet";
+        break;
+    case VS_ACCEL_INTERP: why = "chosen in the configuration"; break;
     case VS_ACCEL_JIT:
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "the JIT tier is not built yet; use --accel interp or auto");
@@ -221,6 +241,8 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
     m->cfg.pin_cpus = dup_or_null(cfg->pin_cpus);
     bool cfg_ok = config_dup_devices(&m->cfg, cfg);
+    snprintf(m->accel_summary, sizeof(m->accel_summary), "Interpreter (%s guest on a %s host): %s",
+             vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why);
     m->arch = arch;
     m->board_ops = board;
     if (listener)
@@ -355,12 +377,14 @@ void vs_machine_do_reset(VsMachine *m, VsCpu *self)
 {
     if (!atomic_exchange(&m->reset_requested, false))
         return;
+    /* A reset the host asked for is never part of a guest's reset loop. */
+    bool host = atomic_exchange(&m->host_reset, false);
     uint64_t now = vs_clock_ns(), insns = 0;
     for (unsigned i = 0; i < m->ncpus; i++)
         insns += m->cpus[i]->insn_count;
     pthread_mutex_lock(&m->lock);
-    bool quick =
-        insns - m->reset_insns < RESET_LOOP_INSNS || now - m->reset_time_ns < RESET_LOOP_NS;
+    bool quick = !host && (insns - m->reset_insns < RESET_LOOP_INSNS ||
+                           now - m->reset_time_ns < RESET_LOOP_NS);
     m->quick_resets = quick ? m->quick_resets + 1 : 0;
     m->reset_insns = insns;
     m->reset_time_ns = now;
@@ -502,6 +526,23 @@ void vs_machine_console_input(VsMachine *m, const uint8_t *buf, size_t len)
 {
     if (m->console)
         virtio_console_input(m, buf, len);
+}
+
+VsStatus vs_machine_reset(VsMachine *m, VsError *err)
+{
+    pthread_mutex_lock(&m->lock);
+    bool ok = (m->state == VS_STATE_RUNNING || m->state == VS_STATE_PAUSED) && !m->stop_requested;
+    pthread_mutex_unlock(&m->lock);
+    if (!ok)
+        return vs_error_set(err, VS_ERR_STATE, "the machine is not running");
+    atomic_store_explicit(&m->host_reset, true, memory_order_release);
+    vs_machine_request_reset(m);
+    return VS_OK;
+}
+
+const char *vs_machine_accel_summary(const VsMachine *m)
+{
+    return m->accel_summary;
 }
 
 VsStatus vs_machine_powerdown(VsMachine *m, VsError *err)

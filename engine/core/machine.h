@@ -77,6 +77,9 @@ struct VsMachine {
     uint64_t reset_time_ns, reset_insns; /* at the last reset (or start) */
     unsigned quick_resets;
     _Atomic bool reset_requested;
+    _Atomic bool host_reset; /* the pending reset was asked for by the host (vs_machine_reset) */
+
+    char accel_summary[256]; /* which tier runs and why (vs_machine_accel_summary) */
 };
 
 /* Stop the machine with a reason (any thread; first reason wins). */

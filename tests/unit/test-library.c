@@ -672,6 +672,85 @@ static void test_rollback(void)
     tmp_teardown();
 }
 
+/* vl_vm_save: the whole record in one transaction; a clash anywhere changes nothing. */
+static void test_save(void)
+{
+    tmp_setup("save");
+    char path[512];
+    path_in_tmp(path, sizeof(path), "library.db");
+    VlLibrary *lib = open_ok(path);
+    VlError err;
+    VlVm vm, got, other;
+    full_vm(&vm, "saved");
+    full_vm(&other, "other");
+    int64_t id;
+    CHECK_EQ(vl_vm_create(lib, &vm, &id, NULL, &err), VL_OK);
+    CHECK_EQ(vl_vm_create(lib, &other, NULL, NULL, &err), VL_OK);
+    vl_vm_init(&got);
+    CHECK_EQ(vl_vm_get(lib, id, &got, &err), VL_OK);
+    char mac[18];
+    snprintf(mac, sizeof(mac), "%s", got.nics[0].mac);
+
+    /* Change settings and child rows together: one drive fewer, a new share, a forward. */
+    got.memory_bytes = 1024ull << 20;
+    got.vcpus = 3;
+    got.n_drives = 1;
+    VlShare *sh = vl_vm_add_share(&got);
+    snprintf(sh->path, sizeof(sh->path), "/srv/new");
+    snprintf(sh->tag, sizeof(sh->tag), "newtag");
+    VlForward *f = vl_nic_add_forward(&got.nics[0]);
+    snprintf(f->proto, sizeof(f->proto), "tcp");
+    f->host_port = 8080;
+    f->guest_port = 80;
+    got.display.width = 1280;
+    CHECK_EQ(vl_vm_save(lib, &got, &err), VL_OK);
+    VlVm again;
+    vl_vm_init(&again);
+    CHECK_EQ(vl_vm_get(lib, id, &again, &err), VL_OK);
+    CHECK_EQ(again.memory_bytes, 1024ull << 20);
+    CHECK_EQ(again.vcpus, 3);
+    CHECK_EQ(again.n_drives, 1);
+    CHECK_EQ(again.n_shares, vm.n_shares + 1);
+    CHECK(!strcmp(again.shares[again.n_shares - 1].tag, "newtag"));
+    CHECK_EQ(again.nics[0].n_forwards, vm.nics[0].n_forwards + 1);
+    CHECK(!strcmp(again.nics[0].mac, mac));
+    CHECK_EQ(again.display.width, 1280);
+    CHECK_EQ(again.n_media, vm.n_media);
+
+    /* A duplicate share tag, found by the database after the VM row and the drives were
+     * written: nothing of the save remains. */
+    VlShare *dup = vl_vm_add_share(&again);
+    snprintf(dup->path, sizeof(dup->path), "/srv/dup");
+    snprintf(dup->tag, sizeof(dup->tag), "newtag");
+    again.vcpus = 7;
+    CHECK_EQ(vl_vm_save(lib, &again, &err), VL_ERR_EXISTS);
+    /* Renaming onto another VM's name through a save fails the same way. */
+    VlVm clash;
+    vl_vm_init(&clash);
+    CHECK_EQ(vl_vm_get(lib, id, &clash, &err), VL_OK);
+    snprintf(clash.name, sizeof(clash.name), "other");
+    CHECK_EQ(vl_vm_save(lib, &clash, &err), VL_ERR_EXISTS);
+    VlVm after;
+    vl_vm_init(&after);
+    CHECK_EQ(vl_vm_get(lib, id, &after, &err), VL_OK);
+    CHECK_EQ(after.vcpus, 3);
+    CHECK(!strcmp(after.name, "saved"));
+    CHECK_EQ(after.n_shares, vm.n_shares + 1);
+    CHECK_EQ(after.n_drives, 1);
+    /* An unknown id. */
+    after.id = 999999;
+    CHECK_EQ(vl_vm_save(lib, &after, &err), VL_ERR_NOT_FOUND);
+
+    vl_vm_clear(&vm);
+    vl_vm_clear(&other);
+    vl_vm_clear(&got);
+    vl_vm_clear(&again);
+    vl_vm_clear(&clash);
+    vl_vm_clear(&after);
+    vl_close(lib);
+    tmp_teardown();
+}
+
 /* A real version-1 database, with data, written by the v1 SQL; opened by today's code. */
 static void test_migrate_v1(void)
 {
@@ -1229,6 +1308,7 @@ int main(void)
     test_crud();
     test_constraints();
     test_rollback();
+    test_save();
     test_migrate_v1();
     test_corrupt();
     test_newer();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The public machine API, as a front end uses it (only vessel/engine.h): create, start,
- * serial output, pause/resume, wait, force stop, state errors. The guest is a 44-byte
+ * serial output, pause/resume, reset, wait, force stop, state errors. The guest is a 44-byte
  * bare-metal riscv64 program loaded as raw firmware at 0x80000000:
  *
  *     lui t0, 0x100; lui t1, 0x5; addi t1, t1, 0x555    # test device, 0x5555
@@ -129,6 +129,28 @@ int main(void)
     CHECK(vs_machine_start(m, &err) == VS_OK, "start: %s", err.message);
     vs_machine_force_stop(m);
     CHECK(vs_machine_wait(m) == VS_STOP_FORCED, "forced stop");
+    vs_machine_destroy(m);
+
+    /* Host reset: the program starts over (another 'V'); five quick host resets in a row are
+     * not a guest reset loop; the tier summary names the interpreter. */
+    Seen seen3 = { 0 };
+    m = create(fw, &seen3, 1);
+    CHECK(vs_machine_reset(m, &err) == VS_ERR_STATE, "reset before start is an error");
+    CHECK(strstr(vs_machine_accel_summary(m), "Interpreter") != NULL, "accel summary: %s",
+          vs_machine_accel_summary(m));
+    CHECK(vs_machine_start(m, &err) == VS_OK, "start: %s", err.message);
+    for (int r = 1; r <= 6; r++) {
+        for (int i = 0; i < 5000 && atomic_load(&seen3.serial_bytes) < r; i++)
+            sleep_ms(1);
+        CHECK(atomic_load(&seen3.serial_bytes) == r, "run %d wrote its byte (%d bytes)", r,
+              atomic_load(&seen3.serial_bytes));
+        if (r < 6)
+            CHECK(vs_machine_reset(m, &err) == VS_OK, "reset %d: %s", r, err.message);
+    }
+    CHECK(vs_machine_state(m) == VS_STATE_RUNNING, "still running after host resets: %s",
+          vs_machine_stop_message(m));
+    vs_machine_force_stop(m);
+    CHECK(vs_machine_wait(m) == VS_STOP_FORCED, "forced stop after resets");
     vs_machine_destroy(m);
 
     /* Destroying a machine that never started. */

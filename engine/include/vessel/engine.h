@@ -224,6 +224,15 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
 VsStatus vs_machine_start(VsMachine *m, VsError *err);
 VsStatus vs_machine_pause(VsMachine *m, VsError *err);
 VsStatus vs_machine_resume(VsMachine *m, VsError *err);
+/* Reset the machine as a reset button would: every vCPU, device and the board restart
+ * from their power-on state (guest RAM is kept, as on real hardware; the kernel, initrd
+ * and firmware are loaded again). A paused machine resets when it resumes. VS_ERR_STATE
+ * unless it is running or paused. Thread-safe. */
+VsStatus vs_machine_reset(VsMachine *m, VsError *err);
+/* Which execution tier runs and why, e.g. "Interpreter (riscv64 guest on a x86_64 host):
+ * automatic choice: KVM needs a guest of the host's architecture and the JIT tier is not
+ * built yet". Never NULL. */
+const char *vs_machine_accel_summary(const VsMachine *m);
 /* Stop without asking the guest. */
 void vs_machine_force_stop(VsMachine *m);
 /* Block until the machine has stopped; returns why. */
