@@ -330,15 +330,12 @@ static void slot_set(VesselWizard *self, SlotId id, const char *path)
 
 /* ---- validation --------------------------------------------------------------------------- */
 
-static char *slot_problem(const Slot *s, const char *what)
+/* format: a translated "Cannot use this …: %s". */
+static char *slot_problem(const Slot *s, const char *format)
 {
-    if (!s->path)
+    if (!s->path || s->busy || s->result >= 0)
         return NULL;
-    if (s->busy)
-        return NULL;
-    if (s->result < 0)
-        return g_strdup_printf(_("Cannot use this %s: %s"), what, s->message ? s->message : "");
-    return NULL;
+    return g_strdup_printf(format, s->message ? s->message : "");
 }
 
 /* The message shown on a page and whether Next may be pressed there. */
@@ -373,9 +370,10 @@ static char *page_message(VesselWizard *self, int page, gboolean *ok)
                                      "x86_64, so Vessel cannot start it (%s)."),
                                    m->message);
         }
-        char *p = slot_problem(&self->slots[SLOT_INITRD], _("initial RAM disk"));
+        char *p =
+            slot_problem(&self->slots[SLOT_INITRD], _("Cannot use this initial RAM disk: %s"));
         if (!p)
-            p = slot_problem(&self->slots[SLOT_FIRMWARE], _("firmware"));
+            p = slot_problem(&self->slots[SLOT_FIRMWARE], _("Cannot use this firmware: %s"));
         if (p) {
             *ok = FALSE;
             return p;
@@ -536,14 +534,13 @@ static void fill_summary(VesselWizard *self)
         summary_add(self, _("Firmware"), fw ? fw : _("None"));
     }
     summary_add(self, _("Architecture"), arch_names[self->arch]);
-    g_autofree char *mem = g_strdup_printf(_("%" G_GINT64_FORMAT " MiB"), self->memory_mib);
+    g_autofree char *mem = g_strdup_printf(_("%d MiB"), (int)self->memory_mib);
     summary_add(self, _("Memory"), mem);
     g_autofree char *cpus = g_strdup_printf("%d", self->vcpus);
     summary_add(self, _("Virtual processors"), cpus);
     g_autofree char *disk = NULL;
     if (self->storage == STORAGE_NEW)
-        disk = g_strdup_printf(_("New %" G_GINT64_FORMAT " GiB qcow2 image in the VM’s folder"),
-                               self->disk_gib);
+        disk = g_strdup_printf(_("New %d GiB qcow2 image in the VM’s folder"), (int)self->disk_gib);
     else if (self->storage == STORAGE_EXISTING)
         disk = g_strdup(self->slots[SLOT_EXISTING].path ? self->slots[SLOT_EXISTING].path : "");
     else
@@ -1454,8 +1451,8 @@ static void vessel_wizard_init(VesselWizard *self)
     gtk_spin_button_set_increments(self->vcpus_spin, 1, 2);
     gtk_spin_button_set_range(self->disk_size_spin, 1, 65536);
     gtk_spin_button_set_increments(self->disk_size_spin, 1, 10);
-    g_autofree char *mem_sub = g_strdup_printf(_("This computer has %" G_GINT64_FORMAT " MiB"),
-                                               self->max_memory_mib * 4 / 3);
+    g_autofree char *mem_sub =
+        g_strdup_printf(_("This computer has %d MiB"), (int)(self->max_memory_mib * 4 / 3));
     adw_action_row_set_subtitle(self->memory_row, mem_sub);
     g_autofree char *cpu_sub =
         g_strdup_printf(g_dngettext(NULL, "This computer has %u processor",
