@@ -21,11 +21,10 @@
 
 G_BEGIN_DECLS
 
-#define VESSEL_APP_ID "io.github.vessel.Vessel"
+#define VESSEL_APP_ID           "io.github.vessel.Vessel"
 
 #define VESSEL_TYPE_APPLICATION (vessel_application_get_type())
-G_DECLARE_FINAL_TYPE(VesselApplication, vessel_application, VESSEL, APPLICATION,
-                     AdwApplication)
+G_DECLARE_FINAL_TYPE(VesselApplication, vessel_application, VESSEL, APPLICATION, AdwApplication)
 
 VesselApplication *vessel_application_new(void);
 VesselStore *vessel_application_get_store(VesselApplication *app);

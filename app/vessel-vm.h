@@ -87,6 +87,10 @@ void vessel_vm_action_async(VesselVm *vm, VesselVmAction action, GCancellable *c
                             GAsyncReadyCallback callback, gpointer user_data);
 gboolean vessel_vm_action_finish(VesselVm *vm, GAsyncResult *result, GError **error);
 
+/* Stop the machine without asking the guest and wait for it (iterating the main loop):
+ * for quitting the app. Returns at once when the VM is stopped. */
+void vessel_vm_force_stop_sync(VesselVm *vm);
+
 /* Bytes typed into the console go to the guest's serial input. */
 void vessel_vm_console_input(VesselVm *vm, const guint8 *buf, gsize len);
 /* Everything the guest wrote to the console since it last started (the last 256 KiB). */

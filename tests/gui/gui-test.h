@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define GUI_CHECK(cond)                                                                        \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);          \
-            exit(1);                                                                           \
-        }                                                                                      \
+#define GUI_CHECK(cond)                                                              \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                                 \
+        }                                                                            \
     } while (0)
 
 typedef gboolean (*GuiCond)(gpointer data);
@@ -66,8 +66,8 @@ static inline int gui_screenshot(GtkWidget *widget, const char *path)
     if (!node)
         return -1;
     GskRenderer *renderer = gtk_native_get_renderer(gtk_widget_get_native(widget));
-    GdkTexture *texture = gsk_renderer_render_texture(renderer, node,
-                                                      &GRAPHENE_RECT_INIT(0, 0, w, h));
+    GdkTexture *texture =
+        gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
     gsk_render_node_unref(node);
     if (!texture)
         return -1;
