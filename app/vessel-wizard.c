@@ -87,7 +87,7 @@ struct _VesselWizard {
     gboolean arch_chosen;     /* the user picked the architecture for the current file */
     gboolean firmware_chosen; /* the user picked the firmware (or none) */
     char *cmdline;
-    gint64 memory_mib, max_memory_mib;
+    gint64 memory_mib, max_memory_mib, host_mib;
     int vcpus, max_vcpus;
     Storage storage;
     gint64 disk_gib;
@@ -367,7 +367,7 @@ static char *page_message(VesselWizard *self, int page, gboolean *ok)
         if (self->source == SOURCE_ISO && m->result == 0) {
             *ok = FALSE;
             return g_strdup_printf(_("This ISO has no UEFI boot loader for riscv64, aarch64 or "
-                                     "x86_64, so Vessel cannot start it (%s)."),
+                                     "x86_64, so Vessel cannot start it. Details: %s."),
                                    m->message);
         }
         char *p =
@@ -624,7 +624,8 @@ static void sync_ui(VesselWizard *self)
                                                                          "detected: %s"),
                                    m->message);
     else if (m->path && m->result == 0)
-        arch_sub = g_strdup(_("Not detected: choose it"));
+        arch_sub =
+            g_strdup(self->source == SOURCE_ISO ? _("Not detected") : _("Not detected: choose it"));
     g_autofree char *arch_esc = g_markup_escape_text(arch_sub ? arch_sub : "", -1);
     adw_action_row_set_subtitle(ADW_ACTION_ROW(self->arch_row), arch_esc);
 
@@ -659,7 +660,6 @@ static void sync_ui(VesselWizard *self)
     g_free(msg);
     msg = page_message(self, 4, &ok);
     set_message(self->name_message, msg, TRUE);
-    g_free(msg);
     gtk_label_set_text(self->summary_message, self->create_error ? self->create_error : "");
     gtk_widget_set_visible(GTK_WIDGET(self->summary_message), self->create_error != NULL);
     if (self->page == 5)
@@ -1186,13 +1186,20 @@ static void create_action(GtkWidget *widget, const char *name, GVariant *param)
 {
     (void)name, (void)param;
     VesselWizard *self = VESSEL_WIZARD(widget);
-    gboolean ok = TRUE;
-    /* Every page must still be valid: files may have changed since they were checked. */
-    for (int p = 0; p < N_PAGES - 1 && ok; p++)
-        g_free(page_message(self, p, &ok));
     VesselStore *store = get_store(self);
-    if (!ok || self->creating || !store)
+    if (self->creating || !store)
         return;
+    /* Every page must still be valid: another window may have taken the name meanwhile. */
+    for (int p = 0; p < N_PAGES - 1; p++) {
+        gboolean ok;
+        g_autofree char *m = page_message(self, p, &ok);
+        if (!ok) {
+            g_free(self->create_error);
+            self->create_error = g_strdup(m ? m : _("A page above is not complete."));
+            sync_ui(self);
+            return;
+        }
+    }
     g_clear_pointer(&self->create_error, g_free);
     VlVm rec;
     g_autofree char *error = NULL;
@@ -1429,6 +1436,7 @@ static void host_limits(VesselWizard *self)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
     gint64 host_mib = pages > 0 && page_size > 0 ? ((gint64)pages * page_size) >> 20 : 2048;
+    self->host_mib = host_mib;
     /* Leave the host at least a quarter of its memory. */
     self->max_memory_mib = MAX(128, host_mib - host_mib / 4);
     self->memory_mib = MIN(2048, MAX(128, host_mib / 2));
@@ -1451,8 +1459,7 @@ static void vessel_wizard_init(VesselWizard *self)
     gtk_spin_button_set_increments(self->vcpus_spin, 1, 2);
     gtk_spin_button_set_range(self->disk_size_spin, 1, 65536);
     gtk_spin_button_set_increments(self->disk_size_spin, 1, 10);
-    g_autofree char *mem_sub =
-        g_strdup_printf(_("This computer has %d MiB"), (int)(self->max_memory_mib * 4 / 3));
+    g_autofree char *mem_sub = g_strdup_printf(_("This computer has %d MiB"), (int)self->host_mib);
     adw_action_row_set_subtitle(self->memory_row, mem_sub);
     g_autofree char *cpu_sub =
         g_strdup_printf(g_dngettext(NULL, "This computer has %u processor",
