@@ -1082,7 +1082,9 @@ static void vm_created(GObject *source, GAsyncResult *res, gpointer user_data)
     if (id == 0) {
         g_autofree char *m = NULL;
         if (g_error_matches(error, VESSEL_STORE_ERROR, VL_ERR_EXISTS))
-            m = g_strdup_printf(_("A VM with this name already exists: %s"), error->message);
+            m = g_strdup_printf(_("The name “%s” was taken meanwhile (by another window or "
+                                  "program): go back and choose another name."),
+                                self->name);
         else
             m = g_strdup_printf(_("The VM could not be created: %s"), error->message);
         create_failed(self, m);

@@ -256,6 +256,15 @@ static void test_kernel_vm(const char *tmp, const char *kernel, const char *init
     GUI_CHECK(g_str_equal(arch, "riscv64")); /* from the Image header */
     GUI_CHECK(can_next(w));
     shot(w, "wizard-2-files-kernel.png");
+    /* Narrow: the pages still fit at 360 px. */
+    gtk_window_set_default_size(w, 360, 640);
+    gui_spin(400);
+    printf("  narrow: %d x %d\n", gtk_widget_get_width(GTK_WIDGET(w)),
+           gtk_widget_get_height(GTK_WIDGET(w)));
+    GUI_CHECK(gtk_widget_get_width(GTK_WIDGET(w)) <= 360);
+    shot(w, "wizard-2-files-kernel-narrow.png");
+    gtk_window_set_default_size(w, 560, 660);
+    gui_spin(300);
 
     /* A missing initrd blocks Next; clearing it again frees it. */
     g_autofree char *no_initrd = g_build_filename(tmp, "no-initrd.cpio", NULL);
@@ -323,7 +332,7 @@ static void test_kernel_vm(const char *tmp, const char *kernel, const char *init
     act(w, "wizard.create", NULL);
     settle(w);
     expect_page(w, "summary");
-    expect_message(w, "already exists");
+    expect_message(w, "was taken meanwhile");
     GUI_CHECK(c.id == 0 && n_vms() == vms && n_bundles() == bundles);
     shot(w, "wizard-6-summary-name-taken.png");
     /* Once the list knows the name too, Create says so before asking the library. */
