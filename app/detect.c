@@ -12,6 +12,8 @@
  */
 #include "detect.h"
 
+#include <libintl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,6 +24,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Reasons and errors are shown to people: translated in the app's domain (plain libintl, so
+ * this file needs no GLib). */
+#define _(s)  dgettext("vessel", s)
+#define N_(s) s
 
 /* A hostile image can make us follow many pointers; this caps the work per detection. */
 #define MAX_READS    20000
@@ -37,11 +44,11 @@ static const struct {
     { "BOOTRISCV64.EFI", VS_ARCH_RISCV64, "riscv64" },
     { "BOOTAA64.EFI", VS_ARCH_ARM64, "aarch64" },
     { "BOOTX64.EFI", VS_ARCH_X86_64, "x86_64" },
-    { "BOOTIA32.EFI", VS_ARCH_NONE, "32-bit x86" },
-    { "BOOTARM.EFI", VS_ARCH_NONE, "32-bit Arm" },
+    { "BOOTIA32.EFI", VS_ARCH_NONE, N_("32-bit x86") },
+    { "BOOTARM.EFI", VS_ARCH_NONE, N_("32-bit Arm") },
     { "BOOTRISCV32.EFI", VS_ARCH_NONE, "riscv32" },
     { "BOOTLOONGARCH64.EFI", VS_ARCH_NONE, "loongarch64" },
-    { "BOOTIA64.EFI", VS_ARCH_NONE, "Itanium" },
+    { "BOOTIA64.EFI", VS_ARCH_NONE, N_("Itanium") },
 };
 /* clang-format on */
 #define N_LOADERS (sizeof(loaders) / sizeof(loaders[0]))
@@ -542,7 +549,7 @@ static void eltorito_search(Ctx *c, uint32_t catalog_lba, unsigned *efi_images)
             continue;
         uint32_t rba = le32(e + 8);
         (*efi_images)++;
-        c->origin = "the El Torito EFI boot image";
+        c->origin = N_("the El Torito EFI boot image");
         fat_search(c, (uint64_t)rba * ISO_SECTOR);
     }
 }
@@ -562,11 +569,11 @@ static void iso_search(Ctx *c, bool *is_iso, unsigned *efi_images)
         if (vd[0] == 0 && !memcmp(vd + 7, "EL TORITO SPECIFICATION", 23)) {
             eltorito_search(c, le32(vd + 0x47), efi_images);
         } else if (vd[0] == 1) {
-            c->origin = "the ISO 9660 file tree";
+            c->origin = N_("the ISO 9660 file tree");
             iso_tree_search(c, vd, false);
         } else if (vd[0] == 2 && vd[88] == 0x25 && vd[89] == 0x2f &&
                    (vd[90] == 0x40 || vd[90] == 0x43 || vd[90] == 0x45)) {
-            c->origin = "the Joliet file tree";
+            c->origin = N_("the Joliet file tree");
             iso_tree_search(c, vd, true);
         }
     }
@@ -605,7 +612,7 @@ static int gpt_search(Ctx *c, uint32_t ss)
                 continue;
             if (pass == 0)
                 esps++;
-            c->origin = pass == 0 ? "the EFI System Partition" : "a FAT data partition";
+            c->origin = pass == 0 ? N_("the EFI System Partition") : N_("a FAT data partition");
             fat_search(c, first * ss);
             if (c->where[0])
                 return esps;
@@ -628,7 +635,7 @@ static int mbr_search(Ctx *c, const uint8_t *mbr)
                 continue;
             if (esp)
                 esps++;
-            c->origin = esp ? "the EFI System Partition" : "a FAT partition";
+            c->origin = esp ? N_("the EFI System Partition") : N_("a FAT partition");
             fat_search(c, (uint64_t)le32(p + 8) * 512);
             if (c->where[0])
                 return esps;
@@ -652,8 +659,9 @@ static VsArch host_arch(void)
 #endif
 }
 
-/* 1 with the chosen loader when a supported one was found, else 0 with a reason. */
-static int loader_result(Ctx *c, VesselDetect *out, const char *what)
+/* 1 with the chosen loader when a supported one was found, else 0 with a reason (what_format:
+ * "... %s (the architecture) ... %s (the file) ..."), or -2 when no loader was found. */
+static int loader_result(Ctx *c, VesselDetect *out, const char *what_format)
 {
     int pick = -1;
     char others[96] = "";
@@ -672,16 +680,16 @@ static int loader_result(Ctx *c, VesselDetect *out, const char *what)
             }
         }
         out->arch = loaders[pick].arch;
-        set_reason(out, "EFI loader EFI/BOOT/%s in %s%s%s%s", loaders[pick].file, c->where,
-                   others[0] ? " (also for " : "", others, others[0] ? ")" : "");
+        if (others[0])
+            set_reason(out, _("EFI loader EFI/BOOT/%s in %s (also for %s)"), loaders[pick].file,
+                       _(c->where), others);
+        else
+            set_reason(out, _("EFI loader EFI/BOOT/%s in %s"), loaders[pick].file, _(c->where));
         return 1;
     }
     for (unsigned i = 0; i < N_LOADERS; i++) {
         if (c->found & (1u << i)) {
-            set_reason(out,
-                       "%s only has an EFI loader for %s (EFI/BOOT/%s), an architecture "
-                       "Vessel cannot run",
-                       what, loaders[i].arch_name, loaders[i].file);
+            set_reason(out, what_format, _(loaders[i].arch_name), loaders[i].file);
             return 0;
         }
     }
@@ -695,18 +703,20 @@ static int detect_iso(Ctx *c, VesselDetect *out)
     iso_search(c, &is_iso, &efi_images);
     if (c->io_error)
         return -1;
-    int r = loader_result(c, out, "the ISO image");
+    int r = loader_result(c, out,
+                          _("the ISO image only has an EFI loader for %s (EFI/BOOT/%s), an "
+                            "architecture Vessel cannot run"));
     if (r != -2)
         return r;
     if (!is_iso)
-        set_reason(out, "not an ISO 9660 image (no CD001 volume descriptor at byte 32769)");
+        set_reason(out, _("not an ISO 9660 image (no CD001 volume descriptor at byte 32769)"));
     else if (c->over_budget)
-        set_reason(out, "the ISO image's structures are too large or loop; gave up");
+        set_reason(out, _("the ISO image's structures are too large or loop; gave up"));
     else if (efi_images == 0)
-        set_reason(out, "the ISO image has no EFI boot image and no EFI/BOOT/BOOT*.EFI loader "
-                        "(a BIOS-only installer?)");
+        set_reason(out, _("the ISO image has no EFI boot image and no EFI/BOOT/BOOT*.EFI loader "
+                          "(a BIOS-only installer?)"));
     else
-        set_reason(out, "the ISO image's EFI boot image holds no EFI/BOOT/BOOT*.EFI loader");
+        set_reason(out, _("the ISO image's EFI boot image holds no EFI/BOOT/BOOT*.EFI loader"));
     return 0;
 }
 
@@ -714,7 +724,7 @@ static int detect_disk(Ctx *c, VesselDetect *out)
 {
     uint8_t mbr[512];
     if (c->src->size < 512) {
-        set_reason(out, "the disk image is smaller than one sector: it holds no system");
+        set_reason(out, _("the disk image is smaller than one sector: it holds no system"));
         return 0;
     }
     if (rd(c, 0, mbr, sizeof(mbr)) < 0)
@@ -728,7 +738,7 @@ static int detect_disk(Ctx *c, VesselDetect *out)
     if (!gpt && mbr[510] == 0x55 && mbr[511] == 0xaa)
         esps = mbr_search(c, mbr);
     if (!c->where[0] && !c->found) {
-        c->origin = "the disk's FAT file system";
+        c->origin = N_("the disk's FAT file system");
         fat_search(c, 0);
     }
     if (!c->where[0] && !c->found && c->src->size > 17 * ISO_SECTOR) {
@@ -738,17 +748,19 @@ static int detect_disk(Ctx *c, VesselDetect *out)
     }
     if (c->io_error)
         return -1;
-    int r = loader_result(c, out, "the disk image");
+    int r = loader_result(c, out,
+                          _("the disk image only has an EFI loader for %s (EFI/BOOT/%s), an "
+                            "architecture Vessel cannot run"));
     if (r != -2)
         return r;
     if (c->over_budget)
-        set_reason(out, "the disk image's structures are too large or loop; gave up");
+        set_reason(out, _("the disk image's structures are too large or loop; gave up"));
     else if (esps > 0)
-        set_reason(out, "the disk's EFI System Partition holds no EFI/BOOT/BOOT*.EFI loader");
+        set_reason(out, _("the disk's EFI System Partition holds no EFI/BOOT/BOOT*.EFI loader"));
     else if (gpt || (mbr[510] == 0x55 && mbr[511] == 0xaa))
-        set_reason(out, "the disk has no EFI System Partition");
+        set_reason(out, _("the disk has no EFI System Partition"));
     else
-        set_reason(out, "the disk has no partition table (empty, or not a bootable system)");
+        set_reason(out, _("the disk has no partition table (empty, or not a bootable system)"));
     return 0;
 }
 
@@ -759,24 +771,24 @@ static int detect_kernel(Ctx *c, VesselDetect *out)
     if (n > 0 && rd(c, 0, h, n) < 0)
         return -1;
     if (n < 64) {
-        set_reason(out, "the file is too small to be a kernel");
+        set_reason(out, _("the file is too small to be a kernel"));
         return 0;
     }
     if (!memcmp(h + 0x38, "ARM\x64", 4)) {
         out->arch = VS_ARCH_ARM64;
-        set_reason(out, "Linux arm64 Image header");
+        set_reason(out, _("Linux arm64 Image header"));
         return 1;
     }
     if (!memcmp(h + 0x38, "RSC\x05", 4) || !memcmp(h + 0x30, "RISCV\0\0\0", 8)) {
         out->arch = VS_ARCH_RISCV64;
-        set_reason(out, "Linux riscv Image header");
+        set_reason(out, _("Linux riscv Image header"));
         return 1;
     }
     if (n >= 0x206 && !memcmp(h + 0x202, "HdrS", 4)) {
         /* The x86 boot protocol; a 64-bit kernel sets XLF_KERNEL_64 (protocol 2.12+), older
          * headers do not say, and Vessel has no 32-bit x86 target anyway. */
         out->arch = VS_ARCH_X86_64;
-        set_reason(out, "Linux x86 boot protocol header (bzImage)");
+        set_reason(out, _("Linux x86 boot protocol header (bzImage)"));
         return 1;
     }
     if (!memcmp(h,
@@ -784,7 +796,7 @@ static int detect_kernel(Ctx *c, VesselDetect *out)
                 "ELF",
                 4)) {
         if (h[5] != 1) {
-            set_reason(out, "big-endian ELF file: not a kernel Vessel can run");
+            set_reason(out, _("big-endian ELF file: not a kernel Vessel can run"));
             return 0;
         }
         uint16_t m = le16(h + 18);
@@ -795,12 +807,12 @@ static int detect_kernel(Ctx *c, VesselDetect *out)
                    : m == 62  ? VS_ARCH_X86_64
                               : VS_ARCH_NONE;
         if (a == VS_ARCH_NONE) {
-            set_reason(out, "ELF file for machine %u (%s-bit), which Vessel cannot run", m,
+            set_reason(out, _("ELF file for machine %u (%s-bit), which Vessel cannot run"), m,
                        is64 ? "64" : "32");
             return 0;
         }
         out->arch = a;
-        set_reason(out, "ELF file for %s", vs_arch_name(a));
+        set_reason(out, _("ELF file for %s"), vs_arch_name(a));
         return 1;
     }
     if (h[0] == 'M' && h[1] == 'Z') {
@@ -814,29 +826,30 @@ static int detect_kernel(Ctx *c, VesselDetect *out)
                        : m == 0x8664 ? VS_ARCH_X86_64
                                      : VS_ARCH_NONE;
             if (a == VS_ARCH_NONE) {
-                set_reason(out, "PE/EFI executable for machine 0x%04x, which Vessel cannot run", m);
+                set_reason(out, _("PE/EFI executable for machine 0x%04x, which Vessel cannot run"),
+                           m);
                 return 0;
             }
             out->arch = a;
-            set_reason(out, "PE/EFI executable for %s", vs_arch_name(a));
+            set_reason(out, _("PE/EFI executable for %s"), vs_arch_name(a));
             return 1;
         }
         if (c->io_error)
             return -1;
     }
     if (h[0] == 0x1f && h[1] == 0x8b) {
-        set_reason(out, "a gzip-compressed file: the architecture cannot be read from it "
-                        "(use the uncompressed Image, or choose the architecture)");
+        set_reason(out, _("a gzip-compressed file: the architecture cannot be read from it "
+                          "(use the uncompressed Image, or choose the architecture)"));
         return 0;
     }
     if (!memcmp(h, "\x28\xb5\x2f\xfd", 4) || !memcmp(h,
                                                      "\xfd"
                                                      "7zXZ",
                                                      5)) {
-        set_reason(out, "a compressed file (zstd/xz): the architecture cannot be read from it");
+        set_reason(out, _("a compressed file (zstd/xz): the architecture cannot be read from it"));
         return 0;
     }
-    set_reason(out, "no Linux Image, bzImage, ELF or PE header found");
+    set_reason(out, _("no Linux Image, bzImage, ELF or PE header found"));
     return 0;
 }
 
@@ -854,13 +867,13 @@ int vessel_detect_source(const VesselDetectSource *src, VesselMediumKind kind, V
     case VESSEL_MEDIUM_KERNEL: r = detect_kernel(&c, out); break;
     default:
         r = 0;
-        set_reason(out, "unknown kind of medium");
+        set_reason(out, _("unknown kind of medium"));
         break;
     }
     if (r < 0) {
         out->arch = VS_ARCH_NONE;
         if (err && errlen && !err[0])
-            snprintf(err, errlen, "the file could not be read");
+            snprintf(err, errlen, _("the file could not be read"));
     }
     if (r == 0)
         out->arch = VS_ARCH_NONE;
@@ -892,8 +905,8 @@ static int file_read(void *opaque, uint64_t off, void *buf, size_t len, char *er
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            snprintf(err, errlen, "cannot read '%s': %s", f->path,
-                     n < 0 ? strerror(errno) : "the file is shorter than it was");
+            snprintf(err, errlen, _("cannot read '%s': %s"), f->path,
+                     n < 0 ? strerror(errno) : _("the file is shorter than it was"));
             return -1;
         }
         done += (size_t)n;
@@ -908,16 +921,16 @@ int vessel_detect(const char *path, VesselMediumKind kind, VesselDetect *out, ch
     FileSource fs = { .fd = -1, .path = path };
     VesselDetectSource src = { .read = file_read, .opaque = &fs };
     if (!path || !*path) {
-        snprintf(err, errlen, "no file chosen");
+        snprintf(err, errlen, _("no file chosen"));
         return -1;
     }
     struct stat st;
     if (stat(path, &st) < 0) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, _("cannot open '%s': %s"), path, strerror(errno));
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "'%s' is a folder, not a file", path);
+        snprintf(err, errlen, _("'%s' is a folder, not a file"), path);
         return -1;
     }
     if (kind == VESSEL_MEDIUM_DISK) {
@@ -930,11 +943,11 @@ int vessel_detect(const char *path, VesselMediumKind kind, VesselDetect *out, ch
     } else {
         fs.fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fs.fd < 0) {
-            snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+            snprintf(err, errlen, _("cannot open '%s': %s"), path, strerror(errno));
             return -1;
         }
         if (fstat(fs.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-            snprintf(err, errlen, "'%s' is not a regular file", path);
+            snprintf(err, errlen, _("'%s' is not a regular file"), path);
             close(fs.fd);
             return -1;
         }

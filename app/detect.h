@@ -31,8 +31,9 @@ typedef struct {
  * 1: detected (out->arch, out->reason says from what); 0: the file was read but its
  * architecture cannot be determined (out->reason says why: no EFI loader, compressed
  * kernel, only loaders of unsupported architectures...); -1: the file cannot be read
- * (err says why, naming the file). Reasons and errors are English: the caller shows them
- * as details under its own translated message.
+ * (err says why, naming the file). Reasons and errors are translated through gettext
+ * (domain "vessel") when the program has set a locale and bound the domain; the caller
+ * shows them as details under its own message.
  */
 int vessel_detect(const char *path, VesselMediumKind kind, VesselDetect *out, char *err,
                   size_t errlen);
