@@ -1464,8 +1464,8 @@ static void vessel_wizard_init(VesselWizard *self)
     g_autofree char *mem_sub = g_strdup_printf(_("This computer has %d MiB"), (int)self->host_mib);
     adw_action_row_set_subtitle(self->memory_row, mem_sub);
     g_autofree char *cpu_sub =
-        g_strdup_printf(g_dngettext(NULL, "This computer has %u processor",
-                                    "This computer has %u processors", g_get_num_processors()),
+        g_strdup_printf(ngettext("This computer has %u processor",
+                                 "This computer has %u processors", g_get_num_processors()),
                         g_get_num_processors());
     adw_action_row_set_subtitle(self->vcpus_row, cpu_sub);
 
