@@ -60,6 +60,7 @@ struct _VesselWizard {
     GtkWidget *back_button, *next_button, *create_button, *busy_spinner;
     GtkStack *stack;
     GtkCheckButton *source_iso;
+    GtkLabel *source_message;
     AdwPreferencesGroup *files_group;
     AdwActionRow *file_row, *initrd_row, *firmware_row;
     AdwEntryRow *cmdline_row;
@@ -343,6 +344,12 @@ static char *page_message(VesselWizard *self, int page, gboolean *ok)
 {
     *ok = TRUE;
     switch (page) {
+    case 0:
+        if (self->source == SOURCE_DEMO && self->demo_error) {
+            *ok = FALSE;
+            return g_strdup(self->demo_error);
+        }
+        return NULL;
     case 1: {
         if (self->source == SOURCE_DEMO) {
             if (self->demo_error) {
@@ -652,7 +659,10 @@ static void sync_ui(VesselWizard *self)
 
     /* messages */
     gboolean ok;
-    g_autofree char *msg = page_message(self, 1, &ok);
+    g_autofree char *msg = page_message(self, 0, &ok);
+    set_message(self->source_message, msg, TRUE);
+    g_free(msg);
+    msg = page_message(self, 1, &ok);
     set_message(self->files_message, msg, !ok || (m->path && m->result < 0));
     g_free(msg);
     msg = page_message(self, 3, &ok);
@@ -1401,7 +1411,7 @@ static void vessel_wizard_class_init(VesselWizardClass *klass)
     /* clang-format off */
 #define CHILD(name) gtk_widget_class_bind_template_child(widget_class, VesselWizard, name)
     CHILD(toast_overlay); CHILD(window_title); CHILD(back_button); CHILD(next_button);
-    CHILD(create_button); CHILD(busy_spinner); CHILD(stack); CHILD(source_iso);
+    CHILD(create_button); CHILD(busy_spinner); CHILD(stack); CHILD(source_iso); CHILD(source_message);
     CHILD(files_group); CHILD(file_row); CHILD(initrd_row); CHILD(firmware_row);
     CHILD(cmdline_row); CHILD(arch_row); CHILD(detect_spinner); CHILD(files_message);
     CHILD(memory_row); CHILD(vcpus_row); CHILD(memory_spin); CHILD(vcpus_spin);

@@ -15,7 +15,9 @@
  *    that the engine cannot run it yet.
  * Every page is saved as a screenshot in $VESSEL_SCREENSHOT_DIR.
  */
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -435,6 +437,53 @@ static void test_iso_vm(const char *tmp)
     GUI_CHECK(v->n_drives == 0);
 }
 
+/* The demo source skips the files page; an existing image as the VM's disk. */
+static void test_demo_vm(const char *tmp, const char *kernel)
+{
+    GtkWindow *w = vessel_wizard_new(VESSEL_APPLICATION(g_application_get_default()), main_window);
+    Created c = { 0 };
+    g_signal_connect(w, "vm-created", G_CALLBACK(on_vm_created), &c);
+    settle(w);
+    act(w, "wizard.set-source", "demo");
+    act(w, "wizard.next", NULL);
+    expect_page(w, "resources");
+    act(w, "wizard.back", NULL);
+    expect_page(w, "source");
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.next", NULL);
+    expect_page(w, "storage");
+    g_autofree char *missing = g_build_filename(tmp, "gone.qcow2", NULL);
+    act(w, "wizard.set-existing-disk", missing);
+    settle(w);
+    g_autofree char *storage = prop(w, "storage");
+    GUI_CHECK(g_str_equal(storage, "existing"));
+    expect_message(w, "No such file or directory");
+    GUI_CHECK(!can_next(w));
+    g_autofree char *disk = g_build_filename(tmp, "data.qcow2", NULL);
+    VsError err;
+    GUI_CHECK(vs_image_create(disk, VS_DISK_FORMAT_QCOW2, 64 << 20, &err) == VS_OK);
+    act(w, "wizard.set-existing-disk", disk);
+    settle(w);
+    GUI_CHECK(can_next(w));
+    act(w, "wizard.next", NULL);
+    expect_page(w, "name");
+    act(w, "wizard.next", NULL);
+    expect_page(w, "summary");
+    GtkWindow *weak = w;
+    g_object_add_weak_pointer(G_OBJECT(w), (gpointer *)&weak);
+    act(w, "wizard.create", NULL);
+    GUI_CHECK(gui_wait_until(is_null, &weak, 20000));
+    VesselVm *vm = vessel_store_lookup(store, c.id);
+    GUI_CHECK(vm != NULL);
+    const VlVm *v = vessel_vm_get_record(vm);
+    printf("  demo VM \"%s\"\n", v->name);
+    GUI_CHECK(v->boot == VL_BOOT_DEMO && g_str_equal(v->arch, "riscv64"));
+    GUI_CHECK(g_str_equal(v->kernel, kernel));
+    GUI_CHECK(v->n_drives == 1 && g_str_equal(v->drives[0].path, disk) &&
+              g_str_equal(v->drives[0].format, "qcow2"));
+    GUI_CHECK(v->n_nics == 1);
+}
+
 int main(void)
 {
     g_autofree char *kernel = NULL, *initrd = NULL;
@@ -442,6 +491,12 @@ int main(void)
         printf("SKIP: guest assets missing; run tools/guest-assets\n");
         return 77;
     }
+    /* As main.c does: the build tree's translations (run-gui.sh sets VESSEL_LOCALEDIR). */
+    setlocale(LC_ALL, "");
+    if (g_getenv("VESSEL_LOCALEDIR"))
+        bindtextdomain(GETTEXT_PACKAGE, g_getenv("VESSEL_LOCALEDIR"));
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
     const char *sd = g_getenv("VESSEL_SCREENSHOT_DIR");
     shot_dir = g_strdup(sd && *sd ? sd : ".");
     g_mkdir_with_parents(shot_dir, 0755);
@@ -462,6 +517,8 @@ int main(void)
     test_kernel_vm(tmp, kernel, initrd);
     printf("ISO VM\n");
     test_iso_vm(tmp);
+    printf("demo VM\n");
+    test_demo_vm(tmp, kernel);
 
     g_autofree char *cmd = g_strdup_printf("chmod -R u+rwx '%s'; rm -rf '%s'", tmp, tmp);
     if (system(cmd) != 0)
