@@ -437,6 +437,56 @@ static void test_iso_vm(const char *tmp)
     GUI_CHECK(v->n_drives == 0);
 }
 
+/* When the new VM appears in the list, another program puts something where its disk
+ * goes: the disk cannot be created, and the wizard must delete the VM again. */
+static void block_disk(GListModel *list, guint pos, guint removed, guint added, gpointer data)
+{
+    (void)removed, (void)data;
+    for (guint i = pos; i < pos + added; i++) {
+        g_autoptr(VesselVm) vm = g_list_model_get_item(list, i);
+        const VlVm *v = vessel_vm_get_record(vm);
+        if (!g_str_equal(v->name, "Rollback"))
+            continue;
+        g_autofree char *bundle = vessel_store_bundle_path(store, v->uuid);
+        g_autofree char *blocker = g_build_filename(bundle, "disks", "disk0.qcow2", NULL);
+        GUI_CHECK(g_mkdir_with_parents(blocker, 0755) == 0);
+    }
+}
+
+static void test_rollback(const char *kernel)
+{
+    guint vms = n_vms(), bundles = n_bundles();
+    GtkWindow *w = vessel_wizard_new(VESSEL_APPLICATION(g_application_get_default()), main_window);
+    Created c = { 0 };
+    g_signal_connect(w, "vm-created", G_CALLBACK(on_vm_created), &c);
+    settle(w);
+    act(w, "wizard.set-source", "kernel");
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.set-file", kernel);
+    settle(w);
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.set-storage", "new");
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.set-name", "Rollback");
+    act(w, "wizard.next", NULL);
+    expect_page(w, "summary");
+    gulong id = g_signal_connect(vessel_store_get_vms(store), "items-changed",
+                                 G_CALLBACK(block_disk), NULL);
+    act(w, "wizard.create", NULL);
+    settle(w);
+    for (int i = 0; i < 100 && (n_vms() != vms || n_bundles() != bundles); i++)
+        gui_spin(20);
+    g_signal_handler_disconnect(vessel_store_get_vms(store), id);
+    expect_page(w, "summary");
+    expect_message(w, "The new disk could not be created");
+    expect_message(w, "already exists");
+    GUI_CHECK(c.id == 0);
+    GUI_CHECK(n_vms() == vms && n_bundles() == bundles); /* the VM and its bundle are gone */
+    shot(w, "wizard-6-summary-disk-failed.png");
+    close_wizard(w);
+}
+
 /* The demo source skips the files page; an existing image as the VM's disk. */
 static void test_demo_vm(const char *tmp, const char *kernel)
 {
@@ -517,6 +567,8 @@ int main(void)
     test_kernel_vm(tmp, kernel, initrd);
     printf("ISO VM\n");
     test_iso_vm(tmp);
+    printf("rollback\n");
+    test_rollback(kernel);
     printf("demo VM\n");
     test_demo_vm(tmp, kernel);
 
