@@ -13,6 +13,7 @@
  *    reads;
  *  - an x86_64 installer-ISO VM: media slot 0 holds the ISO, and the summary says honestly
  *    that the engine cannot run it yet.
+ * The kernel VM is then started: the kernel boots with the new disk and starts init.
  * Every page is saved as a screenshot in $VESSEL_SCREENSHOT_DIR.
  */
 #include <glib/gi18n.h>
@@ -48,6 +49,32 @@ static void created(GObject *src, GAsyncResult *res, gpointer data)
     Result *r = data;
     r->id = vessel_store_create_vm_finish(VESSEL_STORE(src), res, &r->error);
     r->done = TRUE;
+}
+
+static void started(GObject *src, GAsyncResult *res, gpointer data)
+{
+    Result *r = data;
+    vessel_vm_start_finish(VESSEL_VM(src), res, &r->error);
+    r->done = TRUE;
+}
+
+static void on_console(VesselVm *vm, GBytes *bytes, gpointer data)
+{
+    (void)vm;
+    gsize n;
+    const char *p = g_bytes_get_data(bytes, &n);
+    g_string_append_len(data, p, (gssize)n);
+}
+
+typedef struct {
+    GString *console;
+    const char *want;
+} ConsoleWait;
+
+static gboolean console_has(gpointer data)
+{
+    ConsoleWait *w = data;
+    return strstr(w->console->str, w->want) != NULL;
 }
 
 static gboolean store_open(gpointer data)
@@ -392,6 +419,28 @@ static void test_kernel_vm(const char *tmp, const char *kernel, const char *init
     GUI_CHECK(vs_image_info(v->drives[0].path, &fmt, &size, &err) == VS_OK);
     GUI_CHECK(fmt == VS_DISK_FORMAT_QCOW2 && size == 2ull << 30);
     printf("  created VM %" G_GINT64_FORMAT ": disk %s\n", c.id, v->drives[0].path);
+
+    /* The record runs: the kernel boots with the disk, the share and the NIC and starts init
+     * (with the default command line the last console, tty0, is /dev/console: init's own
+     * output goes to the display, the kernel's to both). */
+    GString *console = g_string_new(NULL);
+    g_signal_connect(vm, "console-output", G_CALLBACK(on_console), console);
+    r = (Result){ 0 };
+    vessel_vm_start_async(vm, NULL, started, &r);
+    GUI_CHECK(gui_wait_until(result_done, &r, 30000));
+    if (r.error)
+        fprintf(stderr, "start failed: %s\n", r.error->message);
+    GUI_CHECK(r.error == NULL);
+    ConsoleWait cw = { console, "Run /init as init process" };
+    if (!gui_wait_until(console_has, &cw, 90000)) {
+        fprintf(stderr, "the guest never started init; console:\n%s\n", console->str);
+        exit(1);
+    }
+    GUI_CHECK(strstr(console->str, "[vda] 4194304 512-byte") != NULL); /* the new 2 GiB disk */
+    printf("  the guest booted (%zu console bytes)\n", console->len);
+    vessel_vm_force_stop_sync(vm);
+    g_signal_handlers_disconnect_by_data(vm, console);
+    g_string_free(console, TRUE);
     vl_vm_clear(&rec);
 }
 
