@@ -20,13 +20,14 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "detect.h"
 
 typedef enum { SOURCE_ISO, SOURCE_DISK, SOURCE_KERNEL, SOURCE_DEMO } Source;
 typedef enum { STORAGE_NEW, STORAGE_EXISTING, STORAGE_NONE } Storage;
-typedef enum { SLOT_MAIN, SLOT_INITRD, SLOT_FIRMWARE, SLOT_EXISTING, N_SLOTS } SlotId;
+typedef enum { SLOT_MAIN, SLOT_INITRD, SLOT_FIRMWARE, SLOT_EXISTING, SLOT_SHARE, N_SLOTS } SlotId;
 
 static const char *const source_names[] = { "iso", "disk", "kernel", "demo" };
 static const char *const storage_names[] = { "new", "existing", "none" };
@@ -59,7 +60,6 @@ struct _VesselWizard {
     AdwWindowTitle *window_title;
     GtkWidget *back_button, *next_button, *create_button, *busy_spinner;
     GtkStack *stack;
-    GtkCheckButton *source_iso;
     GtkLabel *source_message;
     AdwPreferencesGroup *files_group;
     AdwActionRow *file_row, *initrd_row, *firmware_row;
@@ -93,7 +93,7 @@ struct _VesselWizard {
     Storage storage;
     gint64 disk_gib;
     gboolean share_enabled;
-    char *share_path, *share_tag;
+    char *share_tag; /* the shared folder is slots[SLOT_SHARE] */
     char *name;
     gboolean name_edited;                            /* the user typed a name: stop proposing one */
     char *demo_kernel, *demo_initrd, *demo_firmware; /* the demo's files, when present */
@@ -201,7 +201,7 @@ typedef struct {
     SlotId slot;
     guint gen;
     char *path;
-    int mode; /* 0 detect (kind), 1 readable file, 2 disk image info */
+    int mode; /* 0 detect (kind), 1 readable file, 2 disk image info, 3 folder */
     VesselMediumKind kind;
     /* results */
     int result;
@@ -264,6 +264,18 @@ static void check_thread(GTask *task, gpointer source, gpointer data, GCancellab
         }
         if (fd >= 0)
             close(fd);
+    } else if (c->mode == 3) {
+        GStatBuf st;
+        if (g_stat(c->path, &st) < 0) {
+            c->result = -1;
+            g_snprintf(c->message, sizeof(c->message), "cannot open '%s': %s", c->path,
+                       g_strerror(errno));
+        } else if (!S_ISDIR(st.st_mode)) {
+            c->result = -1;
+            g_snprintf(c->message, sizeof(c->message), _("“%s” is not a folder."), c->path);
+        } else {
+            c->result = 1;
+        }
     } else {
         image_info(c);
     }
@@ -319,6 +331,8 @@ static void slot_set(VesselWizard *self, SlotId id, const char *path)
                                                 : VESSEL_MEDIUM_KERNEL;
     } else if (id == SLOT_EXISTING) {
         c->mode = 2;
+    } else if (id == SLOT_SHARE) {
+        c->mode = 3;
     } else {
         c->mode = 1;
     }
@@ -417,13 +431,18 @@ static char *page_message(VesselWizard *self, int page, gboolean *ok)
             }
         }
         if (self->share_enabled) {
-            if (is_empty(self->share_path)) {
+            Slot *sh = &self->slots[SLOT_SHARE];
+            if (!sh->path) {
                 *ok = FALSE;
                 return g_strdup(_("Choose the folder to share, or switch sharing off."));
             }
-            if (!g_file_test(self->share_path, G_FILE_TEST_IS_DIR)) {
+            if (sh->busy) {
                 *ok = FALSE;
-                return g_strdup_printf(_("“%s” is not a folder."), self->share_path);
+                return g_strdup(_("Looking at the file…"));
+            }
+            if (sh->result < 0) {
+                *ok = FALSE;
+                return g_strdup_printf(_("Cannot share this folder: %s"), sh->message);
             }
             const char *t = self->share_tag ? self->share_tag : "";
             gboolean tag_ok = *t && strlen(t) <= 31;
@@ -555,7 +574,7 @@ static void fill_summary(VesselWizard *self)
     summary_add(self, _("Disk"), disk);
     if (self->share_enabled) {
         g_autofree char *share =
-            g_strdup_printf(_("%s (tag %s)"), self->share_path, self->share_tag);
+            g_strdup_printf(_("%s (tag %s)"), self->slots[SLOT_SHARE].path, self->share_tag);
         summary_add(self, _("Shared folder"), share);
     }
     summary_add(self, _("Network"), _("User-mode networking (NAT)"));
@@ -648,7 +667,7 @@ static void sync_ui(VesselWizard *self)
     gtk_spin_button_set_value(self->disk_size_spin, (double)self->disk_gib);
     path_subtitle(self->existing_row, self->slots[SLOT_EXISTING].path, _("None chosen"));
     adw_expander_row_set_enable_expansion(self->share_expander, self->share_enabled);
-    path_subtitle(self->share_folder_row, self->share_path, _("None chosen"));
+    path_subtitle(self->share_folder_row, self->slots[SLOT_SHARE].path, _("None chosen"));
     if (g_strcmp0(gtk_editable_get_text(GTK_EDITABLE(self->share_tag_row)), self->share_tag))
         gtk_editable_set_text(GTK_EDITABLE(self->share_tag_row),
                               self->share_tag ? self->share_tag : "");
@@ -691,7 +710,6 @@ static void sync_ui(VesselWizard *self)
     gtk_widget_action_set_enabled(GTK_WIDGET(self), "wizard.back",
                                   self->page > 0 && !self->creating);
     gtk_widget_action_set_enabled(GTK_WIDGET(self), "wizard.create", last && ok);
-    gboolean busy = self->creating || m->busy;
     gtk_widget_set_visible(self->busy_spinner, self->creating);
     gtk_spinner_set_spinning(GTK_SPINNER(self->busy_spinner), self->creating);
     self->syncing = FALSE;
@@ -700,7 +718,6 @@ static void sync_ui(VesselWizard *self)
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_CAN_NEXT]);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_MESSAGE]);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_ARCH]);
-    (void)busy;
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_BUSY]);
 }
 
@@ -884,8 +901,7 @@ static void string_action(GtkWidget *widget, const char *name, GVariant *param)
         set_arch(self, name_index(arch_names, 3, s));
         return;
     } else if (g_str_equal(name, "wizard.set-share")) {
-        g_free(self->share_path);
-        self->share_path = g_strdup(s);
+        slot_set(self, SLOT_SHARE, s);
         self->share_enabled = !is_empty(s);
     } else if (g_str_equal(name, "wizard.set-share-tag")) {
         g_free(self->share_tag);
@@ -1183,7 +1199,7 @@ static gboolean build_record(VesselWizard *self, VlVm *rec, char **error_out)
     }
     if (self->share_enabled) {
         VlShare *s = vl_vm_add_share(rec);
-        g_strlcpy(s->path, self->share_path, sizeof(s->path));
+        g_strlcpy(s->path, self->slots[SLOT_SHARE].path, sizeof(s->path));
         g_strlcpy(s->tag, self->share_tag, sizeof(s->tag));
     }
     if (rec->n_nics == 0) {
@@ -1371,7 +1387,6 @@ static void vessel_wizard_finalize(GObject *object)
         g_free(self->slots[i].message);
     }
     g_free(self->cmdline);
-    g_free(self->share_path);
     g_free(self->share_tag);
     g_free(self->name);
     g_free(self->demo_kernel);
@@ -1411,7 +1426,7 @@ static void vessel_wizard_class_init(VesselWizardClass *klass)
     /* clang-format off */
 #define CHILD(name) gtk_widget_class_bind_template_child(widget_class, VesselWizard, name)
     CHILD(toast_overlay); CHILD(window_title); CHILD(back_button); CHILD(next_button);
-    CHILD(create_button); CHILD(busy_spinner); CHILD(stack); CHILD(source_iso); CHILD(source_message);
+    CHILD(create_button); CHILD(busy_spinner); CHILD(stack); CHILD(source_message);
     CHILD(files_group); CHILD(file_row); CHILD(initrd_row); CHILD(firmware_row);
     CHILD(cmdline_row); CHILD(arch_row); CHILD(detect_spinner); CHILD(files_message);
     CHILD(memory_row); CHILD(vcpus_row); CHILD(memory_spin); CHILD(vcpus_spin);

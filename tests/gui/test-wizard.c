@@ -14,6 +14,10 @@
  *  - an x86_64 installer-ISO VM: media slot 0 holds the ISO, and the summary says honestly
  *    that the engine cannot run it yet.
  * The kernel VM is then started: the kernel boots with the new disk and starts init.
+ * Also: a missing share folder, a bad mount tag, a missing initrd, a missing existing
+ * image (each blocks Next with a message); the demo source (no files page) with an
+ * existing image as its disk; a disk that cannot be created (something already at its
+ * path), after which the new VM is deleted again: no record, no bundle.
  * Every page is saved as a screenshot in $VESSEL_SCREENSHOT_DIR.
  */
 #include <glib/gi18n.h>
@@ -317,6 +321,10 @@ static void test_kernel_vm(const char *tmp, const char *kernel, const char *init
     act(w, "wizard.set-storage", "new");
     GUI_CHECK(gtk_widget_activate_action(GTK_WIDGET(w), "wizard.set-disk-size", "x", (gint64)2));
     g_autofree char *share = g_build_filename(tmp, "shared", NULL);
+    act(w, "wizard.set-share", share); /* not made yet */
+    settle(w);
+    expect_message(w, "Cannot share this folder");
+    GUI_CHECK(!can_next(w));
     g_mkdir(share, 0755);
     act(w, "wizard.set-share", share);
     act(w, "wizard.set-share-tag", "bad tag!");
