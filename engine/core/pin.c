@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Core pinning for a machine: the osal/cpu-topology.c plan applied to the engine's threads. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,4 +139,46 @@ void vs_machine_pin_free(VsMachine *m)
 const char *vs_machine_pin_summary(const VsMachine *m)
 {
     return m->pin ? m->pin->summary : "no pinning";
+}
+
+VsStatus vs_host_cpu_summary(char *buf, size_t len, VsError *err)
+{
+    const char *root = getenv("VESSEL_SYSFS_ROOT");
+    if (!root || !*root)
+        root = "/sys";
+    if (len)
+        buf[0] = 0;
+    VsCpuTopology *topo = malloc(sizeof(*topo));
+    if (!topo)
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    char msg[512], all[512], perf_list[512], eff_list[512];
+    VsCpuSet allowed, usable, perf, eff;
+    VsStatus st = VS_OK;
+    if (!vs_cpu_topology_detect(root, topo, msg, sizeof(msg))) {
+        st = vs_error_set(err, VS_ERR_IO, "cannot read the host's CPUs: %s", msg);
+        goto out;
+    }
+    if (!vs_cpu_allowed(&allowed)) {
+        st = vs_error_set(err, VS_ERR_IO, "cannot read the host's CPUs: sched_getaffinity failed");
+        goto out;
+    }
+    vs_cpuset_and(&usable, &topo->online, &allowed);
+    vs_cpuset_and(&perf, &topo->performance, &usable);
+    vs_cpuset_and(&eff, &topo->efficiency, &usable);
+    vs_cpu_list_format(&usable, all, sizeof(all));
+    unsigned n = vs_cpuset_count(&usable);
+    if (vs_cpuset_count(&perf) && vs_cpuset_count(&eff)) {
+        vs_cpu_list_format(&perf, perf_list, sizeof(perf_list));
+        vs_cpu_list_format(&eff, eff_list, sizeof(eff_list));
+        snprintf(buf, len, "%u CPUs: performance cores %s, efficiency cores %s (from %s)", n,
+                 perf_list, eff_list, topo->source);
+    } else {
+        /* The detected sources are named "from ..."; the fallback says "no core-type data". */
+        bool detected = strncmp(topo->source, "no ", 3) != 0;
+        snprintf(buf, len, "%u CPU%s (%s), all of one kind (%s%s)", n, n == 1 ? "" : "s", all,
+                 detected ? "from " : "", topo->source);
+    }
+out:
+    free(topo);
+    return st;
 }

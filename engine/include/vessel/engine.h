@@ -326,6 +326,16 @@ const char *vs_machine_pin_summary(const VsMachine *m);
 void vs_machine_print_stats(VsMachine *m, void *file);
 void vs_machine_destroy(VsMachine *m);
 
+/*
+ * The host's cores as the pinning policies see them, for a settings page: the usable CPUs
+ * (online and allowed for this process), which are performance and which efficiency
+ * cores, and where the core types come from (hybrid PMU lists, cpu_capacity, cpufreq, or
+ * none). E.g. "4 CPUs: performance cores 2-3, efficiency cores 0-1 (from cpu_capacity)"
+ * or "2 CPUs (0-1), all of one kind (no core-type data (uniform))". Reads sysfs
+ * ($VESSEL_SYSFS_ROOT replaces /sys); VS_ERR_IO when the online CPU list cannot be read.
+ */
+VsStatus vs_host_cpu_summary(char *buf, size_t len, VsError *err);
+
 /* ---- Disk images (for front ends: the app's new-VM wizard and settings) ---- */
 
 /*
