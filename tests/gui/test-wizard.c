@@ -31,6 +31,7 @@
 #include "gui-test.h"
 #include "vessel-application.h"
 #include "vessel-store.h"
+#include "vessel-window.h"
 #include "vessel-wizard.h"
 
 static char *shot_dir;
@@ -403,6 +404,9 @@ static void test_kernel_vm(const char *tmp, const char *kernel, const char *init
     act(w, "wizard.create", NULL);
     GUI_CHECK(gui_wait_until(is_null, &weak, 20000)); /* closes itself on success */
     GUI_CHECK(c.id > 0);
+    /* The main window selects the new VM (win.select-vm) and shows a toast. */
+    gui_spin(500);
+    shot(main_window, "wizard-7-main-window-after-create.png");
 
     VesselVm *vm = vessel_store_lookup(store, c.id);
     GUI_CHECK(vm != NULL);
@@ -609,6 +613,10 @@ int main(void)
     g_mkdir_with_parents(shot_dir, 0755);
     g_autofree char *tmp = g_dir_make_tmp("vessel-wizard-XXXXXX", NULL);
 
+    /* Link the real main window (the application reaches it through a weak symbol while
+     * the parts are assembled), so the wizard selects the new VM in it and toasts there. */
+    GtkWindow *(*volatile main_window_new)(VesselApplication *) = vessel_window_new;
+    GUI_CHECK(main_window_new != NULL);
     VesselApplication *app = vessel_application_new();
     GUI_CHECK(g_application_register(G_APPLICATION(app), NULL, NULL));
     g_application_activate(G_APPLICATION(app)); /* main window; opens the library */
