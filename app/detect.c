@@ -933,6 +933,11 @@ int vessel_detect(const char *path, VesselMediumKind kind, VesselDetect *out, ch
         snprintf(err, errlen, _("'%s' is a folder, not a file"), path);
         return -1;
     }
+    /* Nothing else is opened: a FIFO or a device could block the reader forever. */
+    if (!S_ISREG(st.st_mode) && !(kind == VESSEL_MEDIUM_DISK && S_ISBLK(st.st_mode))) {
+        snprintf(err, errlen, _("'%s' is not a regular file"), path);
+        return -1;
+    }
     if (kind == VESSEL_MEDIUM_DISK) {
         VsError e = { 0 };
         if (vs_image_open(path, &fs.img, &e) != VS_OK) {
@@ -941,7 +946,7 @@ int vessel_detect(const char *path, VesselMediumKind kind, VesselDetect *out, ch
         }
         src.size = vs_image_size(fs.img);
     } else {
-        fs.fd = open(path, O_RDONLY | O_CLOEXEC);
+        fs.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fs.fd < 0) {
             snprintf(err, errlen, _("cannot open '%s': %s"), path, strerror(errno));
             return -1;

@@ -250,15 +250,16 @@ static void check_thread(GTask *task, gpointer source, gpointer data, GCancellab
                 c->result = r;
         }
     } else if (c->mode == 1) {
-        int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a FIFO must not hang the check. */
+        int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         struct stat st;
         if (fd < 0) {
             c->result = -1;
-            g_snprintf(c->message, sizeof(c->message), "cannot open '%s': %s", c->path,
+            g_snprintf(c->message, sizeof(c->message), _("cannot open '%s': %s"), c->path,
                        g_strerror(errno));
         } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
             c->result = -1;
-            g_snprintf(c->message, sizeof(c->message), "'%s' is not a regular file", c->path);
+            g_snprintf(c->message, sizeof(c->message), _("'%s' is not a regular file"), c->path);
         } else {
             c->result = 1;
         }
@@ -268,7 +269,7 @@ static void check_thread(GTask *task, gpointer source, gpointer data, GCancellab
         GStatBuf st;
         if (g_stat(c->path, &st) < 0) {
             c->result = -1;
-            g_snprintf(c->message, sizeof(c->message), "cannot open '%s': %s", c->path,
+            g_snprintf(c->message, sizeof(c->message), _("cannot open '%s': %s"), c->path,
                        g_strerror(errno));
         } else if (!S_ISDIR(st.st_mode)) {
             c->result = -1;

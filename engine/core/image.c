@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "block/block.h"
@@ -48,12 +49,30 @@ VsStatus vs_image_create(const char *path, VsDiskFormat format, uint64_t size, V
     return st;
 }
 
-VsStatus vs_image_info(const char *path, VsDiskFormat *format, uint64_t *virtual_size, VsError *err)
+/* Only regular files and block devices are images; anything else (a FIFO) could block the
+ * probe's open() forever. */
+static VsStatus check_image_file(const char *path, VsError *err)
 {
     if (!path || !*path)
         return vs_error_set(err, VS_ERR_INVALID, "no disk image file name given");
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        return vs_error_set(err, VS_ERR_IO, "cannot open disk image '%s': %s", path,
+                            strerror(errno));
+    if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "cannot open disk image '%s': it is not a file or a block device",
+                            path);
+    return VS_OK;
+}
+
+VsStatus vs_image_info(const char *path, VsDiskFormat *format, uint64_t *virtual_size, VsError *err)
+{
+    VsStatus st = check_image_file(path, err);
+    if (st != VS_OK)
+        return st;
     BlockFormat bf;
-    VsStatus st = block_probe(path, &bf, err);
+    st = block_probe(path, &bf, err);
     if (st != VS_OK)
         return st;
     BlockImage *img;
@@ -72,10 +91,11 @@ VsStatus vs_image_info(const char *path, VsDiskFormat *format, uint64_t *virtual
 VsStatus vs_image_open(const char *path, VsImage **out, VsError *err)
 {
     *out = NULL;
-    if (!path || !*path)
-        return vs_error_set(err, VS_ERR_INVALID, "no disk image file name given");
+    VsStatus st = check_image_file(path, err);
+    if (st != VS_OK)
+        return st;
     BlockFormat bf;
-    VsStatus st = block_probe(path, &bf, err);
+    st = block_probe(path, &bf, err);
     if (st != VS_OK)
         return st;
     VsImage *img = calloc(1, sizeof(*img));

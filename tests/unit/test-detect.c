@@ -136,6 +136,11 @@ static void test_iso(void)
     expect("missing.iso", VESSEL_MEDIUM_ISO, -1, VS_ARCH_NONE, "No such file");
     mkdir(path("folder.iso"), 0755);
     expect("folder.iso", VESSEL_MEDIUM_ISO, -1, VS_ARCH_NONE, "folder");
+    /* A FIFO is refused without opening it (which would wait for a writer forever). */
+    CHECK(mkfifo(path("fifo"), 0600) == 0);
+    expect("fifo", VESSEL_MEDIUM_ISO, -1, VS_ARCH_NONE, "not a regular file");
+    expect("fifo", VESSEL_MEDIUM_KERNEL, -1, VS_ARCH_NONE, "not a regular file");
+    expect("fifo", VESSEL_MEDIUM_DISK, -1, VS_ARCH_NONE, "not a regular file");
     if (geteuid() != 0) {
         CHECK(mb_write(path("secret.iso"), "x", 1));
         chmod(path("secret.iso"), 0);

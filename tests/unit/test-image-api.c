@@ -136,8 +136,13 @@ static void test_refuses(void)
     CHECK(vs_image_info(path("missing.qcow2"), &fmt, &size, &err) == VS_ERR_IO);
     CHECK(strstr(err.message, "missing.qcow2") != NULL);
     CHECK(strstr(err.message, "No such file or directory") != NULL);
-    /* A directory is not an image. */
+    /* A directory is not an image; nor is a FIFO (which must not hang the call). */
     CHECK(vs_image_info(dir, &fmt, &size, &err) != VS_OK);
+    CHECK(mkfifo(path("fifo"), 0600) == 0);
+    CHECK(vs_image_info(path("fifo"), &fmt, &size, &err) == VS_ERR_INVALID);
+    CHECK(strstr(err.message, "not a file") != NULL);
+    VsImage *img = NULL;
+    CHECK(vs_image_open(path("fifo"), &img, &err) == VS_ERR_INVALID && img == NULL);
 }
 
 static void test_read(bool have_qemu)
