@@ -992,7 +992,8 @@ static void create_succeeded(VesselWizard *self, gint64 id)
         gtk_widget_activate_action(GTK_WIDGET(self->parent), "win.select-vm", "x", id);
         AdwToastOverlay *o = find_toast_overlay(GTK_WIDGET(self->parent));
         if (o) {
-            g_autofree char *t = g_strdup_printf(_("“%s” was created"), self->name);
+            g_autofree char *name = g_strstrip(g_strdup(self->name ? self->name : ""));
+            g_autofree char *t = g_strdup_printf(_("“%s” was created"), name);
             adw_toast_overlay_add_toast(o, adw_toast_new(t));
         }
     }
@@ -1134,6 +1135,10 @@ static void vm_created(GObject *source, GAsyncResult *res, gpointer user_data)
     }
     const VlVm *rec = vessel_vm_get_record(vm);
     g_autofree char *bundle = vessel_store_bundle_path(VESSEL_STORE(source), rec->uuid);
+    if (!bundle) {
+        rollback(j, _("The new VM has no folder in the library."));
+        return;
+    }
     g_autofree char *file = g_strdup_printf("disk%zu.qcow2", rec->n_drives);
     j->path = g_build_filename(bundle, "disks", file, NULL);
     GTask *task = g_task_new(NULL, NULL, disk_created, j);
