@@ -17,7 +17,8 @@
  * Also: a missing share folder, a bad mount tag, a missing initrd, a missing existing
  * image (each blocks Next with a message); the demo source (no files page) with an
  * existing image as its disk; a disk that cannot be created (something already at its
- * path), after which the new VM is deleted again: no record, no bundle.
+ * path), after which the new VM is deleted again: no record, no bundle; the file chooser
+ * opening in the folder remembered in GSettings and remembering the new one.
  * Every page is saved as a screenshot in $VESSEL_SCREENSHOT_DIR.
  */
 #include <glib/gi18n.h>
@@ -498,6 +499,68 @@ static void test_iso_vm(const char *tmp)
     GUI_CHECK(v->n_drives == 0);
 }
 
+/* The file chooser opens in the folder remembered in GSettings (last-iso-folder) and the
+ * folder of the chosen file is remembered. Without a portal GtkFileChooserNative shows a
+ * GtkFileChooserDialog in this process, which the test answers. */
+static GtkWidget *find_chooser(void)
+{
+    GListModel *tops = gtk_window_get_toplevels();
+    for (guint i = 0; i < g_list_model_get_n_items(tops); i++) {
+        g_autoptr(GObject) o = g_list_model_get_item(tops, i);
+        if (GTK_IS_FILE_CHOOSER_DIALOG(o))
+            return GTK_WIDGET(o);
+    }
+    return NULL;
+}
+
+static gboolean chooser_shown(gpointer data)
+{
+    (void)data;
+    return find_chooser() != NULL;
+}
+
+static void test_chooser(const char *tmp)
+{
+    GSettings *settings =
+        vessel_application_get_settings(VESSEL_APPLICATION(g_application_get_default()));
+    if (!settings) {
+        printf("  SKIP: no GSettings schema, folders are not remembered\n");
+        return;
+    }
+    g_settings_set_string(settings, "last-iso-folder", tmp);
+    g_autofree char *sub = g_build_filename(tmp, "isos", NULL);
+    g_mkdir(sub, 0755);
+    g_autofree char *iso = g_build_filename(sub, "chosen.iso", NULL);
+    MbFat efi = mb_fat_with_loader(12, 128, "BOOTAA64EFI", NULL);
+    write_iso(iso, &efi, FALSE);
+    free(efi.img);
+
+    GtkWindow *w = vessel_wizard_new(VESSEL_APPLICATION(g_application_get_default()), main_window);
+    settle(w);
+    act(w, "wizard.set-source", "iso");
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.choose-file", NULL);
+    GUI_CHECK(gui_wait_until(chooser_shown, NULL, 5000));
+    GtkWidget *dialog = find_chooser();
+    gui_spin(300);
+    g_autoptr(GFile) folder = gtk_file_chooser_get_current_folder(GTK_FILE_CHOOSER(dialog));
+    g_autofree char *folder_path = folder ? g_file_get_path(folder) : NULL;
+    printf("  chooser opened in %s\n", folder_path ? folder_path : "(none)");
+    GUI_CHECK(g_strcmp0(folder_path, tmp) == 0);
+    g_autoptr(GFile) file = g_file_new_for_path(iso);
+    GUI_CHECK(gtk_file_chooser_set_file(GTK_FILE_CHOOSER(dialog), file, NULL));
+    gui_spin(300);
+    gtk_dialog_response(GTK_DIALOG(dialog), GTK_RESPONSE_ACCEPT);
+    gui_spin(300);
+    settle(w);
+    g_autofree char *remembered = g_settings_get_string(settings, "last-iso-folder");
+    GUI_CHECK(g_str_equal(remembered, sub));
+    g_autofree char *arch = prop(w, "arch");
+    GUI_CHECK(g_str_equal(arch, "aarch64")); /* the chosen ISO was detected */
+    GUI_CHECK(can_next(w));
+    close_wizard(w);
+}
+
 /* When the new VM appears in the list, another program puts something where its disk
  * goes: the disk cannot be created, and the wizard must delete the VM again. */
 static void block_disk(GListModel *list, guint pos, guint removed, guint added, gpointer data)
@@ -632,6 +695,8 @@ int main(void)
     test_kernel_vm(tmp, kernel, initrd);
     printf("ISO VM\n");
     test_iso_vm(tmp);
+    printf("file chooser\n");
+    test_chooser(tmp);
     printf("rollback\n");
     test_rollback(kernel);
     printf("demo VM\n");
