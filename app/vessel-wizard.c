@@ -1323,6 +1323,13 @@ static gboolean on_close_request(GtkWindow *window, VesselWizard *self)
     return FALSE;
 }
 
+/* Enter in the name goes on to the summary, as the Next button would. */
+static void on_name_activated(AdwEntryRow *row, VesselWizard *self)
+{
+    (void)row;
+    gtk_widget_activate_action(GTK_WIDGET(self), "wizard.next", NULL);
+}
+
 /* ---- GObject ------------------------------------------------------------------------------ */
 
 static void vessel_wizard_get_property(GObject *object, guint prop_id, GValue *value,
@@ -1509,6 +1516,7 @@ static void vessel_wizard_init(VesselWizard *self)
                      self);
     g_signal_connect(self->share_tag_row, "changed", G_CALLBACK(on_share_tag_changed), self);
     g_signal_connect(self->name_row, "changed", G_CALLBACK(on_name_changed), self);
+    g_signal_connect(self->name_row, "entry-activated", G_CALLBACK(on_name_activated), self);
     g_signal_connect(self, "close-request", G_CALLBACK(on_close_request), self);
 }
 
