@@ -1491,7 +1491,9 @@ static void vessel_wizard_init(VesselWizard *self)
     self->source = SOURCE_ISO;
     self->storage = STORAGE_NEW;
     self->disk_gib = 20;
-    self->cmdline = g_strdup("console=ttyS0 console=tty0");
+    /* The kernel's last console is /dev/console: the serial port, which the VM window's
+     * console tab shows; tty0 puts the messages on the screen too. */
+    self->cmdline = g_strdup("console=tty0 console=ttyS0");
     self->share_tag = g_strdup("share");
     host_limits(self);
 

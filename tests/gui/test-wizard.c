@@ -418,7 +418,7 @@ static void test_kernel_vm(const char *tmp, const char *kernel, const char *init
     GUI_CHECK(v->vcpus == 1);
     GUI_CHECK(v->boot == VL_BOOT_KERNEL);
     GUI_CHECK(g_str_equal(v->kernel, kernel) && g_str_equal(v->initrd, initrd));
-    GUI_CHECK(g_str_equal(v->cmdline, "console=ttyS0 console=tty0"));
+    GUI_CHECK(g_str_equal(v->cmdline, "console=tty0 console=ttyS0"));
     GUI_CHECK(g_str_equal(v->firmware, firmware));
     GUI_CHECK(v->n_shares == 1 && g_str_equal(v->shares[0].tag, "hostshare") &&
               g_str_equal(v->shares[0].path, share));
