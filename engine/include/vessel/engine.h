@@ -336,6 +336,33 @@ void vs_machine_destroy(VsMachine *m);
  */
 VsStatus vs_host_cpu_summary(char *buf, size_t len, VsError *err);
 
+/* ---- Disk images (for front ends: the app's new-VM wizard and settings) ---- */
+
+/*
+ * Create a new, empty disk image of `size` bytes (rounded up to 512) in `format`
+ * (VS_DISK_FORMAT_RAW or VS_DISK_FORMAT_QCOW2; qcow2 v3 with 64 KiB clusters, sparse).
+ * Fails (VS_ERR_IO, "already exists") when the file exists: nothing is overwritten. On
+ * any failure no file is left behind.
+ */
+VsStatus vs_image_create(const char *path, VsDiskFormat format, uint64_t size, VsError *err);
+
+/* The format (raw or qcow2, from the header) and the size the guest sees of an image. The
+ * image is opened read-only (a shared lock: fails while a program writes it). */
+VsStatus vs_image_info(const char *path, VsDiskFormat *format, uint64_t *virtual_size,
+                       VsError *err);
+
+/*
+ * Reading an image's guest-visible contents (qcow2 through its tables, backing chain
+ * included), e.g. to look at its partition table. Opened read-only without taking the
+ * image lock, so an image a running VM uses can be inspected (what is read may then be
+ * inconsistent). Reads past the end fail with VS_ERR_INVALID.
+ */
+typedef struct VsImage VsImage;
+VsStatus vs_image_open(const char *path, VsImage **out, VsError *err);
+uint64_t vs_image_size(const VsImage *img);
+VsStatus vs_image_read(VsImage *img, uint64_t offset, void *buf, size_t len, VsError *err);
+void vs_image_close(VsImage *img);
+
 #ifdef __cplusplus
 }
 #endif
