@@ -5,17 +5,11 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 
-/* ASSEMBLY-TEMPORARY: the parts below are built on parallel branches. Until they are merged
- * the application declares their constructors weak, so a branch without some of them still
- * links its tests; a missing part's action does nothing. Replaced by the parts' headers
- * when the branches are merged. */
-GtkWindow *vessel_window_new(VesselApplication *app) __attribute__((weak));
-GtkWindow *vessel_wizard_new(VesselApplication *app, GtkWindow *parent) __attribute__((weak));
-GtkWindow *vessel_vm_window_new(VesselApplication *app, VesselVm *vm) __attribute__((weak));
-GtkWindow *vessel_settings_new(VesselApplication *app, VesselVm *vm, GtkWindow *parent)
-    __attribute__((weak));
-void vessel_about_show(GtkWindow *parent) __attribute__((weak));
-#define PART(fn) if (fn)
+#include "vessel-about.h"
+#include "vessel-settings.h"
+#include "vessel-vm-window.h"
+#include "vessel-window.h"
+#include "vessel-wizard.h"
 
 struct _VesselApplication {
     AdwApplication parent_instance;
@@ -106,8 +100,6 @@ GtkWindow *vessel_application_open_vm_window(VesselApplication *app, VesselVm *v
 {
     GtkWindow *w = vessel_application_lookup_vm_window(app, vm);
     if (!w) {
-        if (!vessel_vm_window_new)
-            return NULL;
         w = vessel_vm_window_new(app, vm);
         gint64 *key = g_new(gint64, 1);
         *key = vessel_vm_get_id(vm);
@@ -268,7 +260,7 @@ static void act_new_vm(GSimpleAction *a, GVariant *p, gpointer data)
     VesselApplication *app = data;
     if (!app->opened)
         return;
-    PART(vessel_wizard_new) gtk_window_present(vessel_wizard_new(app, app->main_window));
+    gtk_window_present(vessel_wizard_new(app, app->main_window));
 }
 
 static void act_demo_vm(GSimpleAction *a, GVariant *p, gpointer data)
@@ -306,7 +298,6 @@ static void act_settings(GSimpleAction *a, GVariant *p, gpointer data)
     VesselApplication *app = data;
     VesselVm *vm = vm_for_id(app, g_variant_get_int64(p));
     if (vm)
-        PART(vessel_settings_new)
         gtk_window_present(vessel_settings_new(app, vm, active_window(app)));
 }
 
@@ -314,7 +305,7 @@ static void act_about(GSimpleAction *a, GVariant *p, gpointer data)
 {
     (void)a;
     (void)p;
-    PART(vessel_about_show) vessel_about_show(active_window(data));
+    vessel_about_show(active_window(data));
 }
 
 static guint count_active(VesselApplication *app)
@@ -414,9 +405,7 @@ static void vessel_application_activate(GApplication *gapp)
 {
     VesselApplication *app = VESSEL_APPLICATION(gapp);
     if (!app->main_window) {
-        app->main_window = vessel_window_new
-                               ? vessel_window_new(app)
-                               : GTK_WINDOW(adw_application_window_new(GTK_APPLICATION(app)));
+        app->main_window = vessel_window_new(app);
         g_object_add_weak_pointer(G_OBJECT(app->main_window), (gpointer *)&app->main_window);
         g_signal_connect(app->main_window, "close-request", G_CALLBACK(main_close_request), app);
     }

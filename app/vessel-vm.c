@@ -340,6 +340,10 @@ static void start_done(GObject *source, GAsyncResult *result, gpointer user_data
     GError *error = NULL;
     if (!g_task_propagate_boolean(G_TASK(result), &error)) {
         /* start_data_free destroys a machine that was created but did not start. */
+        if (vm->has_display) {
+            vm->has_display = FALSE;
+            g_object_notify_by_pspec(G_OBJECT(vm), props[PROP_HAS_DISPLAY]);
+        }
         set_state(vm, VESSEL_VM_STOPPED);
         set_string(vm, &vm->stop_message, error->message, PROP_STOP_MESSAGE);
         g_task_return_error(outer, error);
@@ -348,8 +352,6 @@ static void start_done(GObject *source, GAsyncResult *result, gpointer user_data
     }
     vm->machine = d->machine;
     d->machine = NULL;
-    vm->has_display = d->mc.cfg.display;
-    g_object_notify_by_pspec(G_OBJECT(vm), props[PROP_HAS_DISPLAY]);
     set_string(vm, &vm->accel_summary, vs_machine_accel_summary(vm->machine), PROP_ACCEL_SUMMARY);
     set_string(vm, &vm->pin_summary, vs_machine_pin_summary(vm->machine), PROP_PIN_SUMMARY);
     set_string(vm, &vm->stop_message, "", PROP_STOP_MESSAGE);
@@ -381,6 +383,12 @@ void vessel_vm_start_async(VesselVm *vm, GCancellable *cancellable, GAsyncReadyC
         return;
     }
     d->built = TRUE;
+    /* Known from the configuration already, so a window opened while the machine is being
+     * built shows the screen it is going to have. */
+    if (vm->has_display != (gboolean)d->mc.cfg.display) {
+        vm->has_display = d->mc.cfg.display;
+        g_object_notify_by_pspec(G_OBJECT(vm), props[PROP_HAS_DISPLAY]);
+    }
     /* A fresh run: the console starts empty. */
     g_byte_array_set_size(vm->history, 0);
     set_state(vm, VESSEL_VM_STARTING);

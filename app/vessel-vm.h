@@ -49,7 +49,7 @@ G_DECLARE_FINAL_TYPE(VesselVm, vessel_vm, VESSEL, VM, GObject)
  *     not built yet"; "" while stopped),
  *   "pin-summary" (string, vs_machine_pin_summary; "" while stopped),
  *   "stop-message" (string: why it last stopped, "" if it never ran),
- *   "has-display" (boolean: the running machine has virtio-gpu).
+ *   "has-display" (boolean: the machine, running or starting, has virtio-gpu).
  * Signals:
  *   "console-output" (GBytes *bytes): the guest wrote to its serial console.
  *   "display-resize" (guint width, guint height): scanout 0's size (0 x 0: off).

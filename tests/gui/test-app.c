@@ -274,7 +274,8 @@ static int phase_first(const char *self_exe)
     wizard_next(wiz, "summary");
     shoot(GTK_WIDGET(wiz), "app-wizard-summary.png", 8);
     g_object_add_weak_pointer(G_OBJECT(wiz), (gpointer *)&wiz);
-    wizard_act(wiz, "create", NULL);
+    /* The wizard closes (and is freed) once the VM is created. */
+    GUI_CHECK(gtk_widget_activate_action_variant(GTK_WIDGET(wiz), "wizard.create", NULL));
     for (int i = 0; i < 200 && wiz; i++)
         gui_spin(50);
     GUI_CHECK(wiz == NULL); /* closed after creating */
@@ -403,7 +404,16 @@ static int phase_zh_cn(void)
     wait_state(vm, VESSEL_VM_RUNNING, 30000);
     GtkWindow *vmwin = vessel_application_lookup_vm_window(app, vm);
     VesselDisplay *display = VESSEL_DISPLAY(find_child(GTK_WIDGET(vmwin), VESSEL_TYPE_DISPLAY));
-    GUI_CHECK(gui_wait_until(frames_at_least, display, 30000));
+    if (!gui_wait_until(frames_at_least, display, 30000)) {
+        g_autofree char *view = NULL;
+        g_object_get(vmwin, "view", &view, NULL);
+        fprintf(stderr,
+                "no frames: view %s, renderer %s, frames %" G_GUINT64_FORMAT ", mapped %d\n", view,
+                vessel_display_get_renderer(display), vessel_display_get_frames(display),
+                gtk_widget_get_mapped(GTK_WIDGET(display)));
+        shoot(GTK_WIDGET(vmwin), "app-vm-window-zh_CN-failed.png", 1);
+        exit(1);
+    }
     gui_spin(2000);
     GUI_CHECK(has_label(GTK_WIDGET(vmwin), "正在运行"));
     shoot(GTK_WIDGET(vmwin), "app-vm-window-zh_CN.png", 4);
@@ -425,8 +435,8 @@ static int run_phase(const char *exe, const char *phase, gboolean chinese)
     }
     int status = 0;
     g_autoptr(GError) error = NULL;
-    GUI_CHECK(g_spawn_sync(NULL, argv, envp, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL,
-                           NULL, &status, &error));
+    GUI_CHECK(g_spawn_sync(NULL, argv, envp, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL,
+                           &status, &error));
     g_strfreev(envp);
     return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
 }
@@ -440,8 +450,10 @@ int main(int argc, char **argv)
     if (argc > 1) {
         /* A phase run by the parent (main.c's locale set-up, done by hand). */
         if (!setlocale(LC_ALL, "")) {
-            fprintf(stderr, "the locale %s is not installed (tools/bootstrap generates "
-                    "zh_CN.UTF-8)\n", g_getenv("LANG"));
+            fprintf(stderr,
+                    "the locale %s is not installed (tools/bootstrap generates "
+                    "zh_CN.UTF-8)\n",
+                    g_getenv("LANG"));
             return 1;
         }
         const char *dir = g_getenv("VESSEL_LOCALEDIR");
