@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vessel-about.h"
 #include "vessel-settings.h"
@@ -232,7 +233,7 @@ static void store_opened(GObject *source, GAsyncResult *result, gpointer user_da
     if (!vessel_store_open_finish(VESSEL_STORE(source), result, &error)) {
         g_autoptr(GString) body = g_string_new(error->message);
         const char *backup = vessel_store_get_backup_path(app->store);
-        if (backup[0])
+        if (backup[0] && !strstr(error->message, backup))
             g_string_append_printf(body, "\n\n%s %s", _("A copy of the file was saved as"), backup);
         g_string_append_printf(body, "\n\n%s",
                                _("Vessel did not change the library file. Quit, fix or move the "

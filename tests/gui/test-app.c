@@ -10,6 +10,8 @@
  *     window's actions.
  *   phase "again": a new app process finds the VM in the library.
  *   phase "zh_CN" (LANG=zh_CN.UTF-8): the UI is in Chinese.
+ *   phase "corrupt": a library file that is not a database is reported in a dialog that
+ *     names the backup copy, and the file is left as it was.
  *
  * The test runs the first phase and re-executes itself for the other two, so the library
  * is really reopened by another process. Screenshots go to $VESSEL_SCREENSHOT_DIR.
@@ -424,10 +426,48 @@ static int phase_zh_cn(void)
     return 0;
 }
 
+static gboolean store_failed(gpointer data)
+{
+    (void)data;
+    return find_window(ADW_TYPE_MESSAGE_DIALOG) != NULL;
+}
+
+/* A library file that is not a database: a dialog says so, names the backup, and the file
+ * is left exactly as it was. */
+static int phase_corrupt(void)
+{
+    g_autofree char *dir = g_build_filename(g_get_user_data_dir(), "vessel", NULL);
+    g_autofree char *db = g_build_filename(dir, "library.db", NULL);
+    GUI_CHECK(g_mkdir_with_parents(dir, 0755) == 0);
+    const char junk[] = "this is not an SQLite database, but it is somebody's file\n";
+    write_file(db, junk);
+    app = vessel_application_new();
+    GUI_CHECK(g_application_register(G_APPLICATION(app), NULL, NULL));
+    g_application_activate(G_APPLICATION(app));
+    GUI_CHECK(gui_wait_until(store_failed, NULL, 10000));
+    GtkWindow *d = find_window(ADW_TYPE_MESSAGE_DIALOG);
+    const char *heading = adw_message_dialog_get_heading(ADW_MESSAGE_DIALOG(d));
+    const char *body = adw_message_dialog_get_body(ADW_MESSAGE_DIALOG(d));
+    printf("dialog: %s\n%s\n", heading, body);
+    GUI_CHECK(strstr(heading, "cannot be opened") != NULL);
+    const char *backup = vessel_store_get_backup_path(vessel_application_get_store(app));
+    GUI_CHECK(backup[0] && strstr(body, backup) != NULL);
+    g_autofree char *now = NULL, *copy = NULL;
+    GUI_CHECK(g_file_get_contents(db, &now, NULL, NULL) && !strcmp(now, junk));
+    GUI_CHECK(g_file_get_contents(backup, &copy, NULL, NULL) && !strcmp(copy, junk));
+    shoot(GTK_WIDGET(d), "app-corrupt-library.png", 8);
+    g_object_unref(app);
+    return 0;
+}
+
 static int run_phase(const char *exe, const char *phase, gboolean chinese)
 {
     char *argv[] = { (char *)exe, (char *)phase, NULL };
     char **envp = g_get_environ();
+    if (!strcmp(phase, "corrupt")) {
+        g_autofree char *other = g_build_filename(g_get_home_dir(), "corrupt-data", NULL);
+        envp = g_environ_setenv(envp, "XDG_DATA_HOME", other, TRUE);
+    }
     if (chinese) {
         envp = g_environ_setenv(envp, "LANG", "zh_CN.UTF-8", TRUE);
         envp = g_environ_setenv(envp, "LC_ALL", "zh_CN.UTF-8", TRUE);
@@ -466,6 +506,8 @@ int main(int argc, char **argv)
             return phase_again();
         if (!strcmp(argv[1], "zh_CN"))
             return phase_zh_cn();
+        if (!strcmp(argv[1], "corrupt"))
+            return phase_corrupt();
         return 2;
     }
     int rc = run_phase(argv[0], "first", FALSE);
@@ -473,6 +515,8 @@ int main(int argc, char **argv)
         rc = run_phase(argv[0], "again", FALSE);
     if (rc == 0)
         rc = run_phase(argv[0], "zh_CN", TRUE);
+    if (rc == 0)
+        rc = run_phase(argv[0], "corrupt", FALSE);
     printf("app: %s\n", rc == 0 ? "OK" : "FAILED");
     return rc;
 }
