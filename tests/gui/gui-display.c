@@ -87,10 +87,13 @@ static void emit_motion(GtkWidget *display, double x, double y)
 static void check_pointer(VesselVm *vm, GtkWidget *display)
 {
     /* The tablet is the second input device (keyboard, tablet, mouse). */
+    /* Events sent before the reader has the device open are lost: wait until it has. */
     console_line(vm, "cat /sys/class/input/event1/device/name; "
-                     "cat /dev/input/event1 >/tmp/tablet &\n");
+                     "cat /dev/input/event1 >/tmp/tablet & "
+                     "while ! ls -l /proc/$!/fd 2>/dev/null | grep -q event1; do sleep 0.1; "
+                     "done; echo tablet-reader-$((3*4))\n");
     GUI_CHECK(vmwin_wait_console(vm, "Vessel Virtio Tablet", 10000));
-    gui_spin(500);
+    GUI_CHECK(vmwin_wait_console(vm, "tablet-reader-12", 30000));
     graphene_rect_t r;
     vessel_display_letterbox(gtk_widget_get_width(display), gtk_widget_get_height(display),
                              gtk_widget_get_scale_factor(display), 1024, 768, &r);

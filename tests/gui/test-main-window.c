@@ -19,6 +19,17 @@
 #include "vessel-store.h"
 #include "vessel-window.h"
 
+/* The guest's shell is up (its init printed the interactive-shell line). */
+static gboolean guest_ready(gpointer data)
+{
+    GBytes *b = vessel_vm_get_console_history(VESSEL_VM(data));
+    gsize n = 0;
+    const char *p = g_bytes_get_data(b, &n);
+    gboolean ready = p && g_strstr_len(p, (gssize)n, "interactive shell") != NULL;
+    g_bytes_unref(b);
+    return ready;
+}
+
 static const char *screenshot_dir;
 
 /* ---- Widget-tree helpers ---------------------------------------------------------- */
@@ -767,6 +778,9 @@ int main(int argc, char **argv)
     click_expect_state(window, "Pause", demo, VESSEL_VM_PAUSED);
     GUI_CHECK(wait_label(window, vessel_vm_state_label(VESSEL_VM_PAUSED)));
     click_expect_state(window, "Resume", demo, VESSEL_VM_RUNNING);
+    /* The guest handles the power button once its init has started acpid (before the
+     * shell); a press before that is lost, as on real hardware. */
+    GUI_CHECK(gui_wait_until(guest_ready, demo, 120000));
     gtk_widget_activate_action(window, "win.stop", NULL);
     VmStateWait stopped = { demo, VESSEL_VM_STOPPED };
     GUI_CHECK(gui_wait_until(vm_state_is, &stopped, 60000));
