@@ -250,6 +250,20 @@ static void test_bad_input(const char *tmp)
     } else {
         printf("  SKIP unreadable disk: running as root, which can read a mode-000 file\n");
     }
+    /* A disk image that cannot be read as what it claims to be (even by root): the qcow2
+     * magic with an impossible version and cluster size. */
+    g_autofree char *broken = g_build_filename(tmp, "broken.qcow2", NULL);
+    static const unsigned char bad_header[104] = {
+        'Q', 'F', 'I', 0xfb, 0, 0, 0, 99, [20] = 0, 0, 0, 99,
+    };
+    GUI_CHECK(mb_write(broken, bad_header, sizeof(bad_header)));
+    act(w, "wizard.set-file", broken);
+    settle(w);
+    g_autofree char *broken_msg = NULL;
+    g_object_get(w, "message", &broken_msg, NULL);
+    printf("  broken qcow2: %s\n", broken_msg);
+    GUI_CHECK(broken_msg && strstr(broken_msg, "qcow2") != NULL);
+    GUI_CHECK(!can_next(w));
     GUI_CHECK(n_vms() == vms && n_bundles() == bundles);
     close_wizard(w);
 }
