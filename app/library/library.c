@@ -1599,6 +1599,24 @@ VlStatus vl_vm_list(VlLibrary *lib, VlVm **vms_out, size_t *n_out, VlError *err)
 
 /* ---- VM writes ---- */
 
+/* The VM's own row (inside a transaction). */
+static VlStatus update_vm_row(VlLibrary *lib, const VlVm *vm, VlError *err)
+{
+    VlStatus st = VL_OK;
+    sqlite3_stmt *s = prepare(lib,
+                              "UPDATE vms SET (" VM_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                              " ?, ?, ?, ?, ?) WHERE id = ?",
+                              err, &st);
+    if (!s)
+        return st;
+    bind_vm(s, vm, now_seconds());
+    sqlite3_bind_int64(s, 16, vm->id);
+    st = name_clash(step_done(lib, s, "saving the VM's settings", err), vm->name, err);
+    if (st == VL_OK && sqlite3_changes(lib->db) == 0)
+        st = fail(err, VL_ERR_NOT_FOUND, "there is no VM with id %lld", (long long)vm->id);
+    return st;
+}
+
 VlStatus vl_vm_update(VlLibrary *lib, const VlVm *vm, VlError *err)
 {
     err_reset(err);
@@ -1607,17 +1625,7 @@ VlStatus vl_vm_update(VlLibrary *lib, const VlVm *vm, VlError *err)
         st = tx_begin(lib, err);
     if (st != VL_OK)
         return st;
-    sqlite3_stmt *s = prepare(lib,
-                              "UPDATE vms SET (" VM_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                              " ?, ?, ?, ?, ?) WHERE id = ?",
-                              err, &st);
-    if (s) {
-        bind_vm(s, vm, now_seconds());
-        sqlite3_bind_int64(s, 16, vm->id);
-        st = name_clash(step_done(lib, s, "saving the VM's settings", err), vm->name, err);
-        if (st == VL_OK && sqlite3_changes(lib->db) == 0)
-            st = fail(err, VL_ERR_NOT_FOUND, "there is no VM with id %lld", (long long)vm->id);
-    }
+    st = update_vm_row(lib, vm, err);
     if (st == VL_OK)
         st = write_display(lib, vm->id, &vm->display, err);
     return tx_end(lib, st, err);
@@ -1631,17 +1639,7 @@ VlStatus vl_vm_save(VlLibrary *lib, const VlVm *vm, VlError *err)
         st = tx_begin(lib, err);
     if (st != VL_OK)
         return st;
-    sqlite3_stmt *s = prepare(lib,
-                              "UPDATE vms SET (" VM_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                              " ?, ?, ?, ?, ?) WHERE id = ?",
-                              err, &st);
-    if (s) {
-        bind_vm(s, vm, now_seconds());
-        sqlite3_bind_int64(s, 16, vm->id);
-        st = name_clash(step_done(lib, s, "saving the VM's settings", err), vm->name, err);
-        if (st == VL_OK && sqlite3_changes(lib->db) == 0)
-            st = fail(err, VL_ERR_NOT_FOUND, "there is no VM with id %lld", (long long)vm->id);
-    }
+    st = update_vm_row(lib, vm, err);
     /* The child rows are replaced as a whole (forwards go with their adapters). */
     static const char *const wipe[] = {
         "DELETE FROM drives WHERE vm_id = ?",

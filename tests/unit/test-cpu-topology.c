@@ -13,46 +13,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fake-sysfs.h"
 #include "osal/cpu-topology.h"
 #include "tmpdir.h"
-
-static char g_tmp[256];
-static char g_root[512];
-static unsigned g_tree;
-
-/* mkdir -p for the directory part of `path` under the current tree, then write text. */
-static void put(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(const char *path, const char *fmt, ...)
-{
-    char full[1024];
-    snprintf(full, sizeof(full), "%s/%s", g_root, path);
-    for (char *p = full + strlen(g_tmp) + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(full, 0755) != 0 && errno != EEXIST) {
-                perror(full);
-                exit(1);
-            }
-            *p = '/';
-        }
-    }
-    FILE *f = fopen(full, "w");
-    if (!f) {
-        perror(full);
-        exit(1);
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    fclose(f);
-}
-
-/* Start a new, empty fake tree. */
-static void new_tree(void)
-{
-    snprintf(g_root, sizeof(g_root), "%s/tree%u/sys", g_tmp, g_tree++);
-}
 
 static void cpu_file(unsigned cpu, const char *file, const char *fmt, unsigned long v)
 {
@@ -156,7 +119,7 @@ static void test_cpu_lists(void)
 /* Snapdragon 888-like phone: 4x Cortex-A55 (446), 3x A78 (871), 1x X1 (1024). */
 static void make_phone(const char *online)
 {
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "%s\n", online);
     put("devices/system/cpu/possible", "0-7\n");
     for (unsigned c = 0; c < 8; c++) {
@@ -272,7 +235,7 @@ static void test_intel_hybrid(void)
 {
     VsCpuTopology t;
     char err[512];
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-15\n");
     put("devices/cpu_core/cpus", "0-7\n");
     put("devices/cpu_atom/cpus", "8-15\n");
@@ -296,7 +259,7 @@ static void test_intel_hybrid(void)
     CHECK(list_is(&t.performance, "0-7") && list_is(&t.efficiency, "8-15"));
 
     /* Only cpu_core (no atom PMU) and no cpufreq: uniform. */
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-3\n");
     put("devices/cpu_core/cpus", "0-3\n");
     CHECK(vs_cpu_topology_detect(g_root, &t, err, sizeof(err)));
@@ -304,7 +267,7 @@ static void test_intel_hybrid(void)
     CHECK(contains(t.source, "uniform"));
 
     /* Overlapping PMU lists are not believed. */
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-3\n");
     put("devices/cpu_core/cpus", "0-2\n");
     put("devices/cpu_atom/cpus", "2-3\n");
@@ -312,7 +275,7 @@ static void test_intel_hybrid(void)
     CHECK(!t.hybrid && list_is(&t.performance, "0-3"));
 
     /* A P-core offline: the E-cores stay efficiency cores. */
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0,2-15\n");
     put("devices/cpu_core/cpus", "0-7\n");
     put("devices/cpu_atom/cpus", "8-15\n");
@@ -326,7 +289,7 @@ static void test_uniform_server(void)
 {
     VsCpuTopology t;
     char err[512];
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-31\n");
     for (unsigned c = 0; c < 32; c++)
         cpu_file(c, "cpufreq/cpuinfo_max_freq", "%lu\n", c % 4 ? 3500000 : 3700000);
@@ -346,7 +309,7 @@ static void test_uniform_server(void)
     CHECK(plan->pin_helpers && list_is(&plan->helpers, "0-31"));
 
     /* Equal cpu_capacity on every CPU: uniform, from cpu_capacity. */
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-63\n");
     for (unsigned c = 0; c < 64; c++)
         cpu_file(c, "cpu_capacity", "%lu\n", 1024);
@@ -363,23 +326,23 @@ static void test_missing_and_garbage(void)
     VsCpuTopology t;
     char err[512];
 
-    new_tree(); /* nothing at all */
+    fake_sysfs_new_tree(); /* nothing at all */
     CHECK(!vs_cpu_topology_detect(g_root, &t, err, sizeof(err)));
     CHECK(contains(err, "devices/system/cpu/online"));
 
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-x\n");
     CHECK(!vs_cpu_topology_detect(g_root, &t, err, sizeof(err)));
     CHECK(contains(err, "online"));
     CHECK(contains(err, "expected a CPU number"));
 
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "\n");
     CHECK(!vs_cpu_topology_detect(g_root, &t, err, sizeof(err)));
     CHECK(contains(err, "empty CPU list"));
 
     /* Capacity files missing on some CPUs, no cpufreq: uniform. */
-    new_tree();
+    fake_sysfs_new_tree();
     put("devices/system/cpu/online", "0-3\n");
     cpu_file(0, "cpu_capacity", "%lu\n", 300);
     cpu_file(1, "cpu_capacity", "%lu\n", 1024);
@@ -391,7 +354,7 @@ static void test_missing_and_garbage(void)
         "0\n", "-5\n", "12a\n", "", "99999999999999999999999\n", " 512\n"
     };
     for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
-        new_tree();
+        fake_sysfs_new_tree();
         put("devices/system/cpu/online", "0-1\n");
         cpu_file(0, "cpu_capacity", "%lu\n", 1024);
         put("devices/system/cpu/cpu1/cpu_capacity", "%s", junk[i]);
@@ -400,7 +363,7 @@ static void test_missing_and_garbage(void)
     }
 
     /* A huge online list file is read only as far as the buffer goes, never overrun. */
-    new_tree();
+    fake_sysfs_new_tree();
     char *big = malloc(20000);
     memset(big, '1', 19999);
     big[19999] = 0;

@@ -14,43 +14,14 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "fake-sysfs.h"
 #include "tmpdir.h"
 #include "vessel/engine.h"
 
-static char g_tmp[256];
-static char g_root[512];
-static unsigned g_tree;
-
-static void put(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(const char *path, const char *fmt, ...)
-{
-    char full[1024];
-    snprintf(full, sizeof(full), "%s/%s", g_root, path);
-    for (char *p = full + strlen(g_tmp) + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(full, 0755) != 0 && errno != EEXIST) {
-                perror(full);
-                exit(1);
-            }
-            *p = '/';
-        }
-    }
-    FILE *f = fopen(full, "w");
-    if (!f) {
-        perror(full);
-        exit(1);
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    fclose(f);
-}
-
+/* A new tree, which the engine reads through $VESSEL_SYSFS_ROOT. */
 static void new_tree(void)
 {
-    snprintf(g_root, sizeof(g_root), "%s/tree%u/sys", g_tmp, g_tree++);
+    fake_sysfs_new_tree();
     setenv("VESSEL_SYSFS_ROOT", g_root, 1);
 }
 
