@@ -48,6 +48,19 @@ static inline void gui_spin(guint ms)
         g_main_context_iteration(NULL, TRUE);
 }
 
+/* The first toplevel window of this type (visible or not), or NULL. */
+static inline GtkWindow *gui_find_toplevel(GType type)
+{
+    GListModel *tops = gtk_window_get_toplevels();
+    for (guint i = 0; i < g_list_model_get_n_items(tops); i++) {
+        GObject *w = g_list_model_get_item(tops, i);
+        g_object_unref(w); /* the list keeps it alive */
+        if (G_TYPE_CHECK_INSTANCE_TYPE(w, type))
+            return GTK_WINDOW(w);
+    }
+    return NULL;
+}
+
 /*
  * Render a widget (normally a window) to a PNG with the widget's own renderer, as it
  * appears on screen. Returns the number of distinct pixel colours in the image (a

@@ -65,15 +65,11 @@ static gboolean store_open(gpointer data)
     return vessel_store_get_path(vessel_application_get_store(app))[0] != 0;
 }
 
+/* A visible toplevel of this type. */
 static GtkWindow *find_window(GType type)
 {
-    GListModel *tops = gtk_window_get_toplevels();
-    for (guint i = 0; i < g_list_model_get_n_items(tops); i++) {
-        g_autoptr(GObject) w = g_list_model_get_item(tops, i);
-        if (G_TYPE_CHECK_INSTANCE_TYPE(w, type) && gtk_widget_get_visible(GTK_WIDGET(w)))
-            return GTK_WINDOW(w);
-    }
-    return NULL;
+    GtkWindow *w = gui_find_toplevel(type);
+    return w && gtk_widget_get_visible(GTK_WIDGET(w)) ? w : NULL;
 }
 
 static GtkWidget *find_child(GtkWidget *root, GType type)

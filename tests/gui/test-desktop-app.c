@@ -17,14 +17,7 @@ static int status = 1;
 
 static AdwAboutWindow *find_about(void)
 {
-    GListModel *toplevels = gtk_window_get_toplevels();
-    for (guint i = 0; i < g_list_model_get_n_items(toplevels); i++) {
-        GObject *w = g_list_model_get_item(toplevels, i);
-        g_object_unref(w); /* the list keeps it alive */
-        if (ADW_IS_ABOUT_WINDOW(w))
-            return ADW_ABOUT_WINDOW(w);
-    }
-    return NULL;
+    return (AdwAboutWindow *)gui_find_toplevel(ADW_TYPE_ABOUT_WINDOW);
 }
 
 static gboolean about_drawn(gpointer data)

@@ -518,13 +518,7 @@ static void test_iso_vm(const char *tmp)
  * GtkFileChooserDialog in this process, which the test answers. */
 static GtkWidget *find_chooser(void)
 {
-    GListModel *tops = gtk_window_get_toplevels();
-    for (guint i = 0; i < g_list_model_get_n_items(tops); i++) {
-        g_autoptr(GObject) o = g_list_model_get_item(tops, i);
-        if (GTK_IS_FILE_CHOOSER_DIALOG(o))
-            return GTK_WIDGET(o);
-    }
-    return NULL;
+    return (GtkWidget *)gui_find_toplevel(GTK_TYPE_FILE_CHOOSER_DIALOG);
 }
 
 static gboolean chooser_shown(gpointer data)
