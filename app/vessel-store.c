@@ -23,9 +23,13 @@ struct _VesselStore {
     VlLibrary *lib; /* worker thread only */
     GThreadPool *pool;
     GListStore *vms;
+    gboolean loaded;
 };
 
 G_DEFINE_FINAL_TYPE(VesselStore, vessel_store, G_TYPE_OBJECT)
+
+enum { PROP_0, PROP_LOADED, N_PROPS };
+static GParamSpec *props[N_PROPS];
 
 /* ---- records ---- */
 
@@ -246,7 +250,16 @@ gboolean vessel_store_open_finish(VesselStore *store, GAsyncResult *result, GErr
     for (size_t i = 0; i < l->n; i++)
         model_put(store, &l->vms[i]);
     vm_list_free(l);
+    if (!store->loaded) {
+        store->loaded = TRUE;
+        g_object_notify_by_pspec(G_OBJECT(store), props[PROP_LOADED]);
+    }
     return TRUE;
+}
+
+gboolean vessel_store_get_loaded(VesselStore *store)
+{
+    return store->loaded;
 }
 
 const char *vessel_store_get_backup_path(VesselStore *store)
@@ -524,9 +537,23 @@ static void vessel_store_finalize(GObject *object)
     G_OBJECT_CLASS(vessel_store_parent_class)->finalize(object);
 }
 
+static void vessel_store_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+    switch (id) {
+    case PROP_LOADED: g_value_set_boolean(value, VESSEL_STORE(object)->loaded); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    }
+}
+
 static void vessel_store_class_init(VesselStoreClass *klass)
 {
-    G_OBJECT_CLASS(klass)->finalize = vessel_store_finalize;
+    GObjectClass *oc = G_OBJECT_CLASS(klass);
+    oc->finalize = vessel_store_finalize;
+    oc->get_property = vessel_store_get_property;
+    props[PROP_LOADED] =
+        g_param_spec_boolean("loaded", NULL, NULL, FALSE,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+    g_object_class_install_properties(oc, N_PROPS, props);
 }
 
 static void vessel_store_init(VesselStore *store)

@@ -37,6 +37,10 @@ void vessel_store_open_async(VesselStore *store, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
 gboolean vessel_store_open_finish(VesselStore *store, GAsyncResult *result, GError **error);
 const char *vessel_store_get_backup_path(VesselStore *store); /* "" when none */
+/* Whether the library has been opened and its VMs loaded into the model (property
+ * "loaded", notified on the main thread). Until then an empty model means "not read yet",
+ * not "no VMs". */
+gboolean vessel_store_get_loaded(VesselStore *store);
 /* The library file's path (valid after open). */
 const char *vessel_store_get_path(VesselStore *store);
 

@@ -480,8 +480,11 @@ static void queue_reconcile(VesselWindow *self)
 
 static void update_stack(VesselWindow *self)
 {
-    gboolean empty = g_list_model_get_n_items(self->vms) == 0;
-    gtk_stack_set_visible_child_name(self->main_stack, empty ? "empty" : "vms");
+    /* Until the library is read, an empty list means nothing yet: no "No VMs" flash. */
+    const char *page = !vessel_store_get_loaded(self->store)      ? "loading"
+                       : g_list_model_get_n_items(self->vms) == 0 ? "empty"
+                                                                  : "vms";
+    gtk_stack_set_visible_child_name(self->main_stack, page);
 }
 
 static void on_vms_changed(VesselWindow *self, guint position, guint removed, guint added,
@@ -923,6 +926,8 @@ static void vessel_window_constructed(GObject *object)
     gtk_list_box_bind_model(self->vm_list, self->vms, create_vm_row, NULL, NULL);
     /* Connected after the list box's own handler, so the rows exist when it runs. */
     g_signal_connect_object(self->vms, "items-changed", G_CALLBACK(on_vms_changed), self,
+                            G_CONNECT_SWAPPED);
+    g_signal_connect_object(self->store, "notify::loaded", G_CALLBACK(update_stack), self,
                             G_CONNECT_SWAPPED);
     update_stack(self);
     if (g_list_model_get_n_items(self->vms) > 0)

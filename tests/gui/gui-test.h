@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers for the GUI tests (tests/gui): each test is a C program linking the app's
- * objects, run under xvfb-run by tests/gui/run-gui.sh with private XDG directories and
+ * objects, run under Xvfb by tests/gui/run-gui.sh with private XDG directories and
  * the build tree's GSettings schema and translations.
  */
 #ifndef VESSEL_GUI_TEST_H
