@@ -66,24 +66,30 @@ static inline GtkWindow *gui_find_toplevel(GType type)
  * appears on screen. Returns the number of distinct pixel colours in the image (a
  * screenshot of a blank window has 1 or 2), or -1 when it could not be rendered.
  */
-static inline int gui_screenshot(GtkWidget *widget, const char *path)
+static inline int gui_screenshot_once(GtkWidget *widget, const char *path)
 {
     int w = gtk_widget_get_width(widget), h = gtk_widget_get_height(widget);
-    if (w <= 0 || h <= 0)
+    if (w <= 0 || h <= 0) {
+        fprintf(stderr, "screenshot %s: the widget has no size yet (%d x %d)\n", path, w, h);
         return -1;
+    }
     GdkPaintable *paintable = gtk_widget_paintable_new(widget);
     GtkSnapshot *snapshot = gtk_snapshot_new();
     gdk_paintable_snapshot(paintable, snapshot, w, h);
     GskRenderNode *node = gtk_snapshot_free_to_node(snapshot);
     g_object_unref(paintable);
-    if (!node)
+    if (!node) {
+        fprintf(stderr, "screenshot %s: nothing to draw yet\n", path);
         return -1;
+    }
     GskRenderer *renderer = gtk_native_get_renderer(gtk_widget_get_native(widget));
     GdkTexture *texture =
         gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
     gsk_render_node_unref(node);
-    if (!texture)
+    if (!texture) {
+        fprintf(stderr, "screenshot %s: the renderer made no texture\n", path);
         return -1;
+    }
     gboolean saved = gdk_texture_save_to_png(texture, path);
     int tw = gdk_texture_get_width(texture), th = gdk_texture_get_height(texture);
     guint32 *pixels = g_malloc((gsize)tw * th * 4);
@@ -96,6 +102,19 @@ static inline int gui_screenshot(GtkWidget *widget, const char *path)
     g_hash_table_destroy(colours);
     g_free(pixels);
     return saved ? n : -1;
+}
+
+/* gui_screenshot_once, retried for a few frames while the widget is not ready to draw (a
+ * window just shown or resized may have no size or no render node for a frame or two). */
+static inline int gui_screenshot(GtkWidget *widget, const char *path)
+{
+    int n = -1;
+    for (int attempt = 0; attempt < 20 && n < 0; attempt++) {
+        if (attempt)
+            gui_spin(100);
+        n = gui_screenshot_once(widget, path);
+    }
+    return n;
 }
 
 #endif
