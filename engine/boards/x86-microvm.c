@@ -277,6 +277,10 @@ static VsStatus boot_vcpus(VsMachine *m, MicrovmBoard *b, VsError *err)
                 return st;
             continue;
         }
+        /* KVM leaves application processors waiting for SIPI; ELF programs start them all. */
+        st = ops->vcpu_set_runnable(v, true, err);
+        if (st != VS_OK)
+            return st;
         x86_boot_long_mode_sregs(&s);
         st = ops->set_sregs(v, &s, err);
         if (st != VS_OK)
