@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "accel/accel-machine.h"
 #include "boards/board-loader.h"
@@ -145,6 +147,32 @@ static VsStatus add_ram(VsMachine *m, MicrovmBoard *b, VsError *err)
     return VS_OK;
 }
 
+/*
+ * QueueNotify writes of virtio slot i go to an eventfd per queue (KVM ioeventfd with the
+ * queue index as datamatch), which the I/O thread watches: a kick costs the vCPU no exit
+ * to user space. Other values written there still exit and reach the transport.
+ */
+static VsStatus notify_by_ioeventfd(VsMachine *m, unsigned i, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    VsVdev *v = m->vdevs[i];
+    for (unsigned q = 0; q < v->dev->num_queues; q++) {
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+            return vs_error_set(err, VS_ERR_IO, "cannot create an eventfd for %s", v->name);
+        VsStatus st = a->ops->ioeventfd_add(a->vm, fd, false, v->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+                                            true, q, err);
+        if (st != VS_OK) {
+            close(fd);
+            return st;
+        }
+        st = vs_vdev_add_notify_fd(m, i, q, fd, err);
+        if (st != VS_OK)
+            return st; /* the VM goes with the machine, its ioeventfd with it */
+    }
+    return VS_OK;
+}
+
 static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
 {
     uart16550_init(&b->uart, set_irq, &b->irqs[0], uart_tx, b);
@@ -169,6 +197,8 @@ static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
         b->irqs[i + 1] = (struct MicrovmIrq){ b, MICROVM_VIRTIO_GSI + i };
         st = vs_vdev_map(m, i, MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE, MICROVM_VIRTIO_GSI + i,
                          set_irq, &b->irqs[i + 1], err);
+        if (st == VS_OK)
+            st = notify_by_ioeventfd(m, i, err);
         if (st != VS_OK)
             return st;
     }
