@@ -94,10 +94,12 @@ static VsStatus put(const LoadTarget *t, const char *what, uint64_t addr, const 
 
 VsStatus x86_boot_write_tables(const LoadTarget *t, VsError *err)
 {
-    uint64_t gdt[4] = {
-        0, x86_gdt_entry(0, 0xfffff, 0xa09b), /* code: present, ring 0, execute/read, L, G */
-        x86_gdt_entry(0, 0xfffff, 0xc093),    /* data: present, read/write, D/B, G */
-        x86_gdt_entry(0, 0x67, 0x008b),       /* TSS: present, 64-bit busy TSS */
+    uint64_t gdt[5] = {
+        0,
+        x86_gdt_entry(0, 0xfffff, 0xa09b), /* code: present, ring 0, execute/read, L, G */
+        x86_gdt_entry(0, 0xfffff, 0xc093), /* data: present, read/write, D/B, G */
+        x86_gdt_entry(0, 0x67, 0x008b),    /* TSS: present, 64-bit busy TSS */
+        x86_gdt_entry(0, 0xfffff, 0xc09b), /* 32-bit code (PVH entry): D/B, G */
     };
     VsStatus st = put(t, "GDT", X86_BOOT_GDT, gdt, sizeof(gdt), err);
     if (st != VS_OK)
@@ -140,13 +142,95 @@ void x86_boot_long_mode_sregs(AccelX86Sregs *s)
     s->es = s->fs = s->gs = s->ss = s->ds;
     s->tr = (AccelX86Segment){ .limit = 0x67, .selector = X86_SEL_TSS, .type = 0xb, .present = 1 };
     s->gdt_base = X86_BOOT_GDT;
-    s->gdt_limit = 4 * 8 - 1;
+    s->gdt_limit = 5 * 8 - 1;
     s->idt_base = 0;
     s->idt_limit = 0;
     s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
     s->cr3 = X86_BOOT_PML4;
     s->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
     s->efer = X86_EFER_LME | X86_EFER_LMA;
+}
+
+void x86_boot_pvh_sregs(AccelX86Sregs *s)
+{
+    flat_segment(&s->cs, X86_SEL_CODE32, 0xb, false);
+    flat_segment(&s->ds, X86_SEL_DATA, 0x3, false);
+    s->es = s->fs = s->gs = s->ss = s->ds;
+    s->tr = (AccelX86Segment){ .limit = 0x67, .selector = X86_SEL_TSS, .type = 0xb, .present = 1 };
+    s->gdt_base = X86_BOOT_GDT;
+    s->gdt_limit = 5 * 8 - 1;
+    s->idt_base = 0;
+    s->idt_limit = 0;
+    s->cr0 = X86_CR0_PE | X86_CR0_ET;
+    s->cr3 = 0;
+    s->cr4 = 0;
+    s->efer = 0;
+}
+
+bool x86_pvh_entry(const uint8_t *data, size_t size, uint32_t *entry)
+{
+    if (size < 64 || memcmp(data, "\177ELF", 4) != 0 || data[4] != 2 /* ELFCLASS64 */)
+        return false;
+    uint64_t phoff = rd64(data + 32);
+    unsigned phentsize = rd16(data + 54), phnum = rd16(data + 56);
+    if (phentsize != 56 || phoff > size || (uint64_t)phnum * 56 > size - phoff)
+        return false;
+    for (unsigned i = 0; i < phnum; i++) {
+        const uint8_t *ph = data + phoff + (uint64_t)i * 56;
+        if (rd32(ph) != 4 /* PT_NOTE */)
+            continue;
+        uint64_t off = rd64(ph + 8), len = rd64(ph + 32);
+        if (off > size || len > size - off)
+            return false;
+        uint64_t p = 0;
+        while (len - p >= 12) {
+            const uint8_t *n = data + off + p;
+            uint64_t namesz = rd32(n), descsz = rd32(n + 4), type = rd32(n + 8);
+            uint64_t name_end = 12 + ((namesz + 3) & ~3ull);
+            uint64_t next = name_end + ((descsz + 3) & ~3ull);
+            if (next > len - p)
+                return false;
+            if (type == 18 && namesz == 4 && memcmp(n + 12, "Xen", 4) == 0 && descsz >= 4) {
+                *entry = rd32(n + name_end); /* 32 or 64 bits wide; the entry is below 4 GiB */
+                return true;
+            }
+            p += next;
+        }
+    }
+    return false;
+}
+
+VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, const X86E820 *e820,
+                                  unsigned ne820, VsError *err)
+{
+    uint8_t info[56], map[X86_E820_MAX * 24];
+    if (ne820 > X86_E820_MAX)
+        ne820 = X86_E820_MAX;
+    memset(info, 0, sizeof(info));
+    wr32(info, X86_PVH_MAGIC);
+    wr32(info + 4, 1); /* version */
+    if (cmdline) {
+        size_t len = strlen(cmdline);
+        if (len + 1 > X86_BOOT_CMDLINE_MAX)
+            return vs_error_set(err, VS_ERR_INVALID, "the command line is %zu bytes (at most %llu)",
+                                len, (unsigned long long)X86_BOOT_CMDLINE_MAX - 1);
+        VsStatus st = put(t, "command line", X86_BOOT_CMDLINE, cmdline, len + 1, err);
+        if (st != VS_OK)
+            return st;
+        wr64(info + 24, X86_BOOT_CMDLINE);
+    }
+    wr64(info + 40, X86_BOOT_PVH_MEMMAP);
+    wr32(info + 48, ne820);
+    for (unsigned i = 0; i < ne820; i++) {
+        wr64(map + 24 * i, e820[i].addr);
+        wr64(map + 24 * i + 8, e820[i].size);
+        wr32(map + 24 * i + 16, e820[i].type);
+        wr32(map + 24 * i + 20, 0);
+    }
+    VsStatus st = put(t, "PVH memory map", X86_BOOT_PVH_MEMMAP, map, 24ull * ne820, err);
+    if (st == VS_OK)
+        st = put(t, "PVH start info", X86_BOOT_PVH_INFO, info, sizeof(info), err);
+    return st;
 }
 
 VsStatus x86_bzimage_parse(const char *path, const uint8_t *data, size_t size, X86BzImage *bz,

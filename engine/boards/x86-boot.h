@@ -6,7 +6,8 @@
  * (struct boot_params) per Documentation/arch/x86/boot.rst, 64-bit boot protocol.
  *
  * Low guest RAM used (all below 1 MiB, the guest's own image goes at 1 MiB or above):
- *   0x00500  GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18)
+ *   0x00500  GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18), 32-bit code (0x20)
+ *   0x06000  PVH start info (struct hvm_start_info, version 1), its memory map at 0x6040
  *   0x07000  zero page (Linux)
  *   0x08ff0  initial stack (grows down)
  *   0x09000  PML4, 0x0a000 PDPT, 0x0b000-0x0efff four page directories: the first 4 GiB
@@ -37,6 +38,10 @@
 #define X86_SEL_CODE         0x08
 #define X86_SEL_DATA         0x10
 #define X86_SEL_TSS          0x18
+#define X86_SEL_CODE32       0x20
+#define X86_BOOT_PVH_INFO    0x6000ull
+#define X86_BOOT_PVH_MEMMAP  0x6040ull
+#define X86_PVH_MAGIC        0x336ec578u
 
 #define X86_CR0_PE           (1ull << 0)
 #define X86_CR0_MP           (1ull << 1)
@@ -64,6 +69,20 @@ VsStatus x86_boot_write_tables(const LoadTarget *t, VsError *err);
 void x86_boot_long_mode_sregs(AccelX86Sregs *s);
 /* The GDT entry encoding (base, limit in 4 KiB units or bytes, access | flags << 12). */
 uint64_t x86_gdt_entry(uint32_t base, uint32_t limit, uint16_t flags);
+
+/* The 32-bit protected-mode state of the PVH boot ABI (flat segments, no paging). */
+void x86_boot_pvh_sregs(AccelX86Sregs *s);
+
+/*
+ * The PVH entry point of an x86 ELF (xen/include/public/elfnote.h: a "Xen" note of type
+ * XEN_ELFNOTE_PHYS32_ENTRY, 18, in a PT_NOTE segment). Returns false when there is none or
+ * the notes are malformed (every length is checked against the file).
+ */
+bool x86_pvh_entry(const uint8_t *data, size_t size, uint32_t *entry);
+
+/* Write the PVH start info (version 1: command line, memory map; no modules, no ACPI). */
+VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, const X86E820 *e820,
+                                  unsigned ne820, VsError *err);
 
 /* What x86_bzimage_parse() found in a bzImage's setup header. */
 typedef struct X86BzImage {

@@ -13,10 +13,12 @@
  *         0x80         POST code port (Linux's I/O delay): writes ignored
  *   PIC, PIT (0x20/0xa0, 0x40-0x43, 0x61) are KVM's in-kernel devices.
  *
- * --kernel takes either a bzImage (Linux, 64-bit boot protocol: the bootstrap vCPU enters
- * at the 64-bit entry with RSI = zero page, the others wait for INIT/SIPI) or an x86-64 ELF
- * executable (a bare-metal program: every vCPU enters at e_entry in long mode with
- * RDI = vCPU index and RSI = vCPU count). The virtio-mmio devices are announced to Linux
+ * --kernel takes a bzImage (Linux, 64-bit boot protocol: the bootstrap vCPU enters at the
+ * 64-bit entry with RSI = zero page, the others wait for INIT/SIPI), an ELF with a PVH note
+ * (XEN_ELFNOTE_PHYS32_ENTRY: vCPU 0 enters in 32-bit protected mode with EBX = the
+ * hvm_start_info, the others wait for INIT/SIPI), or another x86-64 ELF executable (a
+ * bare-metal program: every vCPU enters at e_entry in long mode with RDI = vCPU index and
+ * RSI = vCPU count). The virtio-mmio devices are announced to Linux
  * on its command line (virtio_mmio.device=4K@0xd0000000:5).
  */
 #include <elf.h>
@@ -54,6 +56,7 @@ typedef struct MicrovmBoard {
         unsigned gsi;
     } irqs[MICROVM_VIRTIO_MAX + 1]; /* [0]: the UART */
     bool linux_boot;
+    bool pvh; /* an ELF with a PVH note: vCPU 0 enters it in 32-bit mode, the others wait */
     uint64_t entry;
     uint64_t low_size, high_size;
 } MicrovmBoard;
@@ -284,6 +287,17 @@ static VsStatus load_kernel(VsMachine *m, MicrovmBoard *b, VsError *err)
             st = loader_load_elf_machine(&high, "kernel", m->cfg.kernel, data, size, EM_X86_64,
                                          "x86_64", &li, err);
         b->entry = li.entry;
+        uint32_t pvh_entry;
+        if (st == VS_OK && x86_pvh_entry(data, size, &pvh_entry)) {
+            b->pvh = true;
+            b->entry = pvh_entry;
+            X86E820 e820[3] = {
+                { 0, MICROVM_EBDA, X86_E820_RAM },
+                { MICROVM_EBDA, 0x100000 - MICROVM_EBDA, X86_E820_RESERVED },
+                { 0x100000, b->low_size - 0x100000, X86_E820_RAM },
+            };
+            st = x86_pvh_write_start_info(&t, m->cfg.cmdline, e820, 3, err);
+        }
     } else if (st == VS_OK) {
         st = load_linux(m, b, &t, data, size, err);
     }
@@ -301,8 +315,18 @@ static VsStatus boot_vcpus(VsMachine *m, MicrovmBoard *b, VsError *err)
         VsStatus st = ops->get_sregs(v, &s, err);
         if (st != VS_OK)
             return st;
-        if (b->linux_boot && i > 0) {
+        if ((b->linux_boot || b->pvh) && i > 0) {
             st = ops->vcpu_set_runnable(v, false, err); /* waits for INIT/SIPI */
+            if (st != VS_OK)
+                return st;
+            continue;
+        }
+        if (b->pvh) {
+            x86_boot_pvh_sregs(&s);
+            AccelX86Regs r = { .rip = b->entry, .rflags = 2, .rbx = X86_BOOT_PVH_INFO };
+            st = ops->set_sregs(v, &s, err);
+            if (st == VS_OK)
+                st = ops->set_regs(v, &r, err);
             if (st != VS_OK)
                 return st;
             continue;

@@ -81,7 +81,7 @@ static void test_tables(void)
     CHECK(s.cr4 & X86_CR4_PAE);
     CHECK_EQ(s.efer, X86_EFER_LME | X86_EFER_LMA);
     CHECK_EQ(s.gdt_base, X86_BOOT_GDT);
-    CHECK_EQ(s.gdt_limit, 31);
+    CHECK_EQ(s.gdt_limit, 39);
 }
 
 /* A synthetic bzImage: setup header fields as the boot protocol places them. */
@@ -184,6 +184,66 @@ static void test_bzimage(void)
     free(d);
 }
 
+/* An ELF64 header, one PT_NOTE program header and the note area at 0x100. */
+static size_t make_pvh_elf(uint8_t *d, uint32_t notesz, uint32_t type)
+{
+    memset(d, 0, 0x200);
+    memcpy(d, "\177ELF", 4);
+    d[4] = 2;
+    d[5] = 1;
+    uint64_t phoff = 64, off = 0x100, filesz = 20;
+    uint16_t phentsize = 56, phnum = 1;
+    memcpy(d + 32, &phoff, 8);
+    memcpy(d + 54, &phentsize, 2);
+    memcpy(d + 56, &phnum, 2);
+    uint32_t pt_note = 4;
+    memcpy(d + 64, &pt_note, 4);
+    memcpy(d + 64 + 8, &off, 8);
+    memcpy(d + 64 + 32, &filesz, 8);
+    uint32_t note[5] = { notesz, 4, type, 0x006e6558 /* "Xen\0" */, 0x00123450 };
+    memcpy(d + 0x100, note, sizeof(note));
+    return 0x200;
+}
+
+static void test_pvh(void)
+{
+    uint8_t d[0x200];
+    uint32_t entry = 0;
+    size_t n = make_pvh_elf(d, 4, 18);
+    CHECK(x86_pvh_entry(d, n, &entry));
+    CHECK_EQ(entry, 0x123450);
+    make_pvh_elf(d, 4, 17); /* another Xen note: no entry */
+    CHECK(!x86_pvh_entry(d, n, &entry));
+    make_pvh_elf(d, 0x7fffffff, 18); /* a name running past the segment */
+    CHECK(!x86_pvh_entry(d, n, &entry));
+    make_pvh_elf(d, 4, 18);
+    uint64_t huge = 0x10000;
+    memcpy(d + 64 + 32, &huge, 8); /* a segment running past the file */
+    CHECK(!x86_pvh_entry(d, n, &entry));
+    CHECK(!x86_pvh_entry(d, 32, &entry));
+
+    LoadTarget t = target(RAM);
+    VsError err = { 0 };
+    X86E820 e820[2] = { { 0, 0x9fc00, X86_E820_RAM }, { 0x100000, RAM - 0x100000, X86_E820_RAM } };
+    CHECK(x86_pvh_write_start_info(&t, "exit now", e820, 2, &err) == VS_OK);
+    CHECK_EQ(rd(X86_BOOT_PVH_INFO, 4), X86_PVH_MAGIC);
+    CHECK_EQ(rd(X86_BOOT_PVH_INFO + 4, 4), 1);
+    CHECK_EQ(rd(X86_BOOT_PVH_INFO + 24, 8), X86_BOOT_CMDLINE);
+    CHECK_EQ(rd(X86_BOOT_PVH_INFO + 40, 8), X86_BOOT_PVH_MEMMAP);
+    CHECK_EQ(rd(X86_BOOT_PVH_INFO + 48, 4), 2);
+    CHECK_EQ(rd(X86_BOOT_PVH_MEMMAP + 24, 8), 0x100000);
+    CHECK_EQ(rd(X86_BOOT_PVH_MEMMAP + 24 + 16, 4), X86_E820_RAM);
+    CHECK_EQ(rd(X86_BOOT_CMDLINE, 4), 0x74697865); /* "exit" */
+
+    AccelX86Sregs s;
+    memset(&s, 0xa5, sizeof(s));
+    x86_boot_pvh_sregs(&s);
+    CHECK(s.cs.l == 0 && s.cs.db == 1 && s.cs.selector == X86_SEL_CODE32);
+    CHECK_EQ(s.cr0 & X86_CR0_PG, 0);
+    CHECK(s.cr0 & X86_CR0_PE);
+    CHECK_EQ(s.efer, 0);
+}
+
 static void test_cpuid(void)
 {
     KvmCpuidEntry e[] = {
@@ -225,6 +285,7 @@ int main(void)
     physmem_init(&mem);
     test_tables();
     test_bzimage();
+    test_pvh();
     test_cpuid();
     physmem_destroy(&mem);
     printf("%d passed, %d failed\n", g_pass, g_fail);
