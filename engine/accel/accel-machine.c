@@ -40,7 +40,12 @@ VsStatus accel_choose(const VsConfig *cfg, VsArch host, bool *use, char *summary
     if (!x86)
         return vs_error_set(err, VS_ERR_UNSUPPORTED, "KVM runs x86_64 guests only so far (not %s)",
                             vs_arch_name(cfg->arch));
-    if (!accel_kvm_available(why, sizeof(why))) {
+#ifdef VS_HAVE_KVM
+    bool ok = accel_kvm_ops.usable(why, sizeof(why)); /* the VM itself: accel_machine_create */
+#else
+    bool ok = accel_kvm_available(why, sizeof(why));
+#endif
+    if (!ok) {
         if (cfg->accel == VS_ACCEL_KVM)
             return vs_error_set(err, VS_ERR_UNSUPPORTED, "--accel kvm: KVM unavailable: %s", why);
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
@@ -65,6 +70,10 @@ VsStatus accel_machine_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
     AccelVmConfig vc = { .ncpus = m->ncpus, .irqchip = true };
     VsStatus st = a->ops->vm_create(&vc, &a->vm, err);
+    if (st == VS_OK) {
+        size_t n = strlen(m->accel_summary);
+        snprintf(m->accel_summary + n, sizeof(m->accel_summary) - n, "; VM created");
+    }
     for (unsigned i = 0; i < m->ncpus && st == VS_OK; i++) {
         st = a->ops->vcpu_create(a->vm, i, &a->vcpus[i], err);
         if (st == VS_OK)

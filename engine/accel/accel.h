@@ -116,6 +116,9 @@ struct AccelOps {
     /* Can this host run a VM with this backend? Fills why with the reason when not (one
      * line, e.g. "/dev/kvm: permission denied") or a short description when it can. */
     bool (*available)(char *why, size_t len);
+    /* The cheap part of available(): the device opens and has every capability needed, no
+     * VM is created (vm_create reports its own failure). For choosing a tier at start-up. */
+    bool (*usable)(char *why, size_t len);
     VsStatus (*vm_create)(const AccelVmConfig *cfg, AccelVm **out, VsError *err);
     /* All vCPUs must have been destroyed. */
     void (*vm_destroy)(AccelVm *vm);

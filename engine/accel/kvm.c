@@ -156,6 +156,19 @@ static int kvm_open(char *why, size_t len)
     return fd;
 }
 
+static bool kvm_usable(char *why, size_t len)
+{
+    int fd = kvm_open(why, len);
+    if (fd < 0)
+        return false;
+    int vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+    int max = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    snprintf(why, len, "%s opened (API %d, up to %d vCPUs, %d recommended)", KVM_DEVICE,
+             KVM_API_VERSION, max > 0 ? max : vcpus, vcpus);
+    close(fd);
+    return true;
+}
+
 static bool kvm_available(char *why, size_t len)
 {
     int fd = kvm_open(why, len);
@@ -893,6 +906,7 @@ static VsStatus kvm_set_sregs(AccelVcpu *base, const AccelX86Sregs *i, VsError *
 const AccelOps accel_kvm_ops = {
     .name = "KVM",
     .available = kvm_available,
+    .usable = kvm_usable,
     .vm_create = kvm_vm_create,
     .vm_destroy = kvm_vm_destroy,
     .sync_memory = kvm_sync_memory,
