@@ -232,7 +232,16 @@ static void halt_wait(VsCpu *cpu)
     pthread_mutex_unlock(&cpu->halt_lock);
 }
 
+static void cpu_loop(VsCpu *cpu);
+
 void accel_cpu_loop(VsCpu *cpu)
+{
+    cpu_loop(cpu);
+    AccelVcpu *v = cpu->accel;
+    v->vm->ops->vcpu_thread_done(v);
+}
+
+static void cpu_loop(VsCpu *cpu)
 {
     VsMachine *m = cpu->machine;
     AccelVcpu *v = cpu->accel;

@@ -134,6 +134,9 @@ struct AccelOps {
     VsStatus (*vcpu_run)(AccelVcpu *vcpu, AccelExit *exit, VsError *err);
     /* Make a running (or about to run) vCPU return ACCEL_EXIT_INTERRUPTED soon. Any thread. */
     void (*vcpu_kick)(AccelVcpu *vcpu);
+    /* The thread that ran the vCPU is leaving: kicks no longer signal it (a signal to a
+     * thread that has been joined is undefined behaviour). Called by that thread. */
+    void (*vcpu_thread_done)(AccelVcpu *vcpu);
     VsStatus (*get_regs)(AccelVcpu *vcpu, AccelX86Regs *regs, VsError *err);
     VsStatus (*set_regs)(AccelVcpu *vcpu, const AccelX86Regs *regs, VsError *err);
     VsStatus (*get_sregs)(AccelVcpu *vcpu, AccelX86Sregs *sregs, VsError *err);

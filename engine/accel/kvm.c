@@ -78,7 +78,8 @@ typedef struct KvmVcpu {
     int fd;
     struct kvm_run *run;
     size_t run_size;
-    _Atomic bool thread_known;
+    pthread_mutex_t thread_lock; /* thread_known, thread: a kick never signals a gone thread */
+    bool thread_known;
     pthread_t thread;
 } KvmVcpu;
 
@@ -489,6 +490,7 @@ static void kvm_vcpu_destroy(AccelVcpu *base)
         munmap(c->run, c->run_size);
     if (c->fd >= 0)
         close(c->fd);
+    pthread_mutex_destroy(&c->thread_lock);
     free(c);
 }
 
@@ -501,6 +503,7 @@ static VsStatus kvm_vcpu_create(AccelVm *vbase, unsigned index, AccelVcpu **out,
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
     c->base.vm = vbase;
     c->base.index = index;
+    pthread_mutex_init(&c->thread_lock, NULL);
     c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
     if (c->fd < 0) {
         int e = errno;
@@ -661,8 +664,18 @@ static void kvm_vcpu_kick(AccelVcpu *base)
 {
     KvmVcpu *c = (KvmVcpu *)base;
     __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    if (atomic_load(&c->thread_known))
+    pthread_mutex_lock(&c->thread_lock);
+    if (c->thread_known)
         pthread_kill(c->thread, KVM_KICK_SIGNAL);
+    pthread_mutex_unlock(&c->thread_lock);
+}
+
+static void kvm_vcpu_thread_done(AccelVcpu *base)
+{
+    KvmVcpu *c = (KvmVcpu *)base;
+    pthread_mutex_lock(&c->thread_lock);
+    c->thread_known = false;
+    pthread_mutex_unlock(&c->thread_lock);
 }
 
 static const char *exit_name(uint32_t reason)
@@ -687,15 +700,17 @@ static VsStatus kvm_vcpu_run(AccelVcpu *base, AccelExit *ex, VsError *err)
     KvmVcpu *c = (KvmVcpu *)base;
     struct kvm_run *run = c->run;
     memset(ex, 0, sizeof(*ex));
-    if (!atomic_load(&c->thread_known)) {
+    pthread_mutex_lock(&c->thread_lock);
+    if (!c->thread_known || !pthread_equal(c->thread, pthread_self())) {
         /* The kick signal must reach this thread while it is in KVM_RUN. */
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, KVM_KICK_SIGNAL);
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
         c->thread = pthread_self();
-        atomic_store(&c->thread_known, true);
+        c->thread_known = true;
     }
+    pthread_mutex_unlock(&c->thread_lock);
     int r = ioctl(c->fd, KVM_RUN, 0);
     if (r < 0) {
         int e = errno;
@@ -914,6 +929,7 @@ const AccelOps accel_kvm_ops = {
     .vcpu_destroy = kvm_vcpu_destroy,
     .vcpu_run = kvm_vcpu_run,
     .vcpu_kick = kvm_vcpu_kick,
+    .vcpu_thread_done = kvm_vcpu_thread_done,
     .get_regs = kvm_get_regs,
     .set_regs = kvm_set_regs,
     .get_sregs = kvm_get_sregs,
