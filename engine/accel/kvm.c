@@ -170,6 +170,20 @@ static bool kvm_usable(char *why, size_t len)
     return true;
 }
 
+/* Which kernel module provides /dev/kvm: hardware VMX or SVM, or PVM (shadow paging in
+ * software, for hosts that are themselves VMs without nested virtualization; ordinary
+ * guests run much slower there, see docs/KVM.md). */
+static const char *kvm_flavour(void)
+{
+    if (access("/sys/module/kvm_intel", F_OK) == 0)
+        return "kvm_intel (VMX)";
+    if (access("/sys/module/kvm_amd", F_OK) == 0)
+        return "kvm_amd (SVM)";
+    if (access("/sys/module/kvm_pvm", F_OK) == 0)
+        return "kvm_pvm (PVM: software shadow paging, no VMX/SVM on this CPU)";
+    return NULL;
+}
+
 static bool kvm_available(char *why, size_t len)
 {
     int fd = kvm_open(why, len);
@@ -183,8 +197,11 @@ static bool kvm_available(char *why, size_t len)
     }
     int vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
     int max = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-    snprintf(why, len, "%s opened and a VM was created (API %d, up to %d vCPUs, %d recommended)",
-             KVM_DEVICE, KVM_API_VERSION, max > 0 ? max : vcpus, vcpus);
+    const char *flavour = kvm_flavour();
+    snprintf(why, len,
+             "%s opened and a VM was created (API %d, up to %d vCPUs, %d recommended%s%s)",
+             KVM_DEVICE, KVM_API_VERSION, max > 0 ? max : vcpus, vcpus, flavour ? "; " : "",
+             flavour ? flavour : "");
     close(vm);
     close(fd);
     return true;

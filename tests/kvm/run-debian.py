@@ -32,11 +32,16 @@ def skip(why):
     sys.exit(77)
 
 
+KVM_LINE = ""
+
+
 def kvm_unavailable(vessel_run):
+    global KVM_LINE
     out = subprocess.run([vessel_run, "--probe"], capture_output=True, text=True, timeout=30)
     for line in out.stdout.splitlines():
         line = line.strip()
         if line.startswith("kvm:"):
+            KVM_LINE = line
             return None if line.startswith("kvm: available") else line[4:].strip()
     return "vessel-run --probe printed no kvm line"
 
@@ -124,7 +129,7 @@ def main():
                 if out.strip() else "it printed nothing on the serial port (not even with "
                 "earlyprintk)")
         skip(f"{os.path.basename(kernel)} did not reach the marker within {a.timeout} s "
-             f"under this host's (nested) KVM; {seen}")
+             f"under this host's KVM; {seen} (vessel-run --probe: {KVM_LINE})")
     skip(f"{os.path.basename(kernel)} stopped (vessel-run exit status {status}) without "
          f"reaching the marker: {err.strip().splitlines()[-1] if err.strip() else 'no message'}")
 
