@@ -35,9 +35,11 @@ static const char usage_text[] =
     "Run a virtual machine headless, with its serial console on this terminal.\n"
     "\n"
     "Machine:\n"
-    "  --guest-arch ARCH   guest architecture: riscv64 (default riscv64)\n"
-    "  --accel MODE        execution tier: auto, interp (default auto; auto picks the\n"
-    "                      interpreter until the JIT and KVM tiers exist)\n"
+    "  --guest-arch ARCH   guest architecture: riscv64 (default) or x86_64 (KVM only)\n"
+    "  --accel MODE        execution tier: auto, interp, kvm (default auto: KVM for an\n"
+    "                      x86_64 guest on an x86_64 host with a usable /dev/kvm, else\n"
+    "                      the interpreter; --accel kvm fails with the reason when KVM\n"
+    "                      cannot run)\n"
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
     "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
@@ -49,7 +51,8 @@ static const char usage_text[] =
     "Boot:\n"
     "  --firmware FILE     M-mode firmware: OpenSBI fw_jump.bin, or a bare-metal ELF\n"
     "                      (default with --kernel: the guest-assets or Debian fw_jump.bin)\n"
-    "  --kernel FILE       Linux kernel: riscv64 Image or ELF\n"
+    "  --kernel FILE       Linux kernel: riscv64 Image or ELF; x86_64: a bzImage or an\n"
+    "                      x86-64 ELF program entered in long mode on every vCPU\n"
     "  --initrd FILE       initial ramdisk\n"
     "  --append STR        kernel command line\n"
     "\n"
@@ -88,6 +91,7 @@ static const char usage_text[] =
     "  --code-cache SIZE   translations kept before everything is flushed (default 512M)\n"
     "  -h, --help          show this help and exit\n"
     "  --version           show the version and exit\n"
+    "  --probe             show the host: CPU, SIMD features, core types, accelerators\n"
     "\n"
     "Signals: SIGTERM asks the guest to power down (a second SIGTERM stops it); SIGINT\n"
     "and SIGHUP stop it at once.\n"
@@ -95,6 +99,20 @@ static const char usage_text[] =
     "Exit status: 0 the guest powered off; 1 error; 2 the guest reported a failure or\n"
     "crashed; 3 the guest kept resetting; 4 stopped from the host (Ctrl-A x, a signal,\n"
     "the control socket's quit).\n";
+
+/* vessel-run --probe: what this host offers (vs_host_probe). */
+static void print_probe(void)
+{
+    VsHostProbe p;
+    vs_host_probe(&p);
+    printf("host arch:     %s\n", p.arch);
+    printf("cpu:           %s%s%s%s\n", p.cpu_model[0] ? p.cpu_model : "(model unknown)",
+           p.cpu_vendor[0] ? " (" : "", p.cpu_vendor, p.cpu_vendor[0] ? ")" : "");
+    printf("simd:          %s\n", p.simd[0] ? p.simd : "(no detection for this host)");
+    printf("cores:         %s\n", p.cores);
+    printf("accelerators:  interpreter: available (riscv64 guests)\n");
+    printf("               kvm: %s: %s\n", p.kvm ? "available" : "unavailable", p.kvm_detail);
+}
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -327,6 +345,7 @@ enum {
     OPT_CONSOLE,
     OPT_CONTROL,
     OPT_PIN,
+    OPT_PROBE,
 };
 
 #define MAX_DEVICE_OPTS 32
@@ -365,6 +384,7 @@ int main(int argc, char **argv)
         { "console", required_argument, NULL, OPT_CONSOLE },
         { "control", required_argument, NULL, OPT_CONTROL },
         { "pin", required_argument, NULL, OPT_PIN },
+        { "probe", no_argument, NULL, OPT_PROBE },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
@@ -447,6 +467,7 @@ int main(int argc, char **argv)
             break;
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_VERSION: printf("vessel-run %s\n", VESSEL_VERSION); return 0;
+        case OPT_PROBE: print_probe(); return 0;
         case OPT_DISK:
             if (ndisk_opts == MAX_DEVICE_OPTS)
                 usage_error("too many --disk options (at most %d)", MAX_DEVICE_OPTS);
@@ -556,7 +577,9 @@ int main(int argc, char **argv)
     }
     if (pin_given)
         fprintf(stderr, "vessel-run: pinning: %s\n", vs_machine_pin_summary(m));
-    if (cfg.accel == VS_ACCEL_AUTO)
+    if (cfg.accel == VS_ACCEL_AUTO && cfg.arch == VS_ARCH_X86_64)
+        fprintf(stderr, "vessel-run: %s\n", vs_machine_accel_summary(m));
+    else if (cfg.accel == VS_ACCEL_AUTO)
         fprintf(stderr, "vessel-run: using the interpreter (the JIT and KVM tiers are not "
                         "built yet)\n");
     Control *control = NULL;

@@ -215,6 +215,13 @@ static const char *elf_type_name(unsigned type)
 VsStatus loader_load_elf(const LoadTarget *t, const char *what, const char *path,
                          const uint8_t *data, size_t size, LoadedImage *out, VsError *err)
 {
+    return loader_load_elf_machine(t, what, path, data, size, EM_RISCV, "riscv64", out, err);
+}
+
+VsStatus loader_load_elf_machine(const LoadTarget *t, const char *what, const char *path,
+                                 const uint8_t *data, size_t size, unsigned want_machine,
+                                 const char *arch, LoadedImage *out, VsError *err)
+{
     char name[48], ram[64];
 
     if (!loader_is_elf(data, size))
@@ -232,18 +239,18 @@ VsStatus loader_load_elf(const LoadTarget *t, const char *what, const char *path
     if (order != ELFDATA2LSB && order != ELFDATA2MSB)
         return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is a corrupt ELF file (byte order %u)",
                             what, path, order);
-    if (machine != EM_RISCV)
-        return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is an ELF for %s, not riscv64", what, path,
-                            loader_elf_machine_name(machine, name, sizeof(name)));
+    if (machine != want_machine)
+        return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is an ELF for %s, not %s", what, path,
+                            loader_elf_machine_name(machine, name, sizeof(name)), arch);
     if (cls == ELFCLASS32)
-        return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is a 32-bit ELF (riscv32), not riscv64",
-                            what, path);
+        return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is a 32-bit ELF (%s), not %s", what, path,
+                            want_machine == EM_RISCV ? "riscv32" : "i386", arch);
     if (cls != ELFCLASS64)
         return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is a corrupt ELF file (class %u)", what,
                             path, cls);
     if (order != ELFDATA2LSB)
-        return vs_error_set(err, VS_ERR_FORMAT,
-                            "%s '%s' is a big-endian ELF, not little-endian riscv64", what, path);
+        return vs_error_set(err, VS_ERR_FORMAT, "%s '%s' is a big-endian ELF, not little-endian %s",
+                            what, path, arch);
 
     unsigned type = rd16(data + 16);
     if (type != ET_EXEC && type != ET_DYN)

@@ -63,6 +63,12 @@ const char *loader_elf_machine_name(unsigned machine, char *buf, size_t len);
 VsStatus loader_load_elf(const LoadTarget *t, const char *what, const char *path,
                          const uint8_t *data, size_t size, LoadedImage *out, VsError *err);
 
+/* The same for another architecture: want_machine is the ELF e_machine (EM_X86_64), arch
+ * the name used in messages ("x86_64"). */
+VsStatus loader_load_elf_machine(const LoadTarget *t, const char *what, const char *path,
+                                 const uint8_t *data, size_t size, unsigned want_machine,
+                                 const char *arch, LoadedImage *out, VsError *err);
+
 /* True (and *hdr filled) if data is a RISC-V Linux Image (magic "RSC\x05" at 0x38). */
 bool loader_parse_rv_image(const uint8_t *data, size_t size, RvImageHeader *hdr);
 

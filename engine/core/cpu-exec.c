@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accel/accel-machine.h"
 #include "core/blocks.h"
 #include "core/cpu.h"
 #include "core/machine.h"
@@ -18,6 +19,8 @@ void vs_cpu_kick(VsCpu *cpu, uint32_t req)
     pthread_mutex_lock(&cpu->halt_lock);
     pthread_cond_signal(&cpu->halt_cond);
     pthread_mutex_unlock(&cpu->halt_lock);
+    if (cpu->accel)
+        accel_cpu_kick(cpu);
 }
 
 void vs_cpu_unwind(VsCpu *cpu)
@@ -153,7 +156,10 @@ void *vs_cpu_thread_main(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "vcpu%u", cpu->index);
     vs_thread_set_name(name);
-    cpu_loop(cpu);
+    if (cpu->accel)
+        accel_cpu_loop(cpu);
+    else
+        cpu_loop(cpu);
     vs_machine_cpu_exited(cpu->machine, cpu);
     return NULL;
 }

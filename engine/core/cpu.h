@@ -72,6 +72,8 @@ typedef struct VsCpu {
 
     IrFunc xlate; /* translation scratch (reused) */
 
+    void *accel; /* AccelVcpu (accel/accel.h) when a hardware accelerator runs this vCPU */
+
     VsCpuStats stats;
 } VsCpu;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel/accel-machine.h"
 #include "arch/riscv64/rv-cpu.h"
 #include "boards/boards.h"
 #include "core/blocks.h"
@@ -135,13 +136,19 @@ static void set_state(VsMachine *m, VsMachineState st)
 static VsCpu *cpu_create(VsMachine *m, unsigned index)
 {
     const VsArchOps *arch = m->arch;
-    VsCpu *cpu = aligned_alloc(64, (arch->cpu_size + 63) & ~(size_t)63);
+    size_t size = arch ? arch->cpu_size : sizeof(VsCpu); /* no arch: a hardware-run vCPU */
+    VsCpu *cpu = aligned_alloc(64, (size + 63) & ~(size_t)63);
     if (!cpu)
         return NULL;
-    memset(cpu, 0, arch->cpu_size);
+    memset(cpu, 0, size);
     cpu->ops = arch;
     cpu->machine = m;
     cpu->index = index;
+    if (!arch) {
+        pthread_mutex_init(&cpu->halt_lock, NULL);
+        pthread_cond_init(&cpu->halt_cond, NULL);
+        return cpu;
+    }
     size_t tlb_bytes = sizeof(TlbTable) * TLB_MAX_MMU_IDX;
     cpu->tlb = vs_mem_map(tlb_bytes, false);
     cpu->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
@@ -174,6 +181,8 @@ static void cpu_reset_all(VsMachine *m)
 {
     for (unsigned i = 0; i < m->ncpus; i++) {
         VsCpu *cpu = m->cpus[i];
+        if (!m->arch)
+            continue; /* hardware-run vCPUs: their board sets them up (none resets yet) */
         m->arch->cpu_reset(cpu);
         tlb_flush_all(cpu);
         jmp_cache_flush(cpu);
@@ -204,7 +213,13 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         return vs_error_set(err, VS_ERR_INVALID, "no guest architecture given");
     const VsArchOps *arch = arch_find(cfg->arch);
     const BoardOps *board = board_find(cfg->arch);
-    if (!arch || !board)
+    /* Hardware acceleration decides first: x86_64 guests and --accel kvm (accel/). */
+    bool use_accel = false;
+    char accel_why[256];
+    VsStatus ast = accel_choose(cfg, host_arch(), &use_accel, accel_why, sizeof(accel_why), err);
+    if (ast != VS_OK)
+        return ast;
+    if ((!arch && !use_accel) || !board)
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "guest architecture '%s' is not supported yet (riscv64 is)",
                             vs_arch_name(cfg->arch));
@@ -220,11 +235,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     case VS_ACCEL_JIT:
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "the JIT tier is not built yet; use --accel interp or auto");
-    case VS_ACCEL_KVM:
-        return vs_error_set(err, VS_ERR_UNSUPPORTED,
-                            "KVM is not available for %s guests (it needs a guest of the "
-                            "host's architecture and the KVM backend, which is not built yet)",
-                            vs_arch_name(cfg->arch));
+    case VS_ACCEL_KVM: why = "chosen in the configuration"; break; /* see accel_choose() */
     default: return vs_error_set(err, VS_ERR_INVALID, "unknown accelerator");
     }
     if (cfg->smp < 1 || cfg->smp > 64)
@@ -243,6 +254,8 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     bool cfg_ok = config_dup_devices(&m->cfg, cfg);
     snprintf(m->accel_summary, sizeof(m->accel_summary), "Interpreter (%s guest on a %s host): %s",
              vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why);
+    if (use_accel)
+        snprintf(m->accel_summary, sizeof(m->accel_summary), "%s", accel_why);
     m->arch = arch;
     m->board_ops = board;
     if (listener)
@@ -274,9 +287,12 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
             return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating vCPU %u", i);
         }
         m->ncpus++;
-        arch->cpu_reset(m->cpus[i]);
+        if (arch)
+            arch->cpu_reset(m->cpus[i]);
     }
-    st = vs_iothread_create(&m->io, err);
+    st = use_accel ? accel_machine_create(m, err) : VS_OK;
+    if (st == VS_OK)
+        st = vs_iothread_create(&m->io, err);
     if (st == VS_OK)
         st = vs_machine_pin_helpers(m, err);
     if (st == VS_OK)
@@ -535,6 +551,10 @@ VsStatus vs_machine_reset(VsMachine *m, VsError *err)
     pthread_mutex_unlock(&m->lock);
     if (!ok)
         return vs_error_set(err, VS_ERR_STATE, "the machine is not running");
+    if (m->accel)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "the %s board cannot reset under KVM yet: stop and start it",
+                            m->board_ops->name);
     atomic_store_explicit(&m->host_reset, true, memory_order_release);
     vs_machine_request_reset(m);
     return VS_OK;
@@ -599,7 +619,7 @@ void vs_machine_print_stats(VsMachine *m, void *file)
                 (unsigned long long)s->blocks_executed,
                 jt ? 100.0 * (double)hits / (double)jt : 0.0, (unsigned long long)s->tlb_fills,
                 (unsigned long long)s->exceptions, (unsigned long long)s->interrupts);
-        if (m->arch->dump_state)
+        if (m->arch && m->arch->dump_state)
             m->arch->dump_state(m->cpus[i], out);
     }
 }
@@ -616,6 +636,7 @@ void vs_machine_destroy(VsMachine *m)
     vs_vdevs_destroy(m);
     if (m->board_ops && m->board && m->board_ops->destroy)
         m->board_ops->destroy(m);
+    accel_machine_destroy(m); /* before the RAM its memory slots point into */
     for (unsigned i = 0; i < m->ncpus; i++)
         cpu_destroy(m->cpus[i]);
     free(m->cpus);

@@ -13,6 +13,7 @@
 #include "osal/osal.h"
 #include "vessel/engine.h"
 
+typedef struct AccelMachine AccelMachine;
 typedef struct BlockCache BlockCache;
 typedef struct Board Board;
 typedef struct VsIoThread VsIoThread;
@@ -80,6 +81,7 @@ struct VsMachine {
     _Atomic bool host_reset; /* the pending reset was asked for by the host (vs_machine_reset) */
 
     char accel_summary[256]; /* which tier runs and why (vs_machine_accel_summary) */
+    AccelMachine *accel;     /* hardware acceleration (accel/accel-machine.h), or NULL */
 };
 
 /* Stop the machine with a reason (any thread; first reason wins). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "virtio/vdev.h"
 
@@ -58,8 +59,57 @@ static void vdev_kick_ready(void *opaque, uint32_t events)
     }
 }
 
+/* I/O thread: the accelerator signalled a QueueNotify write (vs_vdev_add_notify_fd). */
+static void vdev_notify_fd_ready(void *opaque, uint32_t events)
+{
+    struct VsVdevNotifyFd *n = opaque;
+    VsVdev *v = n->v;
+    (void)events;
+    uint64_t count;
+    if (read(n->fd, &count, sizeof(count)) != sizeof(count))
+        return;
+    MemRegion *r = physmem_find(&v->m->mem, v->base);
+    if (!r || r->kind != MR_MMIO)
+        return;
+    pthread_mutex_lock(&r->lock); /* as a QueueNotify write through the transport */
+    bool kickable = virtio_dev_queue_kickable(v->dev, n->queue);
+    pthread_mutex_unlock(&r->lock);
+    if (kickable)
+        virtio_dev_queue_notify(v->dev, n->queue);
+}
+
+VsStatus vs_vdev_add_notify_fd(VsMachine *m, unsigned i, unsigned q, int fd, VsError *err)
+{
+    VsVdev *v = m->vdevs[i];
+    struct VsVdevNotifyFd **list =
+        realloc(v->notify_fds, (v->nnotify_fds + 1) * sizeof(*v->notify_fds));
+    struct VsVdevNotifyFd *n = malloc(sizeof(*n));
+    if (list)
+        v->notify_fds = list;
+    if (!list || !n) {
+        free(n);
+        close(fd);
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    }
+    *n = (struct VsVdevNotifyFd){ .fd = fd, .queue = q, .v = v };
+    n->handler = vs_iothread_add_fd(m->io, fd, EPOLLIN, vdev_notify_fd_ready, n, err);
+    if (!n->handler) {
+        free(n);
+        close(fd);
+        return err->status;
+    }
+    v->notify_fds[v->nnotify_fds++] = n;
+    return VS_OK;
+}
+
 static void vdev_free(VsVdev *v)
 {
+    for (unsigned i = 0; i < v->nnotify_fds; i++) {
+        vs_iothread_remove(v->m->io, v->notify_fds[i]->handler);
+        close(v->notify_fds[i]->fd);
+        free(v->notify_fds[i]);
+    }
+    free(v->notify_fds);
     if (v->kick_handler)
         vs_iothread_remove(v->m->io, v->kick_handler);
     if (v->destroy)

@@ -42,6 +42,14 @@ typedef struct VsVdev {
     bool mapped;
     uint64_t base; /* where the board mapped it */
     unsigned irq;  /* the board's interrupt number for it (informational) */
+    /* Queue notifications that bypass the transport (vs_vdev_add_notify_fd). */
+    struct VsVdevNotifyFd {
+        int fd;
+        unsigned queue;
+        VsIoHandler *handler;
+        struct VsVdev *v;
+    } * *notify_fds; /* each on the heap: it is its I/O handler's opaque */
+    unsigned nnotify_fds;
 } VsVdev;
 
 /* Build the devices cfg asks for (m->cfg). Called by vs_machine_create() before the board. */
@@ -57,6 +65,16 @@ VsStatus vs_vdev_attach(VsMachine *m, const char *name, VirtioDevice *dev,
 /* Board side: map device i at base and wire its interrupt line to set_irq(irq_opaque). */
 VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
                      void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err);
+/*
+ * Board side, with a hardware accelerator: guest writes of q to device i's QueueNotify are
+ * signalled on the eventfd fd (the board registered it with the accelerator, e.g. a KVM
+ * ioeventfd) and never reach the transport. The I/O thread watches fd and processes queue q
+ * when the transport would have forwarded the kick (virtio_dev_queue_kickable, checked
+ * under the region's lock). The device owns fd from here on (closed at destroy), also on
+ * failure.
+ */
+VsStatus vs_vdev_add_notify_fd(VsMachine *m, unsigned i, unsigned q, int fd, VsError *err);
+
 /*
  * Ask for queue q of dev to be processed again on a later turn of the I/O thread, as if the
  * guest had kicked it: a device that stops after a budget of requests (so a guest flooding

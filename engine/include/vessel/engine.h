@@ -363,6 +363,29 @@ uint64_t vs_image_size(const VsImage *img);
 VsStatus vs_image_read(VsImage *img, uint64_t offset, void *buf, size_t len, VsError *err);
 void vs_image_close(VsImage *img);
 
+/* ---- Host capability probe (vessel-run --probe; the app shows the same) ---- */
+
+typedef struct VsHostProbe {
+    char arch[16];       /* the host architecture, "x86_64" */
+    char cpu_vendor[16]; /* "GenuineIntel", "AuthenticAMD"; "" when unknown */
+    char cpu_model[80];  /* the CPU's brand string; "" when unknown */
+    /* SIMD and bit-manipulation features the CPU has and the OS has enabled, space
+     * separated in a fixed order: "sse2 sse3 ssse3 sse4.1 sse4.2 popcnt aes pclmulqdq avx
+     * f16c fma avx2 bmi1 bmi2 lzcnt movbe adx sha avx512f avx512cd avx512bw avx512dq
+     * avx512vl ...". AVX and AVX-512 are listed only when XCR0 says the OS saves their
+     * registers. "" when the host architecture has no detection yet. */
+    char simd[512];
+    char cores[256]; /* the host's cores as vs_host_cpu_summary() gives them */
+    bool kvm;        /* KVM can run x86_64 guests here */
+    /* Why KVM can or cannot run: "/dev/kvm opened and a VM was created (API 12, ...)" or
+     * "/dev/kvm: permission denied (add your user to the kvm group)". */
+    char kvm_detail[256];
+} VsHostProbe;
+
+/* Fill *out for this host. Only the core summary can fail to be read (its text then says
+ * why); the call itself always succeeds. */
+void vs_host_probe(VsHostProbe *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* The Accel interface on a machine: tier choice, VM, port bus, vCPU loop. */
+#include "accel/accel-machine.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool accel_kvm_available(char *why, size_t len)
+{
+#ifdef VS_HAVE_KVM
+    return accel_kvm_ops.available(why, len);
+#else
+    snprintf(why, len, "the KVM backend is built only for x86_64 Linux hosts");
+    return false;
+#endif
+}
+
+VsStatus accel_choose(const VsConfig *cfg, VsArch host, bool *use, char *summary, size_t len,
+                      VsError *err)
+{
+    char why[256];
+    *use = false;
+    bool x86 = cfg->arch == VS_ARCH_X86_64;
+    if (cfg->accel != VS_ACCEL_KVM && !(x86 && cfg->accel == VS_ACCEL_AUTO)) {
+        if (x86)
+            return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                                "x86_64 guests run only under KVM so far (the interpreter and "
+                                "JIT have no x86_64 frontend yet); use --accel kvm or auto");
+        return VS_OK; /* the interpreter's and the JIT's cases */
+    }
+    if (cfg->arch != host)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "KVM needs a guest of the host's architecture (this host is %s, "
+                            "the guest %s)",
+                            host ? vs_arch_name(host) : "neither riscv64, arm64 nor x86_64",
+                            vs_arch_name(cfg->arch));
+    if (!x86)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "KVM runs x86_64 guests only so far (not %s)",
+                            vs_arch_name(cfg->arch));
+#ifdef VS_HAVE_KVM
+    bool ok = accel_kvm_ops.usable(why, sizeof(why)); /* the VM itself: accel_machine_create */
+#else
+    bool ok = accel_kvm_available(why, sizeof(why));
+#endif
+    if (!ok) {
+        if (cfg->accel == VS_ACCEL_KVM)
+            return vs_error_set(err, VS_ERR_UNSUPPORTED, "--accel kvm: KVM unavailable: %s", why);
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "KVM unavailable: %s; x86_64 guests have no other tier yet", why);
+    }
+    *use = true;
+    snprintf(summary, len, "KVM (x86_64 guest on a x86_64 host): %s: %s",
+             cfg->accel == VS_ACCEL_KVM ? "chosen in the configuration" : "automatic choice", why);
+    return VS_OK;
+}
+
+VsStatus accel_machine_create(VsMachine *m, VsError *err)
+{
+#ifdef VS_HAVE_KVM
+    AccelMachine *a = calloc(1, sizeof(*a));
+    if (!a)
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    m->accel = a;
+    a->ops = &accel_kvm_ops;
+    a->vcpus = calloc(m->ncpus, sizeof(*a->vcpus));
+    if (!a->vcpus)
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    AccelVmConfig vc = { .ncpus = m->ncpus, .irqchip = true };
+    VsStatus st = a->ops->vm_create(&vc, &a->vm, err);
+    if (st == VS_OK) {
+        size_t n = strlen(m->accel_summary);
+        snprintf(m->accel_summary + n, sizeof(m->accel_summary) - n, "; VM created");
+    }
+    for (unsigned i = 0; i < m->ncpus && st == VS_OK; i++) {
+        st = a->ops->vcpu_create(a->vm, i, &a->vcpus[i], err);
+        if (st == VS_OK)
+            st = a->ops->vcpu_boot_setup(a->vcpus[i], err);
+        if (st == VS_OK)
+            m->cpus[i]->accel = a->vcpus[i];
+    }
+    return st;
+#else
+    (void)m;
+    return vs_error_set(err, VS_ERR_UNSUPPORTED, "the KVM backend is not built on this host");
+#endif
+}
+
+void accel_machine_destroy(VsMachine *m)
+{
+    AccelMachine *a = m->accel;
+    if (!a)
+        return;
+    for (unsigned i = 0; a->vcpus && i < m->ncpus; i++) {
+        if (a->vcpus[i])
+            a->ops->vcpu_destroy(a->vcpus[i]);
+        m->cpus[i]->accel = NULL;
+    }
+    if (a->vm)
+        a->ops->vm_destroy(a->vm);
+    for (unsigned i = 0; i < a->nports; i++)
+        pthread_mutex_destroy(&a->ports[i].lock);
+    free(a->vcpus);
+    free(a);
+    m->accel = NULL;
+}
+
+VsStatus accel_machine_sync_memory(VsMachine *m, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    return a->ops->sync_memory(a->vm, &m->mem, err);
+}
+
+VsStatus accel_port_register(VsMachine *m, const char *name, uint16_t base, uint16_t size,
+                             const MmioOps *ops, void *opaque, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    if (size == 0 || (uint32_t)base + size > 0x10000)
+        return vs_error_set(err, VS_ERR_INVALID, "port range %s 0x%x+%u", name, base, size);
+    for (unsigned i = 0; i < a->nports; i++) {
+        PortRange *p = &a->ports[i];
+        if (base < p->base + p->size && p->base < base + size)
+            return vs_error_set(err, VS_ERR_INVALID, "ports of %s overlap those of %s", name,
+                                p->name);
+    }
+    if (a->nports == ACCEL_MAX_PORT_RANGES)
+        return vs_error_set(err, VS_ERR_INVALID, "too many port devices");
+    PortRange *p = &a->ports[a->nports++];
+    *p = (PortRange){ .name = name, .base = base, .size = size, .ops = ops, .opaque = opaque };
+    pthread_mutex_init(&p->lock, NULL);
+    return VS_OK;
+}
+
+static PortRange *port_find(AccelMachine *a, uint16_t port, unsigned size)
+{
+    for (unsigned i = 0; i < a->nports; i++) {
+        PortRange *p = &a->ports[i];
+        if (port >= p->base && (uint32_t)port + size <= (uint32_t)p->base + p->size)
+            return p;
+    }
+    return NULL;
+}
+
+uint64_t accel_port_read(VsMachine *m, uint16_t port, unsigned size)
+{
+    AccelMachine *a = m->accel;
+    PortRange *p = port_find(a, port, size);
+    if (!p || !p->ops->read) {
+        atomic_fetch_add(&a->unhandled_pio, 1);
+        if (m->cfg.trace & VS_TRACE_MMIO)
+            vs_log("unhandled port read 0x%x size %u", port, size);
+        return size == 8 ? UINT64_MAX : (1ull << (8 * size)) - 1; /* a floating bus */
+    }
+    pthread_mutex_lock(&p->lock);
+    uint64_t v = p->ops->read(p->opaque, port - p->base, size);
+    pthread_mutex_unlock(&p->lock);
+    return v;
+}
+
+void accel_port_write(VsMachine *m, uint16_t port, unsigned size, uint64_t value)
+{
+    AccelMachine *a = m->accel;
+    PortRange *p = port_find(a, port, size);
+    if (!p || !p->ops->write) {
+        atomic_fetch_add(&a->unhandled_pio, 1);
+        if (m->cfg.trace & VS_TRACE_MMIO)
+            vs_log("unhandled port write 0x%x size %u value 0x%" PRIx64, port, size, value);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->ops->write(p->opaque, port - p->base, value, size);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void handle_io(VsMachine *m, const AccelExit *ex)
+{
+    for (uint32_t i = 0; i < ex->io.count; i++) {
+        uint8_t *d = ex->io.data + (size_t)i * ex->io.size;
+        uint64_t v = 0;
+        if (ex->io.write) {
+            memcpy(&v, d, ex->io.size);
+            accel_port_write(m, ex->io.port, ex->io.size, v);
+        } else {
+            v = accel_port_read(m, ex->io.port, ex->io.size);
+            memcpy(d, &v, ex->io.size);
+        }
+    }
+}
+
+static void handle_mmio(VsMachine *m, const AccelExit *ex)
+{
+    AccelMachine *a = m->accel;
+    uint64_t v = 0;
+    bool ok;
+    if (ex->mmio.write) {
+        memcpy(&v, ex->mmio.data, ex->mmio.size);
+        ok = physmem_store(&m->mem, ex->mmio.addr, ex->mmio.size, v);
+    } else {
+        ok = physmem_load(&m->mem, ex->mmio.addr, ex->mmio.size, &v);
+        if (!ok)
+            v = UINT64_MAX; /* nothing there: all ones, as on a PC */
+        memcpy(ex->mmio.data, &v, ex->mmio.size);
+    }
+    if (!ok) {
+        atomic_fetch_add(&a->unhandled_mmio, 1);
+        if (m->cfg.trace & VS_TRACE_MMIO)
+            vs_log("unhandled MMIO %s 0x%" PRIx64 " size %u", ex->mmio.write ? "write" : "read",
+                   ex->mmio.addr, ex->mmio.size);
+    }
+}
+
+static uint64_t vcpu_rip(AccelVcpu *v)
+{
+    AccelX86Regs r;
+    VsError err;
+    return v->vm->ops->get_regs(v, &r, &err) == VS_OK ? r.rip : 0;
+}
+
+static bool stopping(VsMachine *m)
+{
+    return __atomic_load_n(&m->stop_requested, __ATOMIC_ACQUIRE);
+}
+
+/* HLT reached the VMM (no in-kernel LAPIC): sleep until a kick. */
+static void halt_wait(VsCpu *cpu)
+{
+    pthread_mutex_lock(&cpu->halt_lock);
+    while (!atomic_load(&cpu->interrupt_request) && !stopping(cpu->machine))
+        pthread_cond_wait(&cpu->halt_cond, &cpu->halt_lock);
+    pthread_mutex_unlock(&cpu->halt_lock);
+}
+
+static void cpu_loop(VsCpu *cpu);
+
+void accel_cpu_loop(VsCpu *cpu)
+{
+    cpu_loop(cpu);
+    AccelVcpu *v = cpu->accel;
+    v->vm->ops->vcpu_thread_done(v);
+}
+
+static void cpu_loop(VsCpu *cpu)
+{
+    VsMachine *m = cpu->machine;
+    AccelVcpu *v = cpu->accel;
+    AccelExit ex;
+    VsError err = { 0 };
+    for (;;) {
+        if (atomic_load(&cpu->interrupt_request) || stopping(m)) {
+            atomic_exchange(&cpu->interrupt_request, 0);
+            vs_machine_cpu_checkpoint(m, cpu);
+            if (stopping(m))
+                return;
+        }
+        if (accel_vcpu_run(v, &ex, &err) != VS_OK) {
+            vs_machine_request_stop(m, VS_STOP_ERROR, "vCPU %u: %s", cpu->index, err.message);
+            return;
+        }
+        switch (ex.kind) {
+        case ACCEL_EXIT_IO: handle_io(m, &ex); break;
+        case ACCEL_EXIT_MMIO: handle_mmio(m, &ex); break;
+        case ACCEL_EXIT_HALT: halt_wait(cpu); break;
+        case ACCEL_EXIT_INTERRUPTED: break;
+        case ACCEL_EXIT_IRQ_WINDOW: v->vm->ops->request_irq_window(v, false); break;
+        case ACCEL_EXIT_SHUTDOWN:
+            vs_machine_request_stop(m, VS_STOP_GUEST_CRASH, "vCPU %u: %s (rip 0x%" PRIx64 ")",
+                                    cpu->index, ex.message, vcpu_rip(v));
+            return;
+        case ACCEL_EXIT_SYSTEM_EVENT:
+            if (ex.event == ACCEL_EVENT_CRASH)
+                vs_machine_request_stop(m, VS_STOP_GUEST_CRASH, "vCPU %u: the guest crashed (%s)",
+                                        cpu->index, ex.message);
+            else
+                vs_machine_request_stop(m, VS_STOP_POWEROFF, "the guest %s (%s)",
+                                        ex.event == ACCEL_EVENT_RESET ? "reset" : "powered off",
+                                        ex.message);
+            return;
+        case ACCEL_EXIT_INTERNAL_ERROR:
+        default:
+            vs_machine_request_stop(m, VS_STOP_ERROR, "vCPU %u: %s (rip 0x%" PRIx64 ")", cpu->index,
+                                    ex.message, vcpu_rip(v));
+            return;
+        }
+    }
+}
+
+void accel_cpu_kick(VsCpu *cpu)
+{
+    if (cpu->accel)
+        accel_vcpu_kick(cpu->accel);
+}

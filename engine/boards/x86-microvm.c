@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86_64 `microvm` board for KVM: no PCI, no firmware, direct boot.
+ *
+ *   0x00000000  low RAM (up to 3 GiB; more RAM continues at 4 GiB)
+ *               e820: 0-0x9fbff RAM, 0x9fc00-0xfffff reserved, 1 MiB up RAM
+ *   0xd0000000  virtio-mmio slots, 4 KiB each        GSI 5 + slot (19 slots, GSI 5-23)
+ *   0xfec00000  IOAPIC (in-kernel)
+ *   0xfee00000  LAPIC (in-kernel)
+ *   ports 0x3f8-0x3ff  8250/16550 UART (COM1)         GSI 4
+ *         0x60, 0x64   i8042: only the reset command (0xfe on 0x64); this board then stops,
+ *                      as Firecracker does (a microVM is restarted by whoever runs it)
+ *         0x80         POST code port (Linux's I/O delay): writes ignored
+ *   PIC, PIT (0x20/0xa0, 0x40-0x43, 0x61) are KVM's in-kernel devices.
+ *
+ * --kernel takes a bzImage (Linux, 64-bit boot protocol: the bootstrap vCPU enters at the
+ * 64-bit entry with RSI = zero page, the others wait for INIT/SIPI), an ELF with a PVH note
+ * (XEN_ELFNOTE_PHYS32_ENTRY: vCPU 0 enters in 32-bit protected mode with EBX = the
+ * hvm_start_info, the others wait for INIT/SIPI), or another x86-64 ELF executable (a
+ * bare-metal program: every vCPU enters at e_entry in long mode with RDI = vCPU index and
+ * RSI = vCPU count). The virtio-mmio devices are announced to Linux
+ * on its command line (virtio_mmio.device=4K@0xd0000000:5).
+ */
+#include <elf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "accel/accel-machine.h"
+#include "boards/board-loader.h"
+#include "boards/boards.h"
+#include "boards/x86-boot.h"
+#include "devices/uart-16550.h"
+#include "virtio/vdev.h"
+
+#define MIB                 (1024ull * 1024)
+#define MICROVM_LOW_MAX     (3072 * MIB)
+#define MICROVM_HIGH_BASE   (4096 * MIB)
+#define MICROVM_MIN_RAM     (16 * MIB)
+#define MICROVM_VIRTIO_BASE 0xd0000000ull
+#define MICROVM_VIRTIO_GSI  5
+#define MICROVM_VIRTIO_MAX  19
+#define MICROVM_COM1        0x3f8
+#define MICROVM_COM1_GSI    4
+#define MICROVM_EBDA        0x9fc00ull
+
+typedef struct MicrovmBoard {
+    VsMachine *m;
+    Uart16550 uart;
+    bool uart_ok;
+    struct MicrovmIrq {
+        struct MicrovmBoard *b;
+        unsigned gsi;
+    } irqs[MICROVM_VIRTIO_MAX + 1]; /* [0]: the UART */
+    bool linux_boot;
+    bool pvh; /* an ELF with a PVH note: vCPU 0 enters it in 32-bit mode, the others wait */
+    uint64_t entry;
+    uint64_t low_size, high_size;
+} MicrovmBoard;
+
+static void set_irq(void *opaque, int level)
+{
+    struct MicrovmIrq *l = opaque;
+    VsError err;
+    if (accel_set_irq_line(l->b->m->accel->vm, l->gsi, level != 0, &err) != VS_OK)
+        vs_machine_request_stop(l->b->m, VS_STOP_ERROR, "%s", err.message);
+}
+
+static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+    MicrovmBoard *b = opaque;
+    vs_machine_serial_output(b->m, buf, len);
+}
+
+/* i8042: no keyboard, no mouse; the status register says "nothing to read, ready". */
+static uint64_t i8042_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)opaque;
+    (void)offset;
+    (void)size;
+    return 0;
+}
+
+static void i8042_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    MicrovmBoard *b = opaque;
+    (void)offset;
+    if (size == 1 && (value & 0xff) == 0xfe)
+        vs_machine_request_stop(b->m, VS_STOP_POWEROFF,
+                                "the guest reset the machine through the i8042 (the microvm "
+                                "board stops on reset)");
+}
+
+static const MmioOps i8042_ops = { .read = i8042_read, .write = i8042_write };
+
+static uint64_t sink_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)opaque;
+    (void)offset;
+    return size >= 8 ? UINT64_MAX : (1ull << (8 * size)) - 1;
+}
+
+static void sink_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    (void)opaque;
+    (void)offset;
+    (void)value;
+    (void)size;
+}
+
+static const MmioOps post_ops = { .read = sink_read, .write = sink_write };
+
+static void microvm_destroy(VsMachine *m)
+{
+    MicrovmBoard *b = m->board;
+    if (!b)
+        return;
+    if (b->uart_ok)
+        uart16550_destroy(&b->uart);
+    m->board = NULL;
+    free(b);
+}
+
+static VsStatus add_ram(VsMachine *m, MicrovmBoard *b, VsError *err)
+{
+    uint64_t ram = m->cfg.ram_size;
+    char have[32], min[32];
+    loader_format_size(ram, have, sizeof(have));
+    loader_format_size(MICROVM_MIN_RAM, min, sizeof(min));
+    if (ram < MICROVM_MIN_RAM)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "the x86_64 microvm board needs at least %s of RAM; --memory asked "
+                            "for %s",
+                            min, have);
+    if (ram % GUEST_PAGE_SIZE || ram > (1ull << 46))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "memory size %s is not usable (a multiple of "
+                            "4 KiB up to 64 TiB)",
+                            have);
+    b->low_size = ram < MICROVM_LOW_MAX ? ram : MICROVM_LOW_MAX;
+    b->high_size = ram - b->low_size;
+    if (!physmem_add_ram(&m->mem, "microvm.ram", 0, b->low_size) ||
+        (b->high_size &&
+         !physmem_add_ram(&m->mem, "microvm.ram-high", MICROVM_HIGH_BASE, b->high_size)))
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot reserve %s of host memory for guest RAM",
+                            have);
+    return VS_OK;
+}
+
+/*
+ * QueueNotify writes of virtio slot i go to an eventfd per queue (KVM ioeventfd with the
+ * queue index as datamatch), which the I/O thread watches: a kick costs the vCPU no exit
+ * to user space. Other values written there still exit and reach the transport.
+ */
+static VsStatus notify_by_ioeventfd(VsMachine *m, unsigned i, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    VsVdev *v = m->vdevs[i];
+    for (unsigned q = 0; q < v->dev->num_queues; q++) {
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+            return vs_error_set(err, VS_ERR_IO, "cannot create an eventfd for %s", v->name);
+        VsStatus st = a->ops->ioeventfd_add(a->vm, fd, false, v->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+                                            true, q, err);
+        if (st != VS_OK) {
+            close(fd);
+            return st;
+        }
+        st = vs_vdev_add_notify_fd(m, i, q, fd, err);
+        if (st != VS_OK)
+            return st; /* the VM goes with the machine, its ioeventfd with it */
+    }
+    return VS_OK;
+}
+
+static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
+{
+    uart16550_init(&b->uart, set_irq, &b->irqs[0], uart_tx, b);
+    b->uart_ok = true;
+    b->irqs[0] = (struct MicrovmIrq){ b, MICROVM_COM1_GSI };
+    VsStatus st =
+        accel_port_register(m, "COM1", MICROVM_COM1, 8, &uart16550_mmio_ops, &b->uart, err);
+    if (st == VS_OK)
+        st = accel_port_register(m, "i8042 data", 0x60, 1, &i8042_ops, b, err);
+    if (st == VS_OK)
+        st = accel_port_register(m, "i8042", 0x64, 1, &i8042_ops, b, err);
+    if (st == VS_OK)
+        st = accel_port_register(m, "POST", 0x80, 1, &post_ops, b, err);
+    if (st != VS_OK)
+        return st;
+    if (m->nvdevs > MICROVM_VIRTIO_MAX)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "too many virtio devices: the x86_64 microvm board has %d slots and "
+                            "this machine needs %u",
+                            MICROVM_VIRTIO_MAX, m->nvdevs);
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        b->irqs[i + 1] = (struct MicrovmIrq){ b, MICROVM_VIRTIO_GSI + i };
+        st = vs_vdev_map(m, i, MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE, MICROVM_VIRTIO_GSI + i,
+                         set_irq, &b->irqs[i + 1], err);
+        if (st == VS_OK)
+            st = notify_by_ioeventfd(m, i, err);
+        if (st != VS_OK)
+            return st;
+    }
+    return VS_OK;
+}
+
+/* The user's command line plus one virtio_mmio.device= per slot. Returns malloc'ed text. */
+static char *linux_cmdline(VsMachine *m)
+{
+    const char *user = m->cfg.cmdline ? m->cfg.cmdline : "console=ttyS0";
+    size_t len = strlen(user) + 1 + (size_t)m->nvdevs * 48;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    size_t n = (size_t)snprintf(s, len, "%s", user);
+    for (unsigned i = 0; i < m->nvdevs && n < len; i++)
+        n += (size_t)snprintf(s + n, len - n, " virtio_mmio.device=4K@0x%" PRIx64 ":%u",
+                              (uint64_t)(MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE),
+                              MICROVM_VIRTIO_GSI + i);
+    return s;
+}
+
+static VsStatus load_linux(VsMachine *m, MicrovmBoard *b, const LoadTarget *t, const uint8_t *data,
+                           size_t size, VsError *err)
+{
+    X86BzImage bz;
+    VsStatus st = x86_bzimage_parse(m->cfg.kernel, data, size, &bz, err);
+    if (st != VS_OK)
+        return st;
+    uint8_t *initrd = NULL;
+    size_t initrd_size = 0;
+    if (m->cfg.initrd) {
+        st = loader_read_file("initrd", m->cfg.initrd, b->low_size, &initrd, &initrd_size, err);
+        if (st != VS_OK)
+            return st;
+    }
+    X86E820 e820[4] = {
+        { 0, MICROVM_EBDA, X86_E820_RAM },
+        { MICROVM_EBDA, 0x100000 - MICROVM_EBDA, X86_E820_RESERVED },
+        { 0x100000, b->low_size - 0x100000, X86_E820_RAM },
+        { MICROVM_HIGH_BASE, b->high_size, X86_E820_RAM },
+    };
+    char *cmdline = linux_cmdline(m);
+    if (!cmdline) {
+        free(initrd);
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
+    }
+    st = x86_bzimage_load(t, m->cfg.kernel, data, size, &bz, cmdline, initrd, initrd_size, e820,
+                          b->high_size ? 4 : 3, &b->entry, err);
+    free(cmdline);
+    free(initrd);
+    b->linux_boot = true;
+    return st;
+}
+
+static VsStatus load_kernel(VsMachine *m, MicrovmBoard *b, VsError *err)
+{
+    if (!m->cfg.kernel)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "the x86_64 microvm board boots a kernel directly: pass --kernel "
+                            "(a bzImage or an x86-64 ELF program)");
+    if (m->cfg.firmware)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "the x86_64 microvm board takes no firmware (it boots --kernel "
+                            "directly)");
+    LoadTarget t = { .mem = &m->mem, .ram_base = 0, .ram_size = b->low_size };
+    uint8_t *data;
+    size_t size;
+    VsStatus st = loader_read_file("kernel", m->cfg.kernel, b->low_size, &data, &size, err);
+    if (st != VS_OK)
+        return st;
+    st = x86_boot_write_tables(&t, err);
+    if (st == VS_OK && loader_is_elf(data, size)) {
+        if (m->cfg.initrd)
+            st = vs_error_set(err, VS_ERR_INVALID,
+                              "an initrd goes with a Linux bzImage, not "
+                              "with an ELF program");
+        LoadTarget high = t; /* ELF programs load at 1 MiB and above, clear of the tables */
+        high.ram_base = 0x100000;
+        high.ram_size = b->low_size - 0x100000;
+        LoadedImage li = { 0 };
+        if (st == VS_OK)
+            st = loader_load_elf_machine(&high, "kernel", m->cfg.kernel, data, size, EM_X86_64,
+                                         "x86_64", &li, err);
+        b->entry = li.entry;
+        uint32_t pvh_entry;
+        if (st == VS_OK && x86_pvh_entry(data, size, &pvh_entry)) {
+            b->pvh = true;
+            b->entry = pvh_entry;
+            X86E820 e820[3] = {
+                { 0, MICROVM_EBDA, X86_E820_RAM },
+                { MICROVM_EBDA, 0x100000 - MICROVM_EBDA, X86_E820_RESERVED },
+                { 0x100000, b->low_size - 0x100000, X86_E820_RAM },
+            };
+            st = x86_pvh_write_start_info(&t, m->cfg.cmdline, e820, 3, err);
+        }
+    } else if (st == VS_OK) {
+        st = load_linux(m, b, &t, data, size, err);
+    }
+    free(data);
+    return st;
+}
+
+/* Registers and runnable state of every vCPU for the boot kind. */
+static VsStatus boot_vcpus(VsMachine *m, MicrovmBoard *b, VsError *err)
+{
+    const AccelOps *ops = m->accel->ops;
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        AccelVcpu *v = m->accel->vcpus[i];
+        AccelX86Sregs s;
+        VsStatus st = ops->get_sregs(v, &s, err);
+        if (st != VS_OK)
+            return st;
+        if ((b->linux_boot || b->pvh) && i > 0) {
+            st = ops->vcpu_set_runnable(v, false, err); /* waits for INIT/SIPI */
+            if (st != VS_OK)
+                return st;
+            continue;
+        }
+        if (b->pvh) {
+            x86_boot_pvh_sregs(&s);
+            AccelX86Regs r = { .rip = b->entry, .rflags = 2, .rbx = X86_BOOT_PVH_INFO };
+            st = ops->set_sregs(v, &s, err);
+            if (st == VS_OK)
+                st = ops->set_regs(v, &r, err);
+            if (st != VS_OK)
+                return st;
+            continue;
+        }
+        /* KVM leaves application processors waiting for SIPI; ELF programs start them all. */
+        st = ops->vcpu_set_runnable(v, true, err);
+        if (st != VS_OK)
+            return st;
+        x86_boot_long_mode_sregs(&s);
+        st = ops->set_sregs(v, &s, err);
+        if (st != VS_OK)
+            return st;
+        AccelX86Regs r = { .rip = b->entry, .rflags = 2, .rsp = X86_BOOT_STACK };
+        if (b->linux_boot)
+            r.rsi = X86_BOOT_ZERO_PAGE;
+        else {
+            r.rdi = i;
+            r.rsi = m->ncpus;
+        }
+        st = ops->set_regs(v, &r, err);
+        if (st != VS_OK)
+            return st;
+    }
+    return VS_OK;
+}
+
+static VsStatus microvm_create(VsMachine *m, VsError *err)
+{
+    if (!m->accel)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "the x86_64 microvm board runs under KVM only");
+    MicrovmBoard *b = calloc(1, sizeof(*b));
+    if (!b)
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating the x86_64 board");
+    b->m = m;
+    m->board = b;
+    VsStatus st = add_ram(m, b, err);
+    if (st == VS_OK)
+        st = add_devices(m, b, err);
+    if (st == VS_OK)
+        st = load_kernel(m, b, err);
+    if (st == VS_OK)
+        st = accel_machine_sync_memory(m, err);
+    if (st == VS_OK)
+        st = boot_vcpus(m, b, err);
+    return st; /* on failure the machine's destroy calls microvm_destroy */
+}
+
+static void microvm_cpu_boot_state(VsMachine *m, VsCpu *cpu)
+{
+    /* Set in microvm_create (it can fail there with a message); a reset stops this board. */
+    (void)m;
+    (void)cpu;
+}
+
+static void microvm_serial_input(VsMachine *m, const uint8_t *buf, size_t len)
+{
+    MicrovmBoard *b = m->board;
+    if (b && b->uart_ok)
+        uart16550_receive(&b->uart, buf, len);
+}
+
+const BoardOps x86_microvm_board_ops = {
+    .name = "x86_64 microvm",
+    .arch = VS_ARCH_X86_64,
+    .create = microvm_create,
+    .cpu_boot_state = microvm_cpu_boot_state,
+    .reset = NULL,
+    .destroy = microvm_destroy,
+    .serial_input = microvm_serial_input,
+};
