@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Try Debian's amd64 kernel (linux-image-amd64) with a busybox initramfs under KVM.
 
-usage: run-debian.py VESSEL_RUN CACHE_DIR [--timeout SECONDS]
+usage: run-debian.py VESSEL_RUN [CACHE_DIR] [--timeout SECONDS]
 
 The kernel and busybox-static come from the Debian archive with `apt-get download` (only
 when the archive is reachable) into CACHE_DIR, which keeps them for later runs. The
@@ -101,9 +101,14 @@ def fetch(cache):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vessel_run")
-    ap.add_argument("cache")
+    ap.add_argument("cache", nargs="?", help="default: the guest-asset cache's debian-amd64")
     ap.add_argument("--timeout", type=int, default=60)
     a = ap.parse_args()
+    if not a.cache:
+        base = os.environ.get("VESSEL_GUEST_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vessel",
+            "guests")
+        a.cache = os.path.join(base, "debian-amd64")
     why = kvm_unavailable(a.vessel_run)
     if why:
         skip(f"KVM {why}")
