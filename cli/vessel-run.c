@@ -36,8 +36,10 @@ static const char usage_text[] =
     "\n"
     "Machine:\n"
     "  --guest-arch ARCH   guest architecture: riscv64 (default riscv64)\n"
-    "  --accel MODE        execution tier: auto, interp (default auto; auto picks the\n"
-    "                      interpreter until the JIT and KVM tiers exist)\n"
+    "  --accel MODE        execution tier: auto, interp, jit (default auto; auto picks\n"
+    "                      the interpreter for now; jit compiles guest code to host code)\n"
+    "  --jit-threshold N   with --accel jit: interpret a block until it has run N times,\n"
+    "                      then compile it (default 0: compile every block at once)\n"
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
     "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
@@ -317,6 +319,7 @@ enum {
     OPT_STATS,
     OPT_VERSION,
     OPT_CODE_CACHE,
+    OPT_JIT_THRESHOLD,
     OPT_DISK,
     OPT_ISO,
     OPT_NET_MODE,
@@ -353,6 +356,7 @@ int main(int argc, char **argv)
         { "trace", required_argument, NULL, OPT_TRACE },
         { "stats", no_argument, NULL, OPT_STATS },
         { "code-cache", required_argument, NULL, OPT_CODE_CACHE },
+        { "jit-threshold", required_argument, NULL, OPT_JIT_THRESHOLD },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { "disk", required_argument, NULL, OPT_DISK },
@@ -445,6 +449,15 @@ int main(int argc, char **argv)
                 usage_error("invalid --code-cache '%s': use a size of at least 64K, like 64M",
                             optarg);
             break;
+        case OPT_JIT_THRESHOLD: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-')
+                usage_error("invalid --jit-threshold '%s': use a number of runs, like 100", optarg);
+            cfg.jit_threshold = n;
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_VERSION: printf("vessel-run %s\n", VESSEL_VERSION); return 0;
         case OPT_DISK:
@@ -557,8 +570,8 @@ int main(int argc, char **argv)
     if (pin_given)
         fprintf(stderr, "vessel-run: pinning: %s\n", vs_machine_pin_summary(m));
     if (cfg.accel == VS_ACCEL_AUTO)
-        fprintf(stderr, "vessel-run: using the interpreter (the JIT and KVM tiers are not "
-                        "built yet)\n");
+        fprintf(stderr, "vessel-run: using the interpreter (KVM is not built yet; the JIT "
+                        "tier runs with --accel jit)\n");
     Control *control = NULL;
     if (control_spec) {
         ControlConfig cc = { .m = m, .display = cfg.display, .quit = control_quit, .opaque = m };

@@ -73,6 +73,11 @@ typedef struct VsCpu {
     IrFunc xlate; /* translation scratch (reused) */
 
     VsCpuStats stats;
+
+    /* JIT tier (engine/jit): on for --accel jit; a block is compiled once it has run
+     * jit_threshold times (0: before its first run). */
+    bool jit_enabled;
+    uint64_t jit_threshold;
 } VsCpu;
 
 /*
