@@ -105,7 +105,7 @@ static void setup(void)
     physmem_add_ram(&machine.mem, "ram", 0x10000000, 0x100000);
     physmem_add_mmio(&machine.mem, "dev", 0x20000000, 0x1000, &mmio_ops, NULL);
     machine.blocks = blocks_create(0);
-    cpu = aligned_alloc(64, sizeof(TestCpu) + 64);
+    cpu = aligned_alloc(64, (sizeof(TestCpu) + 63) & ~(size_t)63);
     memset(cpu, 0, sizeof(*cpu));
     cpu->common.ops = &test_arch;
     cpu->common.machine = &machine;
