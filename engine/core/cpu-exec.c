@@ -87,6 +87,9 @@ static void reap_cb(VsMachine *m, void *arg)
 {
     (void)arg;
     blocks_reap(m->blocks);
+    /* The jump caches may still point at the blocks just freed. */
+    for (unsigned c = 0; c < m->ncpus; c++)
+        jmp_cache_flush(m->cpus[c]);
 }
 
 /* Returns false when the vCPU must leave (machine stopping). */
