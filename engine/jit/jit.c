@@ -33,9 +33,11 @@
 #include "jit/x86-emit.h"
 
 #define CACHE_DEFAULT ((size_t)256 << 20)
-#define NHOST         16
-#define NO_LOC        (-1)
-#define ENV           X_RBP
+/* push rbp, rbx, r12-r15 (10 bytes), sub rsp, 8 (4), mov rbp, rdi (3) */
+#define JIT_PROLOGUE_SIZE 17
+#define NHOST             16
+#define NO_LOC            (-1)
+#define ENV               X_RBP
 
 /* Allocation order: callee-saved first (they survive helper calls). */
 static const int alloc_order[] = { X_RBX, X_R12, X_R13, X_R14, X_R15, X_RSI,
@@ -942,6 +944,65 @@ static void emit_exit(Cg *g, int code)
     g->exit_jumps[g->nexits++] = x_jmp_label(&g->x);
 }
 
+/*
+ * Block chaining through the vCPU's jump cache, inline: after a goto_block/goto_ptr has
+ * stored the next pc (also in rax), look the pc up in cpu->jmp_cache as jit_run would
+ * and, when the entry is for this mode, its block valid and compiled, jump straight past
+ * the next block's prologue (every block has the same frame). Otherwise return
+ * INTERP_RET_LOOKUP to jit_run. interrupt_request is checked first, so interrupts and
+ * stop requests end a chain at the next block boundary.
+ */
+static void emit_chain_exit(Cg *g)
+{
+    XBuf *x = &g->x;
+    _Static_assert(sizeof(JmpCacheEntry) == 24 && offsetof(JmpCacheEntry, mode) == 8 &&
+                       offsetof(JmpCacheEntry, block) == 16,
+                   "the inline probe assumes this JmpCacheEntry layout");
+    size_t miss[7];
+    unsigned nmiss = 0;
+    x_load(x, 4, X_RCX, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, interrupt_request));
+    x_test_rr(x, false, X_RCX, X_RCX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_NE);
+    /* jmp_cache_hash(pc) */
+    x_mov_rr(x, true, X_RCX, X_RAX);
+    x_shift_ri(x, X_SHR, true, X_RCX, 1);
+    x_mov_rr(x, true, X_RDX, X_RAX);
+    x_shift_ri(x, X_SHR, true, X_RDX, 1 + JMP_CACHE_BITS);
+    x_alu_rr(x, X_XOR, true, X_RCX, X_RDX);
+    x_alu_ri(x, X_AND, false, X_RCX, (int32_t)(JMP_CACHE_SIZE - 1));
+    x_lea(x, true, X_RCX, X_RCX, X_RCX, 2, 0); /* * 3 */
+    x_load(x, 8, X_RDX, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, jmp_cache));
+    x_lea(x, true, X_RDX, X_RDX, X_RCX, 8, 0); /* the entry */
+    x_alu_rm(x, X_CMP, true, X_RAX, X_RDX, (int32_t)offsetof(JmpCacheEntry, vpc));
+    miss[nmiss++] = x_jcc_label(x, X_CC_NE);
+    x_load(x, 4, X_RCX, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, mode));
+    x_alu_rm(x, X_CMP, false, X_RCX, X_RDX, (int32_t)offsetof(JmpCacheEntry, mode));
+    miss[nmiss++] = x_jcc_label(x, X_CC_NE);
+    x_load(x, 8, X_RDX, X_RDX, X_NOREG, 1, (int32_t)offsetof(JmpCacheEntry, block));
+    x_test_rr(x, true, X_RDX, X_RDX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_E);
+    x_load(x, 1, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, valid));
+    x_test_rr(x, false, X_RCX, X_RCX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_E);
+    x_load(x, 8, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, jit_code));
+    x_test_rr(x, true, X_RCX, X_RCX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_E);
+    /* The bookkeeping jit_run does when it enters a block. */
+    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, cur_block), X_RDX);
+    x_store_imm(x, 8, ENV, (int32_t)offsetof(VsCpu, cur_op), 0);
+    x_alu_mi(x, X_ADD, true, X_RDX, (int32_t)offsetof(VsBlock, exec_count), 1);
+    x_load(x, 4, X_RAX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, ninsns));
+    x_alu_rm(x, X_ADD, true, X_RAX, ENV, (int32_t)offsetof(VsCpu, insn_count));
+    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, insn_count), X_RAX);
+    x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, stats.blocks_executed), 1);
+    x_alu_ri(x, X_ADD, true, X_RCX, JIT_PROLOGUE_SIZE);
+    x_jmp_r(x, X_RCX);
+    size_t here = x_pos(x);
+    for (unsigned k = 0; k < nmiss; k++)
+        x_patch_rel32(x, miss[k], here);
+    emit_exit(g, INTERP_RET_LOOKUP);
+}
+
 static void emit_op(Cg *g, const IrOp *op)
 {
     const IrFunc *f = g->f;
@@ -1058,7 +1119,7 @@ static void emit_op(Cg *g, const IrOp *op)
         writeback(g, i, 0xffffu, true);
         x_mov_ri(&g->x, X_RAX, f->pcs[op->aux]);
         x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
-        emit_exit(g, INTERP_RET_LOOKUP);
+        emit_chain_exit(g);
         return;
     }
     case IR_OP_GOTO_PTR: {
@@ -1070,7 +1131,7 @@ static void emit_op(Cg *g, const IrOp *op)
             x_mov_rr(&g->x, true, X_RAX, ra);
         }
         x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
-        emit_exit(g, INTERP_RET_LOOKUP);
+        emit_chain_exit(g);
         return;
     }
     case IR_OP_EXIT:
@@ -1167,6 +1228,8 @@ static void codegen(Cg *g)
         x_push(x, saved_regs[k]);
     x_alu_ri(x, X_SUB, true, X_RSP, 8);
     x_mov_rr(x, true, ENV, X_RDI);
+    if (x_pos(x) != JIT_PROLOGUE_SIZE) /* chained blocks enter right after it */
+        g->fail = true;
     for (unsigned i = 0; i < f->nops && !g->fail && !x->overflow; i++) {
         g->op_index = i;
         emit_op(g, &f->ops[i]);

@@ -580,6 +580,63 @@ static void test_pressure(JitState *js, IrFunc *f)
     test_block(js, f, "register pressure");
 }
 
+/*
+ * Chaining: block A jumps to B's pc; with B (compiled) in the jump cache A's code runs B
+ * directly (B's result, cur_block = B, counts updated); with interrupt_request set, an
+ * invalid B or a B without code, A returns INTERP_RET_LOOKUP to the dispatcher instead.
+ */
+static void test_chaining(JitState *js, IrFunc *f)
+{
+    ir_reset(f);
+    ir_insn_start(f, 0x80004000);
+    ir_mov(f, ir_global(f, 1), ir_add(f, IR_I64, ir_global(f, 1), ir_const(f, IR_I64, 100)));
+    ir_exit(f, IR_EXIT_HALT);
+    VsBlock *b = make_block(f);
+    b->vpc = 0x80004000;
+    b->ninsns = 1;
+    CHECK(jit_compile(js, b, f), "block B compiled");
+    ir_reset(f);
+    ir_insn_start(f, 0x80003000);
+    ir_mov(f, ir_global(f, 0), ir_add(f, IR_I64, ir_global(f, 0), ir_const(f, IR_I64, 5)));
+    ir_goto_block(f, 0x80004000);
+    VsBlock *a = make_block(f);
+    a->vpc = 0x80003000;
+    CHECK(jit_compile(js, a, f), "block A compiled");
+    for (int pass = 0; pass < 5; pass++) {
+        random_start();
+        set_state(&s0);
+        cpu->common.mode = 3;
+        JmpCacheEntry *je = &cpu->common.jmp_cache[jmp_cache_hash(0x80004000)];
+        *je = (JmpCacheEntry){ .vpc = 0x80004000, .mode = 3, .block = b };
+        void *code = b->jit_code;
+        if (pass == 1)
+            atomic_store(&cpu->common.interrupt_request, CPU_REQ_IRQ);
+        if (pass == 2)
+            atomic_store(&b->valid, false);
+        if (pass == 3)
+            b->jit_code = NULL;
+        if (pass == 4)
+            je->mode = 1;
+        uint64_t count = b->exec_count, insns = cpu->common.insn_count;
+        int r = run_jit(a);
+        bool chained = pass == 0;
+        CHECK(cpu->g[0] == s0.g[0] + 5, "pass %d: A ran", pass);
+        CHECK(cpu->pc == 0x80004000, "pass %d: pc of B set", pass);
+        CHECK(r == (chained ? INTERP_RET_EXIT_BASE + IR_EXIT_HALT : INTERP_RET_LOOKUP),
+              "pass %d: result %d", pass, r);
+        CHECK(cpu->g[1] == (chained ? s0.g[1] + 100 : s0.g[1]), "pass %d: B ran or not", pass);
+        CHECK((cpu->common.cur_block == b) == chained, "pass %d: cur_block", pass);
+        CHECK(b->exec_count == count + chained && cpu->common.insn_count == insns + chained,
+              "pass %d: counts", pass);
+        atomic_store(&cpu->common.interrupt_request, 0);
+        atomic_store(&b->valid, true);
+        b->jit_code = code;
+    }
+    memset(cpu->common.jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     physmem_init(&machine.mem);
@@ -607,6 +664,7 @@ int main(void)
     ir_init(&f, &globals);
     Gen g = { .f = &f };
     test_pressure(js, &f);
+    test_chaining(js, &f);
     for (unsigned iter = 0; iter < 3000; iter++) {
         uint64_t seed = rng;
         gen_block(&g, 10 + rn(50));
