@@ -1487,6 +1487,11 @@ static void compile_hot(VsCpu *cpu, VsBlock *b)
     IrFunc *f = &cpu->xlate;
     unsigned ninsns = 0;
     uint64_t ppc2 = UINT64_MAX;
+    /* Translating fetches from the guest page again, which may fault if the guest changed
+     * the mapping: that fault is reported at the block's first insn (the pc global, which
+     * the previous exit set), not inside the previous block. */
+    cpu->cur_block = NULL;
+    cpu->cur_op = NULL;
     ir_reset(f);
     unsigned size = cpu->ops->translate(cpu, f, b->vpc, b->mode, &ninsns, &ppc2);
     if (size != b->size || ninsns != b->ninsns || ppc2 != UINT64_MAX) {
