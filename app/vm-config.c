@@ -54,7 +54,10 @@ gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GE
     }
     switch (r->accel) {
     case VL_ACCEL_KVM: c->accel = VS_ACCEL_KVM; break;
-    case VL_ACCEL_JIT: c->accel = VS_ACCEL_JIT; break;
+    case VL_ACCEL_JIT:
+        c->accel = VS_ACCEL_JIT;
+        c->jit_threshold = (uint64_t)r->jit_threshold;
+        break;
     case VL_ACCEL_INTERPRETER: c->accel = VS_ACCEL_INTERP; break;
     case VL_ACCEL_AUTO:
     default: c->accel = VS_ACCEL_AUTO; break;

@@ -36,10 +36,12 @@ static const char usage_text[] =
     "\n"
     "Machine:\n"
     "  --guest-arch ARCH   guest architecture: riscv64 (default) or x86_64 (KVM only)\n"
-    "  --accel MODE        execution tier: auto, interp, kvm (default auto: KVM for an\n"
+    "  --accel MODE        execution tier: auto, interp, jit, kvm (default auto: KVM for an\n"
     "                      x86_64 guest on an x86_64 host with a usable /dev/kvm, else\n"
-    "                      the interpreter; --accel kvm fails with the reason when KVM\n"
-    "                      cannot run)\n"
+    "                      the interpreter; jit compiles guest code to host code;\n"
+    "                      --accel kvm fails with the reason when KVM cannot run)\n"
+    "  --jit-threshold N   with --accel jit: interpret a block until it has run N times,\n"
+    "                      then compile it (default 0: compile every block at once)\n"
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
     "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
@@ -335,6 +337,7 @@ enum {
     OPT_STATS,
     OPT_VERSION,
     OPT_CODE_CACHE,
+    OPT_JIT_THRESHOLD,
     OPT_DISK,
     OPT_ISO,
     OPT_NET_MODE,
@@ -372,6 +375,7 @@ int main(int argc, char **argv)
         { "trace", required_argument, NULL, OPT_TRACE },
         { "stats", no_argument, NULL, OPT_STATS },
         { "code-cache", required_argument, NULL, OPT_CODE_CACHE },
+        { "jit-threshold", required_argument, NULL, OPT_JIT_THRESHOLD },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { "disk", required_argument, NULL, OPT_DISK },
@@ -465,6 +469,15 @@ int main(int argc, char **argv)
                 usage_error("invalid --code-cache '%s': use a size of at least 64K, like 64M",
                             optarg);
             break;
+        case OPT_JIT_THRESHOLD: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-')
+                usage_error("invalid --jit-threshold '%s': use a number of runs, like 100", optarg);
+            cfg.jit_threshold = n;
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_VERSION: printf("vessel-run %s\n", VESSEL_VERSION); return 0;
         case OPT_PROBE: print_probe(); return 0;
@@ -580,8 +593,8 @@ int main(int argc, char **argv)
     if (cfg.accel == VS_ACCEL_AUTO && cfg.arch == VS_ARCH_X86_64)
         fprintf(stderr, "vessel-run: %s\n", vs_machine_accel_summary(m));
     else if (cfg.accel == VS_ACCEL_AUTO)
-        fprintf(stderr, "vessel-run: using the interpreter (the JIT and KVM tiers are not "
-                        "built yet)\n");
+        fprintf(stderr, "vessel-run: using the interpreter (KVM needs a guest of the host's "
+                        "architecture; the JIT tier runs with --accel jit)\n");
     Control *control = NULL;
     if (control_spec) {
         ControlConfig cc = { .m = m, .display = cfg.display, .quit = control_quit, .opaque = m };

@@ -30,6 +30,8 @@ struct BlockCache {
     VsBlock *zombies;
     size_t zombie_bytes, live_bytes, limit, reap_at;
     BlockCacheStats stats;
+    void (*flush_hook)(void *opaque);
+    void *flush_opaque;
 };
 
 static unsigned key_hash(uint64_t vpc, uint64_t ppc, uint32_t mode)
@@ -345,11 +347,19 @@ void blocks_flush_all(VsMachine *m)
     blocks_reap(bc);
     bc->live_bytes = 0;
     bc->stats.flushes++;
+    if (bc->flush_hook)
+        bc->flush_hook(bc->flush_opaque);
     pthread_mutex_unlock(&bc->lock);
     for (unsigned c = 0; c < m->ncpus; c++) {
         jmp_cache_flush(m->cpus[c]);
         tlb_flush_all(m->cpus[c]); /* drop TLB_CODE marks */
     }
+}
+
+void blocks_set_flush_hook(BlockCache *bc, void (*hook)(void *opaque), void *opaque)
+{
+    bc->flush_hook = hook;
+    bc->flush_opaque = opaque;
 }
 
 void blocks_get_stats(BlockCache *bc, BlockCacheStats *out)

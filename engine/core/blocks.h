@@ -43,6 +43,14 @@ struct VsBlock {
     VsInsnMap *insn_map;
     unsigned ninsn_map;
     size_t alloc_bytes;
+    /* Generated code (engine/jit): the entry point in the code cache's executable view, or
+     * NULL. Published with a release store; lives until the code cache is flushed, which
+     * frees every block first. */
+    void *jit_code;
+    uint32_t jit_size; /* bytes of code (the map follows) */
+    uint32_t jit_nmap;
+    const struct JitPcMap *jit_map; /* host offset -> guest pc, one entry per insn */
+    bool jit_failed;                /* the JIT cannot compile it: it stays interpreted */
 };
 
 typedef struct BlockCacheStats {
@@ -62,6 +70,8 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
 bool blocks_invalidate_page(VsMachine *m, uint64_t paddr);
 /* Drop everything (called inside an exclusive section). */
 void blocks_flush_all(VsMachine *m);
+/* Called by blocks_flush_all after every block is freed (the JIT drops its code cache). */
+void blocks_set_flush_hook(BlockCache *bc, void (*hook)(void *opaque), void *opaque);
 /* Free invalidated blocks (inside an exclusive section). */
 void blocks_reap(BlockCache *bc);
 bool blocks_need_reap(BlockCache *bc);

@@ -12,6 +12,7 @@
 #include "core/cpu.h"
 #include "core/machine.h"
 #include "ir/interp.h"
+#include "jit/jit.h"
 
 void vs_cpu_kick(VsCpu *cpu, uint32_t req)
 {
@@ -31,8 +32,13 @@ void vs_cpu_unwind(VsCpu *cpu)
 
 uint64_t vs_cpu_current_pc(VsCpu *cpu)
 {
-    if (cpu->cur_block && cpu->cur_op)
+    if (cpu->cur_block && cpu->cur_op) {
+        /* cur_op is an interpreter op, or a host pc inside the block's generated code. */
+        uint64_t pc;
+        if (jit_block_pc(cpu->cur_block, cpu->cur_op, &pc))
+            return pc;
         return block_pc_of_op(cpu->cur_block, (const InterpInsn *)cpu->cur_op);
+    }
     uint64_t vpc;
     uint32_t mode;
     cpu->ops->get_exec_key(cpu, &vpc, &mode);
@@ -48,8 +54,17 @@ static VsBlock *find_block(VsCpu *cpu, uint64_t vpc, uint32_t mode)
     uint8_t *host;
     uint64_t ppc = mmu_translate_code(cpu, vpc, cpu->ops->code_mmu_idx(mode), &host);
     b = blocks_lookup(cpu->machine->blocks, vpc, ppc, mode);
-    if (!b)
+    if (!b) {
         b = blocks_translate(cpu, vpc, ppc, mode);
+        /* JIT-only: compile now, while cpu->xlate still holds the block's optimised IR
+         * (also when another vCPU inserted the same block first: same key, same IR). */
+        if (cpu->jit_enabled && cpu->jit_threshold == 0 && !b->jit_code && !b->jit_failed &&
+            !jit_wants_flush(cpu->machine->jit)) {
+            jit_compile(cpu->machine->jit, b, &cpu->xlate);
+            if (jit_wants_flush(cpu->machine->jit))
+                atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
+        }
+    }
     je->vpc = vpc;
     je->mode = mode;
     je->block = b;
@@ -75,6 +90,9 @@ static void reap_cb(VsMachine *m, void *arg)
 {
     (void)arg;
     blocks_reap(m->blocks);
+    /* The jump caches may still point at the blocks just freed. */
+    for (unsigned c = 0; c < m->ncpus; c++)
+        jmp_cache_flush(m->cpus[c]);
 }
 
 /* Returns false when the vCPU must leave (machine stopping). */
@@ -92,7 +110,7 @@ static bool handle_requests(VsCpu *cpu)
     vs_machine_cpu_checkpoint(m, cpu);
     if (__atomic_load_n(&m->stop_requested, __ATOMIC_ACQUIRE))
         return false;
-    if (blocks_over_limit(m->blocks))
+    if (blocks_over_limit(m->blocks) || jit_wants_flush(m->jit))
         vs_machine_request_flush(m, cpu);
     else if (blocks_need_reap(m->blocks))
         vs_machine_exclusive(m, cpu, reap_cb, NULL);
@@ -139,7 +157,7 @@ static void cpu_loop(VsCpu *cpu)
             fprintf(stderr, "cpu%u: exec 0x%llx mode=0x%x\n", cpu->index, (unsigned long long)vpc,
                     mode);
         cpu->stats.loop_entries++;
-        int r = interp_exec(cpu, b);
+        int r = cpu->jit_enabled ? jit_run(cpu, b) : interp_exec(cpu, b);
         cpu->cur_block = NULL;
         cpu->cur_op = NULL;
         switch (r) {

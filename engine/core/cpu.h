@@ -75,6 +75,11 @@ typedef struct VsCpu {
     void *accel; /* AccelVcpu (accel/accel.h) when a hardware accelerator runs this vCPU */
 
     VsCpuStats stats;
+
+    /* JIT tier (engine/jit): on for --accel jit; a block is compiled once it has run
+     * jit_threshold times (0: before its first run). */
+    bool jit_enabled;
+    uint64_t jit_threshold;
 } VsCpu;
 
 /*

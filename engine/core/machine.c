@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The machine object: creation, vCPU threads, state changes, pause/exclusive, reset. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "core/iothread.h"
 #include "core/machine.h"
 #include "core/pin.h"
+#include "jit/jit.h"
 #include "virtio/vdev.h"
 
 /*
@@ -205,6 +207,11 @@ static VsArch host_arch(void)
 #endif
 }
 
+static void jit_flush_hook(void *opaque)
+{
+    jit_flush(opaque);
+}
+
 VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener, VsMachine **out,
                            VsError *err)
 {
@@ -227,14 +234,19 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     switch (cfg->accel) {
     case VS_ACCEL_AUTO:
         why = cfg->arch == host_arch()
-                  ? "automatic choice: the KVM backend and the JIT tier are not built yet"
+                  ? "automatic choice: the KVM backend is not built yet and the JIT tier "
+                    "is only used when asked for (--accel jit)"
                   : "automatic choice: KVM needs a guest of the host's architecture and the "
-                    "JIT tier is not built yet";
+                    "JIT tier is only used when asked for (--accel jit)";
         break;
     case VS_ACCEL_INTERP: why = "chosen in the configuration"; break;
     case VS_ACCEL_JIT:
-        return vs_error_set(err, VS_ERR_UNSUPPORTED,
-                            "the JIT tier is not built yet; use --accel interp or auto");
+        if (!jit_host_supported())
+            return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                                "the JIT tier generates x86-64 code and this host is not "
+                                "x86-64; use --accel interp");
+        why = "chosen in the configuration";
+        break;
     case VS_ACCEL_KVM: why = "chosen in the configuration"; break; /* see accel_choose() */
     default: return vs_error_set(err, VS_ERR_INVALID, "unknown accelerator");
     }
@@ -252,8 +264,21 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
     m->cfg.pin_cpus = dup_or_null(cfg->pin_cpus);
     bool cfg_ok = config_dup_devices(&m->cfg, cfg);
-    snprintf(m->accel_summary, sizeof(m->accel_summary), "Interpreter (%s guest on a %s host): %s",
-             vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why);
+    if (cfg->accel == VS_ACCEL_JIT && cfg->jit_threshold == 0)
+        snprintf(m->accel_summary, sizeof(m->accel_summary),
+                 "JIT (%s guest on a %s host): %s; every block is compiled to host code "
+                 "before its first run, blocks the JIT cannot compile are interpreted",
+                 vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why);
+    else if (cfg->accel == VS_ACCEL_JIT)
+        snprintf(m->accel_summary, sizeof(m->accel_summary),
+                 "JIT (%s guest on a %s host): %s; blocks are interpreted until they have run "
+                 "%llu times, then compiled to host code",
+                 vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why,
+                 (unsigned long long)cfg->jit_threshold);
+    else
+        snprintf(m->accel_summary, sizeof(m->accel_summary),
+                 "Interpreter (%s guest on a %s host): %s", vs_arch_name(cfg->arch),
+                 host_arch() ? vs_arch_name(host_arch()) : "other", why);
     if (use_accel)
         snprintf(m->accel_summary, sizeof(m->accel_summary), "%s", accel_why);
     m->arch = arch;
@@ -264,6 +289,15 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     pthread_cond_init(&m->cond, NULL);
     physmem_init(&m->mem);
     m->blocks = blocks_create(cfg->code_cache_size);
+    if (cfg->accel == VS_ACCEL_JIT && m->blocks) {
+        m->jit = jit_create(cfg->code_cache_size);
+        if (!m->jit) {
+            vs_machine_destroy(m);
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the JIT code cache: %s",
+                                strerror(errno));
+        }
+        blocks_set_flush_hook(m->blocks, jit_flush_hook, m->jit);
+    }
     m->cpus = calloc(cfg->smp, sizeof(VsCpu *));
     m->mem.code_written = dma_invalidate;
     m->mem.code_written_opaque = m;
@@ -287,6 +321,8 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
             return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating vCPU %u", i);
         }
         m->ncpus++;
+        m->cpus[i]->jit_enabled = m->jit != NULL;
+        m->cpus[i]->jit_threshold = cfg->jit_threshold;
         if (arch)
             arch->cpu_reset(m->cpus[i]);
     }
@@ -594,6 +630,17 @@ void vs_machine_print_stats(VsMachine *m, void *file)
             (unsigned long long)bs.ir_ops, (unsigned long long)(bs.interp_bytes >> 10),
             bs.translate_ns / 1e6, (unsigned long long)bs.invalidated,
             (unsigned long long)bs.flushes, (unsigned long long)bs.reaps);
+    if (m->jit) {
+        JitStats js;
+        jit_get_stats(m->jit, &js);
+        fprintf(out,
+                "jit: %llu blocks compiled, %llu not compilable (interpreted), %llu KiB code of "
+                "a %llu MiB cache, %.1f ms compiling, %llu flushes\n",
+                (unsigned long long)js.blocks, (unsigned long long)js.failed,
+                (unsigned long long)(js.code_bytes >> 10),
+                (unsigned long long)(js.cache_size >> 20), js.compile_ns / 1e6,
+                (unsigned long long)js.flushes);
+    }
     fprintf(out, "pinning: %s\n", vs_machine_pin_summary(m));
     uint64_t total_insns = 0;
     for (unsigned i = 0; i < m->ncpus; i++)
@@ -641,6 +688,7 @@ void vs_machine_destroy(VsMachine *m)
         cpu_destroy(m->cpus[i]);
     free(m->cpus);
     blocks_destroy(m->blocks);
+    jit_destroy(m->jit);
     physmem_destroy(&m->mem);
     free((char *)m->cfg.firmware);
     free((char *)m->cfg.kernel);

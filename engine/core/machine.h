@@ -46,6 +46,7 @@ struct VsMachine {
     PhysMem mem;
     VsTimerService timers;
     BlockCache *blocks;
+    struct JitState *jit; /* the JIT tier's code cache (engine/jit), NULL when not used */
 
     /* Devices (virtio/vdev.h): the I/O thread runs their back ends. */
     VsIoThread *io;

@@ -222,6 +222,16 @@ static inline uint64_t call_helper(VsCpu *cpu, const InterpCall *c, const uint8_
     }
 }
 
+/* With the JIT tier on, a successor that has generated code, or is hot enough to get
+ * some, is left to jit_run instead of being interpreted. */
+static inline bool jit_takes_over(const VsCpu *cpu, const VsBlock *nb)
+{
+    return unlikely(cpu->jit_enabled) &&
+           (__atomic_load_n(&nb->jit_code, __ATOMIC_RELAXED) ||
+            (!nb->jit_failed &&
+             __atomic_load_n(&nb->exec_count, __ATOMIC_RELAXED) >= cpu->jit_threshold));
+}
+
 /* ---- the dispatch loop ---- */
 
 static void init_handlers(void)
@@ -567,7 +577,8 @@ L_BR:
 L_GOTO_BLOCK : {
     R(pc_off) = ip->imm;
     VsBlock *nb = __atomic_load_n(&ip->chain, __ATOMIC_RELAXED);
-    if (likely(nb && atomic_load_explicit(&nb->valid, memory_order_relaxed))) {
+    if (likely(nb && atomic_load_explicit(&nb->valid, memory_order_relaxed) &&
+               !jit_takes_over(cpu, nb))) {
         if (unlikely(atomic_load_explicit(&cpu->interrupt_request, memory_order_relaxed)))
             return INTERP_RET_REQUEST;
         b = nb;
@@ -592,6 +603,8 @@ chain : {
         cpu->stats.jmp_cache_misses++;
         return INTERP_RET_LOOKUP;
     }
+    if (unlikely(jit_takes_over(cpu, nb)))
+        return INTERP_RET_LOOKUP; /* the JIT tier runs (or compiles) it: see jit_run */
     /* A direct exit to the same guest page: remember the successor in the exit itself. */
     if (ip->h == handlers[H_GOTO_BLOCK] && ((pc ^ b->vpc) & GUEST_PAGE_MASK) == 0)
         __atomic_store_n(&((InterpInsn *)ip)->chain, nb, __ATOMIC_RELAXED);

@@ -69,9 +69,13 @@ def extra_initrd(base, files, workdir):
     return out
 
 
-def command(vessel_run, files, run=None, memory="256M", smp=1, accel="interp", extra=(),
+def command(vessel_run, files, run=None, memory="256M", smp=1, accel=None, extra=(),
             initrd=None, verbose=False, console="console=ttyS0"):
-    """The vessel-run command line for the test guest."""
+    """The vessel-run command line for the test guest. accel: the --accel value; by
+    default $VESSEL_TEST_ACCEL (so meson can run a device test on another tier), else
+    interp."""
+    if accel is None:
+        accel = os.environ.get("VESSEL_TEST_ACCEL") or "interp"
     append = console + " earlycon=sbi panic=-1" + ("" if verbose else " quiet")
     append += ' vessel.run="%s"' % run if run else " vessel.poweroff=1"
     return [vessel_run, "--guest-arch", "riscv64", "--accel", accel, "--memory", memory,

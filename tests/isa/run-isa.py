@@ -42,9 +42,9 @@ def qemu_cmd(qemu, elf, smp=1):
     return [qemu] + args + ["-kernel", elf]
 
 
-def vessel_cmd(vessel, elf, accel, smp=1):
+def vessel_cmd(vessel, elf, accel, smp=1, extra=()):
     return [vessel, "--guest-arch", "riscv64", "--accel", accel, "--memory", "128M",
-            "--smp", str(smp), "--firmware", elf]
+            "--smp", str(smp), "--firmware", elf] + list(extra)
 
 
 class RunResult:
@@ -214,6 +214,7 @@ def main():
     ap.add_argument("--qemu-only", action="store_true",
                     help="only run QEMU and print its output (development)")
     ap.add_argument("--accel", default="interp", help="Vessel --accel value (default interp)")
+    ap.add_argument("--jit-threshold", help="Vessel --jit-threshold value (with --accel jit)")
     ap.add_argument("--smp", type=int, default=1, help="harts on both sides (default 1)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-run timeout in seconds")
     ap.add_argument("--cache-dir", help="QEMU output cache (default: <elf dir>/qemu-cache)")
@@ -261,7 +262,8 @@ def main():
         print(f"{name}: FAIL, vessel-run not found or not executable: {args.vessel!r} "
               "(use --qemu-only to run the reference alone)")
         return 1
-    r = run(vessel_cmd(args.vessel, args.elf, args.accel, args.smp), args.timeout)
+    extra = ["--jit-threshold", args.jit_threshold] if args.jit_threshold else []
+    r = run(vessel_cmd(args.vessel, args.elf, args.accel, args.smp, extra), args.timeout)
     save(args, ".vessel.out", r.out)
     why = check_run("Vessel", r, args.timeout)
     if why:

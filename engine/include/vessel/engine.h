@@ -161,6 +161,10 @@ typedef struct VsConfig {
     bool virtio_console; /* virtio-console (the guest's hvc0); see vs_machine_console_input */
     bool display;        /* virtio-gpu (2D) with virtio-input keyboard, tablet and mouse */
     unsigned display_width, display_height; /* preferred mode; 0: 1024x768 */
+    /* JIT tier (accel VS_ACCEL_JIT): compile a block once it has run this many times,
+     * interpreting it until then. 0: the engine default, which compiles every block
+     * before its first run. */
+    uint64_t jit_threshold;
 } VsConfig;
 
 /* Fill *cfg with defaults: riscv64, auto, 512 MiB, 1 vCPU. */

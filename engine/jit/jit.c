@@ -1,0 +1,1542 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IR -> x86-64 code generation (see jit.h and docs/JIT.md).
+ *
+ * One linear pass over the optimised IR. Every guest global and temp slot has a home in
+ * the CPU state ([rbp + offset]); a small register cache maps homes to host registers
+ * with a dirty bit. Values are loaded on first use, written back when evicted, at labels
+ * and branches (where control flow merges), before helper calls that need the state in
+ * memory, and at block exits. Temps whose last use has passed are never written back.
+ *
+ * Fixed registers: rbp = the CPU state, rax/rcx/rdx = scratch for the code generator
+ * (division, shifts, the TLB lookup, atomics). Allocatable: rbx, r12-r15 (kept across
+ * calls) and rsi, rdi, r8-r11.
+ *
+ * Loads and stores do the SoftMMU lookup inline; misses go to an out-of-line stub after
+ * the block body that saves the live caller-saved registers, writes the dirty globals
+ * back (so a fault sees the state the interpreter would), records the faulting host pc
+ * in cpu->cur_op (mapped back to the guest pc through the block's insn map) and calls
+ * the same slow-path functions the interpreter uses.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/blocks.h"
+#include "core/cpu.h"
+#include "core/machine.h"
+#include "ir/interp.h"
+#include "jit/code-buffer.h"
+#include "jit/jit.h"
+#include "jit/x86-emit.h"
+
+#define CACHE_DEFAULT ((size_t)256 << 20)
+/* push rbp, rbx, r12-r15 (10 bytes), sub rsp, 8 (4), mov rbp, rdi (3) */
+#define JIT_PROLOGUE_SIZE 17
+#define NHOST             16
+#define NO_LOC            (-1)
+#define ENV               X_RBP
+
+/* Allocation order: callee-saved first (they survive helper calls). */
+static const int alloc_order[] = { X_RBX, X_R12, X_R13, X_R14, X_R15, X_RSI,
+                                   X_RDI, X_R8,  X_R9,  X_R10, X_R11 };
+#define NALLOC (int)(sizeof(alloc_order) / sizeof(alloc_order[0]))
+#define CALLER_SAVED_MASK \
+    ((1u << X_RSI) | (1u << X_RDI) | (1u << X_R8) | (1u << X_R9) | (1u << X_R10) | (1u << X_R11))
+
+struct JitState {
+    pthread_mutex_t lock;
+    JitCodeBuf buf;
+    _Atomic bool want_flush;
+    JitStats stats;
+};
+
+/* ---- code generation state ---- */
+
+typedef enum StubKind { STUB_LOAD, STUB_STORE, STUB_ATOMIC } StubKind;
+
+typedef struct Stub {
+    StubKind kind;
+    size_t jcc_disp;  /* the jne to this stub */
+    size_t site;      /* host offset identifying the guest insn (for cur_op) */
+    size_t resume;    /* where to continue in the body */
+    int rd;           /* load: destination register */
+    int val_reg;      /* store: value register or -1 */
+    uint64_t val_imm; /* store: value when constant */
+    uint16_t flags;   /* IR_MEM_* */
+    bool sext, w64;   /* load extension */
+    uint32_t save_mask;
+    uint8_t ndirty;
+    uint8_t dirty_reg[NHOST];
+    int32_t dirty_home[NHOST];
+} Stub;
+
+typedef struct Fixup {
+    size_t disp;
+    uint32_t label;
+} Fixup;
+
+typedef struct Cg {
+    const IrFunc *f;
+    XBuf x;
+    unsigned op_index;
+    unsigned nglobals;
+    /* Register cache: loc = global index, or nglobals + temp slot. */
+    int *loc_reg; /* [nlocs] host register or -1 */
+    unsigned nlocs;
+    int reg_loc[NHOST]; /* NO_LOC when free */
+    bool reg_dirty[NHOST];
+    unsigned reg_tick[NHOST];
+    uint32_t locked;        /* registers the current op uses */
+    uint32_t scratch_const; /* registers holding a constant for the current op only */
+    unsigned tick;
+    uint32_t *last_use; /* per temp slot: last op index reading it */
+    bool back_branch;
+    uint32_t pc_off;
+    size_t *label_pos; /* SIZE_MAX until placed */
+    Fixup *fixups;
+    unsigned nfixups, cap_fixups;
+    Stub *stubs;
+    unsigned nstubs, cap_stubs;
+    JitPcMap *map;
+    unsigned nmap, cap_map;
+    size_t *exit_jumps;
+    unsigned nexits, cap_exits;
+    bool fail; /* something the JIT does not handle: fall back to the interpreter */
+} Cg;
+
+static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    unsigned n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, (size_t)n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static bool host_has_popcnt;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static void host_probe(void)
+{
+    __builtin_cpu_init();
+    host_has_popcnt = __builtin_cpu_supports("popcnt");
+}
+
+bool jit_host_supported(void)
+{
+#if defined(__x86_64__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* ---- values and homes ---- */
+
+static int loc_of(Cg *g, IrVal v)
+{
+    const IrValInfo *vi = &g->f->vals[v];
+    if (vi->kind == IR_VK_GLOBAL)
+        return (int)v;
+    if (vi->kind == IR_VK_TEMP)
+        return (int)(g->nglobals + vi->offset);
+    return NO_LOC;
+}
+
+static int32_t home_of_loc(Cg *g, int loc)
+{
+    if ((unsigned)loc < g->nglobals)
+        return (int32_t)g->f->globals->defs[loc].offset;
+    return (int32_t)(offsetof(VsCpu, temps) + 8u * ((unsigned)loc - g->nglobals));
+}
+
+/* A temp slot is needed after op `at` (inclusive) or the block has loops. */
+static bool loc_live(Cg *g, int loc, unsigned at)
+{
+    if ((unsigned)loc < g->nglobals)
+        return true;
+    return g->back_branch || g->last_use[(unsigned)loc - g->nglobals] >= at;
+}
+
+static void reg_store_home(Cg *g, int r)
+{
+    x_store(&g->x, 8, ENV, X_NOREG, 1, home_of_loc(g, g->reg_loc[r]), r);
+}
+
+static void unbind_reg(Cg *g, int r)
+{
+    if (g->reg_loc[r] != NO_LOC)
+        g->loc_reg[g->reg_loc[r]] = -1;
+    g->reg_loc[r] = NO_LOC;
+    g->reg_dirty[r] = false;
+}
+
+/* Write r back if that matters at op `at`, then free it. */
+static void spill_reg(Cg *g, int r, unsigned at)
+{
+    if (g->reg_loc[r] != NO_LOC && g->reg_dirty[r] && loc_live(g, g->reg_loc[r], at))
+        reg_store_home(g, r);
+    unbind_reg(g, r);
+}
+
+static int alloc_reg(Cg *g)
+{
+    int best = -1;
+    for (int i = 0; i < NALLOC; i++) {
+        int r = alloc_order[i];
+        if (g->locked & (1u << r))
+            continue;
+        if (g->reg_loc[r] == NO_LOC)
+            return r;
+        if (best < 0 || g->reg_tick[r] < g->reg_tick[best])
+            best = r;
+    }
+    if (best < 0) {
+        g->fail = true; /* cannot happen: an op locks at most a few registers */
+        return X_RBX;
+    }
+    spill_reg(g, best, g->op_index);
+    return best;
+}
+
+static void lock_reg(Cg *g, int r)
+{
+    g->locked |= 1u << r;
+    g->reg_tick[r] = ++g->tick;
+}
+
+/* A register holding v (loaded or materialised); locked for the current op. */
+static int use_reg(Cg *g, IrVal v)
+{
+    const IrValInfo *vi = &g->f->vals[v];
+    if (vi->kind == IR_VK_CONST) {
+        int r = alloc_reg(g);
+        x_mov_ri(&g->x, r, vi->value);
+        lock_reg(g, r);
+        g->scratch_const |= 1u << r;
+        return r;
+    }
+    int loc = loc_of(g, v);
+    int r = g->loc_reg[loc];
+    if (r < 0) {
+        r = alloc_reg(g);
+        x_load(&g->x, 8, r, ENV, X_NOREG, 1, home_of_loc(g, loc));
+        g->reg_loc[r] = loc;
+        g->reg_dirty[r] = false;
+        g->loc_reg[loc] = r;
+    }
+    lock_reg(g, r);
+    return r;
+}
+
+typedef struct Opnd {
+    bool imm;
+    int reg;
+    int32_t val;
+} Opnd;
+
+/* v as an immediate when the instruction can take it (sign-extended imm32 for 64-bit). */
+static Opnd opnd(Cg *g, IrVal v, bool w)
+{
+    const IrValInfo *vi = &g->f->vals[v];
+    if (vi->kind == IR_VK_CONST && (!w || x_fits_i32((int64_t)vi->value)))
+        return (Opnd){ .imm = true, .val = (int32_t)(uint32_t)vi->value };
+    return (Opnd){ .reg = use_reg(g, v) };
+}
+
+static bool temp_dead_after(Cg *g, IrVal v)
+{
+    const IrValInfo *vi = &g->f->vals[v];
+    return vi->kind == IR_VK_TEMP && !g->back_branch && g->last_use[vi->offset] <= g->op_index;
+}
+
+/*
+ * The register that receives d. `reuse` (or -1): an operand register that may be
+ * overwritten when it already holds d's home, a temp dead after this op, or a constant.
+ */
+static int def_reg(Cg *g, IrVal d, int reuse)
+{
+    int loc = loc_of(g, d);
+    int rd = -1;
+    if (reuse >= 0) {
+        int rl = g->reg_loc[reuse];
+        if ((g->scratch_const & (1u << reuse)) || rl == loc ||
+            (rl != NO_LOC && (unsigned)rl >= g->nglobals && !g->back_branch &&
+             g->last_use[(unsigned)rl - g->nglobals] <= g->op_index)) {
+            rd = reuse;
+            unbind_reg(g, rd);
+            g->scratch_const &= ~(1u << rd);
+        }
+    }
+    if (rd < 0)
+        rd = alloc_reg(g);
+    int old = g->loc_reg[loc];
+    if (old >= 0 && old != rd)
+        unbind_reg(g, old); /* overwritten: the old value is not written back */
+    g->reg_loc[rd] = loc;
+    g->reg_dirty[rd] = true;
+    g->loc_reg[loc] = rd;
+    lock_reg(g, rd);
+    return rd;
+}
+
+static void end_op(Cg *g)
+{
+    for (int r = 0; r < NHOST; r++)
+        if (g->scratch_const & (1u << r))
+            unbind_reg(g, r);
+    g->scratch_const = 0;
+    g->locked = 0;
+}
+
+/* Write back everything dirty that matters from op `at` on; mask: registers to consider. */
+static void writeback(Cg *g, unsigned at, uint32_t mask, bool globals_only)
+{
+    for (int r = 0; r < NHOST; r++) {
+        if (!(mask & (1u << r)) || g->reg_loc[r] == NO_LOC || !g->reg_dirty[r])
+            continue;
+        int loc = g->reg_loc[r];
+        if (globals_only && (unsigned)loc >= g->nglobals)
+            continue;
+        if (loc_live(g, loc, at))
+            reg_store_home(g, r);
+        g->reg_dirty[r] = false;
+    }
+}
+
+static void drop_regs(Cg *g, uint32_t mask, bool globals_only)
+{
+    for (int r = 0; r < NHOST; r++) {
+        if (!(mask & (1u << r)) || g->reg_loc[r] == NO_LOC)
+            continue;
+        if (globals_only && (unsigned)g->reg_loc[r] >= g->nglobals)
+            continue;
+        unbind_reg(g, r);
+    }
+}
+
+/* ---- helpers for emission ---- */
+
+static void set_cur_op(Cg *g, size_t site, int scratch)
+{
+    x_lea_rip(&g->x, scratch, site);
+    x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, cur_op), scratch);
+}
+
+static void call_abs(Cg *g, const void *fn)
+{
+    x_mov_ri(&g->x, X_RAX, (uint64_t)(uintptr_t)fn);
+    x_call_r(&g->x, X_RAX);
+}
+
+static void alu(Cg *g, XAlu op, bool w, int rd, Opnd b)
+{
+    if (b.imm)
+        x_alu_ri(&g->x, op, w, rd, b.val);
+    else
+        x_alu_rr(&g->x, op, w, rd, b.reg);
+}
+
+static XCond cond_cc(IrCond c)
+{
+    static const XCond map[IR_COND_COUNT] = {
+        [IR_EQ] = X_CC_E,   [IR_NE] = X_CC_NE, [IR_LT] = X_CC_L,    [IR_GE] = X_CC_GE,
+        [IR_LE] = X_CC_LE,  [IR_GT] = X_CC_G,  [IR_LTU] = X_CC_B,   [IR_GEU] = X_CC_AE,
+        [IR_LEU] = X_CC_BE, [IR_GTU] = X_CC_A, [IR_TSTEQ] = X_CC_E, [IR_TSTNE] = X_CC_NE,
+    };
+    return map[c];
+}
+
+static IrCond swap_cond(IrCond c)
+{
+    switch (c) {
+    case IR_LT: return IR_GT;
+    case IR_GT: return IR_LT;
+    case IR_LE: return IR_GE;
+    case IR_GE: return IR_LE;
+    case IR_LTU: return IR_GTU;
+    case IR_GTU: return IR_LTU;
+    case IR_LEU: return IR_GEU;
+    case IR_GEU: return IR_LEU;
+    default: return c;
+    }
+}
+
+/* Compare a with b for cond c; returns the x86 condition that holds when cond(a, b). */
+static XCond emit_compare(Cg *g, IrType t, IrCond c, IrVal a, IrVal b)
+{
+    bool w = t == IR_I64;
+    if (ir_is_const(g->f, a) && !ir_is_const(g->f, b)) {
+        IrVal tmp = a;
+        a = b;
+        b = tmp;
+        c = swap_cond(c);
+    }
+    int ra = use_reg(g, a);
+    Opnd ob = opnd(g, b, w);
+    if (c == IR_TSTEQ || c == IR_TSTNE) {
+        if (ob.imm)
+            x_test_ri(&g->x, w, ra, ob.val);
+        else
+            x_test_rr(&g->x, w, ra, ob.reg);
+    } else {
+        alu(g, X_CMP, w, ra, ob);
+    }
+    return cond_cc(c);
+}
+
+static bool commutative(IrOpcode opc)
+{
+    switch (opc) {
+    case IR_OP_ADD:
+    case IR_OP_MUL:
+    case IR_OP_AND:
+    case IR_OP_OR:
+    case IR_OP_XOR:
+    case IR_OP_SMIN:
+    case IR_OP_SMAX:
+    case IR_OP_UMIN:
+    case IR_OP_UMAX: return true;
+    default: return false;
+    }
+}
+
+/* ---- the ops ---- */
+
+static void emit_binop(Cg *g, const IrOp *op)
+{
+    IrOpcode opc = (IrOpcode)op->opc;
+    bool w = op->type == IR_I64;
+    unsigned width = w ? 64 : 32;
+    IrVal a = op->a, b = op->b;
+    if (ir_is_const(g->f, a) && !ir_is_const(g->f, b) && commutative(opc)) {
+        IrVal t = a;
+        a = b;
+        b = t;
+    }
+    switch (opc) {
+    case IR_OP_ADD:
+    case IR_OP_SUB:
+    case IR_OP_AND:
+    case IR_OP_OR:
+    case IR_OP_XOR: {
+        static const XAlu ops[] = { [IR_OP_ADD] = X_ADD,
+                                    [IR_OP_SUB] = X_SUB,
+                                    [IR_OP_AND] = X_AND,
+                                    [IR_OP_OR] = X_OR,
+                                    [IR_OP_XOR] = X_XOR };
+        int ra = use_reg(g, a);
+        Opnd ob = opnd(g, b, w);
+        int rd = def_reg(g, op->d, ra);
+        if (rd != ra)
+            x_mov_rr(&g->x, w, rd, ra);
+        alu(g, ops[opc], w, rd, ob);
+        return;
+    }
+    case IR_OP_ANDC:
+    case IR_OP_ORC: {
+        int ra = use_reg(g, a);
+        Opnd ob = opnd(g, b, w);
+        if (ob.imm) {
+            ob.val = ~ob.val;
+        } else {
+            x_mov_rr(&g->x, w, X_RCX, ob.reg);
+            x_unary(&g->x, X_NOT, w, X_RCX);
+            ob.reg = X_RCX;
+        }
+        int rd = def_reg(g, op->d, ra);
+        if (rd != ra)
+            x_mov_rr(&g->x, w, rd, ra);
+        alu(g, opc == IR_OP_ANDC ? X_AND : X_OR, w, rd, ob);
+        return;
+    }
+    case IR_OP_MUL: {
+        int ra = use_reg(g, a);
+        Opnd ob = opnd(g, b, w);
+        int rd = def_reg(g, op->d, ra);
+        if (ob.imm) {
+            x_imul_rri(&g->x, w, rd, ra, ob.val);
+        } else {
+            if (rd == ob.reg) {
+                x_imul_rr(&g->x, w, rd, ra);
+            } else {
+                if (rd != ra)
+                    x_mov_rr(&g->x, w, rd, ra);
+                x_imul_rr(&g->x, w, rd, ob.reg);
+            }
+        }
+        return;
+    }
+    case IR_OP_MULUH:
+    case IR_OP_MULSH: {
+        int ra = use_reg(g, a);
+        int rb = use_reg(g, b);
+        x_mov_rr(&g->x, w, X_RAX, ra);
+        x_unary(&g->x, opc == IR_OP_MULUH ? X_MUL : X_IMUL1, w, rb);
+        int rd = def_reg(g, op->d, -1);
+        x_mov_rr(&g->x, w, rd, X_RDX);
+        return;
+    }
+    case IR_OP_MULSUH: {
+        int ra = use_reg(g, a);
+        int rb = use_reg(g, b);
+        if (w) {
+            /* high(signed a * unsigned b) = high(unsigned a * b) - (a < 0 ? b : 0) */
+            x_mov_rr(&g->x, true, X_RAX, ra);
+            x_unary(&g->x, X_MUL, true, rb);
+            x_mov_rr(&g->x, true, X_RCX, ra);
+            x_shift_ri(&g->x, X_SAR, true, X_RCX, 63);
+            x_alu_rr(&g->x, X_AND, true, X_RCX, rb);
+            x_alu_rr(&g->x, X_SUB, true, X_RDX, X_RCX);
+        } else {
+            x_movsx_rr(&g->x, 4, true, X_RAX, ra);
+            x_mov_rr(&g->x, false, X_RCX, rb);
+            x_imul_rr(&g->x, true, X_RAX, X_RCX);
+            x_shift_ri(&g->x, X_SHR, true, X_RAX, 32);
+            x_mov_rr(&g->x, false, X_RDX, X_RAX);
+        }
+        int rd = def_reg(g, op->d, -1);
+        x_mov_rr(&g->x, w, rd, X_RDX);
+        return;
+    }
+    case IR_OP_DIV:
+    case IR_OP_DIVU:
+    case IR_OP_REM:
+    case IR_OP_REMU: {
+        bool rem = opc == IR_OP_REM || opc == IR_OP_REMU;
+        bool sign = opc == IR_OP_DIV || opc == IR_OP_REM;
+        int ra = use_reg(g, a);
+        int rb = use_reg(g, b);
+        int res = rem ? X_RDX : X_RAX;
+        x_mov_rr(&g->x, w, X_RAX, ra);
+        x_test_rr(&g->x, w, rb, rb);
+        size_t jz = x_jcc8_label(&g->x, X_CC_E);
+        size_t jm1 = 0;
+        if (sign) {
+            x_alu_ri(&g->x, X_CMP, w, rb, -1);
+            jm1 = x_jcc8_label(&g->x, X_CC_E);
+            x_cqo(&g->x, w);
+            x_unary(&g->x, X_IDIV, w, rb);
+        } else {
+            x_alu_rr(&g->x, X_XOR, false, X_RDX, X_RDX);
+            x_unary(&g->x, X_DIV, w, rb);
+        }
+        size_t jdone = x_jmp8_label(&g->x);
+        if (sign) {
+            /* divisor -1: quotient -a (MIN stays MIN), remainder 0 */
+            x_patch_rel8(&g->x, jm1, x_pos(&g->x));
+            if (rem)
+                x_alu_rr(&g->x, X_XOR, false, X_RDX, X_RDX);
+            else
+                x_unary(&g->x, X_NEG, w, X_RAX);
+            size_t j2 = x_jmp8_label(&g->x);
+            x_patch_rel8(&g->x, jz, x_pos(&g->x));
+            if (rem)
+                x_mov_rr(&g->x, true, X_RDX, X_RAX);
+            else
+                x_mov_ri(&g->x, X_RAX, w ? ~0ull : 0xffffffffull);
+            x_patch_rel8(&g->x, j2, x_pos(&g->x));
+        } else {
+            x_patch_rel8(&g->x, jz, x_pos(&g->x));
+            if (rem)
+                x_mov_rr(&g->x, true, X_RDX, X_RAX);
+            else
+                x_mov_ri(&g->x, X_RAX, w ? ~0ull : 0xffffffffull);
+        }
+        x_patch_rel8(&g->x, jdone, x_pos(&g->x));
+        int rd = def_reg(g, op->d, -1);
+        x_mov_rr(&g->x, w, rd, res);
+        return;
+    }
+    case IR_OP_SHL:
+    case IR_OP_SHR:
+    case IR_OP_SAR:
+    case IR_OP_ROTL:
+    case IR_OP_ROTR: {
+        static const XShift ops[] = { [IR_OP_SHL] = X_SHL,
+                                      [IR_OP_SHR] = X_SHR,
+                                      [IR_OP_SAR] = X_SAR,
+                                      [IR_OP_ROTL] = X_ROL,
+                                      [IR_OP_ROTR] = X_ROR };
+        int ra = use_reg(g, a);
+        bool imm = ir_is_const(g->f, b);
+        unsigned count = imm ? (unsigned)(ir_const_value(g->f, b) & (width - 1)) : 0;
+        if (!imm) {
+            int rb = use_reg(g, b);
+            x_mov_rr(&g->x, false, X_RCX, rb);
+        }
+        int rd = def_reg(g, op->d, ra);
+        if (rd != ra || !w) /* 32-bit: the mov zero-extends even when the count is 0 */
+            x_mov_rr(&g->x, w, rd, ra);
+        if (!imm)
+            x_shift_rcl(&g->x, ops[opc], w, rd);
+        else if (count)
+            x_shift_ri(&g->x, ops[opc], w, rd, (uint8_t)count);
+        return;
+    }
+    case IR_OP_SMIN:
+    case IR_OP_SMAX:
+    case IR_OP_UMIN:
+    case IR_OP_UMAX: {
+        static const XCond cc[] = { [IR_OP_SMIN] = X_CC_G,
+                                    [IR_OP_SMAX] = X_CC_L,
+                                    [IR_OP_UMIN] = X_CC_A,
+                                    [IR_OP_UMAX] = X_CC_B };
+        int ra = use_reg(g, a);
+        int rb = use_reg(g, b);
+        int rd = def_reg(g, op->d, ra);
+        if (rd != ra)
+            x_mov_rr(&g->x, w, rd, ra);
+        x_alu_rr(&g->x, X_CMP, w, rd, rb);
+        x_cmov(&g->x, cc[opc], w, rd, rb);
+        if (!w)
+            x_mov_rr(&g->x, false, rd, rd); /* cmov with a false condition keeps all 64 */
+        return;
+    }
+    default: g->fail = true; return;
+    }
+}
+
+static void emit_unop(Cg *g, const IrOp *op)
+{
+    IrOpcode opc = (IrOpcode)op->opc;
+    bool w = op->type == IR_I64;
+    int ra = use_reg(g, op->a);
+    switch (opc) {
+    case IR_OP_NOT:
+    case IR_OP_NEG:
+    case IR_OP_BSWAP: {
+        int rd = def_reg(g, op->d, ra);
+        if (rd != ra || !w)
+            x_mov_rr(&g->x, w, rd, ra);
+        if (opc == IR_OP_BSWAP)
+            x_bswap(&g->x, w, rd);
+        else
+            x_unary(&g->x, opc == IR_OP_NOT ? X_NOT : X_NEG, w, rd);
+        return;
+    }
+    case IR_OP_SEXT8:
+    case IR_OP_SEXT16: {
+        int rd = def_reg(g, op->d, ra);
+        x_movsx_rr(&g->x, opc == IR_OP_SEXT8 ? 1 : 2, w, rd, ra);
+        return;
+    }
+    case IR_OP_SEXT32: {
+        int rd = def_reg(g, op->d, ra);
+        if (w)
+            x_movsx_rr(&g->x, 4, true, rd, ra);
+        else
+            x_mov_rr(&g->x, false, rd, ra);
+        return;
+    }
+    case IR_OP_ZEXT8:
+    case IR_OP_ZEXT16: {
+        int rd = def_reg(g, op->d, ra);
+        x_movzx_rr(&g->x, opc == IR_OP_ZEXT8 ? 1 : 2, rd, ra);
+        return;
+    }
+    case IR_OP_ZEXT32: {
+        int rd = def_reg(g, op->d, ra);
+        x_mov_rr(&g->x, false, rd, ra);
+        return;
+    }
+    case IR_OP_CLZ:
+        /* bsr leaves ZF set for 0: then use 2W-1, whose xor with W-1 is W. */
+        x_mov_ri(&g->x, X_RAX, w ? 127 : 63);
+        x_bsr(&g->x, w, X_RCX, ra);
+        x_cmov(&g->x, X_CC_E, w, X_RCX, X_RAX);
+        x_alu_ri(&g->x, X_XOR, w, X_RCX, w ? 63 : 31);
+        x_mov_rr(&g->x, w, def_reg(g, op->d, -1), X_RCX);
+        return;
+    case IR_OP_CTZ:
+        x_mov_ri(&g->x, X_RAX, w ? 64 : 32);
+        x_bsf(&g->x, w, X_RCX, ra);
+        x_cmov(&g->x, X_CC_E, w, X_RCX, X_RAX);
+        x_mov_rr(&g->x, w, def_reg(g, op->d, -1), X_RCX);
+        return;
+    case IR_OP_POPCNT:
+        if (!host_has_popcnt) {
+            g->fail = true; /* such blocks run interpreted */
+            return;
+        }
+        x_popcnt(&g->x, w, X_RCX, ra);
+        x_mov_rr(&g->x, w, def_reg(g, op->d, -1), X_RCX);
+        return;
+    default: g->fail = true; return;
+    }
+}
+
+/*
+ * The inline TLB lookup: va in rax; on a hit rax becomes the host address. Returns the
+ * position of the jne to the slow path. Uses rcx and rdx.
+ */
+static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off)
+{
+    unsigned size = 1u << IR_MEM_LOG2SIZE(flags);
+    int32_t table = (int32_t)(IR_MEM_MMUIDX(flags) * sizeof(TlbTable));
+    _Static_assert(sizeof(TlbEntry) == 32, "the index computation assumes 32-byte entries");
+    x_mov_rr(&g->x, true, X_RDX, X_RAX);
+    x_shift_ri(&g->x, X_SHR, true, X_RDX, GUEST_PAGE_BITS - 5);
+    x_alu_ri(&g->x, X_AND, false, X_RDX, (int32_t)((TLB_SIZE - 1) << 5));
+    x_alu_rm(&g->x, X_ADD, true, X_RDX, ENV, (int32_t)offsetof(VsCpu, tlb));
+    x_mov_rr(&g->x, true, X_RCX, X_RAX);
+    x_alu_ri(&g->x, X_AND, true, X_RCX, (int32_t)(GUEST_PAGE_MASK | (size - 1)));
+    x_alu_rm(&g->x, X_CMP, true, X_RCX, X_RDX, table + (int32_t)tag_off);
+    size_t j = x_jcc_label(&g->x, X_CC_NE);
+    x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, table + (int32_t)offsetof(TlbEntry, addend));
+    return j;
+}
+
+/* Address (a + off) into rax. */
+static void emit_addr(Cg *g, IrVal a, int32_t off)
+{
+    if (ir_is_const(g->f, a)) {
+        x_mov_ri(&g->x, X_RAX, ir_const_value(g->f, a) + (uint64_t)(int64_t)off);
+        return;
+    }
+    int ra = use_reg(g, a);
+    if (off)
+        x_lea(&g->x, true, X_RAX, ra, X_NOREG, 1, off);
+    else
+        x_mov_rr(&g->x, true, X_RAX, ra);
+}
+
+static Stub *new_stub(Cg *g, StubKind kind, uint16_t flags)
+{
+    if (!grow((void **)&g->stubs, &g->cap_stubs, g->nstubs + 1, sizeof(Stub))) {
+        g->fail = true;
+        return NULL;
+    }
+    Stub *s = &g->stubs[g->nstubs++];
+    memset(s, 0, sizeof(*s));
+    s->kind = kind;
+    s->flags = flags;
+    s->rd = -1;
+    s->val_reg = -1;
+    /* What the slow path must preserve and write back, as of now. */
+    for (int r = 0; r < NHOST; r++) {
+        bool bound = g->reg_loc[r] != NO_LOC;
+        if ((bound || (g->locked & (1u << r))) && (CALLER_SAVED_MASK & (1u << r)))
+            s->save_mask |= 1u << r;
+        if (bound && g->reg_dirty[r] && (unsigned)g->reg_loc[r] < g->nglobals) {
+            s->dirty_reg[s->ndirty] = (uint8_t)r;
+            s->dirty_home[s->ndirty] = home_of_loc(g, g->reg_loc[r]);
+            s->ndirty++;
+        }
+    }
+    return s;
+}
+
+static void emit_load(Cg *g, const IrOp *op)
+{
+    unsigned size = 1u << IR_MEM_LOG2SIZE(op->flags);
+    bool sign = (op->flags & IR_MEM_SIGN) && size < 8;
+    bool w = op->type == IR_I64;
+    emit_addr(g, op->a, (int32_t)op->aux);
+    Stub *s = new_stub(g, STUB_LOAD, op->flags);
+    if (!s)
+        return;
+    int rd = def_reg(g, op->d, -1);
+    s->site = x_pos(&g->x);
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_read));
+    if (sign)
+        x_load_sx(&g->x, size, w, rd, X_RAX, X_NOREG, 1, 0);
+    else
+        x_load(&g->x, size, rd, X_RAX, X_NOREG, 1, 0);
+    s->rd = rd;
+    s->sext = sign;
+    s->w64 = w;
+    s->resume = x_pos(&g->x);
+}
+
+static void emit_store(Cg *g, const IrOp *op)
+{
+    unsigned size = 1u << IR_MEM_LOG2SIZE(op->flags);
+    Opnd v = opnd(g, op->b, size == 8);
+    emit_addr(g, op->a, (int32_t)op->aux);
+    Stub *s = new_stub(g, STUB_STORE, op->flags);
+    if (!s)
+        return;
+    s->site = x_pos(&g->x);
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write));
+    if (v.imm) {
+        x_store_imm(&g->x, size, X_RAX, 0, v.val);
+        s->val_imm = ir_const_value(g->f, op->b);
+    } else {
+        x_store(&g->x, size, X_RAX, X_NOREG, 1, 0, v.reg);
+        s->val_reg = v.reg;
+    }
+    s->resume = x_pos(&g->x);
+}
+
+/* Host pointer of an atomic access into rdx (fast path or mmu_atomic_host). */
+static void emit_atomic_ptr(Cg *g, const IrOp *op)
+{
+    emit_addr(g, op->a, 0);
+    Stub *s = new_stub(g, STUB_ATOMIC, op->flags);
+    if (!s)
+        return;
+    s->site = x_pos(&g->x);
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write));
+    s->resume = x_pos(&g->x);
+    x_mov_rr(&g->x, true, X_RDX, X_RAX);
+}
+
+static void emit_atomic(Cg *g, const IrOp *op)
+{
+    unsigned size = 1u << IR_MEM_LOG2SIZE(op->flags);
+    bool w = size == 8;
+    if (size != 4 && size != 8) {
+        g->fail = true;
+        return;
+    }
+    int rb = use_reg(g, op->b);
+    int rc = op->opc == IR_OP_CMPXCHG ? use_reg(g, op->c) : -1;
+    emit_atomic_ptr(g, op);
+    int res;
+    if (op->opc == IR_OP_CMPXCHG) {
+        x_mov_rr(&g->x, w, X_RAX, rb);
+        x_mov_rr(&g->x, w, X_RCX, rc);
+        x_lock_cmpxchg(&g->x, size, X_RDX, 0, X_RCX);
+        res = X_RAX;
+    } else if (op->aux == IR_AMO_XCHG || op->aux == IR_AMO_ADD) {
+        x_mov_rr(&g->x, w, X_RCX, rb);
+        if (op->aux == IR_AMO_XCHG)
+            x_xchg_mr(&g->x, size, X_RDX, 0, X_RCX);
+        else
+            x_lock_xadd(&g->x, size, X_RDX, 0, X_RCX);
+        res = X_RCX;
+    } else if (op->aux < IR_AMO_COUNT) {
+        x_load(&g->x, size, X_RAX, X_RDX, X_NOREG, 1, 0);
+        size_t loop = x_pos(&g->x);
+        x_mov_rr(&g->x, w, X_RCX, rb);
+        switch (op->aux) {
+        case IR_AMO_AND: x_alu_rr(&g->x, X_AND, w, X_RCX, X_RAX); break;
+        case IR_AMO_OR: x_alu_rr(&g->x, X_OR, w, X_RCX, X_RAX); break;
+        case IR_AMO_XOR: x_alu_rr(&g->x, X_XOR, w, X_RCX, X_RAX); break;
+        default: {
+            static const XCond cc[] = { [IR_AMO_SMIN] = X_CC_L,
+                                        [IR_AMO_SMAX] = X_CC_G,
+                                        [IR_AMO_UMIN] = X_CC_B,
+                                        [IR_AMO_UMAX] = X_CC_A };
+            x_alu_rr(&g->x, X_CMP, w, X_RAX, X_RCX);
+            x_cmov(&g->x, cc[op->aux], w, X_RCX, X_RAX);
+            break;
+        }
+        }
+        x_lock_cmpxchg(&g->x, size, X_RDX, 0, X_RCX);
+        x_jcc_to(&g->x, X_CC_NE, loop);
+        res = X_RAX;
+    } else {
+        g->fail = true;
+        return;
+    }
+    int rd = def_reg(g, op->d, -1);
+    x_mov_rr(&g->x, w, rd, res);
+}
+
+/* Arguments go in rdi, rsi, rdx, rcx, r8, r9, then on the stack. */
+static void emit_call(Cg *g, const IrOp *op)
+{
+    const IrCall *ic = &g->f->calls[op->aux];
+    const IrHelper *h = ic->helper;
+    bool pure = (h->flags & IR_HELPER_PURE) &&
+                !(h->flags & (IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE |
+                              IR_HELPER_PASS_CPU));
+    unsigned i = g->op_index;
+    /* Caller-saved registers do not survive the call; a stateful helper needs every
+     * global in memory (and a raising one the registers written so far). */
+    writeback(g, i, pure ? CALLER_SAVED_MASK : 0xffffu, false);
+    drop_regs(g, CALLER_SAVED_MASK, false);
+    if (h->flags & IR_HELPER_WRITES_STATE)
+        drop_regs(g, 0xffffu, true);
+    static const int argreg[6] = { X_RDI, X_RSI, X_RDX, X_RCX, X_R8, X_R9 };
+    unsigned n = 0;
+    uint64_t stack_arg = 0;
+    int stack_src = -2; /* -2: none, -1: constant, else a register or home */
+    int32_t stack_home = 0;
+    if (h->flags & IR_HELPER_PASS_CPU)
+        x_mov_rr(&g->x, true, argreg[n++], ENV);
+    for (unsigned k = 0; k < h->nargs; k++, n++) {
+        IrVal v = ic->args[k];
+        const IrValInfo *vi = &g->f->vals[v];
+        int src = -1;
+        int32_t home = 0;
+        if (vi->kind != IR_VK_CONST) {
+            int loc = loc_of(g, v);
+            src = g->loc_reg[loc];
+            if (src < 0) {
+                src = -3;
+                home = home_of_loc(g, loc);
+            }
+        }
+        if (n >= 6) {
+            stack_src = src;
+            stack_home = home;
+            stack_arg = vi->value;
+            continue;
+        }
+        if (src == -1)
+            x_mov_ri(&g->x, argreg[n], vi->value);
+        else if (src == -3)
+            x_load(&g->x, 8, argreg[n], ENV, X_NOREG, 1, home);
+        else
+            x_mov_rr(&g->x, true, argreg[n], src);
+    }
+    if (!pure)
+        set_cur_op(g, x_pos(&g->x), X_RAX);
+    if (stack_src != -2) {
+        x_alu_ri(&g->x, X_SUB, true, X_RSP, 8);
+        if (stack_src == -1)
+            x_mov_ri(&g->x, X_RAX, stack_arg);
+        else if (stack_src == -3)
+            x_load(&g->x, 8, X_RAX, ENV, X_NOREG, 1, stack_home);
+        else
+            x_mov_rr(&g->x, true, X_RAX, stack_src);
+        x_push(&g->x, X_RAX);
+    }
+    call_abs(g, h->fn);
+    if (stack_src != -2)
+        x_alu_ri(&g->x, X_ADD, true, X_RSP, 16);
+    if (op->d != IR_NONE) {
+        int rd = def_reg(g, op->d, -1);
+        x_mov_rr(&g->x, op->type == IR_I64, rd, X_RAX);
+    }
+}
+
+static void add_fixup(Cg *g, size_t disp, uint32_t label)
+{
+    if (!grow((void **)&g->fixups, &g->cap_fixups, g->nfixups + 1, sizeof(Fixup))) {
+        g->fail = true;
+        return;
+    }
+    g->fixups[g->nfixups++] = (Fixup){ disp, label };
+}
+
+static void jump_to_label(Cg *g, int cc, uint32_t label)
+{
+    size_t pos = g->label_pos[label];
+    if (pos != SIZE_MAX) {
+        if (cc < 0)
+            x_jmp_to(&g->x, pos);
+        else
+            x_jcc_to(&g->x, (XCond)cc, pos);
+        return;
+    }
+    add_fixup(g, cc < 0 ? x_jmp_label(&g->x) : x_jcc_label(&g->x, (XCond)cc), label);
+}
+
+static void emit_exit(Cg *g, int code)
+{
+    x_mov_ri(&g->x, X_RAX, (uint64_t)code);
+    if (!grow((void **)&g->exit_jumps, &g->cap_exits, g->nexits + 1, sizeof(size_t))) {
+        g->fail = true;
+        return;
+    }
+    g->exit_jumps[g->nexits++] = x_jmp_label(&g->x);
+}
+
+/*
+ * Block chaining through the vCPU's jump cache, inline: after a goto_block/goto_ptr has
+ * stored the next pc (also in rax), look the pc up in cpu->jmp_cache as jit_run would
+ * and, when the entry is for this mode, its block valid and compiled, jump straight past
+ * the next block's prologue (every block has the same frame). Otherwise return
+ * INTERP_RET_LOOKUP to jit_run. interrupt_request is checked first, so interrupts and
+ * stop requests end a chain at the next block boundary.
+ */
+static void emit_chain_exit(Cg *g)
+{
+    XBuf *x = &g->x;
+    _Static_assert(sizeof(JmpCacheEntry) == 24 && offsetof(JmpCacheEntry, mode) == 8 &&
+                       offsetof(JmpCacheEntry, block) == 16,
+                   "the inline probe assumes this JmpCacheEntry layout");
+    size_t miss[7];
+    unsigned nmiss = 0;
+    x_load(x, 4, X_RCX, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, interrupt_request));
+    x_test_rr(x, false, X_RCX, X_RCX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_NE);
+    /* jmp_cache_hash(pc) */
+    x_mov_rr(x, true, X_RCX, X_RAX);
+    x_shift_ri(x, X_SHR, true, X_RCX, 1);
+    x_mov_rr(x, true, X_RDX, X_RAX);
+    x_shift_ri(x, X_SHR, true, X_RDX, 1 + JMP_CACHE_BITS);
+    x_alu_rr(x, X_XOR, true, X_RCX, X_RDX);
+    x_alu_ri(x, X_AND, false, X_RCX, (int32_t)(JMP_CACHE_SIZE - 1));
+    x_lea(x, true, X_RCX, X_RCX, X_RCX, 2, 0); /* * 3 */
+    x_load(x, 8, X_RDX, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, jmp_cache));
+    x_lea(x, true, X_RDX, X_RDX, X_RCX, 8, 0); /* the entry */
+    x_alu_rm(x, X_CMP, true, X_RAX, X_RDX, (int32_t)offsetof(JmpCacheEntry, vpc));
+    miss[nmiss++] = x_jcc_label(x, X_CC_NE);
+    x_load(x, 4, X_RCX, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, mode));
+    x_alu_rm(x, X_CMP, false, X_RCX, X_RDX, (int32_t)offsetof(JmpCacheEntry, mode));
+    miss[nmiss++] = x_jcc_label(x, X_CC_NE);
+    x_load(x, 8, X_RDX, X_RDX, X_NOREG, 1, (int32_t)offsetof(JmpCacheEntry, block));
+    x_test_rr(x, true, X_RDX, X_RDX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_E);
+    x_load(x, 1, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, valid));
+    x_test_rr(x, false, X_RCX, X_RCX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_E);
+    x_load(x, 8, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, jit_code));
+    x_test_rr(x, true, X_RCX, X_RCX);
+    miss[nmiss++] = x_jcc_label(x, X_CC_E);
+    /* The bookkeeping jit_run does when it enters a block. */
+    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, cur_block), X_RDX);
+    x_store_imm(x, 8, ENV, (int32_t)offsetof(VsCpu, cur_op), 0);
+    x_alu_mi(x, X_ADD, true, X_RDX, (int32_t)offsetof(VsBlock, exec_count), 1);
+    x_load(x, 4, X_RAX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, ninsns));
+    x_alu_rm(x, X_ADD, true, X_RAX, ENV, (int32_t)offsetof(VsCpu, insn_count));
+    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, insn_count), X_RAX);
+    x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, stats.blocks_executed), 1);
+    x_alu_ri(x, X_ADD, true, X_RCX, JIT_PROLOGUE_SIZE);
+    x_jmp_r(x, X_RCX);
+    size_t here = x_pos(x);
+    for (unsigned k = 0; k < nmiss; k++)
+        x_patch_rel32(x, miss[k], here);
+    emit_exit(g, INTERP_RET_LOOKUP);
+}
+
+static void emit_op(Cg *g, const IrOp *op)
+{
+    const IrFunc *f = g->f;
+    IrOpcode opc = (IrOpcode)op->opc;
+    unsigned i = g->op_index;
+    switch (opc) {
+    case IR_OP_NOP: return;
+    case IR_OP_INSN_START:
+        if (!grow((void **)&g->map, &g->cap_map, g->nmap + 1, sizeof(JitPcMap))) {
+            g->fail = true;
+            return;
+        }
+        g->map[g->nmap++] = (JitPcMap){ .host_off = (uint32_t)x_pos(&g->x), .pc = f->pcs[op->aux] };
+        return;
+    case IR_OP_MOV: {
+        bool w = op->type == IR_I64;
+        if (ir_is_const(f, op->a)) {
+            uint64_t v = ir_const_value(f, op->a);
+            int rd = def_reg(g, op->d, -1);
+            x_mov_ri(&g->x, rd, w ? v : (uint32_t)v);
+            return;
+        }
+        int ra = use_reg(g, op->a);
+        if (w && temp_dead_after(g, op->a) && loc_of(g, op->a) != loc_of(g, op->d)) {
+            /* The temp's register becomes the destination's. */
+            def_reg(g, op->d, ra);
+            return;
+        }
+        int rd = def_reg(g, op->d, ra);
+        if (rd != ra || !w)
+            x_mov_rr(&g->x, w, rd, ra);
+        return;
+    }
+    case IR_OP_ADD:
+    case IR_OP_SUB:
+    case IR_OP_MUL:
+    case IR_OP_MULSH:
+    case IR_OP_MULUH:
+    case IR_OP_MULSUH:
+    case IR_OP_DIV:
+    case IR_OP_DIVU:
+    case IR_OP_REM:
+    case IR_OP_REMU:
+    case IR_OP_AND:
+    case IR_OP_OR:
+    case IR_OP_XOR:
+    case IR_OP_ANDC:
+    case IR_OP_ORC:
+    case IR_OP_SHL:
+    case IR_OP_SHR:
+    case IR_OP_SAR:
+    case IR_OP_ROTL:
+    case IR_OP_ROTR:
+    case IR_OP_SMIN:
+    case IR_OP_SMAX:
+    case IR_OP_UMIN:
+    case IR_OP_UMAX: emit_binop(g, op); return;
+    case IR_OP_NOT:
+    case IR_OP_NEG:
+    case IR_OP_SEXT8:
+    case IR_OP_SEXT16:
+    case IR_OP_SEXT32:
+    case IR_OP_ZEXT8:
+    case IR_OP_ZEXT16:
+    case IR_OP_ZEXT32:
+    case IR_OP_CLZ:
+    case IR_OP_CTZ:
+    case IR_OP_POPCNT:
+    case IR_OP_BSWAP: emit_unop(g, op); return;
+    case IR_OP_SETCOND: {
+        XCond cc = emit_compare(g, (IrType)op->type, (IrCond)op->flags, op->a, op->b);
+        x_setcc(&g->x, cc, X_RAX);
+        int rd = def_reg(g, op->d, -1);
+        x_movzx_rr(&g->x, 1, rd, X_RAX);
+        return;
+    }
+    case IR_OP_SELECT: {
+        int rc = use_reg(g, op->c);
+        int rb = use_reg(g, op->b);
+        int ra = use_reg(g, op->a);
+        x_test_rr(&g->x, true, ra, ra);
+        int rd = def_reg(g, op->d, -1);
+        x_mov_rr(&g->x, true, rd, rc); /* mov keeps the flags */
+        x_cmov(&g->x, X_CC_NE, true, rd, rb);
+        return;
+    }
+    case IR_OP_LD: emit_load(g, op); return;
+    case IR_OP_ST: emit_store(g, op); return;
+    case IR_OP_ATOMIC_RMW:
+    case IR_OP_CMPXCHG: emit_atomic(g, op); return;
+    case IR_OP_FENCE:
+        /* Load and store fences need nothing on x86 (TSO); generated code keeps program
+         * order, which is what the interpreter's signal fence asks of the compiler. */
+        if (op->aux == IR_FENCE_FULL)
+            x_mfence(&g->x);
+        return;
+    case IR_OP_CALL: emit_call(g, op); return;
+    case IR_OP_LABEL:
+        writeback(g, i, 0xffffu, false);
+        drop_regs(g, 0xffffu, false);
+        g->label_pos[op->aux] = x_pos(&g->x);
+        return;
+    case IR_OP_BR:
+        writeback(g, i, 0xffffu, false);
+        jump_to_label(g, -1, op->aux);
+        return;
+    case IR_OP_BRCOND: {
+        writeback(g, i, 0xffffu, false);
+        XCond cc = emit_compare(g, (IrType)op->type, (IrCond)op->flags, op->a, op->b);
+        jump_to_label(g, (int)cc, op->aux);
+        return;
+    }
+    case IR_OP_GOTO_BLOCK: {
+        writeback(g, i, 0xffffu, true);
+        x_mov_ri(&g->x, X_RAX, f->pcs[op->aux]);
+        x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
+        emit_chain_exit(g);
+        return;
+    }
+    case IR_OP_GOTO_PTR: {
+        writeback(g, i, 0xffffu, true);
+        if (ir_is_const(f, op->a)) {
+            x_mov_ri(&g->x, X_RAX, ir_const_value(f, op->a));
+        } else {
+            int ra = use_reg(g, op->a);
+            x_mov_rr(&g->x, true, X_RAX, ra);
+        }
+        x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
+        emit_chain_exit(g);
+        return;
+    }
+    case IR_OP_EXIT:
+        writeback(g, i, 0xffffu, true);
+        emit_exit(g, INTERP_RET_EXIT_BASE + (int)op->aux);
+        return;
+    default: g->fail = true; return;
+    }
+}
+
+static const int saved_regs[] = { X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15 };
+#define NSAVED 6
+
+static void emit_stub(Cg *g, const Stub *s)
+{
+    XBuf *x = &g->x;
+    x_patch_rel32(x, s->jcc_disp, x_pos(x));
+    int pushed[NHOST], npushed = 0;
+    for (int r = 0; r < NHOST; r++)
+        if (s->save_mask & (1u << r))
+            pushed[npushed++] = r;
+    if (npushed & 1)
+        x_alu_ri(x, X_SUB, true, X_RSP, 8);
+    for (int k = 0; k < npushed; k++)
+        x_push(x, pushed[k]);
+    for (unsigned k = 0; k < s->ndirty; k++)
+        x_store(x, 8, ENV, X_NOREG, 1, s->dirty_home[k], s->dirty_reg[k]);
+    set_cur_op(g, s->site, X_RCX);
+    switch (s->kind) {
+    case STUB_LOAD:
+        x_mov_rr(x, true, X_RSI, X_RAX);
+        x_mov_rr(x, true, X_RDI, ENV);
+        x_mov_ri(x, X_RDX, s->flags);
+        call_abs(g, (const void *)mmu_load_slow);
+        /* Narrow the slow path's result to the access as the interpreter does (an MMIO
+         * device may return more bits than the access size), then extend it. */
+        switch (IR_MEM_LOG2SIZE(s->flags)) {
+        case 0:
+        case 1:
+            if (s->sext)
+                x_movsx_rr(x, 1u << IR_MEM_LOG2SIZE(s->flags), s->w64, X_RAX, X_RAX);
+            else
+                x_movzx_rr(x, 1u << IR_MEM_LOG2SIZE(s->flags), X_RAX, X_RAX);
+            break;
+        case 2:
+            if (s->sext && s->w64)
+                x_movsx_rr(x, 4, true, X_RAX, X_RAX);
+            else
+                x_mov_rr(x, false, X_RAX, X_RAX);
+            break;
+        default: break;
+        }
+        break;
+    case STUB_STORE: {
+        /* The value truncated to the access size, as the interpreter passes it. */
+        unsigned size = 1u << IR_MEM_LOG2SIZE(s->flags);
+        if (s->val_reg < 0)
+            x_mov_ri(x, X_RDX, size == 8 ? s->val_imm : s->val_imm & ((1ull << (8 * size)) - 1));
+        else if (size == 8)
+            x_mov_rr(x, true, X_RDX, s->val_reg);
+        else if (size == 4)
+            x_mov_rr(x, false, X_RDX, s->val_reg);
+        else
+            x_movzx_rr(x, size, X_RDX, s->val_reg);
+        x_mov_rr(x, true, X_RSI, X_RAX);
+        x_mov_rr(x, true, X_RDI, ENV);
+        x_mov_ri(x, X_RCX, s->flags);
+        call_abs(g, (const void *)mmu_store_slow);
+        break;
+    }
+    case STUB_ATOMIC:
+        x_mov_rr(x, true, X_RSI, X_RAX);
+        x_mov_rr(x, true, X_RDI, ENV);
+        x_mov_ri(x, X_RDX, s->flags);
+        call_abs(g, (const void *)mmu_atomic_host);
+        break;
+    }
+    for (int k = npushed - 1; k >= 0; k--)
+        x_pop(x, pushed[k]);
+    if (npushed & 1)
+        x_alu_ri(x, X_ADD, true, X_RSP, 8);
+    if (s->kind == STUB_LOAD)
+        x_mov_rr(x, true, s->rd, X_RAX);
+    x_jmp_to(x, s->resume);
+}
+
+/* Generate the whole block into g->x. */
+static void codegen(Cg *g)
+{
+    const IrFunc *f = g->f;
+    XBuf *x = &g->x;
+    /* Prologue: callee-saved registers, 16-byte stack alignment, rbp = cpu. */
+    for (int k = 0; k < NSAVED; k++)
+        x_push(x, saved_regs[k]);
+    x_alu_ri(x, X_SUB, true, X_RSP, 8);
+    x_mov_rr(x, true, ENV, X_RDI);
+    if (x_pos(x) != JIT_PROLOGUE_SIZE) /* chained blocks enter right after it */
+        g->fail = true;
+    for (unsigned i = 0; i < f->nops && !g->fail && !x->overflow; i++) {
+        g->op_index = i;
+        emit_op(g, &f->ops[i]);
+        end_op(g);
+    }
+    size_t epilogue = x_pos(x);
+    x_alu_ri(x, X_ADD, true, X_RSP, 8);
+    for (int k = NSAVED - 1; k >= 0; k--)
+        x_pop(x, saved_regs[k]);
+    x_ret(x);
+    for (unsigned k = 0; k < g->nexits; k++)
+        x_patch_rel32(x, g->exit_jumps[k], epilogue);
+    for (unsigned k = 0; k < g->nfixups; k++) {
+        size_t pos = g->label_pos[g->fixups[k].label];
+        if (pos == SIZE_MAX)
+            g->fail = true;
+        else
+            x_patch_rel32(x, g->fixups[k].disp, pos);
+    }
+    for (unsigned k = 0; k < g->nstubs; k++)
+        emit_stub(g, &g->stubs[k]);
+}
+
+static bool cg_setup(Cg *g, const IrFunc *f)
+{
+    memset(g, 0, sizeof(*g));
+    g->f = f;
+    g->nglobals = f->globals->count;
+    g->pc_off = f->globals->defs[f->globals->pc_global].offset;
+    g->nlocs = g->nglobals + f->ntemps;
+    g->loc_reg = malloc((g->nlocs ? g->nlocs : 1) * sizeof(int));
+    g->last_use = calloc(f->ntemps ? f->ntemps : 1, sizeof(uint32_t));
+    g->label_pos = malloc((f->nlabels ? f->nlabels : 1) * sizeof(size_t));
+    if (!g->loc_reg || !g->last_use || !g->label_pos)
+        return false;
+    for (unsigned i = 0; i < g->nlocs; i++)
+        g->loc_reg[i] = -1;
+    for (int r = 0; r < NHOST; r++)
+        g->reg_loc[r] = NO_LOC;
+    for (unsigned i = 0; i < f->nlabels; i++)
+        g->label_pos[i] = SIZE_MAX;
+    /* Last reads of temp slots, and whether any branch goes backwards. */
+    bool *seen = calloc(f->nlabels ? f->nlabels : 1, sizeof(bool));
+    if (!seen)
+        return false;
+    for (unsigned i = 0; i < f->nops; i++) {
+        const IrOp *op = &f->ops[i];
+        IrVal src[3 + IR_MAX_HELPER_ARGS];
+        unsigned n = 0;
+        unsigned nsrc = ir_op_nsrc[op->opc];
+        if (nsrc > 0)
+            src[n++] = op->a;
+        if (nsrc > 1)
+            src[n++] = op->b;
+        if (nsrc > 2)
+            src[n++] = op->c;
+        if (op->opc == IR_OP_CALL) {
+            const IrCall *c = &f->calls[op->aux];
+            for (unsigned k = 0; k < c->helper->nargs; k++)
+                src[n++] = c->args[k];
+        }
+        for (unsigned k = 0; k < n; k++)
+            if (src[k] != IR_NONE && f->vals[src[k]].kind == IR_VK_TEMP)
+                g->last_use[f->vals[src[k]].offset] = i;
+        if (op->opc == IR_OP_LABEL && op->aux < f->nlabels)
+            seen[op->aux] = true;
+        if ((op->opc == IR_OP_BR || op->opc == IR_OP_BRCOND) && op->aux < f->nlabels &&
+            seen[op->aux])
+            g->back_branch = true;
+    }
+    free(seen);
+    return true;
+}
+
+static void cg_free(Cg *g)
+{
+    free(g->loc_reg);
+    free(g->last_use);
+    free(g->label_pos);
+    free(g->fixups);
+    free(g->stubs);
+    free(g->map);
+    free(g->exit_jumps);
+}
+
+/* ---- the JIT state ---- */
+
+JitState *jit_create(size_t cache_bytes)
+{
+    pthread_once(&host_once, host_probe);
+    if (!jit_host_supported())
+        return NULL;
+    JitState *js = calloc(1, sizeof(*js));
+    if (!js)
+        return NULL;
+    if (!jit_buf_init(&js->buf, cache_bytes ? cache_bytes : CACHE_DEFAULT)) {
+        free(js);
+        return NULL;
+    }
+    pthread_mutex_init(&js->lock, NULL);
+    js->stats.cache_size = js->buf.size;
+    return js;
+}
+
+void jit_destroy(JitState *js)
+{
+    if (!js)
+        return;
+    jit_buf_destroy(&js->buf);
+    pthread_mutex_destroy(&js->lock);
+    free(js);
+}
+
+bool jit_wants_flush(JitState *js)
+{
+    return js && atomic_load_explicit(&js->want_flush, memory_order_relaxed);
+}
+
+void jit_flush(JitState *js)
+{
+    if (!js)
+        return;
+    pthread_mutex_lock(&js->lock);
+    jit_buf_reset(&js->buf);
+    atomic_store(&js->want_flush, false);
+    js->stats.flushes++;
+    pthread_mutex_unlock(&js->lock);
+}
+
+void jit_get_stats(JitState *js, JitStats *out)
+{
+    pthread_mutex_lock(&js->lock);
+    *out = js->stats;
+    pthread_mutex_unlock(&js->lock);
+}
+
+/* Room asked for a block: generous, the unused tail is given back. */
+static size_t block_budget(const IrFunc *f)
+{
+    return 4096 + (size_t)f->nops * 160;
+}
+
+bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
+{
+    if (__atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE) || b->jit_failed)
+        return b->jit_code != NULL;
+    uint64_t t0 = vs_clock_ns();
+    Cg g;
+    bool ok = cg_setup(&g, f);
+    if (!ok || f->overflow) {
+        cg_free(&g);
+        b->jit_failed = true;
+        return false;
+    }
+    pthread_mutex_lock(&js->lock);
+    if (b->jit_code) {
+        pthread_mutex_unlock(&js->lock);
+        cg_free(&g);
+        return true;
+    }
+    size_t budget = block_budget(f);
+    size_t avail = jit_buf_avail(&js->buf);
+    if (avail < 64 + 1024) {
+        atomic_store(&js->want_flush, true);
+        pthread_mutex_unlock(&js->lock);
+        cg_free(&g);
+        return false;
+    }
+    if (budget > avail - 64)
+        budget = avail - 64;
+    uint8_t *mem = jit_buf_alloc(&js->buf, budget, 64);
+    if (!mem) {
+        atomic_store(&js->want_flush, true);
+        pthread_mutex_unlock(&js->lock);
+        cg_free(&g);
+        return false;
+    }
+    x_init(&g.x, mem, budget);
+    codegen(&g);
+    size_t code_size = x_pos(&g.x);
+    size_t map_off = (code_size + 7) & ~(size_t)7;
+    size_t total = map_off + (size_t)g.nmap * sizeof(JitPcMap);
+    if (g.fail || g.x.overflow || total > budget) {
+        bool full = !g.fail; /* out of room: a flush gives the block another chance */
+        jit_buf_shrink_last(&js->buf, mem, budget, 0);
+        if (full && budget < block_budget(f))
+            atomic_store(&js->want_flush, true);
+        else
+            b->jit_failed = true;
+        js->stats.failed += b->jit_failed;
+        pthread_mutex_unlock(&js->lock);
+        cg_free(&g);
+        return false;
+    }
+    memcpy(mem + map_off, g.map, (size_t)g.nmap * sizeof(JitPcMap));
+    jit_buf_shrink_last(&js->buf, mem, budget, total);
+    b->jit_size = (uint32_t)code_size;
+    b->jit_map = jit_buf_rx(&js->buf, mem + map_off);
+    b->jit_nmap = g.nmap;
+    __atomic_store_n(&b->jit_code, jit_buf_rx(&js->buf, mem), __ATOMIC_RELEASE);
+    js->stats.blocks++;
+    js->stats.code_bytes += total;
+    js->stats.compile_ns += vs_clock_ns() - t0;
+    pthread_mutex_unlock(&js->lock);
+    cg_free(&g);
+    return true;
+}
+
+bool jit_block_pc(const VsBlock *b, const void *host_pc, uint64_t *pc)
+{
+    const uint8_t *code = __atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE);
+    const uint8_t *p = host_pc;
+    if (!code || p < code || p >= code + b->jit_size)
+        return false;
+    uint32_t off = (uint32_t)(p - code);
+    const JitPcMap *m = b->jit_map;
+    unsigned lo = 0, hi = b->jit_nmap;
+    if (hi == 0) {
+        *pc = b->vpc;
+        return true;
+    }
+    while (hi - lo > 1) {
+        unsigned mid = (lo + hi) / 2;
+        if (m[mid].host_off <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *pc = m[lo].pc;
+    return true;
+}
+
+/* ---- execution ---- */
+
+typedef int (*JitEntry)(VsCpu *cpu);
+
+int jit_exec_block(VsCpu *cpu, VsBlock *b)
+{
+    JitEntry fn = (JitEntry)__atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE);
+    cpu->cur_block = b;
+    cpu->cur_op = NULL;
+    return fn(cpu);
+}
+
+/* Re-translate a block that became hot (its IR was not kept) and compile it. */
+static void compile_hot(VsCpu *cpu, VsBlock *b)
+{
+    JitState *js = cpu->machine->jit;
+    if (b->ppc2 != UINT64_MAX) {
+        /* A page-crossing insn: translating again would fetch from the second page,
+         * which may fault here, outside the block's execution. */
+        b->jit_failed = true;
+        return;
+    }
+    IrFunc *f = &cpu->xlate;
+    unsigned ninsns = 0;
+    uint64_t ppc2 = UINT64_MAX;
+    /* Translating fetches from the guest page again, which may fault if the guest changed
+     * the mapping: that fault is reported at the block's first insn (the pc global, which
+     * the previous exit set), not inside the previous block. */
+    cpu->cur_block = NULL;
+    cpu->cur_op = NULL;
+    ir_reset(f);
+    unsigned size = cpu->ops->translate(cpu, f, b->vpc, b->mode, &ninsns, &ppc2);
+    if (size != b->size || ninsns != b->ninsns || ppc2 != UINT64_MAX) {
+        b->jit_failed = true;
+        return;
+    }
+    ir_optimize(f);
+    jit_compile(js, b, f);
+}
+
+int jit_run(VsCpu *cpu, VsBlock *b)
+{
+    JitState *js = cpu->machine->jit;
+    const uint32_t pc_off = cpu->ops->globals->defs[cpu->ops->globals->pc_global].offset;
+    for (;;) {
+        int r;
+        if (!__atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE) && !b->jit_failed &&
+            __atomic_load_n(&b->exec_count, __ATOMIC_RELAXED) >= cpu->jit_threshold &&
+            !jit_wants_flush(js)) {
+            compile_hot(cpu, b);
+            if (jit_wants_flush(js))
+                atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
+        }
+        if (__atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&b->exec_count, __atomic_load_n(&b->exec_count, __ATOMIC_RELAXED) + 1,
+                             __ATOMIC_RELAXED);
+            cpu->insn_count += b->ninsns;
+            cpu->stats.blocks_executed++;
+            r = jit_exec_block(cpu, b);
+        } else {
+            r = interp_exec(cpu, b);
+        }
+        if (r != INTERP_RET_LOOKUP)
+            return r;
+        /* Follow the exit through the jump cache, as the interpreter's chain does. */
+        if (atomic_load_explicit(&cpu->interrupt_request, memory_order_relaxed))
+            return INTERP_RET_REQUEST;
+        uint64_t pc = *(uint64_t *)((uint8_t *)cpu + pc_off);
+        const JmpCacheEntry *je = &cpu->jmp_cache[jmp_cache_hash(pc)];
+        VsBlock *nb = je->block;
+        if (!nb || je->vpc != pc || je->mode != cpu->mode ||
+            !atomic_load_explicit(&nb->valid, memory_order_relaxed)) {
+            cpu->stats.jmp_cache_misses++;
+            return INTERP_RET_LOOKUP;
+        }
+        b = nb;
+    }
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JIT tier: IR -> x86-64 machine code, one host function per block.
+ *
+ * A compiled block is called as `int code(VsCpu *cpu)` and returns what interp_exec would:
+ * INTERP_RET_EXIT_BASE + IrExitCode for an EXIT op, INTERP_RET_LOOKUP after a
+ * goto_block/goto_ptr (the pc global is set). jit_run is the tiered executor: it runs a
+ * block's generated code when it has some, compiles it once it is hot, and otherwise runs
+ * the interpreter, following exits through the vCPU's jump cache like interp_exec does.
+ * See docs/JIT.md for the design.
+ */
+#ifndef VESSEL_JIT_H
+#define VESSEL_JIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+typedef struct VsCpu VsCpu;
+typedef struct VsBlock VsBlock;
+typedef struct JitState JitState;
+
+/* One entry of a block's host-PC -> guest-PC map (one per insn_start). */
+typedef struct JitPcMap {
+    uint32_t host_off; /* offset of the insn's first host instruction in the block's code */
+    uint32_t pad;
+    uint64_t pc;
+} JitPcMap;
+
+typedef struct JitStats {
+    uint64_t blocks;     /* blocks compiled */
+    uint64_t failed;     /* blocks the JIT could not compile (they run interpreted) */
+    uint64_t code_bytes; /* bytes of host code and maps generated */
+    uint64_t compile_ns;
+    uint64_t flushes; /* full code cache flushes */
+    uint64_t cache_size;
+} JitStats;
+
+/* cache_bytes: size of the code cache (0: the default, 256 MiB). NULL on failure. */
+JitState *jit_create(size_t cache_bytes);
+void jit_destroy(JitState *js);
+/* True if the host can run generated code (x86-64 with the instructions the JIT uses). */
+bool jit_host_supported(void);
+
+/*
+ * Compile f, the optimised IR of block b, and attach the code to b. Thread-safe; if b
+ * already has code, nothing happens. Returns false when the block cannot be compiled
+ * (b->jit_failed is set: it stays interpreted) or when the cache is full (then
+ * jit_wants_flush() is true and the caller arranges a flush).
+ */
+bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f);
+/* The cache filled up: flush it (with the block cache) at the next exclusive section. */
+bool jit_wants_flush(JitState *js);
+/* Forget all generated code. Only when no vCPU runs generated code (exclusive section),
+ * after every block referring to it has been freed. */
+void jit_flush(JitState *js);
+void jit_get_stats(JitState *js, JitStats *out);
+
+/* Run one compiled block (b->jit_code) once: the raw result of the generated code. */
+int jit_exec_block(VsCpu *cpu, VsBlock *b);
+/* The tiered executor for cpu->machine->jit (see above). */
+int jit_run(VsCpu *cpu, VsBlock *b);
+/* If host_pc lies in b's generated code, store the guest pc of its instruction. */
+bool jit_block_pc(const VsBlock *b, const void *host_pc, uint64_t *pc);
+
+#endif

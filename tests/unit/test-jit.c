@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JIT against the interpreter (the reference semantics): random IR blocks covering
+ * every op, type, condition, memory size/sign/alignment, atomic op and helper kind, with
+ * globals, temps and constants in every operand position, forward branches and counted
+ * loops, run once interpreted and once compiled from the same state. The result code,
+ * every global, the pc, guest RAM, the MMIO device's last write and, when the block
+ * faults, the fault address and the guest pc of the faulting insn must be identical.
+ * Each block is tested as built (unoptimised: constant-constant operands) and after
+ * ir_optimize.
+ */
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/blocks.h"
+#include "core/cpu.h"
+#include "core/machine.h"
+#include "ir/interp.h"
+#include "ir/ir.h"
+#include "jit/jit.h"
+
+#define NG       8
+#define RAM_BASE 0x10000000ull
+#define RAM_SIZE 0x4000ull
+#define MMIO     0x20000000ull
+#define BAD      0x30000000ull
+
+typedef struct TestCpu {
+    VsCpu common;
+    uint64_t g[NG];
+    uint64_t pc;
+} TestCpu;
+
+static const IrGlobalDef defs[NG + 1] = {
+    { "g0", offsetof(TestCpu, g[0]), IR_I64 }, { "g1", offsetof(TestCpu, g[1]), IR_I64 },
+    { "g2", offsetof(TestCpu, g[2]), IR_I64 }, { "g3", offsetof(TestCpu, g[3]), IR_I64 },
+    { "g4", offsetof(TestCpu, g[4]), IR_I64 }, { "g5", offsetof(TestCpu, g[5]), IR_I64 },
+    { "g6", offsetof(TestCpu, g[6]), IR_I64 }, { "w7", offsetof(TestCpu, g[7]), IR_I32 },
+    { "pc", offsetof(TestCpu, pc), IR_I64 },
+};
+static const IrGlobals globals = { defs, NG + 1, NG };
+
+static int fails;
+static unsigned blocks_run, faults_seen;
+#define CHECK(cond, ...)                                    \
+    do {                                                    \
+        if (!(cond)) {                                      \
+            fails++;                                        \
+            if (fails < 20) {                               \
+                printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+                printf(__VA_ARGS__);                        \
+                printf("\n");                               \
+            }                                               \
+        }                                                   \
+    } while (0)
+
+/* ---- machine fixture: RAM, an MMIO device, nothing mapped at BAD and above ---- */
+
+static bool t_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned idx, uint64_t *paddr, int *prot,
+                   uint64_t *ps, int *kind)
+{
+    (void)cpu, (void)access, (void)idx;
+    if (vaddr >= BAD) {
+        *kind = 0;
+        return false;
+    }
+    *paddr = vaddr;
+    *prot = MMU_PROT_R | MMU_PROT_W | MMU_PROT_X;
+    *ps = GUEST_PAGE_SIZE;
+    return true;
+}
+
+typedef struct Fault {
+    bool hit;
+    uint64_t addr, pc;
+    int kind;
+} Fault;
+static Fault fault;
+
+static uint64_t current_pc(VsCpu *cpu)
+{
+    uint64_t pc;
+    if (jit_block_pc(cpu->cur_block, cpu->cur_op, &pc))
+        return pc;
+    return block_pc_of_op(cpu->cur_block, cpu->cur_op);
+}
+
+static __attribute__((noreturn)) void t_raise(VsCpu *cpu, uint64_t vaddr, int access, int kind)
+{
+    (void)access;
+    fault = (Fault){ true, vaddr, current_pc(cpu), kind };
+    siglongjmp(cpu->unwind, 1);
+}
+
+static const VsArchOps test_arch = {
+    .name = "test",
+    .cpu_size = sizeof(TestCpu),
+    .globals = &globals,
+    .mmu_modes = 1,
+    .tlb_fill = t_fill,
+    .raise_mmu_fault = t_raise,
+};
+
+static uint64_t mmio_last[3];
+static uint64_t mmio_read(void *o, uint64_t off, unsigned size)
+{
+    (void)o;
+    return 0xA0 + off * 3 + size;
+}
+static void mmio_write(void *o, uint64_t off, uint64_t v, unsigned size)
+{
+    (void)o;
+    mmio_last[0] = off;
+    mmio_last[1] = v;
+    mmio_last[2] = size;
+}
+static const MmioOps mmio_ops = { mmio_read, mmio_write };
+
+static VsMachine machine;
+static TestCpu *cpu;
+static VsCpu *cpus[1];
+static uint8_t *ram;
+
+/* ---- helpers of every kind ---- */
+
+static uint64_t h_pure(uint64_t a, uint64_t b)
+{
+    return a * 31 + (b >> 3);
+}
+static uint64_t h_state(VsCpu *c, uint64_t a)
+{
+    TestCpu *t = (TestCpu *)c;
+    t->g[1] = t->g[0] + a;
+    return t->g[2] ^ a;
+}
+static uint64_t h_six(VsCpu *c, uint64_t a, uint64_t b, uint64_t d, uint64_t e, uint64_t f,
+                      uint64_t g)
+{
+    (void)c;
+    return a ^ (b << 1) ^ (d << 2) ^ (e << 3) ^ (f << 4) ^ (g << 5);
+}
+static uint64_t h_raise(VsCpu *c, uint64_t a)
+{
+    if ((a & 31) == 3)
+        t_raise(c, a, 0, 9); /* a guest exception from a helper */
+    ((TestCpu *)c)->g[3] += 1;
+    return a + 1;
+}
+static const IrHelper hp_pure = { "pure", (void *)h_pure, 2, IR_HELPER_PURE };
+static const IrHelper hp_state = {
+    "state", (void *)h_state, 1, IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE
+};
+static const IrHelper hp_six = { "six", (void *)h_six, 6, IR_HELPER_PASS_CPU | IR_HELPER_PURE };
+static const IrHelper hp_raise = { "raise", (void *)h_raise, 1,
+                                   IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE |
+                                       IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE };
+
+/* ---- random IR ---- */
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+static unsigned rn(unsigned n)
+{
+    return (unsigned)(rnd() % n);
+}
+
+static const uint64_t edge[] = {
+    0,          1,           2,          31,     32,     63,         64,
+    0x7f,       0x80,        0xff,       0x8000, 0xffff, 0x7fffffff, 0x80000000,
+    0xffffffff, 0x100000000, 1ull << 63, ~0ull,  ~1ull,  ~0ull >> 1, 0x123456789abcdef0ull,
+};
+
+static uint64_t rand_value(void)
+{
+    switch (rn(3)) {
+    case 0: return edge[rn(sizeof(edge) / sizeof(edge[0]))];
+    case 1: return rnd() & 0xff;
+    default: return rnd();
+    }
+}
+
+typedef struct Gen {
+    IrFunc *f;
+    IrVal pool[512];
+    unsigned npool;
+    uint64_t pc;
+} Gen;
+
+static IrVal konst(Gen *g, IrType t)
+{
+    uint64_t v = rand_value();
+    return ir_const(g->f, t, t == IR_I32 ? (uint32_t)v : v);
+}
+
+/* A source operand: a global, a defined temp or a constant. */
+static IrVal src(Gen *g, IrType t)
+{
+    unsigned k = rn(10);
+    if (k < 2)
+        return konst(g, t);
+    if (k < 5 || g->npool == 0)
+        return ir_global(g->f, rn(NG));
+    return g->pool[rn(g->npool)];
+}
+
+static void add_pool(Gen *g, IrVal v)
+{
+    if (g->npool < 512)
+        g->pool[g->npool++] = v;
+}
+
+/* A destination: a new temp of type t (usually) or a global. */
+static IrVal dst(Gen *g, IrType t)
+{
+    if (rn(4) == 0) {
+        unsigned k = rn(NG);
+        if (defs[k].type == IR_I64 || t == defs[k].type)
+            return ir_global(g->f, k);
+    }
+    IrVal d = ir_temp(g->f, t);
+    add_pool(g, d);
+    return d;
+}
+
+/* An address: RAM (sometimes misaligned or crossing a page), MMIO, or unmapped. */
+static IrVal address(Gen *g, unsigned size, bool aligned)
+{
+    uint64_t base;
+    unsigned k = rn(80);
+    if (k < 4)
+        base = MMIO + 0x10;
+    else if (k == 4)
+        base = BAD;
+    else
+        base = RAM_BASE + (rn(2) ? 0 : 0x1000);
+    if (rn(4))
+        aligned = true;
+    uint64_t mask = aligned ? (0xff8 & ~(uint64_t)(size - 1)) : 0xfff;
+    if (base == MMIO)
+        mask &= ~(uint64_t)(size - 1) & 0xff;
+    IrVal t = ir_and(g->f, IR_I64, src(g, IR_I64), ir_const(g->f, IR_I64, mask));
+    return ir_add(g->f, IR_I64, t, ir_const(g->f, IR_I64, base));
+}
+
+static const IrOpcode binops[] = {
+    IR_OP_ADD,  IR_OP_SUB,  IR_OP_MUL,  IR_OP_MULSH, IR_OP_MULUH, IR_OP_MULSUH,
+    IR_OP_DIV,  IR_OP_DIVU, IR_OP_REM,  IR_OP_REMU,  IR_OP_AND,   IR_OP_OR,
+    IR_OP_XOR,  IR_OP_ANDC, IR_OP_ORC,  IR_OP_SHL,   IR_OP_SHR,   IR_OP_SAR,
+    IR_OP_ROTL, IR_OP_ROTR, IR_OP_SMIN, IR_OP_SMAX,  IR_OP_UMIN,  IR_OP_UMAX,
+};
+static const IrOpcode unops[] = {
+    IR_OP_NOT,    IR_OP_NEG,    IR_OP_SEXT8, IR_OP_SEXT16, IR_OP_SEXT32, IR_OP_ZEXT8,
+    IR_OP_ZEXT16, IR_OP_ZEXT32, IR_OP_CLZ,   IR_OP_CTZ,    IR_OP_POPCNT, IR_OP_BSWAP,
+};
+#define NBIN (sizeof(binops) / sizeof(binops[0]))
+#define NUN  (sizeof(unops) / sizeof(unops[0]))
+
+static void gen_op(Gen *g, unsigned kind)
+{
+    IrFunc *f = g->f;
+    IrType t = rn(3) ? IR_I64 : IR_I32;
+    switch (kind) {
+    case 0:
+    case 1:
+    case 2: {
+        IrOpcode opc = binops[rn(NBIN)];
+        IrVal a = src(g, t), b = src(g, t);
+        ir_emit(f, opc, t, 0, dst(g, t), a, b, IR_NONE, 0);
+        return;
+    }
+    case 3: {
+        IrOpcode opc = unops[rn(NUN)];
+        IrVal a = src(g, t);
+        ir_emit(f, opc, t, 0, dst(g, t), a, IR_NONE, IR_NONE, 0);
+        return;
+    }
+    case 4: {
+        IrVal a = src(g, t), b = src(g, t);
+        IrType dt = rn(2) ? t : IR_I64;
+        ir_emit(f, IR_OP_SETCOND, t, (uint16_t)rn(IR_COND_COUNT), dst(g, dt), a, b, IR_NONE, 0);
+        return;
+    }
+    case 5: {
+        IrVal a = src(g, IR_I64), b = src(g, t), c = src(g, t);
+        ir_emit(f, IR_OP_SELECT, t, 0, dst(g, t), a, b, c, 0);
+        return;
+    }
+    case 6: {
+        IrVal a = src(g, t);
+        ir_emit(f, IR_OP_MOV, t, 0, dst(g, t), a, IR_NONE, IR_NONE, 0);
+        return;
+    }
+    case 7:
+    case 8: {
+        unsigned log2 = rn(4);
+        if (t == IR_I32 && log2 == 3)
+            t = IR_I64;
+        bool align = rn(8) == 0;
+        IrVal a = address(g, 1u << log2, false);
+        uint16_t fl = IR_MEMFLAGS(log2, rn(2), align, 0);
+        ir_emit(f, IR_OP_LD, t, fl, dst(g, t), a, IR_NONE, IR_NONE,
+                (uint32_t)(int32_t)(rn(17) - 8));
+        return;
+    }
+    case 9:
+    case 10: {
+        unsigned log2 = rn(4);
+        IrVal a = address(g, 1u << log2, false);
+        IrVal v = src(g, IR_I64);
+        ir_emit(f, IR_OP_ST, IR_I64, IR_MEMFLAGS(log2, 0, rn(8) == 0, 0), IR_NONE, a, v, IR_NONE,
+                (uint32_t)(int32_t)(rn(17) - 8));
+        return;
+    }
+    case 11: {
+        unsigned log2 = 2 + rn(2);
+        IrType at = log2 == 3 ? IR_I64 : (rn(2) ? IR_I32 : IR_I64);
+        IrVal a = address(g, 1u << log2, true);
+        IrVal v = src(g, at);
+        ir_emit(f, IR_OP_ATOMIC_RMW, at, IR_MEMFLAGS(log2, 0, 1, 0), dst(g, at), a, v, IR_NONE,
+                rn(IR_AMO_COUNT));
+        return;
+    }
+    case 12: {
+        unsigned log2 = 2 + rn(2);
+        IrType at = log2 == 3 ? IR_I64 : IR_I32;
+        IrVal a = address(g, 1u << log2, true);
+        IrVal exp;
+        if (rn(2)) /* the current value, so that the exchange happens */
+            exp = ir_load(f, at, IR_MEMFLAGS(log2, 0, 1, 0), a, 0);
+        else
+            exp = src(g, at);
+        IrVal v = src(g, at);
+        ir_emit(f, IR_OP_CMPXCHG, at, IR_MEMFLAGS(log2, 0, 1, 0), dst(g, at), a, exp, v, 0);
+        return;
+    }
+    case 13: ir_fence(f, rn(2) ? IR_FENCE_FULL : IR_FENCE_LOAD); return;
+    case 14: {
+        IrVal args[6];
+        switch (rn(4)) {
+        case 0:
+            args[0] = src(g, IR_I64);
+            args[1] = src(g, IR_I64);
+            add_pool(g, ir_call(f, &hp_pure, true, args));
+            return;
+        case 1:
+            args[0] = src(g, IR_I64);
+            add_pool(g, ir_call(f, &hp_state, true, args));
+            return;
+        case 2:
+            for (int k = 0; k < 6; k++)
+                args[k] = src(g, IR_I64);
+            add_pool(g, ir_call(f, &hp_six, true, args));
+            return;
+        default:
+            args[0] = src(g, IR_I64);
+            ir_call(f, &hp_raise, rn(2), args);
+            return;
+        }
+    }
+    default: return;
+    }
+}
+
+/* One random block; returns false if the builder overflowed. */
+static void gen_block(Gen *g, unsigned nops)
+{
+    IrFunc *f = g->f;
+    ir_reset(f);
+    g->npool = 0;
+    g->pc = 0x80001000 + 4 * rn(64);
+    unsigned open_label = UINT32_MAX, open_pool = 0, open_left = 0;
+    for (unsigned i = 0; i < nops; i++) {
+        if (i % 3 == 0) {
+            ir_insn_start(f, g->pc);
+            g->pc += 4;
+        }
+        if (open_label != UINT32_MAX && open_left-- == 0) {
+            ir_label(f, open_label);
+            g->npool = open_pool; /* temps defined on one path only are not used after */
+            open_label = UINT32_MAX;
+        }
+        unsigned k = rn(20);
+        if (k == 15 && open_label == UINT32_MAX) {
+            open_label = ir_new_label(f);
+            open_pool = g->npool;
+            open_left = 1 + rn(6);
+            IrType t = rn(2) ? IR_I64 : IR_I32;
+            IrVal a = src(g, t), b = src(g, t);
+            ir_brcond(f, t, (IrCond)rn(IR_COND_COUNT), a, b, open_label);
+            continue;
+        }
+        if (k == 16 && open_label == UINT32_MAX) {
+            /* A counted loop (a backward branch): 1..4 runs of a few ops. */
+            IrVal cnt = ir_temp(f, IR_I64);
+            ir_mov(f, cnt, ir_const(f, IR_I64, 1 + rn(4)));
+            unsigned top = ir_new_label(f);
+            ir_label(f, top);
+            unsigned body = 1 + rn(4);
+            for (unsigned j = 0; j < body; j++)
+                gen_op(g, rn(7));
+            ir_emit(f, IR_OP_SUB, IR_I64, 0, cnt, cnt, ir_const(f, IR_I64, 1), IR_NONE, 0);
+            ir_brcond(f, IR_I64, IR_NE, cnt, ir_const(f, IR_I64, 0), top);
+            continue;
+        }
+        gen_op(g, k < 15 ? k : rn(15));
+    }
+    if (open_label != UINT32_MAX) {
+        ir_label(f, open_label);
+        g->npool = open_pool;
+    }
+    switch (rn(3)) {
+    case 0: ir_goto_block(f, 0x80002000 + 4 * rn(100)); break;
+    case 1: ir_goto_ptr(f, src(g, IR_I64)); break;
+    default: ir_exit(f, (IrExitCode)rn(3)); break;
+    }
+}
+
+/* ---- running ---- */
+
+typedef struct State {
+    uint64_t g[NG], pc;
+    uint8_t ram[RAM_SIZE];
+    uint64_t mmio[3];
+    Fault fault;
+    int ret;
+} State;
+
+static void set_state(const State *s)
+{
+    memcpy(cpu->g, s->g, sizeof(s->g));
+    cpu->pc = s->pc;
+    memcpy(ram, s->ram, RAM_SIZE);
+    memcpy(mmio_last, s->mmio, sizeof(mmio_last));
+    fault = (Fault){ 0 };
+    tlb_flush_all(&cpu->common);
+    memset(cpu->common.jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    cpu->common.cur_op = NULL;
+    cpu->common.cur_block = NULL;
+}
+
+static void get_state(State *s, int ret)
+{
+    memcpy(s->g, cpu->g, sizeof(s->g));
+    s->pc = cpu->pc;
+    memcpy(s->ram, ram, RAM_SIZE);
+    memcpy(s->mmio, mmio_last, sizeof(mmio_last));
+    s->fault = fault;
+    s->ret = ret;
+}
+
+static VsBlock *make_block(const IrFunc *f)
+{
+    unsigned n, nc, nm;
+    if (!interp_size(f, &n, &nc, &nm))
+        return NULL;
+    VsBlock *b = calloc(1, sizeof(VsBlock) + n * sizeof(InterpInsn) + nc * sizeof(InterpCall) +
+                               (nm + 1) * sizeof(VsInsnMap));
+    b->code = (InterpInsn *)(b + 1);
+    InterpCall *calls = (InterpCall *)(b->code + n);
+    b->insn_map = (VsInsnMap *)(calls + nc);
+    b->ncode = n;
+    interp_compile(f, b->code, calls, b->insn_map, &b->ninsn_map);
+    b->vpc = 0x80001000;
+    b->ppc2 = UINT64_MAX;
+    atomic_store(&b->valid, true);
+    return b;
+}
+
+static int run_interp(VsBlock *b)
+{
+    if (sigsetjmp(cpu->common.unwind, 0) == 0)
+        return interp_exec(&cpu->common, b);
+    return -2;
+}
+
+static int run_jit(VsBlock *b)
+{
+    if (sigsetjmp(cpu->common.unwind, 0) == 0)
+        return jit_exec_block(&cpu->common, b);
+    return -2;
+}
+
+static State s0, s_int, s_jit;
+
+static void compare(const IrFunc *f, const char *what)
+{
+    bool same = s_int.ret == s_jit.ret && memcmp(s_int.g, s_jit.g, sizeof(s_int.g)) == 0 &&
+                s_int.pc == s_jit.pc && memcmp(s_int.mmio, s_jit.mmio, sizeof(s_int.mmio)) == 0 &&
+                s_int.fault.hit == s_jit.fault.hit &&
+                (!s_int.fault.hit ||
+                 (s_int.fault.addr == s_jit.fault.addr && s_int.fault.pc == s_jit.fault.pc &&
+                  s_int.fault.kind == s_jit.fault.kind)) &&
+                memcmp(s_int.ram, s_jit.ram, RAM_SIZE) == 0;
+    CHECK(same, "%s block differs between the interpreter and the JIT", what);
+    if (!same && fails < 4) {
+        printf("  ret %d / %d, pc %llx / %llx, fault %d %llx pc %llx / %d %llx pc %llx\n",
+               s_int.ret, s_jit.ret, (unsigned long long)s_int.pc, (unsigned long long)s_jit.pc,
+               s_int.fault.hit, (unsigned long long)s_int.fault.addr,
+               (unsigned long long)s_int.fault.pc, s_jit.fault.hit,
+               (unsigned long long)s_jit.fault.addr, (unsigned long long)s_jit.fault.pc);
+        printf("  fault kind %d / %d, mmio %llx %llx %llu / %llx %llx %llu\n", s_int.fault.kind,
+               s_jit.fault.kind, (unsigned long long)s_int.mmio[0],
+               (unsigned long long)s_int.mmio[1], (unsigned long long)s_int.mmio[2],
+               (unsigned long long)s_jit.mmio[0], (unsigned long long)s_jit.mmio[1],
+               (unsigned long long)s_jit.mmio[2]);
+        for (int k = 0; k < NG; k++)
+            if (s_int.g[k] != s_jit.g[k])
+                printf("  g%d: %llx / %llx (start %llx)\n", k, (unsigned long long)s_int.g[k],
+                       (unsigned long long)s_jit.g[k], (unsigned long long)s0.g[k]);
+        for (unsigned k = 0; k < RAM_SIZE; k++)
+            if (s_int.ram[k] != s_jit.ram[k]) {
+                printf("  ram[%#x]: %02x / %02x\n", k, s_int.ram[k], s_jit.ram[k]);
+                break;
+            }
+        ir_print(f, stdout);
+    }
+}
+
+static void test_block(JitState *js, IrFunc *f, const char *what)
+{
+    char msg[200];
+    if (!ir_verify(f, msg, sizeof(msg))) {
+        CHECK(false, "generator made invalid IR: %s", msg);
+        ir_print(f, stdout);
+        return;
+    }
+    VsBlock *b = make_block(f);
+    CHECK(b != NULL, "interpreter refused the block");
+    if (!b)
+        return;
+    CHECK(jit_compile(js, b, f), "the JIT did not compile the block");
+    if (!b->jit_code) {
+        free(b);
+        return;
+    }
+    set_state(&s0);
+    get_state(&s_int, run_interp(b));
+    set_state(&s0);
+    get_state(&s_jit, run_jit(b));
+    faults_seen += s_int.fault.hit;
+    blocks_run++;
+    compare(f, what);
+    free(b);
+}
+
+static void random_start(void)
+{
+    for (int k = 0; k < NG; k++)
+        s0.g[k] = rand_value();
+    s0.g[7] = (uint32_t)s0.g[7]; /* an I32 global holds a zero-extended value */
+    s0.pc = 0x80000000;
+    for (unsigned k = 0; k < RAM_SIZE; k++)
+        s0.ram[k] = (uint8_t)rnd();
+    memset(s0.mmio, 0, sizeof(s0.mmio));
+}
+
+/* Register pressure: many values live at once, then all used. */
+static void test_pressure(JitState *js, IrFunc *f)
+{
+    ir_reset(f);
+    ir_insn_start(f, 0x80001000);
+    IrVal t[40];
+    for (int k = 0; k < 40; k++)
+        t[k] = ir_add(f, IR_I64, ir_global(f, k % NG), ir_const(f, IR_I64, (uint64_t)k * 77));
+    IrVal acc = ir_const(f, IR_I64, 0);
+    for (int k = 0; k < 40; k++)
+        acc = ir_xor(f, IR_I64, ir_rotl(f, IR_I64, acc, ir_const(f, IR_I64, 5)), t[k]);
+    ir_mov(f, ir_global(f, 0), acc);
+    ir_goto_block(f, 0x1234);
+    random_start();
+    test_block(js, f, "register pressure");
+}
+
+/*
+ * Chaining: block A jumps to B's pc; with B (compiled) in the jump cache A's code runs B
+ * directly (B's result, cur_block = B, counts updated); with interrupt_request set, an
+ * invalid B or a B without code, A returns INTERP_RET_LOOKUP to the dispatcher instead.
+ */
+static void test_chaining(JitState *js, IrFunc *f)
+{
+    ir_reset(f);
+    ir_insn_start(f, 0x80004000);
+    ir_mov(f, ir_global(f, 1), ir_add(f, IR_I64, ir_global(f, 1), ir_const(f, IR_I64, 100)));
+    ir_exit(f, IR_EXIT_HALT);
+    VsBlock *b = make_block(f);
+    b->vpc = 0x80004000;
+    b->ninsns = 1;
+    CHECK(jit_compile(js, b, f), "block B compiled");
+    ir_reset(f);
+    ir_insn_start(f, 0x80003000);
+    ir_mov(f, ir_global(f, 0), ir_add(f, IR_I64, ir_global(f, 0), ir_const(f, IR_I64, 5)));
+    ir_goto_block(f, 0x80004000);
+    VsBlock *a = make_block(f);
+    a->vpc = 0x80003000;
+    CHECK(jit_compile(js, a, f), "block A compiled");
+    for (int pass = 0; pass < 5; pass++) {
+        random_start();
+        set_state(&s0);
+        cpu->common.mode = 3;
+        JmpCacheEntry *je = &cpu->common.jmp_cache[jmp_cache_hash(0x80004000)];
+        *je = (JmpCacheEntry){ .vpc = 0x80004000, .mode = 3, .block = b };
+        void *code = b->jit_code;
+        if (pass == 1)
+            atomic_store(&cpu->common.interrupt_request, CPU_REQ_IRQ);
+        if (pass == 2)
+            atomic_store(&b->valid, false);
+        if (pass == 3)
+            b->jit_code = NULL;
+        if (pass == 4)
+            je->mode = 1;
+        uint64_t count = b->exec_count, insns = cpu->common.insn_count;
+        int r = run_jit(a);
+        bool chained = pass == 0;
+        CHECK(cpu->g[0] == s0.g[0] + 5, "pass %d: A ran", pass);
+        CHECK(cpu->pc == 0x80004000, "pass %d: pc of B set", pass);
+        CHECK(r == (chained ? INTERP_RET_EXIT_BASE + IR_EXIT_HALT : INTERP_RET_LOOKUP),
+              "pass %d: result %d", pass, r);
+        CHECK(cpu->g[1] == (chained ? s0.g[1] + 100 : s0.g[1]), "pass %d: B ran or not", pass);
+        CHECK((cpu->common.cur_block == b) == chained, "pass %d: cur_block", pass);
+        CHECK(b->exec_count == count + chained && cpu->common.insn_count == insns + chained,
+              "pass %d: counts", pass);
+        atomic_store(&cpu->common.interrupt_request, 0);
+        atomic_store(&b->valid, true);
+        b->jit_code = code;
+    }
+    memset(cpu->common.jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    physmem_init(&machine.mem);
+    MemRegion *r = physmem_add_ram(&machine.mem, "ram", RAM_BASE, RAM_SIZE);
+    physmem_add_mmio(&machine.mem, "dev", MMIO, 0x1000, &mmio_ops, NULL);
+    ram = r->host;
+    machine.blocks = blocks_create(0);
+    cpu = aligned_alloc(64, (sizeof(TestCpu) + 63) & ~(size_t)63);
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->common.ops = &test_arch;
+    cpu->common.machine = &machine;
+    cpu->common.tlb = calloc(TLB_MAX_MMU_IDX, sizeof(TlbTable));
+    cpu->common.jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
+    cpus[0] = &cpu->common;
+    machine.cpus = cpus;
+    machine.ncpus = 1;
+    JitState *js = jit_create(64u << 20);
+    if (!js) {
+        printf("cannot create the JIT state\n");
+        return 1;
+    }
+    machine.jit = js;
+
+    IrFunc f;
+    ir_init(&f, &globals);
+    Gen g = { .f = &f };
+    test_pressure(js, &f);
+    test_chaining(js, &f);
+    for (unsigned iter = 0; iter < 3000; iter++) {
+        uint64_t seed = rng;
+        gen_block(&g, 10 + rn(50));
+        random_start();
+        test_block(js, &f, "unoptimised");
+        /* The same block after the optimiser (as blocks_translate runs it). */
+        rng = seed;
+        gen_block(&g, 10 + rn(50));
+        ir_optimize(&f);
+        random_start();
+        test_block(js, &f, "optimised");
+        if (iter % 500 == 499) {
+            JitStats st;
+            jit_get_stats(js, &st);
+            if (st.code_bytes > (48u << 20))
+                jit_flush(js);
+        }
+    }
+    CHECK(faults_seen > 100, "the generator should make faulting blocks (%u)", faults_seen);
+    JitStats st;
+    jit_get_stats(js, &st);
+    printf("%u blocks compared (%u faulting), %llu compiled, %llu KiB code, %d failures\n",
+           blocks_run, faults_seen, (unsigned long long)st.blocks,
+           (unsigned long long)(st.code_bytes >> 10), fails);
+    ir_free(&f);
+    jit_destroy(js);
+    blocks_destroy(machine.blocks);
+    free(cpu->common.tlb);
+    free(cpu->common.jmp_cache);
+    free(cpu);
+    physmem_destroy(&machine.mem);
+    return fails ? 1 : 0;
+}
