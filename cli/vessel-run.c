@@ -88,7 +88,8 @@ static const char usage_text[] =
     "                      {\"execute\":\"screendump\",\"file\":\"screen.png\"}\n"
     "\n"
     "Diagnostics:\n"
-    "  --trace LIST        comma-separated: ir, ir-opt, exec, int (to stderr)\n"
+    "  --trace LIST        comma-separated: ir, ir-opt, exec, int, mmio (to stderr;\n"
+    "                      mmio: accesses nothing claimed, under KVM)\n"
     "  --stats             print translation and execution statistics at exit\n"
     "  --code-cache SIZE   translations kept before everything is flushed (default 512M)\n"
     "  -h, --help          show this help and exit\n"
@@ -314,9 +315,11 @@ static unsigned parse_trace(const char *list)
             t |= VS_TRACE_EXEC;
         else if (!strcmp(tok, "int"))
             t |= VS_TRACE_INT;
+        else if (!strcmp(tok, "mmio"))
+            t |= VS_TRACE_MMIO;
         else {
-            free(copy);
-            usage_error("unknown --trace item '%s' (use ir, ir-opt, exec, int)", tok);
+            /* usage_error exits: tok points into copy, so copy stays allocated. */
+            usage_error("unknown --trace item '%s' (use ir, ir-opt, exec, int, mmio)", tok);
         }
     }
     free(copy);

@@ -68,6 +68,7 @@ def main():
         ("smp garbage", fw + ["--smp", "two"], ["--smp"]),
         ("nothing to boot", [], ["boot"]),
         ("unknown accel", ["--accel", "warp"], ["warp"]),
+        ("unknown trace item", ["--trace", "ir,bogus-item"], ["'bogus-item'", "mmio"]),
         ("stray argument", ["extra"], ["extra"]),
         # Device options.
         ("disk without file", fw + ["--disk", ",readonly"], ["--disk", "file name"]),
