@@ -716,21 +716,6 @@ static bool commutative(IrOpcode opc)
     }
 }
 
-static IrCond swap_cond(IrCond c)
-{
-    switch (c) {
-    case IR_LT: return IR_GT;
-    case IR_GT: return IR_LT;
-    case IR_LE: return IR_GE;
-    case IR_GE: return IR_LE;
-    case IR_LTU: return IR_GTU;
-    case IR_GTU: return IR_LTU;
-    case IR_LEU: return IR_GEU;
-    case IR_GEU: return IR_LEU;
-    default: return c;
-    }
-}
-
 /* Handler ids are laid out [64_rr, 64_ri, 32_rr, 32_ri] per binop and per condition. */
 static int variant(int base, IrType t, bool imm)
 {
@@ -805,7 +790,7 @@ static void emit_op(Emitter *e, const IrOp *op)
             IrVal tmp = a;
             a = b;
             b = tmp;
-            c = swap_cond(c);
+            c = ir_cond_swap(c);
         }
         uint32_t ra = reg_operand(e, a, 0);
         bool bi = ir_is_const(f, b);

@@ -343,6 +343,22 @@ void ir_print(const IrFunc *f, FILE *out);
 const char *ir_opcode_name(IrOpcode opc);
 const char *ir_cond_name(IrCond cond);
 
+/* The condition with its operands swapped: a < b is b > a. */
+static inline IrCond ir_cond_swap(IrCond c)
+{
+    switch (c) {
+    case IR_LT: return IR_GT;
+    case IR_GT: return IR_LT;
+    case IR_LE: return IR_GE;
+    case IR_GE: return IR_LE;
+    case IR_LTU: return IR_GTU;
+    case IR_GTU: return IR_LTU;
+    case IR_LEU: return IR_GEU;
+    case IR_GEU: return IR_LEU;
+    default: return c;
+    }
+}
+
 /*
  * Verifier: operands in range, types consistent, every temp defined before use on every
  * path in linear order, labels defined once and targets exist, the function ends in a

@@ -355,21 +355,6 @@ static XCond cond_cc(IrCond c)
     return map[c];
 }
 
-static IrCond swap_cond(IrCond c)
-{
-    switch (c) {
-    case IR_LT: return IR_GT;
-    case IR_GT: return IR_LT;
-    case IR_LE: return IR_GE;
-    case IR_GE: return IR_LE;
-    case IR_LTU: return IR_GTU;
-    case IR_GTU: return IR_LTU;
-    case IR_LEU: return IR_GEU;
-    case IR_GEU: return IR_LEU;
-    default: return c;
-    }
-}
-
 /* Compare a with b for cond c; returns the x86 condition that holds when cond(a, b). */
 static XCond emit_compare(Cg *g, IrType t, IrCond c, IrVal a, IrVal b)
 {
@@ -378,7 +363,7 @@ static XCond emit_compare(Cg *g, IrType t, IrCond c, IrVal a, IrVal b)
         IrVal tmp = a;
         a = b;
         b = tmp;
-        c = swap_cond(c);
+        c = ir_cond_swap(c);
     }
     int ra = use_reg(g, a);
     Opnd ob = opnd(g, b, w);
