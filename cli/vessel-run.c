@@ -37,11 +37,13 @@ static const char usage_text[] =
     "Machine:\n"
     "  --guest-arch ARCH   guest architecture: riscv64 (default) or x86_64 (KVM only)\n"
     "  --accel MODE        execution tier: auto, interp, jit, kvm (default auto: KVM for an\n"
-    "                      x86_64 guest on an x86_64 host with a usable /dev/kvm, else\n"
-    "                      the interpreter; jit compiles guest code to host code;\n"
-    "                      --accel kvm fails with the reason when KVM cannot run)\n"
-    "  --jit-threshold N   with --accel jit: interpret a block until it has run N times,\n"
-    "                      then compile it (default 0: compile every block at once)\n"
+    "                      x86_64 guest on an x86_64 host with a usable /dev/kvm; the JIT\n"
+    "                      (tiered) for a riscv64 guest on an x86-64 host; else the\n"
+    "                      interpreter; --accel kvm fails with the reason when KVM\n"
+    "                      cannot run)\n"
+    "  --jit-threshold N   with the JIT: interpret a block until it has run N times, then\n"
+    "                      compile it (default: 0 with --accel jit, every block at once;\n"
+    "                      32 when auto picks the JIT)\n"
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
     "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
@@ -593,11 +595,8 @@ int main(int argc, char **argv)
     }
     if (pin_given)
         fprintf(stderr, "vessel-run: pinning: %s\n", vs_machine_pin_summary(m));
-    if (cfg.accel == VS_ACCEL_AUTO && cfg.arch == VS_ARCH_X86_64)
+    if (cfg.accel == VS_ACCEL_AUTO)
         fprintf(stderr, "vessel-run: %s\n", vs_machine_accel_summary(m));
-    else if (cfg.accel == VS_ACCEL_AUTO)
-        fprintf(stderr, "vessel-run: using the interpreter (KVM needs a guest of the host's "
-                        "architecture; the JIT tier runs with --accel jit)\n");
     Control *control = NULL;
     if (control_spec) {
         ControlConfig cc = { .m = m, .display = cfg.display, .quit = control_quit, .opaque = m };

@@ -231,13 +231,24 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
                             "guest architecture '%s' is not supported yet (riscv64 is)",
                             vs_arch_name(cfg->arch));
     const char *why;
+    /* The JIT runs with --accel jit, and with auto for a guest of another architecture
+     * than the host's (KVM needs the host's): tiered, so cold code stays interpreted. */
+    bool jit = cfg->accel == VS_ACCEL_JIT;
+    uint64_t jit_threshold = cfg->jit_threshold;
     switch (cfg->accel) {
     case VS_ACCEL_AUTO:
-        why = cfg->arch == host_arch()
-                  ? "automatic choice: the KVM backend is not built yet and the JIT tier "
-                    "is only used when asked for (--accel jit)"
-                  : "automatic choice: KVM needs a guest of the host's architecture and the "
-                    "JIT tier is only used when asked for (--accel jit)";
+        if (!use_accel && arch && cfg->arch != host_arch() && jit_host_supported()) {
+            jit = true;
+            if (jit_threshold == 0)
+                jit_threshold = JIT_AUTO_THRESHOLD;
+            why = "automatic choice: KVM needs a guest of the host's architecture";
+        } else {
+            why = cfg->arch == host_arch()
+                      ? "automatic choice: there is no KVM backend for this architecture yet "
+                        "and the JIT generates x86-64 code only"
+                      : "automatic choice: KVM needs a guest of the host's architecture and the "
+                        "JIT generates x86-64 code only";
+        }
         break;
     case VS_ACCEL_INTERP: why = "chosen in the configuration"; break;
     case VS_ACCEL_JIT:
@@ -264,17 +275,17 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
     m->cfg.pin_cpus = dup_or_null(cfg->pin_cpus);
     bool cfg_ok = config_dup_devices(&m->cfg, cfg);
-    if (cfg->accel == VS_ACCEL_JIT && cfg->jit_threshold == 0)
+    if (jit && jit_threshold == 0)
         snprintf(m->accel_summary, sizeof(m->accel_summary),
                  "JIT (%s guest on a %s host): %s; every block is compiled to host code "
                  "before its first run, blocks the JIT cannot compile are interpreted",
                  vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why);
-    else if (cfg->accel == VS_ACCEL_JIT)
+    else if (jit)
         snprintf(m->accel_summary, sizeof(m->accel_summary),
                  "JIT (%s guest on a %s host): %s; blocks are interpreted until they have run "
                  "%llu times, then compiled to host code",
                  vs_arch_name(cfg->arch), host_arch() ? vs_arch_name(host_arch()) : "other", why,
-                 (unsigned long long)cfg->jit_threshold);
+                 (unsigned long long)jit_threshold);
     else
         snprintf(m->accel_summary, sizeof(m->accel_summary),
                  "Interpreter (%s guest on a %s host): %s", vs_arch_name(cfg->arch),
@@ -289,7 +300,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     pthread_cond_init(&m->cond, NULL);
     physmem_init(&m->mem);
     m->blocks = blocks_create(cfg->code_cache_size);
-    if (cfg->accel == VS_ACCEL_JIT && m->blocks) {
+    if (jit && m->blocks) {
         m->jit = jit_create(cfg->code_cache_size);
         if (!m->jit) {
             vs_machine_destroy(m);
@@ -322,7 +333,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         }
         m->ncpus++;
         m->cpus[i]->jit_enabled = m->jit != NULL;
-        m->cpus[i]->jit_threshold = cfg->jit_threshold;
+        m->cpus[i]->jit_threshold = jit_threshold;
         if (arch)
             arch->cpu_reset(m->cpus[i]);
     }

@@ -44,6 +44,10 @@ void jit_destroy(JitState *js);
 /* True if the host can run generated code (x86-64 with the instructions the JIT uses). */
 bool jit_host_supported(void);
 
+/* --accel auto's threshold when none is given: a block is compiled after this many runs
+ * (the tiered tests run with 20). */
+#define JIT_AUTO_THRESHOLD 32
+
 /*
  * Compile f, the optimised IR of block b, and attach the code to b. Thread-safe; if b
  * already has code, nothing happens. Returns false when the block cannot be compiled

@@ -217,7 +217,8 @@ int main(void)
     GUI_CHECK(r.ok);
     GUI_CHECK(vessel_vm_get_state(vm) == VESSEL_VM_RUNNING);
     GUI_CHECK(vessel_vm_get_machine(vm) != NULL);
-    GUI_CHECK(strstr(vessel_vm_get_accel_summary(vm), "Interpreter") != NULL);
+    /* Automatic: a riscv64 guest on an x86-64 host runs on the tiered JIT. */
+    GUI_CHECK(strstr(vessel_vm_get_accel_summary(vm), "JIT") != NULL);
     printf("tier: %s\npinning: %s\n", vessel_vm_get_accel_summary(vm),
            vessel_vm_get_pin_summary(vm));
     wait_console(&seen, "VESSEL-INIT-OK", 60000);
