@@ -1257,6 +1257,23 @@ static void bind_vm(sqlite3_stmt *s, const VlVm *vm, int64_t now)
 }
 
 /* Inserts the VM row and all children; the caller owns the transaction. */
+/* The VM's drives, media, adapters (with forwards), shares and display (in a transaction). */
+static VlStatus insert_children(VlLibrary *lib, int64_t id, const VlVm *vm, VlError *err)
+{
+    VlStatus st = VL_OK;
+    for (size_t i = 0; st == VL_OK && i < vm->n_drives; i++)
+        st = insert_drive(lib, id, &vm->drives[i], NULL, err);
+    for (size_t i = 0; st == VL_OK && i < vm->n_media; i++)
+        st = insert_media(lib, id, &vm->media[i], NULL, err);
+    for (size_t i = 0; st == VL_OK && i < vm->n_nics; i++)
+        st = insert_nic(lib, id, &vm->nics[i], NULL, err);
+    for (size_t i = 0; st == VL_OK && i < vm->n_shares; i++)
+        st = insert_share(lib, id, &vm->shares[i], NULL, err);
+    if (st == VL_OK)
+        st = write_display(lib, id, &vm->display, err);
+    return st;
+}
+
 static VlStatus insert_vm(VlLibrary *lib, const VlVm *vm, const char *uuid, int64_t *id_out,
                           VlError *err)
 {
@@ -1275,16 +1292,7 @@ static VlStatus insert_vm(VlLibrary *lib, const VlVm *vm, const char *uuid, int6
     if (st != VL_OK)
         return st;
     int64_t id = sqlite3_last_insert_rowid(lib->db);
-    for (size_t i = 0; st == VL_OK && i < vm->n_drives; i++)
-        st = insert_drive(lib, id, &vm->drives[i], NULL, err);
-    for (size_t i = 0; st == VL_OK && i < vm->n_media; i++)
-        st = insert_media(lib, id, &vm->media[i], NULL, err);
-    for (size_t i = 0; st == VL_OK && i < vm->n_nics; i++)
-        st = insert_nic(lib, id, &vm->nics[i], NULL, err);
-    for (size_t i = 0; st == VL_OK && i < vm->n_shares; i++)
-        st = insert_share(lib, id, &vm->shares[i], NULL, err);
-    if (st == VL_OK)
-        st = write_display(lib, id, &vm->display, err);
+    st = insert_children(lib, id, vm, err);
     if (st == VL_OK)
         *id_out = id;
     return st;
@@ -1654,16 +1662,8 @@ VlStatus vl_vm_save(VlLibrary *lib, const VlVm *vm, VlError *err)
             st = step_done(lib, d, "replacing the VM's devices", err);
         }
     }
-    for (size_t i = 0; st == VL_OK && i < vm->n_drives; i++)
-        st = insert_drive(lib, vm->id, &vm->drives[i], NULL, err);
-    for (size_t i = 0; st == VL_OK && i < vm->n_media; i++)
-        st = insert_media(lib, vm->id, &vm->media[i], NULL, err);
-    for (size_t i = 0; st == VL_OK && i < vm->n_nics; i++)
-        st = insert_nic(lib, vm->id, &vm->nics[i], NULL, err);
-    for (size_t i = 0; st == VL_OK && i < vm->n_shares; i++)
-        st = insert_share(lib, vm->id, &vm->shares[i], NULL, err);
     if (st == VL_OK)
-        st = write_display(lib, vm->id, &vm->display, err);
+        st = insert_children(lib, vm->id, vm, err);
     return tx_end(lib, st, err);
 }
 
