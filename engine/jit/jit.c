@@ -12,7 +12,7 @@
  * (division, shifts, the TLB lookup, atomics). Allocatable: rbx, r12-r15 (kept across
  * calls) and rsi, rdi, r8-r11.
  *
- * Loads and stores do the SoftMMU lookup inline; misses go to an out-of-line stub after
+ * Loads and stores do the SoftMMU lookup inline; misses go to an out-of-line slow path after
  * the block body that saves the live caller-saved registers, writes the dirty globals
  * back (so a fault sees the state the interpreter would), records the faulting host pc
  * in cpu->cur_op (mapped back to the guest pc through the block's insn map) and calls
@@ -55,11 +55,11 @@ struct JitState {
 
 /* ---- code generation state ---- */
 
-typedef enum StubKind { STUB_LOAD, STUB_STORE, STUB_ATOMIC } StubKind;
+typedef enum SlowPathKind { SLOW_LOAD, SLOW_STORE, SLOW_ATOMIC } SlowPathKind;
 
-typedef struct Stub {
-    StubKind kind;
-    size_t jcc_disp;  /* the jne to this stub */
+typedef struct SlowPath {
+    SlowPathKind kind;
+    size_t jcc_disp;  /* the jne to this slow path */
     size_t site;      /* host offset identifying the guest insn (for cur_op) */
     size_t resume;    /* where to continue in the body */
     int rd;           /* load: destination register */
@@ -71,7 +71,7 @@ typedef struct Stub {
     uint8_t ndirty;
     uint8_t dirty_reg[NHOST];
     int32_t dirty_home[NHOST];
-} Stub;
+} SlowPath;
 
 typedef struct Fixup {
     size_t disp;
@@ -98,8 +98,8 @@ typedef struct Cg {
     size_t *label_pos; /* SIZE_MAX until placed */
     Fixup *fixups;
     unsigned nfixups, cap_fixups;
-    Stub *stubs;
-    unsigned nstubs, cap_stubs;
+    SlowPath *slow; /* out-of-line TLB-miss, MMIO and alignment paths */
+    unsigned nslow, cap_slow;
     JitPcMap *map;
     unsigned nmap, cap_map;
     size_t *exit_jumps;
@@ -694,13 +694,13 @@ static void emit_addr(Cg *g, IrVal a, int32_t off)
         x_mov_rr(&g->x, true, X_RAX, ra);
 }
 
-static Stub *new_stub(Cg *g, StubKind kind, uint16_t flags)
+static SlowPath *new_slow_path(Cg *g, SlowPathKind kind, uint16_t flags)
 {
-    if (!grow((void **)&g->stubs, &g->cap_stubs, g->nstubs + 1, sizeof(Stub))) {
+    if (!grow((void **)&g->slow, &g->cap_slow, g->nslow + 1, sizeof(SlowPath))) {
         g->fail = true;
         return NULL;
     }
-    Stub *s = &g->stubs[g->nstubs++];
+    SlowPath *s = &g->slow[g->nslow++];
     memset(s, 0, sizeof(*s));
     s->kind = kind;
     s->flags = flags;
@@ -726,7 +726,7 @@ static void emit_load(Cg *g, const IrOp *op)
     bool sign = (op->flags & IR_MEM_SIGN) && size < 8;
     bool w = op->type == IR_I64;
     emit_addr(g, op->a, (int32_t)op->aux);
-    Stub *s = new_stub(g, STUB_LOAD, op->flags);
+    SlowPath *s = new_slow_path(g, SLOW_LOAD, op->flags);
     if (!s)
         return;
     int rd = def_reg(g, op->d, -1);
@@ -747,7 +747,7 @@ static void emit_store(Cg *g, const IrOp *op)
     unsigned size = 1u << IR_MEM_LOG2SIZE(op->flags);
     Opnd v = opnd(g, op->b, size == 8);
     emit_addr(g, op->a, (int32_t)op->aux);
-    Stub *s = new_stub(g, STUB_STORE, op->flags);
+    SlowPath *s = new_slow_path(g, SLOW_STORE, op->flags);
     if (!s)
         return;
     s->site = x_pos(&g->x);
@@ -766,7 +766,7 @@ static void emit_store(Cg *g, const IrOp *op)
 static void emit_atomic_ptr(Cg *g, const IrOp *op)
 {
     emit_addr(g, op->a, 0);
-    Stub *s = new_stub(g, STUB_ATOMIC, op->flags);
+    SlowPath *s = new_slow_path(g, SLOW_ATOMIC, op->flags);
     if (!s)
         return;
     s->site = x_pos(&g->x);
@@ -1130,7 +1130,7 @@ static void emit_op(Cg *g, const IrOp *op)
 static const int saved_regs[] = { X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15 };
 #define NSAVED 6
 
-static void emit_stub(Cg *g, const Stub *s)
+static void emit_slow_path(Cg *g, const SlowPath *s)
 {
     XBuf *x = &g->x;
     x_patch_rel32(x, s->jcc_disp, x_pos(x));
@@ -1146,7 +1146,7 @@ static void emit_stub(Cg *g, const Stub *s)
         x_store(x, 8, ENV, X_NOREG, 1, s->dirty_home[k], s->dirty_reg[k]);
     set_cur_op(g, s->site, X_RCX);
     switch (s->kind) {
-    case STUB_LOAD:
+    case SLOW_LOAD:
         x_mov_rr(x, true, X_RSI, X_RAX);
         x_mov_rr(x, true, X_RDI, ENV);
         x_mov_ri(x, X_RDX, s->flags);
@@ -1170,7 +1170,7 @@ static void emit_stub(Cg *g, const Stub *s)
         default: break;
         }
         break;
-    case STUB_STORE: {
+    case SLOW_STORE: {
         /* The value truncated to the access size, as the interpreter passes it. */
         unsigned size = 1u << IR_MEM_LOG2SIZE(s->flags);
         if (s->val_reg < 0)
@@ -1187,7 +1187,7 @@ static void emit_stub(Cg *g, const Stub *s)
         call_abs(g, (const void *)mmu_store_slow);
         break;
     }
-    case STUB_ATOMIC:
+    case SLOW_ATOMIC:
         x_mov_rr(x, true, X_RSI, X_RAX);
         x_mov_rr(x, true, X_RDI, ENV);
         x_mov_ri(x, X_RDX, s->flags);
@@ -1198,7 +1198,7 @@ static void emit_stub(Cg *g, const Stub *s)
         x_pop(x, pushed[k]);
     if (npushed & 1)
         x_alu_ri(x, X_ADD, true, X_RSP, 8);
-    if (s->kind == STUB_LOAD)
+    if (s->kind == SLOW_LOAD)
         x_mov_rr(x, true, s->rd, X_RAX);
     x_jmp_to(x, s->resume);
 }
@@ -1234,8 +1234,8 @@ static void codegen(Cg *g)
         else
             x_patch_rel32(x, g->fixups[k].disp, pos);
     }
-    for (unsigned k = 0; k < g->nstubs; k++)
-        emit_stub(g, &g->stubs[k]);
+    for (unsigned k = 0; k < g->nslow; k++)
+        emit_slow_path(g, &g->slow[k]);
 }
 
 static bool cg_setup(Cg *g, const IrFunc *f)
@@ -1295,7 +1295,7 @@ static void cg_free(Cg *g)
     free(g->last_use);
     free(g->label_pos);
     free(g->fixups);
-    free(g->stubs);
+    free(g->slow);
     free(g->map);
     free(g->exit_jumps);
 }
