@@ -25,17 +25,6 @@ static gboolean parse_mac(const char *text, uint8_t mac[6])
     return TRUE;
 }
 
-static VsArch arch_of(const char *name)
-{
-    if (!strcmp(name, "riscv64"))
-        return VS_ARCH_RISCV64;
-    if (!strcmp(name, "aarch64") || !strcmp(name, "arm64"))
-        return VS_ARCH_ARM64;
-    if (!strcmp(name, "x86_64"))
-        return VS_ARCH_X86_64;
-    return VS_ARCH_NONE;
-}
-
 gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GError **error)
 {
     memset(mc, 0, sizeof(*mc));
@@ -44,7 +33,7 @@ gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GE
     VsConfig *c = &mc->cfg;
     vs_config_init(c);
 
-    c->arch = arch_of(r->arch);
+    c->arch = vs_arch_from_name(r->arch);
     if (c->arch == VS_ARCH_NONE) {
         g_set_error(error, VESSEL_VM_ERROR, VS_ERR_INVALID,
                     _("Unknown guest architecture “%s”. Choose riscv64, aarch64 or x86_64 in "
