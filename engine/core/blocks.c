@@ -32,6 +32,8 @@ struct BlockCache {
     BlockCacheStats stats;
     void (*flush_hook)(void *opaque);
     void *flush_opaque;
+    void (*invalidate_hook)(void *opaque, VsBlock *b);
+    void *invalidate_opaque;
 };
 
 static unsigned key_hash(uint64_t vpc, uint64_t ppc, uint32_t mode)
@@ -44,6 +46,13 @@ static unsigned key_hash(uint64_t vpc, uint64_t ppc, uint32_t mode)
 static unsigned page_hash(uint64_t ppage)
 {
     return (unsigned)(((ppage >> GUEST_PAGE_BITS) * 0x9E3779B1u) >> 7) & (PAGE_HASH_SIZE - 1);
+}
+
+/* A block and what the JIT hung on it (its direct-jump links). */
+static void block_free(VsBlock *b)
+{
+    free(b->jit_links);
+    free(b);
 }
 
 BlockCache *blocks_create(uint64_t limit)
@@ -78,7 +87,7 @@ void blocks_destroy(BlockCache *bc)
         VsBlock *b = bc->hash[i];
         while (b) {
             VsBlock *n = b->hash_next;
-            free(b);
+            block_free(b);
             b = n;
         }
         bc->hash[i] = NULL;
@@ -286,6 +295,8 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
         }
         unlink_hash(bc, b);
         atomic_store(&b->valid, false);
+        if (bc->invalidate_hook)
+            bc->invalidate_hook(bc->invalidate_opaque, b); /* the JIT unlinks its jumps */
         b->zombie_next = bc->zombies;
         bc->zombies = b;
         bc->zombie_bytes += b->alloc_bytes;
@@ -309,7 +320,7 @@ void blocks_reap(BlockCache *bc)
     VsBlock *b = bc->zombies;
     while (b) {
         VsBlock *n = b->zombie_next;
-        free(b);
+        block_free(b);
         b = n;
     }
     bc->zombies = NULL;
@@ -338,7 +349,7 @@ void blocks_flush_all(VsMachine *m)
             mmu_clear_code_page(m, b->ppc);
             if (b->ppc2 != UINT64_MAX)
                 mmu_clear_code_page(m, b->ppc2);
-            free(b);
+            block_free(b);
             b = n;
         }
         bc->hash[i] = NULL;
@@ -360,6 +371,13 @@ void blocks_set_flush_hook(BlockCache *bc, void (*hook)(void *opaque), void *opa
 {
     bc->flush_hook = hook;
     bc->flush_opaque = opaque;
+}
+
+void blocks_set_invalidate_hook(BlockCache *bc, void (*hook)(void *opaque, VsBlock *b),
+                                void *opaque)
+{
+    bc->invalidate_hook = hook;
+    bc->invalidate_opaque = opaque;
 }
 
 void blocks_get_stats(BlockCache *bc, BlockCacheStats *out)
@@ -393,4 +411,5 @@ unsigned blocks_hottest(BlockCache *bc, VsBlock **out, unsigned n)
 void jmp_cache_flush(VsCpu *cpu)
 {
     memset(cpu->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    cpu->jit_link = NULL; /* it may point at a block about to be freed */
 }

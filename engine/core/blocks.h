@@ -50,7 +50,11 @@ struct VsBlock {
     uint32_t jit_size; /* bytes of code (the map follows) */
     uint32_t jit_nmap;
     const struct JitPcMap *jit_map; /* host offset -> guest pc, one entry per insn */
-    bool jit_failed;                /* the JIT cannot compile it: it stays interpreted */
+    /* Direct jumps (engine/jit): links out of this block's exits, and the links of other
+     * blocks' exits patched to jump into this one. Changed under the JIT's lock. */
+    struct JitLink *jit_links, *jit_in;
+    uint32_t jit_nlinks;
+    bool jit_failed; /* the JIT cannot compile it: it stays interpreted */
 };
 
 typedef struct BlockCacheStats {
@@ -72,6 +76,10 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr);
 void blocks_flush_all(VsMachine *m);
 /* Called by blocks_flush_all after every block is freed (the JIT drops its code cache). */
 void blocks_set_flush_hook(BlockCache *bc, void (*hook)(void *opaque), void *opaque);
+/* Called for each block blocks_invalidate_page invalidates, with the cache locked and after
+ * b->valid is false (the JIT unlinks direct jumps into b and out of it). */
+void blocks_set_invalidate_hook(BlockCache *bc, void (*hook)(void *opaque, VsBlock *b),
+                                void *opaque);
 /* Free invalidated blocks (inside an exclusive section). */
 void blocks_reap(BlockCache *bc);
 bool blocks_need_reap(BlockCache *bc);

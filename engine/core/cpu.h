@@ -80,6 +80,9 @@ typedef struct VsCpu {
      * jit_threshold times (0: before its first run). */
     bool jit_enabled;
     uint64_t jit_threshold;
+    /* The unlinked direct exit the last compiled block left through (a JitLink), so that
+     * jit_run can patch it to jump straight to the block it finds next. */
+    void *jit_link;
 } VsCpu;
 
 /*

@@ -212,6 +212,11 @@ static void jit_flush_hook(void *opaque)
     jit_flush(opaque);
 }
 
+static void jit_invalidate_hook(void *opaque, VsBlock *b)
+{
+    jit_block_invalidated(opaque, b);
+}
+
 VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listener, VsMachine **out,
                            VsError *err)
 {
@@ -301,13 +306,14 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     physmem_init(&m->mem);
     m->blocks = blocks_create(cfg->code_cache_size);
     if (jit && m->blocks) {
-        m->jit = jit_create(cfg->code_cache_size);
+        m->jit = jit_create(cfg->code_cache_size, cfg->stats);
         if (!m->jit) {
             vs_machine_destroy(m);
             return vs_error_set(err, VS_ERR_NOMEM, "cannot create the JIT code cache: %s",
                                 strerror(errno));
         }
         blocks_set_flush_hook(m->blocks, jit_flush_hook, m->jit);
+        blocks_set_invalidate_hook(m->blocks, jit_invalidate_hook, m->jit);
     }
     m->cpus = calloc(cfg->smp, sizeof(VsCpu *));
     m->mem.code_written = dma_invalidate;
@@ -646,11 +652,13 @@ void vs_machine_print_stats(VsMachine *m, void *file)
         jit_get_stats(m->jit, &js);
         fprintf(out,
                 "jit: %llu blocks compiled, %llu not compilable (interpreted), %llu KiB code of "
-                "a %llu MiB cache, %.1f ms compiling, %llu flushes\n",
+                "a %llu MiB cache, %.1f ms compiling, %llu flushes, %llu direct jumps linked, "
+                "%llu unlinked\n",
                 (unsigned long long)js.blocks, (unsigned long long)js.failed,
                 (unsigned long long)(js.code_bytes >> 10),
                 (unsigned long long)(js.cache_size >> 20), js.compile_ns / 1e6,
-                (unsigned long long)js.flushes);
+                (unsigned long long)js.flushes, (unsigned long long)js.links,
+                (unsigned long long)js.unlinks);
     }
     fprintf(out, "pinning: %s\n", vs_machine_pin_summary(m));
     uint64_t total_insns = 0;

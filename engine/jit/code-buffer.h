@@ -42,6 +42,11 @@ static inline void *jit_buf_rx(const JitCodeBuf *b, const void *rw)
 {
     return b->rx + ((const uint8_t *)rw - b->rw);
 }
+/* The writable address of a pointer into the executable view. */
+static inline void *jit_buf_rw(const JitCodeBuf *b, const void *rx)
+{
+    return b->rw + ((const uint8_t *)rx - b->rx);
+}
 /* True if p points into the executable view. */
 static inline bool jit_buf_contains_rx(const JitCodeBuf *b, const void *p)
 {

@@ -50,6 +50,7 @@ struct JitState {
     pthread_mutex_t lock;
     JitCodeBuf buf;
     _Atomic bool want_flush;
+    bool profile; /* count block runs in generated code (--stats) */
     JitStats stats;
 };
 
@@ -80,6 +81,10 @@ typedef struct Fixup {
 
 typedef struct Cg {
     const IrFunc *f;
+    VsBlock *block; /* the block being compiled */
+    bool profile;
+    JitLink *links; /* [nlinks], one per direct exit (owned by the block once compiled) */
+    unsigned nlinks, cap_links_ops;
     XBuf x;
     unsigned op_index;
     unsigned nglobals;
@@ -325,10 +330,14 @@ static void drop_regs(Cg *g, uint32_t mask, bool globals_only)
 
 /* ---- helpers for emission ---- */
 
+/* Before a call that may raise: which insn of which block is running (chained blocks do
+ * not store cur_block on entry, so every site stores both). */
 static void set_cur_op(Cg *g, size_t site, int scratch)
 {
     x_lea_rip(&g->x, scratch, site);
     x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, cur_op), scratch);
+    x_mov_ri(&g->x, scratch, (uint64_t)(uintptr_t)g->block);
+    x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, cur_block), scratch);
 }
 
 static void call_abs(Cg *g, const void *fn)
@@ -930,12 +939,12 @@ static void emit_exit(Cg *g, int code)
 }
 
 /*
- * Block chaining through the vCPU's jump cache, inline: after a goto_block/goto_ptr has
- * stored the next pc (also in rax), look the pc up in cpu->jmp_cache as jit_run would
- * and, when the entry is for this mode, its block valid and compiled, jump straight past
- * the next block's prologue (every block has the same frame). Otherwise return
- * INTERP_RET_LOOKUP to jit_run. interrupt_request is checked first, so interrupts and
- * stop requests end a chain at the next block boundary.
+ * Block chaining through the vCPU's jump cache, inline, for goto_ptr and for goto_block to
+ * another guest page: after the exit has stored the next pc (also in rax), look the pc up
+ * in cpu->jmp_cache as jit_run would and, when the entry is for this mode, its block
+ * valid and compiled, jump straight past the next block's prologue (every block has the
+ * same frame). Otherwise return INTERP_RET_LOOKUP to jit_run. interrupt_request is
+ * checked first, so interrupts and stop requests end a chain at the next block boundary.
  */
 static void emit_chain_exit(Cg *g)
 {
@@ -972,20 +981,46 @@ static void emit_chain_exit(Cg *g)
     x_load(x, 8, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, jit_code));
     x_test_rr(x, true, X_RCX, X_RCX);
     miss[nmiss++] = x_jcc_label(x, X_CC_E);
-    /* The bookkeeping jit_run does when it enters a block. */
-    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, cur_block), X_RDX);
-    x_store_imm(x, 8, ENV, (int32_t)offsetof(VsCpu, cur_op), 0);
-    x_alu_mi(x, X_ADD, true, X_RDX, (int32_t)offsetof(VsBlock, exec_count), 1);
-    x_load(x, 4, X_RAX, X_RDX, X_NOREG, 1, (int32_t)offsetof(VsBlock, ninsns));
-    x_alu_rm(x, X_ADD, true, X_RAX, ENV, (int32_t)offsetof(VsCpu, insn_count));
-    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, insn_count), X_RAX);
-    x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, stats.blocks_executed), 1);
+    /* The next block's entry counts its instructions itself (see codegen). */
     x_alu_ri(x, X_ADD, true, X_RCX, JIT_PROLOGUE_SIZE);
     x_jmp_r(x, X_RCX);
     size_t here = x_pos(x);
     for (unsigned k = 0; k < nmiss; k++)
         x_patch_rel32(x, miss[k], here);
     emit_exit(g, INTERP_RET_LOOKUP);
+}
+
+/*
+ * goto_block to the block's own guest page: a patchable direct jump (see JitLink). The
+ * same page is what makes a permanent link safe: the source was entered through the
+ * current mapping of that page, so the target pc maps to the same physical page; a
+ * mapping change flushes the jump caches, which is how chains from elsewhere enter.
+ */
+static void emit_direct_exit(Cg *g, uint64_t pc)
+{
+    XBuf *x = &g->x;
+    JitLink *l = &g->links[g->nlinks++];
+    *l = (JitLink){ .src = g->block, .pc = pc };
+    x_alu_mi(x, X_CMP, false, ENV, (int32_t)offsetof(VsCpu, interrupt_request), 0);
+    l->stub_off = (uint32_t)x_jcc_label(x, X_CC_NE); /* patched to the stub later */
+    while ((x_pos(x) + 1) & 3)
+        x_byte(x, 0x90);
+    l->jmp_off = (uint32_t)x_jmp_label(x);
+}
+
+static void emit_link_stub(Cg *g, JitLink *l, size_t epilogue)
+{
+    XBuf *x = &g->x;
+    size_t stub = x_pos(x);
+    x_patch_rel32(x, l->stub_off, stub);
+    x_patch_rel32(x, l->jmp_off, stub);
+    l->stub_off = (uint32_t)stub;
+    x_mov_ri(x, X_RAX, l->pc);
+    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
+    x_mov_ri(x, X_RCX, (uint64_t)(uintptr_t)l);
+    x_store(x, 8, ENV, X_NOREG, 1, (int32_t)offsetof(VsCpu, jit_link), X_RCX);
+    x_mov_ri(x, X_RAX, INTERP_RET_LOOKUP);
+    x_jmp_to(x, epilogue);
 }
 
 static void emit_op(Cg *g, const IrOp *op)
@@ -1102,6 +1137,11 @@ static void emit_op(Cg *g, const IrOp *op)
     }
     case IR_OP_GOTO_BLOCK: {
         writeback(g, i, 0xffffu, true);
+        if (g->block && g->nlinks < g->cap_links_ops &&
+            ((f->pcs[op->aux] ^ g->block->vpc) & GUEST_PAGE_MASK) == 0) {
+            emit_direct_exit(g, f->pcs[op->aux]);
+            return;
+        }
         x_mov_ri(&g->x, X_RAX, f->pcs[op->aux]);
         x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
         emit_chain_exit(g);
@@ -1215,6 +1255,16 @@ static void codegen(Cg *g)
     x_mov_rr(x, true, ENV, X_RDI);
     if (x_pos(x) != JIT_PROLOGUE_SIZE) /* chained blocks enter right after it */
         g->fail = true;
+    /* The entry of chained blocks: count the block's instructions (minstret), and with
+     * --stats its runs. */
+    if (g->block && g->block->ninsns)
+        x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, insn_count),
+                 (int32_t)g->block->ninsns);
+    if (g->profile && g->block) {
+        x_mov_ri(x, X_RAX, (uint64_t)(uintptr_t)g->block);
+        x_alu_mi(x, X_ADD, true, X_RAX, (int32_t)offsetof(VsBlock, exec_count), 1);
+        x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, stats.blocks_executed), 1);
+    }
     for (unsigned i = 0; i < f->nops && !g->fail && !x->overflow; i++) {
         g->op_index = i;
         emit_op(g, &f->ops[i]);
@@ -1227,6 +1277,8 @@ static void codegen(Cg *g)
     x_ret(x);
     for (unsigned k = 0; k < g->nexits; k++)
         x_patch_rel32(x, g->exit_jumps[k], epilogue);
+    for (unsigned k = 0; k < g->nlinks; k++)
+        emit_link_stub(g, &g->links[k], epilogue);
     for (unsigned k = 0; k < g->nfixups; k++) {
         size_t pos = g->label_pos[g->fixups[k].label];
         if (pos == SIZE_MAX)
@@ -1238,10 +1290,21 @@ static void codegen(Cg *g)
         emit_slow_path(g, &g->slow[k]);
 }
 
-static bool cg_setup(Cg *g, const IrFunc *f)
+static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile)
 {
     memset(g, 0, sizeof(*g));
     g->f = f;
+    g->block = b;
+    g->profile = profile;
+    unsigned ngoto = 0;
+    for (unsigned i = 0; i < f->nops; i++)
+        ngoto += f->ops[i].opc == IR_OP_GOTO_BLOCK;
+    if (ngoto) {
+        g->links = calloc(ngoto, sizeof(JitLink));
+        if (!g->links)
+            return false;
+        g->cap_links_ops = ngoto;
+    }
     g->nglobals = f->globals->count;
     g->pc_off = f->globals->defs[f->globals->pc_global].offset;
     g->nlocs = g->nglobals + f->ntemps;
@@ -1291,6 +1354,7 @@ static bool cg_setup(Cg *g, const IrFunc *f)
 
 static void cg_free(Cg *g)
 {
+    free(g->links);
     free(g->loc_reg);
     free(g->last_use);
     free(g->label_pos);
@@ -1302,7 +1366,7 @@ static void cg_free(Cg *g)
 
 /* ---- the JIT state ---- */
 
-JitState *jit_create(size_t cache_bytes)
+JitState *jit_create(size_t cache_bytes, bool profile)
 {
     pthread_once(&host_once, host_probe);
     if (!jit_host_supported())
@@ -1315,6 +1379,7 @@ JitState *jit_create(size_t cache_bytes)
         return NULL;
     }
     pthread_mutex_init(&js->lock, NULL);
+    js->profile = profile;
     js->stats.cache_size = js->buf.size;
     return js;
 }
@@ -1363,7 +1428,7 @@ bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
         return b->jit_code != NULL;
     uint64_t t0 = vs_clock_ns();
     Cg g;
-    bool ok = cg_setup(&g, f);
+    bool ok = cg_setup(&g, f, b, js->profile);
     if (!ok || f->overflow) {
         cg_free(&g);
         b->jit_failed = true;
@@ -1414,6 +1479,11 @@ bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
     b->jit_size = (uint32_t)code_size;
     b->jit_map = jit_buf_rx(&js->buf, mem + map_off);
     b->jit_nmap = g.nmap;
+    if (g.nlinks) { /* the stubs point at these links: the block owns them from now on */
+        b->jit_links = g.links;
+        b->jit_nlinks = g.nlinks;
+        g.links = NULL;
+    }
     __atomic_store_n(&b->jit_code, jit_buf_rx(&js->buf, mem), __ATOMIC_RELEASE);
     js->stats.blocks++;
     js->stats.code_bytes += total;
@@ -1445,6 +1515,74 @@ bool jit_block_pc(const VsBlock *b, const void *host_pc, uint64_t *pc)
     }
     *pc = m[lo].pc;
     return true;
+}
+
+/* ---- direct jumps between blocks ---- */
+
+static void patch_jump(JitState *js, const JitLink *l, const uint8_t *target)
+{
+    const uint8_t *disp = (const uint8_t *)l->src->jit_code + l->jmp_off;
+    uint32_t rel = (uint32_t)(int32_t)(target - (disp + 4));
+    /* An aligned 4-byte store: a vCPU running this code sees the old or the new jump. */
+    __atomic_store_n((uint32_t *)jit_buf_rw(&js->buf, disp), rel, __ATOMIC_RELEASE);
+}
+
+/* Link l (an exit of a compiled block that left through its stub) to dst, the block
+ * jit_run found next, when dst is the exit's target in the same mode and page. */
+static void jit_link(JitState *js, JitLink *l, VsBlock *dst)
+{
+    VsBlock *src = l->src;
+    if (l->pc != dst->vpc || dst->mode != src->mode ||
+        ((dst->ppc ^ src->ppc) & GUEST_PAGE_MASK) != 0)
+        return;
+    const uint8_t *target = (const uint8_t *)dst->jit_code + JIT_PROLOGUE_SIZE;
+    const uint8_t *disp = (const uint8_t *)src->jit_code + l->jmp_off;
+    if (target - (disp + 4) != (int32_t)(target - (disp + 4)))
+        return; /* a code cache above 2 GiB */
+    pthread_mutex_lock(&js->lock);
+    /* Checked under the lock: invalidation clears `valid` first and then unlinks under it. */
+    if (!l->dst && atomic_load(&src->valid) && atomic_load(&dst->valid)) {
+        patch_jump(js, l, target);
+        l->dst = dst;
+        l->next_in = dst->jit_in;
+        dst->jit_in = l;
+        js->stats.links++;
+    }
+    pthread_mutex_unlock(&js->lock);
+}
+
+static void unlink_one(JitState *js, JitLink *l)
+{
+    patch_jump(js, l, (const uint8_t *)l->src->jit_code + l->stub_off);
+    l->dst = NULL;
+    l->next_in = NULL;
+    js->stats.unlinks++;
+}
+
+/* blocks_invalidate_page's hook: no direct jump may lead into b any more, and b's own
+ * exits go back to their stubs (so b can be freed without leaving a link to it). */
+void jit_block_invalidated(JitState *js, VsBlock *b)
+{
+    if (!b->jit_code)
+        return;
+    pthread_mutex_lock(&js->lock);
+    for (JitLink *l = b->jit_in, *n; l; l = n) {
+        n = l->next_in;
+        unlink_one(js, l);
+    }
+    b->jit_in = NULL;
+    for (unsigned k = 0; k < b->jit_nlinks; k++) {
+        JitLink *l = &b->jit_links[k];
+        if (!l->dst)
+            continue;
+        JitLink **pp = &l->dst->jit_in;
+        while (*pp && *pp != l)
+            pp = &(*pp)->next_in;
+        if (*pp)
+            *pp = l->next_in;
+        unlink_one(js, l);
+    }
+    pthread_mutex_unlock(&js->lock);
 }
 
 /* ---- execution ---- */
@@ -1500,11 +1638,12 @@ int jit_run(VsCpu *cpu, VsBlock *b)
             if (jit_wants_flush(js))
                 atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
         }
+        JitLink *l = cpu->jit_link;
+        cpu->jit_link = NULL;
         if (__atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE)) {
-            __atomic_store_n(&b->exec_count, __atomic_load_n(&b->exec_count, __ATOMIC_RELAXED) + 1,
-                             __ATOMIC_RELAXED);
-            cpu->insn_count += b->ninsns;
-            cpu->stats.blocks_executed++;
+            /* The block counts its own instructions (and runs, with --stats). */
+            if (l)
+                jit_link(js, l, b);
             r = jit_exec_block(cpu, b);
         } else {
             r = interp_exec(cpu, b);

@@ -29,17 +29,37 @@ typedef struct JitPcMap {
     uint64_t pc;
 } JitPcMap;
 
+/*
+ * A direct exit (goto_block to a pc in the block's own guest page): `jmp rel32` whose
+ * displacement, 4-byte aligned, is patched atomically to the target block's code once
+ * jit_run has found it, and set back to the exit's stub when either block is
+ * invalidated. While unlinked the jmp goes to the stub, which stores the pc, leaves this
+ * link in cpu->jit_link and returns to jit_run.
+ */
+typedef struct JitLink {
+    VsBlock *src;
+    VsBlock *dst;            /* NULL while unlinked */
+    struct JitLink *next_in; /* in dst->jit_in */
+    uint64_t pc;             /* the target's guest pc */
+    uint32_t jmp_off;        /* offset of the jmp's rel32 in src's code */
+    uint32_t stub_off;       /* offset of the stub */
+} JitLink;
+
 typedef struct JitStats {
     uint64_t blocks;     /* blocks compiled */
     uint64_t failed;     /* blocks the JIT could not compile (they run interpreted) */
     uint64_t code_bytes; /* bytes of host code and maps generated */
     uint64_t compile_ns;
     uint64_t flushes; /* full code cache flushes */
+    uint64_t links;   /* direct jumps patched to another block's code */
+    uint64_t unlinks; /* ... and set back (invalidated blocks) */
     uint64_t cache_size;
 } JitStats;
 
-/* cache_bytes: size of the code cache (0: the default, 256 MiB). NULL on failure. */
-JitState *jit_create(size_t cache_bytes);
+/* cache_bytes: size of the code cache (0: the default, 256 MiB); profile: generated code
+ * counts block runs (VsBlock.exec_count, the vCPU's blocks_executed) for --stats, which
+ * it does not otherwise. NULL on failure. */
+JitState *jit_create(size_t cache_bytes, bool profile);
 void jit_destroy(JitState *js);
 /* True if the host can run generated code (x86-64 with the instructions the JIT uses). */
 bool jit_host_supported(void);
@@ -61,6 +81,10 @@ bool jit_wants_flush(JitState *js);
  * after every block referring to it has been freed. */
 void jit_flush(JitState *js);
 void jit_get_stats(JitState *js, JitStats *out);
+
+/* Block b was invalidated (b->valid already false, the block cache locked): undo the
+ * direct jumps into it and out of it. */
+void jit_block_invalidated(JitState *js, VsBlock *b);
 
 /* Run one compiled block (b->jit_code) once: the raw result of the generated code. */
 int jit_exec_block(VsCpu *cpu, VsBlock *b);

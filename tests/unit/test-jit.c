@@ -539,6 +539,7 @@ static void test_block(JitState *js, IrFunc *f, const char *what)
         return;
     CHECK(jit_compile(js, b, f), "the JIT did not compile the block");
     if (!b->jit_code) {
+        free(b->jit_links);
         free(b);
         return;
     }
@@ -549,6 +550,7 @@ static void test_block(JitState *js, IrFunc *f, const char *what)
     faults_seen += s_int.fault.hit;
     blocks_run++;
     compare(f, what);
+    free(b->jit_links);
     free(b);
 }
 
@@ -581,9 +583,10 @@ static void test_pressure(JitState *js, IrFunc *f)
 }
 
 /*
- * Chaining: block A jumps to B's pc; with B (compiled) in the jump cache A's code runs B
- * directly (B's result, cur_block = B, counts updated); with interrupt_request set, an
- * invalid B or a B without code, A returns INTERP_RET_LOOKUP to the dispatcher instead.
+ * Chaining: block A jumps to B's pc in another guest page; with B (compiled) in the jump
+ * cache A's code runs B directly (B's result, B's instructions counted by B's entry);
+ * with interrupt_request set, an invalid B or a B without code, A returns
+ * INTERP_RET_LOOKUP to the dispatcher instead.
  */
 static void test_chaining(JitState *js, IrFunc *f)
 {
@@ -625,14 +628,93 @@ static void test_chaining(JitState *js, IrFunc *f)
         CHECK(r == (chained ? INTERP_RET_EXIT_BASE + IR_EXIT_HALT : INTERP_RET_LOOKUP),
               "pass %d: result %d", pass, r);
         CHECK(cpu->g[1] == (chained ? s0.g[1] + 100 : s0.g[1]), "pass %d: B ran or not", pass);
-        CHECK((cpu->common.cur_block == b) == chained, "pass %d: cur_block", pass);
-        CHECK(b->exec_count == count + chained && cpu->common.insn_count == insns + chained,
+        CHECK(b->exec_count == count && cpu->common.insn_count == insns + chained,
               "pass %d: counts", pass);
         atomic_store(&cpu->common.interrupt_request, 0);
         atomic_store(&b->valid, true);
         b->jit_code = code;
     }
     memset(cpu->common.jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    free(a);
+    free(b);
+}
+
+/*
+ * Direct links: A's goto_block to B in the same guest page leaves through its stub
+ * (INTERP_RET_LOOKUP, cpu->jit_link set) until jit_run has found B; then A's jmp is
+ * patched and A runs straight into B. Invalidating B (or A) sets the jump back; a request
+ * still ends the chain at A's exit; a block of another mode is never linked.
+ */
+static void test_links(JitState *js, IrFunc *f)
+{
+    ir_reset(f);
+    ir_insn_start(f, 0x80005100);
+    ir_mov(f, ir_global(f, 1), ir_add(f, IR_I64, ir_global(f, 1), ir_const(f, IR_I64, 100)));
+    ir_exit(f, IR_EXIT_HALT);
+    VsBlock *b = make_block(f);
+    b->vpc = 0x80005100;
+    b->ppc = 0x80005100;
+    b->mode = 3;
+    b->ninsns = 1;
+    CHECK(jit_compile(js, b, f), "block B compiled");
+    ir_reset(f);
+    ir_insn_start(f, 0x80005000);
+    ir_mov(f, ir_global(f, 0), ir_add(f, IR_I64, ir_global(f, 0), ir_const(f, IR_I64, 5)));
+    ir_goto_block(f, 0x80005100);
+    VsBlock *a = make_block(f);
+    a->vpc = 0x80005000;
+    a->ppc = 0x80005000;
+    a->mode = 3;
+    a->ninsns = 1;
+    CHECK(jit_compile(js, a, f), "block A compiled");
+    CHECK(a->jit_nlinks == 1, "A has one direct exit (%u)", a->jit_nlinks);
+    cpu->common.mode = 3;
+    for (int pass = 0; pass < 8; pass++) {
+        set_state(&s0);
+        uint64_t insns = cpu->common.insn_count;
+        cpu->common.jit_link = NULL;
+        if (pass == 3)
+            atomic_store(&cpu->common.interrupt_request, CPU_REQ_IRQ);
+        int r = run_jit(a);
+        /* Linked by pass 0's jit_run; pass 3 has a request pending and then invalidates B;
+         * pass 5's jit_run links again. */
+        bool linked = pass == 1 || pass == 2 || pass == 6 || pass == 7;
+        CHECK(cpu->g[0] == s0.g[0] + 5, "pass %d: A ran", pass);
+        CHECK(r == (linked ? INTERP_RET_EXIT_BASE + IR_EXIT_HALT : INTERP_RET_LOOKUP),
+              "pass %d: result %d", pass, r);
+        CHECK(cpu->g[1] == (linked ? s0.g[1] + 100 : s0.g[1]), "pass %d: B ran or not", pass);
+        CHECK(cpu->common.insn_count == insns + 1 + linked, "pass %d: insns counted", pass);
+        CHECK(linked || cpu->pc == 0x80005100, "pass %d: pc of B set", pass);
+        CHECK(linked == (cpu->common.jit_link == NULL), "pass %d: jit_link", pass);
+        atomic_store(&cpu->common.interrupt_request, 0);
+        if (!linked && pass != 4) {
+            /* What the dispatcher does next: run B through jit_run, which links A to B. */
+            r = jit_run(&cpu->common, b);
+            CHECK(r == INTERP_RET_EXIT_BASE + IR_EXIT_HALT, "pass %d: B through jit_run", pass);
+            CHECK(cpu->common.jit_link == NULL, "pass %d: link consumed", pass);
+        }
+        if (pass == 3) {
+            /* Invalidate B: A's jump goes back to its stub. */
+            atomic_store(&b->valid, false);
+            jit_block_invalidated(js, b);
+            CHECK(b->jit_in == NULL && a->jit_links[0].dst == NULL, "B's links undone");
+            atomic_store(&b->valid, true);
+        }
+        if (pass == 4) {
+            /* A block of another mode at the same pc is not linked. */
+            b->mode = 1;
+            cpu->common.jit_link = NULL;
+            run_jit(a);
+            CHECK(cpu->common.jit_link != NULL, "stub left the link");
+            jit_run(&cpu->common, b);
+            CHECK(a->jit_links[0].dst == NULL, "not linked across modes");
+            b->mode = 3;
+        }
+    }
+    atomic_store(&a->valid, false);
+    jit_block_invalidated(js, a); /* A's own exit unlinked, B's incoming list emptied */
+    CHECK(b->jit_in == NULL && a->jit_links[0].dst == NULL, "A's links undone");
+    free(a->jit_links);
     free(a);
     free(b);
 }
@@ -653,7 +735,7 @@ int main(void)
     cpus[0] = &cpu->common;
     machine.cpus = cpus;
     machine.ncpus = 1;
-    JitState *js = jit_create(64u << 20);
+    JitState *js = jit_create(64u << 20, false);
     if (!js) {
         printf("cannot create the JIT state\n");
         return 1;
@@ -665,6 +747,7 @@ int main(void)
     Gen g = { .f = &f };
     test_pressure(js, &f);
     test_chaining(js, &f);
+    test_links(js, &f);
     for (unsigned iter = 0; iter < 3000; iter++) {
         uint64_t seed = rng;
         gen_block(&g, 10 + rn(50));
