@@ -652,12 +652,13 @@ void vs_machine_print_stats(VsMachine *m, void *file)
         jit_get_stats(m->jit, &js);
         fprintf(out,
                 "jit: %llu blocks compiled, %llu not compilable (interpreted), %llu KiB code of "
-                "a %llu MiB cache, %.1f ms compiling, %llu flushes, %llu direct jumps linked, "
-                "%llu unlinked\n",
+                "a %llu MiB cache, %.1f ms compiling, %llu flushes, %llu regions of %llu blocks, "
+                "%llu direct jumps linked, %llu unlinked\n",
                 (unsigned long long)js.blocks, (unsigned long long)js.failed,
                 (unsigned long long)(js.code_bytes >> 10),
                 (unsigned long long)(js.cache_size >> 20), js.compile_ns / 1e6,
-                (unsigned long long)js.flushes, (unsigned long long)js.links,
+                (unsigned long long)js.flushes, (unsigned long long)js.regions,
+                (unsigned long long)js.region_blocks, (unsigned long long)js.links,
                 (unsigned long long)js.unlinks);
     }
     fprintf(out, "pinning: %s\n", vs_machine_pin_summary(m));

@@ -258,3 +258,55 @@ void ir_exit(IrFunc *f, IrExitCode code)
 {
     ir_emit(f, IR_OP_EXIT, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, (uint32_t)code);
 }
+
+bool ir_append(IrFunc *dst, const IrFunc *src, const int32_t *goto_label)
+{
+    unsigned ng = src->globals->count;
+    unsigned extra = src->nvals - ng;
+    if (dst->nvals + extra >= IR_MAX_VALUES || src->overflow)
+        return false;
+    unsigned base = dst->nvals;
+    dst->vals = grow(dst->vals, &dst->cap_vals, dst->nvals + extra, sizeof(IrValInfo));
+    memcpy(&dst->vals[base], &src->vals[ng], (size_t)extra * sizeof(IrValInfo));
+    dst->nvals += extra;
+#define MAP(v) ((v) == IR_NONE || (v) < ng ? (v) : (IrVal)((v)-ng + base))
+    unsigned label_base = dst->nlabels;
+    for (unsigned i = 0; i < src->nops; i++) {
+        IrOp op = src->ops[i];
+        op.d = MAP(op.d);
+        op.a = MAP(op.a);
+        op.b = MAP(op.b);
+        op.c = MAP(op.c);
+        switch ((IrOpcode)op.opc) {
+        case IR_OP_INSN_START: op.aux = add_pc(dst, src->pcs[op.aux]); break;
+        case IR_OP_GOTO_BLOCK:
+            if (goto_label && goto_label[i] >= 0) {
+                op.opc = IR_OP_BR;
+                op.aux = (uint32_t)goto_label[i];
+            } else {
+                op.aux = add_pc(dst, src->pcs[op.aux]);
+            }
+            break;
+        case IR_OP_CALL: {
+            IrCall c = src->calls[op.aux];
+            for (unsigned k = 0; k < IR_MAX_HELPER_ARGS; k++)
+                c.args[k] = MAP(c.args[k]);
+            dst->calls = grow(dst->calls, &dst->cap_calls, dst->ncalls + 1, sizeof(IrCall));
+            dst->calls[dst->ncalls] = c;
+            op.aux = dst->ncalls++;
+            break;
+        }
+        case IR_OP_LABEL:
+        case IR_OP_BR:
+        case IR_OP_BRCOND: op.aux += label_base; break;
+        default: break;
+        }
+        dst->ops = grow(dst->ops, &dst->cap_ops, dst->nops + 1, sizeof(IrOp));
+        dst->ops[dst->nops++] = op;
+    }
+#undef MAP
+    dst->nlabels += src->nlabels;
+    if (src->ntemps > dst->ntemps)
+        dst->ntemps = src->ntemps;
+    return true;
+}

@@ -246,6 +246,13 @@ void ir_init(IrFunc *f, const IrGlobals *globals);
 /* Start a new function, keeping allocated capacity. */
 void ir_reset(IrFunc *f);
 void ir_free(IrFunc *f);
+/*
+ * Append src's ops to dst (the JIT's multi-block regions): src's temps keep their slots
+ * (a block's temps are dead at its exit, so blocks may share slots), its labels, values,
+ * pcs and calls are renumbered. goto_label (or NULL): per op of src, a label of dst that a
+ * goto_block op becomes a `br` to, or -1. False when dst would hold too many values.
+ */
+bool ir_append(IrFunc *dst, const IrFunc *src, const int32_t *goto_label);
 
 /* Values. */
 static inline IrVal ir_global(const IrFunc *f, unsigned index)

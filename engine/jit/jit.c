@@ -36,8 +36,12 @@
 /* push rbp, rbx, r12-r15 (10 bytes), sub rsp, 8 (4), mov rbp, rdi (3) */
 #define JIT_PROLOGUE_SIZE 17
 #define NHOST             16
-#define NO_LOC            (-1)
-#define ENV               X_RBP
+#define NPIN_MAX          5 /* pinned globals: rbx, r12-r15 */
+/* A region: at most REGION_MAX_BLOCKS blocks (of one guest page), and about this many IR
+ * ops. */
+#define REGION_MAX_OPS 1500
+#define NO_LOC         (-1)
+#define ENV            X_RBP
 
 /* Allocation order: callee-saved first (they survive helper calls). */
 static const int alloc_order[] = { X_RBX, X_R12, X_R13, X_R14, X_R15, X_RSI,
@@ -109,7 +113,27 @@ typedef struct Cg {
     unsigned nmap, cap_map;
     size_t *exit_jumps;
     unsigned nexits, cap_exits;
-    bool fail; /* something the JIT does not handle: fall back to the interpreter */
+    /* A region (several blocks of one guest page in one function, see compile_region):
+     * labels 0..nmembers-1 start the member blocks; a goto_block between members became
+     * a `br` to the member's label. 0 for a single block. */
+    unsigned nmembers;
+    const uint64_t *member_pc;
+    const uint32_t *member_ninsns;
+    /* Pinned globals (regions only): each lives in a callee-saved register for the whole
+     * function, so values stay in registers from block to block and around loops. They
+     * are written back at exits, before stateful helpers and in slow paths; at labels
+     * they count as dirty. */
+    unsigned npins;
+    int pin_loc[NPIN_MAX], pin_r[NPIN_MAX];
+    uint32_t pinned_regs;
+    int fix_loc, fix_reg; /* a pinned destination computed elsewhere this op (end_op) */
+    struct {
+        size_t jcc_disp;
+        unsigned member;
+    } * back_exits; /* interrupt checks on back edges */
+    unsigned nback, cap_back;
+    uint32_t *label_op; /* regions: index of each label's op, or UINT32_MAX */
+    bool fail;          /* something the JIT does not handle: fall back to the interpreter */
 } Cg;
 
 static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
@@ -163,6 +187,39 @@ static int32_t home_of_loc(Cg *g, int loc)
     return (int32_t)(offsetof(VsCpu, temps) + 8u * ((unsigned)loc - g->nglobals));
 }
 
+/*
+ * Last reads of temp slots from op `from` to the end of its block: the whole function for
+ * a single block, up to the next member's label in a region (member blocks share temp
+ * slots, and a block's temps are dead at its exit).
+ */
+static void compute_last_use(Cg *g, unsigned from)
+{
+    const IrFunc *f = g->f;
+    memset(g->last_use, 0, (f->ntemps ? f->ntemps : 1) * sizeof(uint32_t));
+    for (unsigned i = from; i < f->nops; i++) {
+        const IrOp *op = &f->ops[i];
+        if (op->opc == IR_OP_LABEL && op->aux < g->nmembers)
+            break;
+        IrVal src[3 + IR_MAX_HELPER_ARGS];
+        unsigned n = 0;
+        unsigned nsrc = ir_op_nsrc[op->opc];
+        if (nsrc > 0)
+            src[n++] = op->a;
+        if (nsrc > 1)
+            src[n++] = op->b;
+        if (nsrc > 2)
+            src[n++] = op->c;
+        if (op->opc == IR_OP_CALL) {
+            const IrCall *c = &f->calls[op->aux];
+            for (unsigned k = 0; k < c->helper->nargs; k++)
+                src[n++] = c->args[k];
+        }
+        for (unsigned k = 0; k < n; k++)
+            if (src[k] != IR_NONE && f->vals[src[k]].kind == IR_VK_TEMP)
+                g->last_use[f->vals[src[k]].offset] = i;
+    }
+}
+
 /* A temp slot is needed after op `at` (inclusive) or the block has loops. */
 static bool loc_live(Cg *g, int loc, unsigned at)
 {
@@ -197,7 +254,7 @@ static int alloc_reg(Cg *g)
     int best = -1;
     for (int i = 0; i < NALLOC; i++) {
         int r = alloc_order[i];
-        if (g->locked & (1u << r))
+        if ((g->locked | g->pinned_regs) & (1u << r))
             continue;
         if (g->reg_loc[r] == NO_LOC)
             return r;
@@ -271,6 +328,31 @@ static int def_reg(Cg *g, IrVal d, int reuse)
 {
     int loc = loc_of(g, d);
     int rd = -1;
+    if (g->pinned_regs && (unsigned)loc < g->nglobals) {
+        for (unsigned k = 0; k < g->npins; k++) {
+            if (g->pin_loc[k] != loc)
+                continue;
+            int p = g->pin_r[k];
+            if (reuse == p || !(g->locked & (1u << p))) {
+                /* Its register may be overwritten: it holds d itself, which this op does
+                 * not read (or reads only as `reuse`). */
+                g->reg_dirty[p] = true;
+                lock_reg(g, p);
+                return p;
+            }
+            /* d is also an operand of this op: compute elsewhere, move at end_op. */
+            rd = alloc_reg(g);
+            g->loc_reg[loc] = -1;
+            g->reg_loc[p] = NO_LOC;
+            g->reg_loc[rd] = loc;
+            g->reg_dirty[rd] = true;
+            g->loc_reg[loc] = rd;
+            lock_reg(g, rd);
+            g->fix_loc = loc;
+            g->fix_reg = rd;
+            return rd;
+        }
+    }
     if (reuse >= 0) {
         int rl = g->reg_loc[reuse];
         if ((g->scratch_const & (1u << reuse)) || rl == loc ||
@@ -293,8 +375,25 @@ static int def_reg(Cg *g, IrVal d, int reuse)
     return rd;
 }
 
+static int pin_reg_of(Cg *g, int loc)
+{
+    for (unsigned k = 0; k < g->npins; k++)
+        if (g->pin_loc[k] == loc)
+            return g->pin_r[k];
+    return -1;
+}
+
 static void end_op(Cg *g)
 {
+    if (g->fix_reg >= 0) {
+        int p = pin_reg_of(g, g->fix_loc);
+        x_mov_rr(&g->x, true, p, g->fix_reg);
+        unbind_reg(g, g->fix_reg);
+        g->reg_loc[p] = g->fix_loc;
+        g->loc_reg[g->fix_loc] = p;
+        g->reg_dirty[p] = true;
+        g->fix_reg = -1;
+    }
     for (int r = 0; r < NHOST; r++)
         if (g->scratch_const & (1u << r))
             unbind_reg(g, r);
@@ -326,6 +425,27 @@ static void drop_regs(Cg *g, uint32_t mask, bool globals_only)
             continue;
         unbind_reg(g, r);
     }
+}
+
+/* Load the pinned globals from their homes into their registers (clean). */
+static void load_pins(Cg *g)
+{
+    for (unsigned k = 0; k < g->npins; k++) {
+        int p = g->pin_r[k], loc = g->pin_loc[k];
+        if (g->loc_reg[loc] >= 0 && g->loc_reg[loc] != p)
+            unbind_reg(g, g->loc_reg[loc]);
+        x_load(&g->x, 8, p, ENV, X_NOREG, 1, home_of_loc(g, loc));
+        g->reg_loc[p] = loc;
+        g->loc_reg[loc] = p;
+        g->reg_dirty[p] = false;
+    }
+}
+
+/* At a label: control arrives from several places, so every pinned global may be dirty. */
+static void pins_dirty(Cg *g)
+{
+    for (unsigned k = 0; k < g->npins; k++)
+        g->reg_dirty[g->pin_r[k]] = true;
 }
 
 /* ---- helpers for emission ---- */
@@ -900,6 +1020,8 @@ static void emit_call(Cg *g, const IrOp *op)
     call_abs(g, h->fn);
     if (stack_src != -2)
         x_alu_ri(&g->x, X_ADD, true, X_RSP, 16);
+    if ((h->flags & IR_HELPER_WRITES_STATE) && g->npins)
+        load_pins(g); /* the helper may have changed them */
     if (op->d != IR_NONE) {
         int rd = def_reg(g, op->d, -1);
         x_mov_rr(&g->x, op->type == IR_I64, rd, X_RAX);
@@ -1023,6 +1145,31 @@ static void emit_link_stub(Cg *g, JitLink *l, size_t epilogue)
     x_jmp_to(x, epilogue);
 }
 
+/*
+ * goto_block to another member of the region: the globals that are not pinned go to
+ * memory (the member's temps are dead), the pinned ones stay in their registers. A back
+ * edge checks interrupt_request first (a loop must still take interrupts and stop
+ * requests), leaving through a stub that writes the pinned globals back.
+ */
+static void emit_region_edge(Cg *g, unsigned member)
+{
+    writeback(g, g->op_index, 0xffffu & ~g->pinned_regs, true);
+
+    if (g->label_pos[member] != SIZE_MAX) {
+        if (!grow((void **)&g->back_exits, &g->cap_back, g->nback + 1, sizeof(*g->back_exits))) {
+            g->fail = true;
+            return;
+        }
+        x_alu_mi(&g->x, X_CMP, false, ENV, (int32_t)offsetof(VsCpu, interrupt_request), 0);
+        g->back_exits[g->nback].jcc_disp = x_jcc_label(&g->x, X_CC_NE);
+        g->back_exits[g->nback++].member = member;
+    }
+    const IrOp *next = g->op_index + 1 < g->f->nops ? &g->f->ops[g->op_index + 1] : NULL;
+    if (next && next->opc == IR_OP_LABEL && next->aux == member)
+        return; /* falls through into it */
+    jump_to_label(g, -1, member);
+}
+
 static void emit_op(Cg *g, const IrOp *op)
 {
     const IrFunc *f = g->f;
@@ -1047,8 +1194,10 @@ static void emit_op(Cg *g, const IrOp *op)
         }
         int ra = use_reg(g, op->a);
         if (w && temp_dead_after(g, op->a) && loc_of(g, op->a) != loc_of(g, op->d)) {
-            /* The temp's register becomes the destination's. */
-            def_reg(g, op->d, ra);
+            /* The temp's register becomes the destination's (unless it is pinned). */
+            int rd = def_reg(g, op->d, ra);
+            if (rd != ra)
+                x_mov_rr(&g->x, true, rd, ra);
             return;
         }
         int rd = def_reg(g, op->d, ra);
@@ -1121,18 +1270,45 @@ static void emit_op(Cg *g, const IrOp *op)
         return;
     case IR_OP_CALL: emit_call(g, op); return;
     case IR_OP_LABEL:
-        writeback(g, i, 0xffffu, false);
-        drop_regs(g, 0xffffu, false);
+        writeback(g, i, 0xffffu & ~g->pinned_regs, false);
+        drop_regs(g, 0xffffu & ~g->pinned_regs, false);
+        pins_dirty(g);
         g->label_pos[op->aux] = x_pos(&g->x);
+        if (op->aux < g->nmembers) {
+            /* A member block starts: its temps, its instructions. */
+            compute_last_use(g, i + 1);
+            if (g->member_ninsns[op->aux])
+                x_alu_mi(&g->x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, insn_count),
+                         (int32_t)g->member_ninsns[op->aux]);
+            /* The pc global holds the running block's pc, as after an exit to it. */
+            uint64_t pc = g->member_pc[op->aux];
+            if (x_fits_i32((int64_t)pc)) {
+                x_store_imm(&g->x, 8, ENV, (int32_t)g->pc_off, (int32_t)pc);
+            } else {
+                x_mov_ri(&g->x, X_RAX, pc);
+                x_store(&g->x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
+            }
+        }
         return;
     case IR_OP_BR:
-        writeback(g, i, 0xffffu, false);
+        if (op->aux < g->nmembers) {
+            emit_region_edge(g, op->aux);
+            return;
+        }
+        writeback(g, i, 0xffffu & ~g->pinned_regs, false);
         jump_to_label(g, -1, op->aux);
         return;
     case IR_OP_BRCOND: {
-        writeback(g, i, 0xffffu, false);
+        writeback(g, i, 0xffffu & ~g->pinned_regs, false);
         XCond cc = emit_compare(g, (IrType)op->type, (IrCond)op->flags, op->a, op->b);
-        jump_to_label(g, (int)cc, op->aux);
+        /* A label holding only a forward jump to another member: jump there directly
+         * (nothing is dirty on this path, so the member edge would store nothing). */
+        uint32_t target = op->aux;
+        uint32_t at = g->label_op ? g->label_op[target] : UINT32_MAX;
+        if (at != UINT32_MAX && at + 1 < f->nops && f->ops[at + 1].opc == IR_OP_BR &&
+            f->ops[at + 1].aux < g->nmembers && g->label_pos[f->ops[at + 1].aux] == SIZE_MAX)
+            target = f->ops[at + 1].aux;
+        jump_to_label(g, (int)cc, target);
         return;
     }
     case IR_OP_GOTO_BLOCK: {
@@ -1255,16 +1431,18 @@ static void codegen(Cg *g)
     x_mov_rr(x, true, ENV, X_RDI);
     if (x_pos(x) != JIT_PROLOGUE_SIZE) /* chained blocks enter right after it */
         g->fail = true;
-    /* The entry of chained blocks: count the block's instructions (minstret), and with
-     * --stats its runs. */
-    if (g->block && g->block->ninsns)
-        x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, insn_count),
-                 (int32_t)g->block->ninsns);
+    /* The entry of chained blocks: with --stats count the block's runs; count its
+     * instructions (minstret; a region counts each member at its label); load the pinned
+     * globals. */
     if (g->profile && g->block) {
         x_mov_ri(x, X_RAX, (uint64_t)(uintptr_t)g->block);
         x_alu_mi(x, X_ADD, true, X_RAX, (int32_t)offsetof(VsBlock, exec_count), 1);
         x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, stats.blocks_executed), 1);
     }
+    if (!g->nmembers && g->block && g->block->ninsns)
+        x_alu_mi(x, X_ADD, true, ENV, (int32_t)offsetof(VsCpu, insn_count),
+                 (int32_t)g->block->ninsns);
+    load_pins(g);
     for (unsigned i = 0; i < f->nops && !g->fail && !x->overflow; i++) {
         g->op_index = i;
         emit_op(g, &f->ops[i]);
@@ -1279,6 +1457,16 @@ static void codegen(Cg *g)
         x_patch_rel32(x, g->exit_jumps[k], epilogue);
     for (unsigned k = 0; k < g->nlinks; k++)
         emit_link_stub(g, &g->links[k], epilogue);
+    for (unsigned k = 0; k < g->nback; k++) {
+        /* A back edge saw a request: write the pinned globals back, leave at the member. */
+        x_patch_rel32(x, g->back_exits[k].jcc_disp, x_pos(x));
+        for (unsigned p = 0; p < g->npins; p++)
+            x_store(x, 8, ENV, X_NOREG, 1, home_of_loc(g, g->pin_loc[p]), g->pin_r[p]);
+        x_mov_ri(x, X_RAX, g->member_pc[g->back_exits[k].member]);
+        x_store(x, 8, ENV, X_NOREG, 1, (int32_t)g->pc_off, X_RAX);
+        x_mov_ri(x, X_RAX, INTERP_RET_LOOKUP);
+        x_jmp_to(x, epilogue);
+    }
     for (unsigned k = 0; k < g->nfixups; k++) {
         size_t pos = g->label_pos[g->fixups[k].label];
         if (pos == SIZE_MAX)
@@ -1290,12 +1478,94 @@ static void codegen(Cg *g)
         emit_slow_path(g, &g->slow[k]);
 }
 
-static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile)
+/* The blocks of a region (compile_region). */
+typedef struct Region {
+    unsigned n;
+    uint64_t pc[REGION_MAX_BLOCKS];
+    uint32_t ninsns[REGION_MAX_BLOCKS];
+} Region;
+
+/*
+ * Pin the globals a region uses most (not the pc) to rbx, r12-r15; a use inside a loop
+ * (a member on a cycle of the region's edges) counts 16 times.
+ */
+static void choose_pins(Cg *g)
+{
+    static const int pin_regs[NPIN_MAX] = { X_RBX, X_R12, X_R13, X_R14, X_R15 };
+    const IrFunc *f = g->f;
+    unsigned *uses = calloc(g->nglobals ? g->nglobals : 1, sizeof(unsigned));
+    if (!uses)
+        return;
+    /* reach[k]: members reachable from member k by region edges (bit mask). */
+    uint32_t reach[REGION_MAX_BLOCKS] = { 0 };
+    int cur = -1;
+    for (unsigned i = 0; i < f->nops; i++) {
+        const IrOp *op = &f->ops[i];
+        if (op->opc == IR_OP_LABEL && op->aux < g->nmembers)
+            cur = (int)op->aux;
+        else if (op->opc == IR_OP_BR && op->aux < g->nmembers && cur >= 0)
+            reach[cur] |= 1u << op->aux;
+    }
+    for (unsigned it = 0; it < g->nmembers; it++)
+        for (unsigned k = 0; k < g->nmembers; k++)
+            for (unsigned j = 0; j < g->nmembers; j++)
+                if (reach[k] & (1u << j))
+                    reach[k] |= reach[j];
+    unsigned weight = 1, cost = 0;
+    for (unsigned i = 0; i < f->nops; i++) {
+        const IrOp *op = &f->ops[i];
+        if (op->opc == IR_OP_LABEL && op->aux < g->nmembers)
+            weight = (reach[op->aux] & (1u << op->aux)) ? 16 : 1;
+        /* A helper that writes the state costs every pinned global a store and a load. */
+        if (op->opc == IR_OP_CALL && (f->calls[op->aux].helper->flags & IR_HELPER_WRITES_STATE))
+            cost += 2 * weight;
+        IrVal v[4 + IR_MAX_HELPER_ARGS];
+        unsigned n = 0;
+        v[n++] = op->d;
+        v[n++] = op->a;
+        v[n++] = op->b;
+        v[n++] = op->c;
+        if (op->opc == IR_OP_CALL)
+            for (unsigned k = 0; k < IR_MAX_HELPER_ARGS; k++)
+                v[n++] = f->calls[op->aux].args[k];
+        for (unsigned k = 0; k < n; k++) {
+            bool used = k == 0 ? ir_op_has_dst[op->opc] : k <= 3 ? k <= ir_op_nsrc[op->opc] : true;
+            if (used && v[k] != IR_NONE && v[k] < g->nglobals)
+                uses[v[k]] += weight;
+        }
+    }
+    uses[f->globals->pc_global] = 0;
+    for (unsigned k = 0; k < NPIN_MAX; k++) {
+        /* A global used once gains nothing; one used less than the helpers cost loses. */
+        unsigned best = 0, best_uses = cost > 1 ? cost : 1;
+        for (unsigned gl = 0; gl < g->nglobals; gl++)
+            if (uses[gl] > best_uses) {
+                best = gl;
+                best_uses = uses[gl];
+            }
+        if (best_uses <= (cost > 1 ? cost : 1))
+            break;
+        uses[best] = 0;
+        g->pin_loc[g->npins] = (int)best;
+        g->pin_r[g->npins] = pin_regs[k];
+        g->pinned_regs |= 1u << pin_regs[k];
+        g->npins++;
+    }
+    free(uses);
+}
+
+static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile, const Region *rg)
 {
     memset(g, 0, sizeof(*g));
     g->f = f;
     g->block = b;
     g->profile = profile;
+    g->fix_reg = -1;
+    if (rg) {
+        g->nmembers = rg->n;
+        g->member_pc = rg->pc;
+        g->member_ninsns = rg->ninsns;
+    }
     unsigned ngoto = 0;
     for (unsigned i = 0; i < f->nops; i++)
         ngoto += f->ops[i].opc == IR_OP_GOTO_BLOCK;
@@ -1344,17 +1614,31 @@ static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile)
                 g->last_use[f->vals[src[k]].offset] = i;
         if (op->opc == IR_OP_LABEL && op->aux < f->nlabels)
             seen[op->aux] = true;
+        /* (A region's edges between member blocks are not loops inside a block.) */
         if ((op->opc == IR_OP_BR || op->opc == IR_OP_BRCOND) && op->aux < f->nlabels &&
-            seen[op->aux])
+            seen[op->aux] && op->aux >= g->nmembers)
             g->back_branch = true;
     }
     free(seen);
+    if (g->nmembers) {
+        choose_pins(g);
+        g->label_op = malloc((f->nlabels ? f->nlabels : 1) * sizeof(uint32_t));
+        if (!g->label_op)
+            return false;
+        for (unsigned l = 0; l < f->nlabels; l++)
+            g->label_op[l] = UINT32_MAX;
+        for (unsigned i = 0; i < f->nops; i++)
+            if (f->ops[i].opc == IR_OP_LABEL && f->ops[i].aux < f->nlabels)
+                g->label_op[f->ops[i].aux] = i;
+    }
     return true;
 }
 
 static void cg_free(Cg *g)
 {
     free(g->links);
+    free(g->back_exits);
+    free(g->label_op);
     free(g->loc_reg);
     free(g->last_use);
     free(g->label_pos);
@@ -1422,13 +1706,13 @@ static size_t block_budget(const IrFunc *f)
     return 4096 + (size_t)f->nops * 160;
 }
 
-bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
+static bool compile(JitState *js, VsBlock *b, const IrFunc *f, const Region *rg)
 {
     if (__atomic_load_n(&b->jit_code, __ATOMIC_ACQUIRE) || b->jit_failed)
         return b->jit_code != NULL;
     uint64_t t0 = vs_clock_ns();
     Cg g;
-    bool ok = cg_setup(&g, f, b, js->profile);
+    bool ok = cg_setup(&g, f, b, js->profile, rg);
     if (!ok || f->overflow) {
         cg_free(&g);
         b->jit_failed = true;
@@ -1491,6 +1775,22 @@ bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
     pthread_mutex_unlock(&js->lock);
     cg_free(&g);
     return true;
+}
+
+bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
+{
+    return compile(js, b, f, NULL);
+}
+
+bool jit_compile_region(JitState *js, VsBlock *b, const IrFunc *f, unsigned n, const uint64_t *pcs,
+                        const uint32_t *ninsns)
+{
+    if (n == 0 || n > REGION_MAX_BLOCKS)
+        return false;
+    Region rg = { .n = n };
+    memcpy(rg.pc, pcs, n * sizeof(uint64_t));
+    memcpy(rg.ninsns, ninsns, n * sizeof(uint32_t));
+    return compile(js, b, f, &rg);
 }
 
 bool jit_block_pc(const VsBlock *b, const void *host_pc, uint64_t *pc)
@@ -1597,32 +1897,129 @@ int jit_exec_block(VsCpu *cpu, VsBlock *b)
     return fn(cpu);
 }
 
-/* Re-translate a block that became hot (its IR was not kept) and compile it. */
-static void compile_hot(VsCpu *cpu, VsBlock *b)
+/*
+ * A hot block is compiled as a region: the block and the blocks its direct exits lead to
+ * in the same guest page (breadth first, at most REGION_MAX_BLOCKS), translated again
+ * (the IR is not kept) and compiled as one function in which goto_block between members
+ * are jumps (back edges check for requests) and the most used guest registers stay in
+ * host registers throughout (choose_pins). Members lie in the head's physical page, so
+ * invalidating that page invalidates the region with the head. Members whose block
+ * would cross into the next page are left out (translating them could fault here).
+ */
+static void compile_region(VsCpu *cpu, VsBlock *h)
 {
     JitState *js = cpu->machine->jit;
+    Region rg = { .n = 1, .pc = { h->vpc } };
+    IrFunc fs[REGION_MAX_BLOCKS];
+    bool ok[REGION_MAX_BLOCKS] = { false };
+    unsigned total_ops = 0;
+    unsigned code_idx = cpu->ops->code_mmu_idx(h->mode);
+    /* Translating fetches from the guest page again, which may fault if the guest changed
+     * the mapping: that fault is reported at the block's first insn (the pc global, which
+     * the previous exit set), not inside the previous block. */
+    cpu->cur_block = NULL;
+    cpu->cur_op = NULL;
+    for (unsigned k = 0; k < rg.n; k++) {
+        IrFunc *f = &fs[k];
+        ir_init(f, cpu->ops->globals);
+        unsigned ninsns = 0;
+        uint64_t ppc2 = UINT64_MAX;
+        if (k > 0) {
+            uint8_t *host;
+            uint64_t ppc = mmu_translate_code(cpu, rg.pc[k], code_idx, &host);
+            if ((ppc ^ h->ppc) & GUEST_PAGE_MASK)
+                continue;
+        }
+        unsigned size = cpu->ops->translate(cpu, f, rg.pc[k], h->mode, &ninsns, &ppc2);
+        if (ppc2 != UINT64_MAX || f->overflow ||
+            (k == 0 && (size != h->size || ninsns != h->ninsns)))
+            continue;
+        ir_optimize(f);
+        ok[k] = true;
+        rg.ninsns[k] = ninsns;
+        total_ops += f->nops;
+        for (unsigned i = 0; i < f->nops; i++) {
+            if (f->ops[i].opc != IR_OP_GOTO_BLOCK)
+                continue;
+            uint64_t pc = f->pcs[f->ops[i].aux];
+            bool known = false;
+            for (unsigned j = 0; j < rg.n; j++)
+                known |= rg.pc[j] == pc;
+            if (!known && rg.n < REGION_MAX_BLOCKS && total_ops < REGION_MAX_OPS &&
+                ((pc ^ h->vpc) & GUEST_PAGE_MASK) == 0 &&
+                (pc & (GUEST_PAGE_SIZE - 1)) < GUEST_PAGE_SIZE - 2)
+                rg.pc[rg.n++] = pc;
+        }
+    }
+    if (!ok[0]) {
+        h->jit_failed = true;
+    } else {
+        /* The members that translated, as labels 0..n-1 in that order. */
+        int label_of[REGION_MAX_BLOCKS];
+        Region used = { 0 };
+        for (unsigned k = 0; k < rg.n; k++) {
+            label_of[k] = ok[k] ? (int)used.n : -1;
+            if (ok[k]) {
+                used.pc[used.n] = rg.pc[k];
+                used.ninsns[used.n++] = rg.ninsns[k];
+            }
+        }
+        IrFunc *out = &cpu->xlate;
+        ir_reset(out);
+        out->nlabels = used.n;
+        bool edges = false, built = true;
+        int32_t *goto_label = NULL;
+        for (unsigned k = 0; k < rg.n && built; k++) {
+            if (!ok[k])
+                continue;
+            IrFunc *f = &fs[k];
+            free(goto_label);
+            goto_label = malloc((f->nops ? f->nops : 1) * sizeof(int32_t));
+            if (!goto_label) {
+                built = false;
+                break;
+            }
+            for (unsigned i = 0; i < f->nops; i++) {
+                goto_label[i] = -1;
+                if (f->ops[i].opc != IR_OP_GOTO_BLOCK)
+                    continue;
+                for (unsigned j = 0; j < rg.n; j++)
+                    if (ok[j] && rg.pc[j] == f->pcs[f->ops[i].aux])
+                        goto_label[i] = label_of[j];
+                edges |= goto_label[i] >= 0;
+            }
+            ir_emit(out, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE,
+                    (uint32_t)label_of[k]);
+            built = ir_append(out, f, goto_label);
+        }
+        free(goto_label);
+        bool compiled = false;
+        if (built && edges) {
+            compiled = jit_compile_region(js, h, out, used.n, used.pc, used.ninsns);
+            if (compiled) {
+                js->stats.regions++;
+                js->stats.region_blocks += used.n;
+            } else if (h->jit_failed && !jit_wants_flush(js)) {
+                h->jit_failed = false; /* the block alone, then */
+            }
+        }
+        if (!compiled && !h->jit_failed && !jit_wants_flush(js))
+            compile(js, h, &fs[0], NULL);
+    }
+    for (unsigned k = 0; k < rg.n; k++)
+        ir_free(&fs[k]);
+}
+
+/* A block became hot: compile it (with what follows it in its page). */
+static void compile_hot(VsCpu *cpu, VsBlock *b)
+{
     if (b->ppc2 != UINT64_MAX) {
         /* A page-crossing insn: translating again would fetch from the second page,
          * which may fault here, outside the block's execution. */
         b->jit_failed = true;
         return;
     }
-    IrFunc *f = &cpu->xlate;
-    unsigned ninsns = 0;
-    uint64_t ppc2 = UINT64_MAX;
-    /* Translating fetches from the guest page again, which may fault if the guest changed
-     * the mapping: that fault is reported at the block's first insn (the pc global, which
-     * the previous exit set), not inside the previous block. */
-    cpu->cur_block = NULL;
-    cpu->cur_op = NULL;
-    ir_reset(f);
-    unsigned size = cpu->ops->translate(cpu, f, b->vpc, b->mode, &ninsns, &ppc2);
-    if (size != b->size || ninsns != b->ninsns || ppc2 != UINT64_MAX) {
-        b->jit_failed = true;
-        return;
-    }
-    ir_optimize(f);
-    jit_compile(js, b, f);
+    compile_region(cpu, b);
 }
 
 int jit_run(VsCpu *cpu, VsBlock *b)

@@ -50,9 +50,11 @@ typedef struct JitStats {
     uint64_t failed;     /* blocks the JIT could not compile (they run interpreted) */
     uint64_t code_bytes; /* bytes of host code and maps generated */
     uint64_t compile_ns;
-    uint64_t flushes; /* full code cache flushes */
-    uint64_t links;   /* direct jumps patched to another block's code */
-    uint64_t unlinks; /* ... and set back (invalidated blocks) */
+    uint64_t flushes;       /* full code cache flushes */
+    uint64_t regions;       /* hot blocks compiled with the blocks that follow them */
+    uint64_t region_blocks; /* blocks in those regions */
+    uint64_t links;         /* direct jumps patched to another block's code */
+    uint64_t unlinks;       /* ... and set back (invalidated blocks) */
     uint64_t cache_size;
 } JitStats;
 
@@ -75,6 +77,15 @@ bool jit_host_supported(void);
  * jit_wants_flush() is true and the caller arranges a flush).
  */
 bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f);
+/*
+ * Compile f, a region of n blocks, as the code of block b (b->vpc is pcs[0]): label i
+ * (0..n-1) of f starts the block at pcs[i] with ninsns[i] instructions, a `br` to one of
+ * these labels is a jump from block to block (see compile_region in jit.c, which builds
+ * such regions with ir_append). Results as jit_compile.
+ */
+#define REGION_MAX_BLOCKS 8
+bool jit_compile_region(JitState *js, VsBlock *b, const IrFunc *f, unsigned n, const uint64_t *pcs,
+                        const uint32_t *ninsns);
 /* The cache filled up: flush it (with the block cache) at the next exclusive section. */
 bool jit_wants_flush(JitState *js);
 /* Forget all generated code. Only when no vCPU runs generated code (exclusive section),

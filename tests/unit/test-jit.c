@@ -719,6 +719,156 @@ static void test_links(JitState *js, IrFunc *f)
     free(b);
 }
 
+/*
+ * Regions: random member blocks whose goto_block may lead to a later member, compiled as
+ * one function (jit_compile_region), against the interpreter running the members one
+ * after the other from the same state.
+ */
+static unsigned regions_run;
+
+static void test_region(JitState *js, Gen *g, IrFunc *out)
+{
+    enum { NM = 4 };
+    IrFunc fs[NM];
+    VsBlock *mb[NM] = { NULL };
+    uint64_t pcs[NM];
+    uint32_t ninsns[NM];
+    unsigned n = 2 + rn(NM - 1);
+    for (unsigned k = 0; k < n; k++)
+        pcs[k] = 0x80002000 + 0x100 * k;
+    for (unsigned k = 0; k < n; k++) {
+        ir_init(&fs[k], &globals);
+        g->f = &fs[k];
+        gen_block(g, 5 + rn(30));
+        ninsns[k] = 1;
+        /* Most direct exits go to a later member. */
+        for (unsigned i = 0; i < fs[k].nops; i++)
+            if (fs[k].ops[i].opc == IR_OP_GOTO_BLOCK && k + 1 < n && rn(4))
+                fs[k].pcs[fs[k].ops[i].aux] = pcs[k + 1 + rn(n - 1 - k)];
+        if (rn(2))
+            ir_optimize(&fs[k]);
+        mb[k] = make_block(&fs[k]);
+        mb[k]->vpc = pcs[k];
+    }
+    ir_reset(out);
+    out->nlabels = n;
+    bool ok = true;
+    for (unsigned k = 0; k < n && ok; k++) {
+        int32_t *gl = malloc((fs[k].nops + 1) * sizeof(int32_t));
+        for (unsigned i = 0; i < fs[k].nops; i++) {
+            gl[i] = -1;
+            if (fs[k].ops[i].opc == IR_OP_GOTO_BLOCK)
+                for (unsigned j = k + 1; j < n; j++)
+                    if (fs[k].pcs[fs[k].ops[i].aux] == pcs[j])
+                        gl[i] = (int32_t)j;
+        }
+        ir_emit(out, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, k);
+        ok = ir_append(out, &fs[k], gl);
+        free(gl);
+    }
+    VsBlock *head = make_block(&fs[0]);
+    head->vpc = pcs[0];
+    if (ok && jit_compile_region(js, head, out, n, pcs, ninsns)) {
+        random_start();
+        s0.pc = pcs[0]; /* as when the dispatcher enters the head */
+        set_state(&s0);
+        /* The interpreter: member after member while an exit leads to a later one. */
+        int r;
+        unsigned k = 0;
+        for (;;) {
+            r = run_interp(mb[k]);
+            unsigned next = k;
+            if (r == INTERP_RET_LOOKUP)
+                for (unsigned j = k + 1; j < n; j++)
+                    if (cpu->pc == pcs[j])
+                        next = j;
+            if (next == k)
+                break;
+            k = next;
+        }
+        get_state(&s_int, r);
+        set_state(&s0);
+        get_state(&s_jit, run_jit(head));
+        if (s_jit.ret == INTERP_RET_LOOKUP && s_int.ret == INTERP_RET_LOOKUP)
+            cpu->common.jit_link = NULL;
+        faults_seen += s_int.fault.hit;
+        regions_run++;
+        compare(out, "region");
+    } else {
+        CHECK(!ok, "the JIT did not compile the region");
+    }
+    free(head->jit_links);
+    free(head);
+    for (unsigned k = 0; k < n; k++) {
+        free(mb[k]);
+        ir_free(&fs[k]);
+    }
+}
+
+/*
+ * A loop across two members: M0 adds 3 to g1, M1 counts g0 down and jumps back to M0
+ * until it is 0. Runs to the end in generated code; with a request pending it leaves at
+ * the first back edge with every register written back and the pc of M0.
+ */
+static void test_region_loop(JitState *js, IrFunc *out)
+{
+    IrFunc f0, f1;
+    ir_init(&f0, &globals);
+    ir_init(&f1, &globals);
+    ir_insn_start(&f0, 0x80006000);
+    ir_mov(&f0, ir_global(&f0, 1),
+           ir_add(&f0, IR_I64, ir_global(&f0, 1), ir_const(&f0, IR_I64, 3)));
+    ir_goto_block(&f0, 0x80006100);
+    ir_insn_start(&f1, 0x80006100);
+    ir_mov(&f1, ir_global(&f1, 0),
+           ir_binop(&f1, IR_OP_SUB, IR_I64, ir_global(&f1, 0), ir_const(&f1, IR_I64, 1)));
+    unsigned l = ir_new_label(&f1);
+    ir_brcond(&f1, IR_I64, IR_NE, ir_global(&f1, 0), ir_const(&f1, IR_I64, 0), l);
+    ir_exit(&f1, IR_EXIT_HALT);
+    ir_label(&f1, l);
+    ir_goto_block(&f1, 0x80006000);
+    ir_reset(out);
+    out->nlabels = 2;
+    int32_t gl0[8] = { -1, -1, -1, -1, -1, -1, -1, -1 }, gl1[16];
+    for (unsigned i = 0; i < f0.nops; i++)
+        if (f0.ops[i].opc == IR_OP_GOTO_BLOCK)
+            gl0[i] = 1;
+    for (unsigned i = 0; i < f1.nops; i++)
+        gl1[i] = f1.ops[i].opc == IR_OP_GOTO_BLOCK ? 0 : -1;
+    ir_emit(out, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, 0);
+    CHECK(ir_append(out, &f0, gl0), "append M0");
+    ir_emit(out, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, 1);
+    CHECK(ir_append(out, &f1, gl1), "append M1");
+    VsBlock *head = make_block(&f0);
+    head->vpc = 0x80006000;
+    uint64_t pcs[2] = { 0x80006000, 0x80006100 };
+    uint32_t ninsns[2] = { 1, 1 };
+    CHECK(jit_compile_region(js, head, out, 2, pcs, ninsns), "loop region compiled");
+    for (int pass = 0; pass < 2; pass++) {
+        random_start();
+        s0.g[0] = 10;
+        set_state(&s0);
+        uint64_t insns = cpu->common.insn_count;
+        if (pass == 1)
+            atomic_store(&cpu->common.interrupt_request, CPU_REQ_IRQ);
+        int r = run_jit(head);
+        if (pass == 0) {
+            CHECK(r == INTERP_RET_EXIT_BASE + IR_EXIT_HALT, "loop: result %d", r);
+            CHECK(cpu->g[0] == 0 && cpu->g[1] == s0.g[1] + 30, "loop: ran 10 times");
+            CHECK(cpu->common.insn_count == insns + 20, "loop: 20 insns counted");
+            CHECK(cpu->pc == 0x80006100, "loop: pc of the last block run");
+        } else {
+            CHECK(r == INTERP_RET_LOOKUP && cpu->pc == 0x80006000, "request: left at M0");
+            CHECK(cpu->g[0] == 9 && cpu->g[1] == s0.g[1] + 3, "request: state written back");
+        }
+        atomic_store(&cpu->common.interrupt_request, 0);
+    }
+    free(head->jit_links);
+    free(head);
+    ir_free(&f0);
+    ir_free(&f1);
+}
+
 int main(void)
 {
     physmem_init(&machine.mem);
@@ -748,6 +898,7 @@ int main(void)
     test_pressure(js, &f);
     test_chaining(js, &f);
     test_links(js, &f);
+    test_region_loop(js, &f);
     for (unsigned iter = 0; iter < 3000; iter++) {
         uint64_t seed = rng;
         gen_block(&g, 10 + rn(50));
@@ -759,6 +910,8 @@ int main(void)
         ir_optimize(&f);
         random_start();
         test_block(js, &f, "optimised");
+        test_region(js, &g, &f);
+        g.f = &f;
         if (iter % 500 == 499) {
             JitStats st;
             jit_get_stats(js, &st);
@@ -769,8 +922,10 @@ int main(void)
     CHECK(faults_seen > 100, "the generator should make faulting blocks (%u)", faults_seen);
     JitStats st;
     jit_get_stats(js, &st);
-    printf("%u blocks compared (%u faulting), %llu compiled, %llu KiB code, %d failures\n",
-           blocks_run, faults_seen, (unsigned long long)st.blocks,
+    CHECK(regions_run > 1000, "regions compared: %u", regions_run);
+    printf("%u blocks and %u regions compared (%u faulting), %llu compiled, %llu KiB code, "
+           "%d failures\n",
+           blocks_run, regions_run, faults_seen, (unsigned long long)st.blocks,
            (unsigned long long)(st.code_bytes >> 10), fails);
     ir_free(&f);
     jit_destroy(js);
