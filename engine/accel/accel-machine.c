@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 bool accel_kvm_available(char *why, size_t len)
 {
@@ -105,6 +106,21 @@ void accel_machine_destroy(VsMachine *m)
     free(a->vcpus);
     free(a);
     m->accel = NULL;
+}
+
+VsStatus accel_machine_reset(VsMachine *m, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    VsStatus st = a->ops->vm_reset(a->vm, err);
+    for (unsigned i = 0; i < m->ncpus && st == VS_OK; i++)
+        st = a->ops->vcpu_reset(a->vcpus[i], err);
+    atomic_fetch_add(&a->resets, 1);
+    return st;
+}
+
+void accel_machine_reset_failed(VsMachine *m, const char *message)
+{
+    snprintf(m->accel->reset_error, sizeof(m->accel->reset_error), "%s", message);
 }
 
 VsStatus accel_machine_sync_memory(VsMachine *m, VsError *err)
@@ -241,6 +257,27 @@ void accel_cpu_loop(VsCpu *cpu)
     v->vm->ops->vcpu_thread_done(v);
 }
 
+/*
+ * A triple fault resets the machine, as the shutdown cycle does on a PC (a guest that keeps
+ * doing it is stopped by the machine's reset-loop detection). This vCPU must not enter the
+ * guest again before the reset has rewritten its state: vCPU 0 performs the reset at its
+ * next request check; the others wait until it has been done.
+ */
+static void reset_from_vcpu(VsCpu *cpu)
+{
+    VsMachine *m = cpu->machine;
+    AccelMachine *a = m->accel;
+    unsigned gen = atomic_load(&a->resets);
+    vs_machine_request_reset(m);
+    if (cpu->index == 0)
+        return;
+    /* Parks in the checkpoint once vCPU 0's exclusive section is pending. */
+    while (atomic_load(&a->resets) == gen && !stopping(m)) {
+        vs_machine_cpu_checkpoint(m, cpu);
+        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+    }
+}
+
 static void cpu_loop(VsCpu *cpu)
 {
     VsMachine *m = cpu->machine;
@@ -248,8 +285,15 @@ static void cpu_loop(VsCpu *cpu)
     AccelExit ex;
     VsError err = { 0 };
     for (;;) {
-        if (atomic_load(&cpu->interrupt_request) || stopping(m)) {
+        if (atomic_load(&cpu->interrupt_request) || stopping(m) ||
+            atomic_load(&m->reset_requested)) {
             atomic_exchange(&cpu->interrupt_request, 0);
+            if (cpu->index == 0 && atomic_load(&m->reset_requested)) {
+                vs_machine_do_reset(m, cpu); /* an exclusive section: the others park */
+                if (m->accel->reset_error[0])
+                    vs_machine_request_stop(m, VS_STOP_ERROR, "the reset failed: %s",
+                                            m->accel->reset_error);
+            }
             vs_machine_cpu_checkpoint(m, cpu);
             if (stopping(m))
                 return;
@@ -265,18 +309,22 @@ static void cpu_loop(VsCpu *cpu)
         case ACCEL_EXIT_INTERRUPTED: break;
         case ACCEL_EXIT_IRQ_WINDOW: v->vm->ops->request_irq_window(v, false); break;
         case ACCEL_EXIT_SHUTDOWN:
-            vs_machine_request_stop(m, VS_STOP_GUEST_CRASH, "vCPU %u: %s (rip 0x%" PRIx64 ")",
-                                    cpu->index, ex.message, vcpu_rip(v));
-            return;
+            vs_log("vCPU %u: triple fault (rip 0x%" PRIx64 "): resetting the machine", cpu->index,
+                   vcpu_rip(v));
+            reset_from_vcpu(cpu);
+            break;
         case ACCEL_EXIT_SYSTEM_EVENT:
             if (ex.event == ACCEL_EVENT_CRASH)
                 vs_machine_request_stop(m, VS_STOP_GUEST_CRASH, "vCPU %u: the guest crashed (%s)",
                                         cpu->index, ex.message);
+            else if (ex.event == ACCEL_EVENT_RESET)
+                reset_from_vcpu(cpu);
             else
-                vs_machine_request_stop(m, VS_STOP_POWEROFF, "the guest %s (%s)",
-                                        ex.event == ACCEL_EVENT_RESET ? "reset" : "powered off",
+                vs_machine_request_stop(m, VS_STOP_POWEROFF, "the guest powered off (%s)",
                                         ex.message);
-            return;
+            if (ex.event != ACCEL_EVENT_RESET)
+                return;
+            break;
         case ACCEL_EXIT_INTERNAL_ERROR:
         default:
             vs_machine_request_stop(m, VS_STOP_ERROR, "vCPU %u: %s (rip 0x%" PRIx64 ")", cpu->index,

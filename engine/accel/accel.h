@@ -168,6 +168,13 @@ struct AccelOps {
      * bitmap (little-endian 64-bit words) is page gpa + i * 4096. gpa and size must be
      * exactly one RAM region. Clears the log. */
     VsStatus (*dirty_get)(AccelVm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap, VsError *err);
+    /* System reset: the in-kernel interrupt controllers and timer back to their power-on
+     * state (every vCPU outside vcpu_run). */
+    VsStatus (*vm_reset)(AccelVm *vm, VsError *err);
+    /* The vCPU back to its power-on (INIT) state: registers, system registers, LAPIC,
+     * pending events, debug registers, XCR0; then vcpu_boot_setup's CPUID, MSRs and FPU.
+     * Not running. The board sets its boot registers and runnable state afterwards. */
+    VsStatus (*vcpu_reset)(AccelVcpu *vcpu, VsError *err);
 };
 
 #if defined(__linux__) && defined(__x86_64__)

@@ -71,6 +71,10 @@ typedef struct KvmVm {
     KvmSlot slots[KVM_MAX_SLOTS];
     bool dirty_logging;
     struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
+    /* Power-on state of the in-kernel devices, read right after they were created: the
+     * two 8259s, the IOAPIC and the PIT. vm_reset writes it back. */
+    struct kvm_irqchip reset_chips[3];
+    struct kvm_pit_state2 reset_pit;
 } KvmVm;
 
 typedef struct KvmVcpu {
@@ -81,6 +85,14 @@ typedef struct KvmVcpu {
     pthread_mutex_t thread_lock; /* thread_known, thread: a kick never signals a gone thread */
     bool thread_known;
     pthread_t thread;
+    /* Power-on (INIT) state, read right after KVM_CREATE_VCPU; vcpu_reset writes it back. */
+    struct kvm_regs reset_regs;
+    struct kvm_sregs reset_sregs;
+    struct kvm_lapic_state reset_lapic;
+    struct kvm_vcpu_events reset_events;
+    struct kvm_debugregs reset_debugregs;
+    struct kvm_xcrs reset_xcrs;
+    bool have_xcrs;
 } KvmVcpu;
 
 static int kvm_errno_status(int e)
@@ -286,6 +298,20 @@ static VsStatus kvm_vm_create(const AccelVmConfig *cfg, AccelVm **out, VsError *
             int e = errno;
             kvm_vm_destroy(&vm->base);
             return vs_error_set(err, VS_ERR_IO, "KVM_CREATE_PIT2 failed: %s", strerror(e));
+        }
+        for (unsigned i = 0; i < 3; i++) {
+            vm->reset_chips[i].chip_id = i; /* KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC */
+            if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &vm->reset_chips[i]) < 0) {
+                int e = errno;
+                kvm_vm_destroy(&vm->base);
+                return vs_error_set(err, VS_ERR_IO, "KVM_GET_IRQCHIP %u failed: %s", i,
+                                    strerror(e));
+            }
+        }
+        if (ioctl(vm->vm_fd, KVM_GET_PIT2, &vm->reset_pit) < 0) {
+            int e = errno;
+            kvm_vm_destroy(&vm->base);
+            return vs_error_set(err, VS_ERR_IO, "KVM_GET_PIT2 failed: %s", strerror(e));
         }
     }
     vm->supported =
@@ -537,8 +563,72 @@ static VsStatus kvm_vcpu_create(AccelVm *vbase, unsigned index, AccelVcpu **out,
         return vs_error_set(err, VS_ERR_NOMEM, "cannot map the kvm_run page of vCPU %u: %s", index,
                             strerror(e));
     }
+    /* The state a reset returns to. */
+    const char *what = NULL;
+    if (ioctl(c->fd, KVM_GET_REGS, &c->reset_regs) < 0)
+        what = "KVM_GET_REGS";
+    else if (ioctl(c->fd, KVM_GET_SREGS, &c->reset_sregs) < 0)
+        what = "KVM_GET_SREGS";
+    else if (vm->irqchip && ioctl(c->fd, KVM_GET_LAPIC, &c->reset_lapic) < 0)
+        what = "KVM_GET_LAPIC";
+    else if (ioctl(c->fd, KVM_GET_VCPU_EVENTS, &c->reset_events) < 0)
+        what = "KVM_GET_VCPU_EVENTS";
+    else if (ioctl(c->fd, KVM_GET_DEBUGREGS, &c->reset_debugregs) < 0)
+        what = "KVM_GET_DEBUGREGS";
+    c->have_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+    if (!what && c->have_xcrs && ioctl(c->fd, KVM_GET_XCRS, &c->reset_xcrs) < 0)
+        what = "KVM_GET_XCRS";
+    if (what) {
+        int e = errno;
+        kvm_vcpu_destroy(&c->base);
+        return vs_error_set(err, VS_ERR_IO, "%s on vCPU %u failed: %s", what, index, strerror(e));
+    }
     *out = &c->base;
     return VS_OK;
+}
+
+static VsStatus kvm_vm_reset(AccelVm *base, VsError *err)
+{
+    KvmVm *vm = (KvmVm *)base;
+    if (!vm->irqchip)
+        return VS_OK;
+    for (unsigned i = 0; i < 3; i++)
+        if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &vm->reset_chips[i]) < 0)
+            return vs_error_set(err, VS_ERR_IO, "KVM_SET_IRQCHIP %u failed: %s", i,
+                                strerror(errno));
+    if (ioctl(vm->vm_fd, KVM_SET_PIT2, &vm->reset_pit) < 0)
+        return vs_error_set(err, VS_ERR_IO, "KVM_SET_PIT2 failed: %s", strerror(errno));
+    return VS_OK;
+}
+
+static VsStatus boot_state(KvmVcpu *c, VsError *err);
+
+static VsStatus kvm_vcpu_reset(AccelVcpu *base, VsError *err)
+{
+    KvmVcpu *c = (KvmVcpu *)base;
+    KvmVm *vm = (KvmVm *)base->vm;
+    struct kvm_vcpu_events ev = c->reset_events;
+    ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING; /* drop a pending NMI too */
+    ev.nmi.pending = 0;
+    const char *what = NULL;
+    if (ioctl(c->fd, KVM_SET_SREGS, &c->reset_sregs) < 0)
+        what = "KVM_SET_SREGS";
+    else if (ioctl(c->fd, KVM_SET_REGS, &c->reset_regs) < 0)
+        what = "KVM_SET_REGS";
+    else if (vm->irqchip && ioctl(c->fd, KVM_SET_LAPIC, &c->reset_lapic) < 0)
+        what = "KVM_SET_LAPIC";
+    else if (ioctl(c->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+        what = "KVM_SET_VCPU_EVENTS";
+    else if (ioctl(c->fd, KVM_SET_DEBUGREGS, &c->reset_debugregs) < 0)
+        what = "KVM_SET_DEBUGREGS";
+    else if (c->have_xcrs && ioctl(c->fd, KVM_SET_XCRS, &c->reset_xcrs) < 0)
+        what = "KVM_SET_XCRS";
+    if (what)
+        return vs_error_set(err, VS_ERR_IO, "%s on vCPU %u failed: %s", what, base->index,
+                            strerror(errno));
+    c->run->request_interrupt_window = 0;
+    /* Not CPUID: KVM refuses to change it once the vCPU has run, and it never changes. */
+    return boot_state(c, err);
 }
 
 static VsStatus kvm_vcpu_boot_setup(AccelVcpu *base, VsError *err)
@@ -580,6 +670,15 @@ static VsStatus kvm_vcpu_boot_setup(AccelVcpu *base, VsError *err)
     if (r < 0)
         return vs_error_set(err, VS_ERR_IO, "KVM_SET_CPUID2 on vCPU %u failed: %s", base->index,
                             strerror(ce));
+    return boot_state(c, err);
+}
+
+/* The MSRs, FPU and LAPIC LINT set-up of vcpu_boot_setup (at creation and on reset). */
+static VsStatus boot_state(KvmVcpu *c, VsError *err)
+{
+    AccelVcpu *base = &c->base;
+    KvmVm *vm = (KvmVm *)base->vm;
+    int r;
 
     /* MSRs: a clean TSC and syscall state, write-back MTRR default, fast strings. */
     static const struct {
@@ -962,4 +1061,6 @@ const AccelOps accel_kvm_ops = {
     .ioeventfd_remove = kvm_ioeventfd_remove,
     .dirty_log = kvm_dirty_log,
     .dirty_get = kvm_dirty_get,
+    .vm_reset = kvm_vm_reset,
+    .vcpu_reset = kvm_vcpu_reset,
 };
