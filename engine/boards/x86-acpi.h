@@ -24,8 +24,8 @@
 
 #define X86_ACPI_BASE    0xe0000ull /* the RSDP, then the other tables: 4 KiB at most */
 #define X86_ACPI_MAX     0x1000u
-#define X86_MPTABLE_BASE 0xf0000ull /* the MP floating pointer, then the config table */
-#define X86_MPTABLE_MAX  0x1000u
+#define X86_MPTABLE_BASE 0xf0000ull /* the MP floating pointer, then the config table (8 KiB) */
+#define X86_MPTABLE_MAX  0x2000u
 #define X86_IOAPIC_ADDR  0xfec00000u
 #define X86_LAPIC_ADDR   0xfee00000u
 #define X86_IOAPIC_ID    0 /* what KVM's in-kernel IOAPIC reports after reset */
