@@ -34,6 +34,12 @@ typedef struct AccelMachine {
     _Atomic uint64_t unhandled_pio, unhandled_mmio; /* accesses nothing claimed */
     _Atomic unsigned resets;                        /* system resets done (accel_machine_reset) */
     char reset_error[192]; /* why the last reset failed ("" when it did not) */
+    /* vs_machine_fb_track: the framebuffer, the pages it covers, their dirty bitmap. */
+    pthread_mutex_t fb_lock;
+    bool fb_on;
+    VsFramebuffer fb;
+    uint64_t fb_gpa, fb_size;
+    uint64_t *fb_bitmap;
 } AccelMachine;
 
 /*

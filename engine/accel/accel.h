@@ -168,6 +168,13 @@ struct AccelOps {
      * bitmap (little-endian 64-bit words) is page gpa + i * 4096. gpa and size must be
      * exactly one RAM region. Clears the log. */
     VsStatus (*dirty_get)(AccelVm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap, VsError *err);
+    /*
+     * Log writes to [gpa, gpa + size) (page aligned, inside one RAM region) in a memory slot
+     * of its own, so that logging a framebuffer costs the rest of RAM nothing; dirty_get
+     * with the same gpa and size reads it. on = false ends it. Re-maps memory: every vCPU
+     * must be outside vcpu_run (slots are briefly absent while they are split).
+     */
+    VsStatus (*dirty_track)(AccelVm *vm, uint64_t gpa, uint64_t size, bool on, VsError *err);
     /* System reset: the in-kernel interrupt controllers and timer back to their power-on
      * state (every vCPU outside vcpu_run). */
     VsStatus (*vm_reset)(AccelVm *vm, VsError *err);

@@ -32,6 +32,7 @@
 #define KVM_TSS_ADDR     0xfffbd000ull
 #define KVM_IDENTITY_MAP 0xfffbc000ull
 #define KVM_MAX_SLOTS    32
+#define KVM_MAX_TRACKED  4
 #define KVM_MAX_CPUID    256
 #define KVM_KICK_SIGNAL  (SIGRTMIN + 3)
 
@@ -61,6 +62,11 @@ typedef struct KvmSlot {
     uint32_t flags; /* KVM_MEM_* */
 } KvmSlot;
 
+/* A guest physical range with dirty logging in a slot of its own (dirty_track). */
+typedef struct KvmTracked {
+    uint64_t gpa, size; /* size 0: unused */
+} KvmTracked;
+
 typedef struct KvmVm {
     AccelVm base;
     int kvm_fd, vm_fd;
@@ -69,6 +75,8 @@ typedef struct KvmVm {
     unsigned ncpus;
     pthread_mutex_t lock; /* slots */
     KvmSlot slots[KVM_MAX_SLOTS];
+    const PhysMem *pm; /* the map of the last sync_memory, kept for re-mapping */
+    KvmTracked tracked[KVM_MAX_TRACKED];
     bool dirty_logging;
     struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
     /* Power-on state of the in-kernel devices, read right after they were created: the
@@ -349,13 +357,22 @@ static VsStatus slot_set(KvmVm *vm, unsigned i, VsError *err)
     return VS_OK;
 }
 
-static VsStatus kvm_sync_memory(AccelVm *base, const PhysMem *pm, VsError *err)
+/* One memory slot the VM should have: a piece of a RAM or ROM region. */
+typedef struct SlotWant {
+    uint64_t gpa, size;
+    void *hva;
+    uint32_t flags;
+} SlotWant;
+
+/*
+ * The slots pm's regions need: one per RAM/ROM region, except that a tracked range inside
+ * a RAM region gets a slot of its own with dirty logging (so logging costs the rest of RAM
+ * nothing), the region's remainder before and after it a slot each. Returns the count, or
+ * -1 when there would be more than KVM_MAX_SLOTS.
+ */
+static int wanted_slots(const KvmVm *vm, const PhysMem *pm, SlotWant *w)
 {
-    KvmVm *vm = (KvmVm *)base;
-    VsStatus st = VS_OK;
-    bool want[KVM_MAX_SLOTS] = { false };
-    pthread_mutex_lock(&vm->lock);
-    /* Keep the slots whose region is unchanged; remove the others. */
+    int n = 0;
     for (unsigned r = 0; r < pm->count; r++) {
         const MemRegion *mr = pm->regions[r];
         if (mr->kind == MR_MMIO)
@@ -363,54 +380,89 @@ static VsStatus kvm_sync_memory(AccelVm *base, const PhysMem *pm, VsError *err)
         uint32_t flags = mr->kind == MR_ROM ? KVM_MEM_READONLY : 0;
         if (vm->dirty_logging && mr->kind == MR_RAM)
             flags |= KVM_MEM_LOG_DIRTY_PAGES;
-        for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
-            KvmSlot *s = &vm->slots[i];
-            if (s->used && s->gpa == mr->base && s->size == mr->size && s->hva == mr->host &&
-                s->flags == flags)
-                want[i] = true;
+        uint64_t at = mr->base, end = mr->base + mr->size;
+        while (at < end) {
+            /* The first tracked range at or after `at` inside this region. */
+            uint64_t tstart = end, tsize = 0;
+            for (unsigned t = 0; t < KVM_MAX_TRACKED && mr->kind == MR_RAM; t++) {
+                const KvmTracked *k = &vm->tracked[t];
+                if (k->size && k->gpa >= at && k->gpa + k->size <= end && k->gpa < tstart) {
+                    tstart = k->gpa;
+                    tsize = k->size;
+                }
+            }
+            uint64_t pieces[2][2] = { { at, tstart - at }, { tstart, tsize } };
+            for (int p = 0; p < 2; p++) {
+                if (pieces[p][1] == 0)
+                    continue;
+                if (n == KVM_MAX_SLOTS)
+                    return -1;
+                w[n++] =
+                    (SlotWant){ pieces[p][0], pieces[p][1], mr->host + (pieces[p][0] - mr->base),
+                                p == 1 ? flags | KVM_MEM_LOG_DIRTY_PAGES : flags };
+            }
+            at = tstart + tsize;
         }
     }
+    return n;
+}
+
+static VsStatus sync_locked(KvmVm *vm, const PhysMem *pm, VsError *err)
+{
+    VsStatus st = VS_OK;
+    for (unsigned r = 0; r < pm->count; r++) {
+        const MemRegion *mr = pm->regions[r];
+        if (mr->kind != MR_MMIO && ((mr->base | mr->size) & (GUEST_PAGE_SIZE - 1)))
+            return vs_error_set(err, VS_ERR_INVALID,
+                                "memory region '%s' at 0x%" PRIx64 "+0x%" PRIx64
+                                " is not page aligned, which KVM needs",
+                                mr->name, mr->base, mr->size);
+    }
+    SlotWant w[KVM_MAX_SLOTS];
+    int n = wanted_slots(vm, pm, w);
+    if (n < 0)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d memory slots for KVM",
+                            KVM_MAX_SLOTS);
+    vm->pm = pm;
+    /* Keep the slots that are wanted as they are; remove the others, then add what is new. */
+    bool keep[KVM_MAX_SLOTS] = { false }, have[KVM_MAX_SLOTS] = { false };
+    for (int j = 0; j < n; j++)
+        for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
+            KvmSlot *s = &vm->slots[i];
+            if (s->used && s->gpa == w[j].gpa && s->size == w[j].size && s->hva == w[j].hva &&
+                s->flags == w[j].flags) {
+                keep[i] = have[j] = true;
+                break;
+            }
+        }
     for (unsigned i = 0; i < KVM_MAX_SLOTS && st == VS_OK; i++) {
-        if (vm->slots[i].used && !want[i]) {
+        if (vm->slots[i].used && !keep[i]) {
             vm->slots[i].used = false;
             st = slot_set(vm, i, err);
         }
     }
-    for (unsigned r = 0; r < pm->count && st == VS_OK; r++) {
-        const MemRegion *mr = pm->regions[r];
-        if (mr->kind == MR_MMIO)
-            continue;
-        if ((mr->base | mr->size) & (GUEST_PAGE_SIZE - 1)) {
-            st = vs_error_set(err, VS_ERR_INVALID,
-                              "memory region '%s' at 0x%" PRIx64 "+0x%" PRIx64
-                              " is not page aligned, which KVM needs",
-                              mr->name, mr->base, mr->size);
-            break;
-        }
-        uint32_t flags = mr->kind == MR_ROM ? KVM_MEM_READONLY : 0;
-        if (vm->dirty_logging && mr->kind == MR_RAM)
-            flags |= KVM_MEM_LOG_DIRTY_PAGES;
-        bool present = false;
-        for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
-            KvmSlot *s = &vm->slots[i];
-            if (s->used && s->gpa == mr->base && s->size == mr->size && s->hva == mr->host)
-                present = true;
-        }
-        if (present)
+    for (int j = 0; j < n && st == VS_OK; j++) {
+        if (have[j])
             continue;
         unsigned i = 0;
         while (i < KVM_MAX_SLOTS && vm->slots[i].used)
             i++;
-        if (i == KVM_MAX_SLOTS) {
-            st = vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d memory regions for KVM",
-                              KVM_MAX_SLOTS);
-            break;
-        }
-        vm->slots[i] = (KvmSlot){ true, mr->base, mr->size, mr->host, flags };
+        if (i == KVM_MAX_SLOTS)
+            return vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d memory slots for KVM",
+                                KVM_MAX_SLOTS);
+        vm->slots[i] = (KvmSlot){ true, w[j].gpa, w[j].size, w[j].hva, w[j].flags };
         st = slot_set(vm, i, err);
         if (st != VS_OK)
             vm->slots[i].used = false;
     }
+    return st;
+}
+
+static VsStatus kvm_sync_memory(AccelVm *base, const PhysMem *pm, VsError *err)
+{
+    KvmVm *vm = (KvmVm *)base;
+    pthread_mutex_lock(&vm->lock);
+    VsStatus st = sync_locked(vm, pm, err);
     pthread_mutex_unlock(&vm->lock);
     return st;
 }
@@ -421,13 +473,64 @@ static VsStatus kvm_dirty_log(AccelVm *base, bool on, VsError *err)
     VsStatus st = VS_OK;
     pthread_mutex_lock(&vm->lock);
     vm->dirty_logging = on;
-    for (unsigned i = 0; i < KVM_MAX_SLOTS && st == VS_OK; i++) {
-        KvmSlot *s = &vm->slots[i];
-        if (!s->used || (s->flags & KVM_MEM_READONLY))
-            continue;
-        s->flags = on ? s->flags | KVM_MEM_LOG_DIRTY_PAGES : s->flags & ~KVM_MEM_LOG_DIRTY_PAGES;
-        st = slot_set(vm, i, err);
+    if (vm->pm)
+        st = sync_locked(vm, vm->pm, err);
+    pthread_mutex_unlock(&vm->lock);
+    return st;
+}
+
+static VsStatus kvm_dirty_track(AccelVm *base, uint64_t gpa, uint64_t size, bool on, VsError *err)
+{
+    KvmVm *vm = (KvmVm *)base;
+    if (((gpa | size) & (GUEST_PAGE_SIZE - 1)) || size == 0 || gpa + size < gpa)
+        return vs_error_set(
+            err, VS_ERR_INVALID,
+            "dirty tracking of 0x%" PRIx64 "+0x%" PRIx64 ": not a page-aligned range", gpa, size);
+    VsStatus st = VS_OK;
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->pm) {
+        pthread_mutex_unlock(&vm->lock);
+        return vs_error_set(err, VS_ERR_STATE, "dirty tracking before the memory is mapped");
     }
+    if (on) {
+        const MemRegion *in = NULL;
+        for (unsigned r = 0; r < vm->pm->count; r++) {
+            const MemRegion *mr = vm->pm->regions[r];
+            if (mr->kind == MR_RAM && gpa >= mr->base && gpa + size <= mr->base + mr->size)
+                in = mr;
+        }
+        unsigned free_t = KVM_MAX_TRACKED;
+        for (unsigned t = 0; t < KVM_MAX_TRACKED; t++) {
+            const KvmTracked *k = &vm->tracked[t];
+            if (!k->size)
+                free_t = free_t < t ? free_t : t;
+            else if (gpa < k->gpa + k->size && k->gpa < gpa + size)
+                st =
+                    vs_error_set(err, VS_ERR_INVALID,
+                                 "0x%" PRIx64 "+0x%" PRIx64 " overlaps a tracked range", gpa, size);
+        }
+        if (st == VS_OK && !in)
+            st =
+                vs_error_set(err, VS_ERR_INVALID,
+                             "0x%" PRIx64 "+0x%" PRIx64 " is not inside one RAM region", gpa, size);
+        else if (st == VS_OK && free_t == KVM_MAX_TRACKED)
+            st = vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d tracked ranges",
+                              KVM_MAX_TRACKED);
+        if (st == VS_OK)
+            vm->tracked[free_t] = (KvmTracked){ gpa, size };
+    } else {
+        bool found = false;
+        for (unsigned t = 0; t < KVM_MAX_TRACKED; t++)
+            if (vm->tracked[t].size && vm->tracked[t].gpa == gpa && vm->tracked[t].size == size) {
+                vm->tracked[t] = (KvmTracked){ 0, 0 };
+                found = true;
+            }
+        if (!found)
+            st = vs_error_set(err, VS_ERR_INVALID, "0x%" PRIx64 "+0x%" PRIx64 " is not tracked",
+                              gpa, size);
+    }
+    if (st == VS_OK)
+        st = sync_locked(vm, vm->pm, err);
     pthread_mutex_unlock(&vm->lock);
     return st;
 }
@@ -1061,6 +1164,7 @@ const AccelOps accel_kvm_ops = {
     .ioeventfd_remove = kvm_ioeventfd_remove,
     .dirty_log = kvm_dirty_log,
     .dirty_get = kvm_dirty_get,
+    .dirty_track = kvm_dirty_track,
     .vm_reset = kvm_vm_reset,
     .vcpu_reset = kvm_vcpu_reset,
 };

@@ -74,9 +74,9 @@ static void read_state(State *s, bool bsp)
 static void change_state(bool bsp)
 {
     lapic_enable();
-    mmio_write32(LAPIC_BASE + 0x80, 0x20);      /* TPR */
-    mmio_write32(LAPIC_BASE + 0x320, 0x20020);  /* periodic, vector 0x20, unmasked */
-    mmio_write32(LAPIC_BASE + 0x380, 0x100000); /* running (interrupts stay off) */
+    mmio_write32(LAPIC_BASE + 0x80, 0x20);               /* TPR */
+    mmio_write32(LAPIC_BASE + 0x320, 0x20020);           /* periodic, vector 0x20, unmasked */
+    mmio_write32(LAPIC_BASE + 0x380, 0x100000);          /* running (interrupts stay off) */
     __asm__ volatile("mov %0, %%dr7" : : "r"(0x401ull)); /* L0: an execute breakpoint at 0 */
     wrmsr(0x174, 0x10);
     uint64_t cr4;
@@ -96,10 +96,10 @@ static void change_state(bool bsp)
  * vCPU 1 only counts them, as two vCPUs printing at once would mix their lines). */
 static unsigned compare(const State *now, const State *rec, const char *who)
 {
-    static const char *const names[] = { "lapic svr", "lapic tpr",  "lvt timer",   "timer count",
-                                         "ioapic pin 10", "ioapic pin 10 dest", "pic mask",
-                                         "uart lcr",  "uart scr",   "cr4",         "sysenter_cs",
-                                         "image word" };
+    static const char *const names[] = { "lapic svr",   "lapic tpr",     "lvt timer",
+                                         "timer count", "ioapic pin 10", "ioapic pin 10 dest",
+                                         "pic mask",    "uart lcr",      "uart scr",
+                                         "cr4",         "sysenter_cs",   "image word" };
     const uint32_t *a = &now->svr, *b = &rec->svr;
     unsigned bad = 0;
     bool print = who != 0;
