@@ -153,8 +153,14 @@ struct AccelOps {
     VsStatus (*inject_interrupt)(AccelVcpu *vcpu, unsigned vector, VsError *err);
     /* Exit with ACCEL_EXIT_IRQ_WINDOW as soon as the guest can take an interrupt. */
     void (*request_irq_window)(AccelVcpu *vcpu, bool on);
-    /* An eventfd whose every write raises `gsi` (edge) in the kernel, not via a vCPU. */
-    VsStatus (*irqfd_add)(AccelVm *vm, int fd, unsigned gsi, VsError *err);
+    /*
+     * An eventfd whose every write raises `gsi` in the kernel, not via a vCPU. Without a
+     * resample fd (-1) a write is an edge. With one, the line is level-triggered: a write
+     * asserts it, the kernel deasserts it when the guest ends the interrupt (IOAPIC EOI)
+     * and then signals resample_fd, on which the VMM asserts it again (a write to fd) if the
+     * device still holds its line high (x86: KVM_IRQFD_FLAG_RESAMPLE).
+     */
+    VsStatus (*irqfd_add)(AccelVm *vm, int fd, int resample_fd, unsigned gsi, VsError *err);
     void (*irqfd_remove)(AccelVm *vm, int fd, unsigned gsi);
     /* An eventfd signalled (without an exit) by guest writes of `len` bytes at `addr` in
      * port space (pio) or memory; with match, only when the value written equals `value`. */

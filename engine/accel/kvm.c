@@ -574,14 +574,23 @@ static VsStatus kvm_set_irq_line(AccelVm *base, unsigned gsi, bool level, VsErro
     return VS_OK;
 }
 
-static VsStatus kvm_irqfd_add(AccelVm *base, int fd, unsigned gsi, VsError *err)
+static VsStatus kvm_irqfd_add(AccelVm *base, int fd, int resample_fd, unsigned gsi, VsError *err)
 {
     KvmVm *vm = (KvmVm *)base;
     if (!vm->irqchip)
         return vs_error_set(err, VS_ERR_STATE, "irqfd needs the in-kernel interrupt controller");
+    if (resample_fd >= 0 && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) <= 0)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "the host kernel lacks KVM_CAP_IRQFD_RESAMPLE (level-triggered "
+                            "irqfd)");
     struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi };
+    if (resample_fd >= 0) {
+        f.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        f.resamplefd = (uint32_t)resample_fd;
+    }
     if (ioctl(vm->vm_fd, KVM_IRQFD, &f) < 0)
-        return vs_error_set(err, VS_ERR_IO, "KVM_IRQFD (gsi %u) failed: %s", gsi, strerror(errno));
+        return vs_error_set(err, VS_ERR_IO, "KVM_IRQFD (gsi %u%s) failed: %s", gsi,
+                            resample_fd >= 0 ? ", resample" : "", strerror(errno));
     return VS_OK;
 }
 

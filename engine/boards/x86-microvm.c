@@ -24,9 +24,11 @@
  */
 #include <elf.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@
 #include "boards/boards.h"
 #include "boards/x86-acpi.h"
 #include "boards/x86-boot.h"
+#include "core/iothread.h"
 #include "devices/uart-16550.h"
 #include "virtio/vdev.h"
 
@@ -53,9 +56,14 @@ typedef struct MicrovmBoard {
     VsMachine *m;
     Uart16550 uart;
     bool uart_ok;
+    /* Interrupt lines. The virtio slots' are level-triggered irqfds with a resample fd
+     * (no ioctl from the device's thread, no vCPU exit); the UART's, and every line where
+     * the kernel lacks resampling, are driven with KVM_IRQ_LINE. */
     struct MicrovmIrq {
         struct MicrovmBoard *b;
         unsigned gsi;
+        int irqfd, resamplefd;      /* -1: KVM_IRQ_LINE */
+        _Atomic bool level;         /* the device's line */
     } irqs[MICROVM_VIRTIO_MAX + 1]; /* [0]: the UART */
     uint8_t *kernel; /* the --kernel file and --initrd, kept to load again on reset */
     size_t kernel_size;
@@ -67,12 +75,62 @@ typedef struct MicrovmBoard {
     uint64_t low_size, high_size;
 } MicrovmBoard;
 
+static void irqfd_assert(struct MicrovmIrq *l)
+{
+    uint64_t one = 1;
+    if (write(l->irqfd, &one, sizeof(one)) != sizeof(one))
+        vs_log("irqfd of GSI %u: write failed", l->gsi); /* counter full: already pending */
+}
+
 static void set_irq(void *opaque, int level)
 {
     struct MicrovmIrq *l = opaque;
     VsError err;
+    if (l->irqfd >= 0) {
+        /* Level-triggered irqfd: assert on a rising line; KVM deasserts at the guest's EOI
+         * and signals the resample fd (resample_ready), where a line still high asserts
+         * again. A falling line needs nothing from KVM. */
+        atomic_store(&l->level, level != 0);
+        if (level)
+            irqfd_assert(l);
+        return;
+    }
     if (accel_set_irq_line(l->b->m->accel->vm, l->gsi, level != 0, &err) != VS_OK)
         vs_machine_request_stop(l->b->m, VS_STOP_ERROR, "%s", err.message);
+}
+
+/* I/O thread: the guest ended a level-triggered interrupt of this line. */
+static void resample_ready(void *opaque, uint32_t events)
+{
+    struct MicrovmIrq *l = opaque;
+    uint64_t n;
+    (void)events;
+    if (read(l->resamplefd, &n, sizeof(n)) == sizeof(n) && atomic_load(&l->level))
+        irqfd_assert(l);
+}
+
+/* Make a virtio slot's line a level-triggered irqfd; without KVM_CAP_IRQFD_RESAMPLE it stays
+ * on KVM_IRQ_LINE (which is level-triggered too, from the calling thread). */
+static VsStatus irqfd_setup(VsMachine *m, struct MicrovmIrq *l, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    l->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    l->resamplefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->irqfd < 0 || l->resamplefd < 0)
+        return vs_error_set(err, VS_ERR_IO, "cannot create the eventfds of GSI %u", l->gsi);
+    VsError why = { 0 };
+    VsStatus st = a->ops->irqfd_add(a->vm, l->irqfd, l->resamplefd, l->gsi, &why);
+    if (st == VS_ERR_UNSUPPORTED) {
+        close(l->irqfd);
+        close(l->resamplefd);
+        l->irqfd = l->resamplefd = -1;
+        return VS_OK;
+    }
+    if (st != VS_OK)
+        return vs_error_set(err, st, "%s", why.message);
+    if (!vs_iothread_add_fd(m->io, l->resamplefd, EPOLLIN, resample_ready, l, err))
+        return VS_ERR_IO;
+    return VS_OK;
 }
 
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -154,6 +212,12 @@ static void microvm_destroy(VsMachine *m)
         return;
     if (b->uart_ok)
         uart16550_destroy(&b->uart);
+    for (unsigned i = 0; i <= MICROVM_VIRTIO_MAX; i++) { /* the I/O thread is gone already */
+        if (b->irqs[i].irqfd >= 0)
+            close(b->irqs[i].irqfd);
+        if (b->irqs[i].resamplefd >= 0)
+            close(b->irqs[i].resamplefd);
+    }
     free(b->kernel);
     free(b->initrd);
     m->board = NULL;
@@ -216,7 +280,7 @@ static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
 {
     uart16550_init(&b->uart, set_irq, &b->irqs[0], uart_tx, b);
     b->uart_ok = true;
-    b->irqs[0] = (struct MicrovmIrq){ b, MICROVM_COM1_GSI };
+    b->irqs[0] = (struct MicrovmIrq){ b, MICROVM_COM1_GSI, -1, -1, false };
     VsStatus st =
         accel_port_register(m, "COM1", MICROVM_COM1, 8, &uart16550_mmio_ops, &b->uart, err);
     if (st == VS_OK)
@@ -235,9 +299,11 @@ static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
                             "this machine needs %u",
                             MICROVM_VIRTIO_MAX, m->nvdevs);
     for (unsigned i = 0; i < m->nvdevs; i++) {
-        b->irqs[i + 1] = (struct MicrovmIrq){ b, MICROVM_VIRTIO_GSI + i };
-        st = vs_vdev_map(m, i, MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE, MICROVM_VIRTIO_GSI + i,
-                         set_irq, &b->irqs[i + 1], err);
+        b->irqs[i + 1] = (struct MicrovmIrq){ b, MICROVM_VIRTIO_GSI + i, -1, -1, false };
+        st = irqfd_setup(m, &b->irqs[i + 1], err);
+        if (st == VS_OK)
+            st = vs_vdev_map(m, i, MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE,
+                             MICROVM_VIRTIO_GSI + i, set_irq, &b->irqs[i + 1], err);
         if (st == VS_OK)
             st = notify_by_ioeventfd(m, i, err);
         if (st != VS_OK)
@@ -426,6 +492,8 @@ static VsStatus microvm_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating the x86_64 board");
     b->m = m;
     m->board = b;
+    for (unsigned i = 0; i <= MICROVM_VIRTIO_MAX; i++)
+        b->irqs[i].irqfd = b->irqs[i].resamplefd = -1;
     VsStatus st = add_ram(m, b, err);
     if (st == VS_OK)
         st = add_devices(m, b, err);
@@ -460,6 +528,16 @@ static void microvm_reset(VsMachine *m)
     VsError err = { 0 };
     uart16550_reset(&b->uart);
     VsStatus st = accel_machine_reset(m, &err);
+    /* Assign the irqfds again: that also resets KVM's resampler (its line state is not part
+     * of the interrupt controllers' state the reset wrote back). */
+    AccelMachine *a = m->accel;
+    for (unsigned i = 1; i <= m->nvdevs && st == VS_OK; i++) {
+        struct MicrovmIrq *l = &b->irqs[i];
+        if (l->irqfd < 0)
+            continue;
+        a->ops->irqfd_remove(a->vm, l->irqfd, l->gsi);
+        st = a->ops->irqfd_add(a->vm, l->irqfd, l->resamplefd, l->gsi, &err);
+    }
     if (st == VS_OK)
         st = load_kernel(m, b, &err);
     if (st == VS_OK)
