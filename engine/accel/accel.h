@@ -194,6 +194,11 @@ struct AccelOps {
 #define VS_HAVE_KVM 1
 extern const AccelOps accel_kvm_ops;
 #endif
+#if defined(_WIN32) && defined(__x86_64__)
+/* Windows Hypervisor Platform (accel/whpx.c): compiled with mingw-w64, never run yet. */
+#define VS_HAVE_WHPX 1
+extern const AccelOps accel_whpx_ops;
+#endif
 
 /* Short names for the calls, dispatching through the VM's backend. */
 static inline VsStatus accel_vcpu_run(AccelVcpu *c, AccelExit *e, VsError *err)
