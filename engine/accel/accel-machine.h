@@ -32,6 +32,14 @@ typedef struct AccelMachine {
     PortRange ports[ACCEL_MAX_PORT_RANGES];
     unsigned nports;
     _Atomic uint64_t unhandled_pio, unhandled_mmio; /* accesses nothing claimed */
+    _Atomic unsigned resets;                        /* system resets done (accel_machine_reset) */
+    char reset_error[192]; /* why the last reset failed ("" when it did not) */
+    /* vs_machine_fb_track: the framebuffer, the pages it covers, their dirty bitmap. */
+    pthread_mutex_t fb_lock;
+    bool fb_on;
+    VsFramebuffer fb;
+    uint64_t fb_gpa, fb_size;
+    uint64_t *fb_bitmap;
 } AccelMachine;
 
 /*
@@ -47,6 +55,12 @@ VsStatus accel_choose(const VsConfig *cfg, VsArch host, bool *use, char *summary
 VsStatus accel_machine_create(VsMachine *m, VsError *err);
 /* Destroy vCPUs and the VM (the vCPU threads have stopped). */
 void accel_machine_destroy(VsMachine *m);
+/* System reset of the accelerated part, for a board's reset (every vCPU parked): the
+ * in-kernel devices and every vCPU back to their power-on state. */
+VsStatus accel_machine_reset(VsMachine *m, VsError *err);
+/* A board's reset failed (called inside the reset, where the machine cannot be stopped):
+ * vCPU 0 stops the machine with this message when the reset is over. */
+void accel_machine_reset_failed(VsMachine *m, const char *message);
 /* Map the machine's RAM and ROM regions into the VM (after the board built them). */
 VsStatus accel_machine_sync_memory(VsMachine *m, VsError *err);
 /* Register a port I/O device [base, base + size). */

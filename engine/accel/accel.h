@@ -153,8 +153,14 @@ struct AccelOps {
     VsStatus (*inject_interrupt)(AccelVcpu *vcpu, unsigned vector, VsError *err);
     /* Exit with ACCEL_EXIT_IRQ_WINDOW as soon as the guest can take an interrupt. */
     void (*request_irq_window)(AccelVcpu *vcpu, bool on);
-    /* An eventfd whose every write raises `gsi` (edge) in the kernel, not via a vCPU. */
-    VsStatus (*irqfd_add)(AccelVm *vm, int fd, unsigned gsi, VsError *err);
+    /*
+     * An eventfd whose every write raises `gsi` in the kernel, not via a vCPU. Without a
+     * resample fd (-1) a write is an edge. With one, the line is level-triggered: a write
+     * asserts it, the kernel deasserts it when the guest ends the interrupt (IOAPIC EOI)
+     * and then signals resample_fd, on which the VMM asserts it again (a write to fd) if the
+     * device still holds its line high (x86: KVM_IRQFD_FLAG_RESAMPLE).
+     */
+    VsStatus (*irqfd_add)(AccelVm *vm, int fd, int resample_fd, unsigned gsi, VsError *err);
     void (*irqfd_remove)(AccelVm *vm, int fd, unsigned gsi);
     /* An eventfd signalled (without an exit) by guest writes of `len` bytes at `addr` in
      * port space (pio) or memory; with match, only when the value written equals `value`. */
@@ -168,11 +174,30 @@ struct AccelOps {
      * bitmap (little-endian 64-bit words) is page gpa + i * 4096. gpa and size must be
      * exactly one RAM region. Clears the log. */
     VsStatus (*dirty_get)(AccelVm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap, VsError *err);
+    /*
+     * Log writes to [gpa, gpa + size) (page aligned, inside one RAM region) in a memory slot
+     * of its own, so that logging a framebuffer costs the rest of RAM nothing; dirty_get
+     * with the same gpa and size reads it. on = false ends it. Re-maps memory: every vCPU
+     * must be outside vcpu_run (slots are briefly absent while they are split).
+     */
+    VsStatus (*dirty_track)(AccelVm *vm, uint64_t gpa, uint64_t size, bool on, VsError *err);
+    /* System reset: the in-kernel interrupt controllers and timer back to their power-on
+     * state (every vCPU outside vcpu_run). */
+    VsStatus (*vm_reset)(AccelVm *vm, VsError *err);
+    /* The vCPU back to its power-on (INIT) state: registers, system registers, LAPIC,
+     * pending events, debug registers, XCR0; then vcpu_boot_setup's CPUID, MSRs and FPU.
+     * Not running. The board sets its boot registers and runnable state afterwards. */
+    VsStatus (*vcpu_reset)(AccelVcpu *vcpu, VsError *err);
 };
 
 #if defined(__linux__) && defined(__x86_64__)
 #define VS_HAVE_KVM 1
 extern const AccelOps accel_kvm_ops;
+#endif
+#if defined(_WIN32) && defined(__x86_64__)
+/* Windows Hypervisor Platform (accel/whpx.c): compiled with mingw-w64, never run yet. */
+#define VS_HAVE_WHPX 1
+extern const AccelOps accel_whpx_ops;
 #endif
 
 /* Short names for the calls, dispatching through the VM's backend. */

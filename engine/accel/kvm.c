@@ -32,6 +32,7 @@
 #define KVM_TSS_ADDR     0xfffbd000ull
 #define KVM_IDENTITY_MAP 0xfffbc000ull
 #define KVM_MAX_SLOTS    32
+#define KVM_MAX_TRACKED  4
 #define KVM_MAX_CPUID    256
 #define KVM_KICK_SIGNAL  (SIGRTMIN + 3)
 
@@ -61,6 +62,11 @@ typedef struct KvmSlot {
     uint32_t flags; /* KVM_MEM_* */
 } KvmSlot;
 
+/* A guest physical range with dirty logging in a slot of its own (dirty_track). */
+typedef struct KvmTracked {
+    uint64_t gpa, size; /* size 0: unused */
+} KvmTracked;
+
 typedef struct KvmVm {
     AccelVm base;
     int kvm_fd, vm_fd;
@@ -69,8 +75,14 @@ typedef struct KvmVm {
     unsigned ncpus;
     pthread_mutex_t lock; /* slots */
     KvmSlot slots[KVM_MAX_SLOTS];
+    const PhysMem *pm; /* the map of the last sync_memory, kept for re-mapping */
+    KvmTracked tracked[KVM_MAX_TRACKED];
     bool dirty_logging;
     struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
+    /* Power-on state of the in-kernel devices, read right after they were created: the
+     * two 8259s, the IOAPIC and the PIT. vm_reset writes it back. */
+    struct kvm_irqchip reset_chips[3];
+    struct kvm_pit_state2 reset_pit;
 } KvmVm;
 
 typedef struct KvmVcpu {
@@ -81,6 +93,14 @@ typedef struct KvmVcpu {
     pthread_mutex_t thread_lock; /* thread_known, thread: a kick never signals a gone thread */
     bool thread_known;
     pthread_t thread;
+    /* Power-on (INIT) state, read right after KVM_CREATE_VCPU; vcpu_reset writes it back. */
+    struct kvm_regs reset_regs;
+    struct kvm_sregs reset_sregs;
+    struct kvm_lapic_state reset_lapic;
+    struct kvm_vcpu_events reset_events;
+    struct kvm_debugregs reset_debugregs;
+    struct kvm_xcrs reset_xcrs;
+    bool have_xcrs;
 } KvmVcpu;
 
 static int kvm_errno_status(int e)
@@ -287,6 +307,20 @@ static VsStatus kvm_vm_create(const AccelVmConfig *cfg, AccelVm **out, VsError *
             kvm_vm_destroy(&vm->base);
             return vs_error_set(err, VS_ERR_IO, "KVM_CREATE_PIT2 failed: %s", strerror(e));
         }
+        for (unsigned i = 0; i < 3; i++) {
+            vm->reset_chips[i].chip_id = i; /* KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC */
+            if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &vm->reset_chips[i]) < 0) {
+                int e = errno;
+                kvm_vm_destroy(&vm->base);
+                return vs_error_set(err, VS_ERR_IO, "KVM_GET_IRQCHIP %u failed: %s", i,
+                                    strerror(e));
+            }
+        }
+        if (ioctl(vm->vm_fd, KVM_GET_PIT2, &vm->reset_pit) < 0) {
+            int e = errno;
+            kvm_vm_destroy(&vm->base);
+            return vs_error_set(err, VS_ERR_IO, "KVM_GET_PIT2 failed: %s", strerror(e));
+        }
     }
     vm->supported =
         calloc(1, sizeof(*vm->supported) + KVM_MAX_CPUID * sizeof(vm->supported->entries[0]));
@@ -323,13 +357,22 @@ static VsStatus slot_set(KvmVm *vm, unsigned i, VsError *err)
     return VS_OK;
 }
 
-static VsStatus kvm_sync_memory(AccelVm *base, const PhysMem *pm, VsError *err)
+/* One memory slot the VM should have: a piece of a RAM or ROM region. */
+typedef struct SlotWant {
+    uint64_t gpa, size;
+    void *hva;
+    uint32_t flags;
+} SlotWant;
+
+/*
+ * The slots pm's regions need: one per RAM/ROM region, except that a tracked range inside
+ * a RAM region gets a slot of its own with dirty logging (so logging costs the rest of RAM
+ * nothing), the region's remainder before and after it a slot each. Returns the count, or
+ * -1 when there would be more than KVM_MAX_SLOTS.
+ */
+static int wanted_slots(const KvmVm *vm, const PhysMem *pm, SlotWant *w)
 {
-    KvmVm *vm = (KvmVm *)base;
-    VsStatus st = VS_OK;
-    bool want[KVM_MAX_SLOTS] = { false };
-    pthread_mutex_lock(&vm->lock);
-    /* Keep the slots whose region is unchanged; remove the others. */
+    int n = 0;
     for (unsigned r = 0; r < pm->count; r++) {
         const MemRegion *mr = pm->regions[r];
         if (mr->kind == MR_MMIO)
@@ -337,54 +380,89 @@ static VsStatus kvm_sync_memory(AccelVm *base, const PhysMem *pm, VsError *err)
         uint32_t flags = mr->kind == MR_ROM ? KVM_MEM_READONLY : 0;
         if (vm->dirty_logging && mr->kind == MR_RAM)
             flags |= KVM_MEM_LOG_DIRTY_PAGES;
-        for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
-            KvmSlot *s = &vm->slots[i];
-            if (s->used && s->gpa == mr->base && s->size == mr->size && s->hva == mr->host &&
-                s->flags == flags)
-                want[i] = true;
+        uint64_t at = mr->base, end = mr->base + mr->size;
+        while (at < end) {
+            /* The first tracked range at or after `at` inside this region. */
+            uint64_t tstart = end, tsize = 0;
+            for (unsigned t = 0; t < KVM_MAX_TRACKED && mr->kind == MR_RAM; t++) {
+                const KvmTracked *k = &vm->tracked[t];
+                if (k->size && k->gpa >= at && k->gpa + k->size <= end && k->gpa < tstart) {
+                    tstart = k->gpa;
+                    tsize = k->size;
+                }
+            }
+            uint64_t pieces[2][2] = { { at, tstart - at }, { tstart, tsize } };
+            for (int p = 0; p < 2; p++) {
+                if (pieces[p][1] == 0)
+                    continue;
+                if (n == KVM_MAX_SLOTS)
+                    return -1;
+                w[n++] =
+                    (SlotWant){ pieces[p][0], pieces[p][1], mr->host + (pieces[p][0] - mr->base),
+                                p == 1 ? flags | KVM_MEM_LOG_DIRTY_PAGES : flags };
+            }
+            at = tstart + tsize;
         }
     }
+    return n;
+}
+
+static VsStatus sync_locked(KvmVm *vm, const PhysMem *pm, VsError *err)
+{
+    VsStatus st = VS_OK;
+    for (unsigned r = 0; r < pm->count; r++) {
+        const MemRegion *mr = pm->regions[r];
+        if (mr->kind != MR_MMIO && ((mr->base | mr->size) & (GUEST_PAGE_SIZE - 1)))
+            return vs_error_set(err, VS_ERR_INVALID,
+                                "memory region '%s' at 0x%" PRIx64 "+0x%" PRIx64
+                                " is not page aligned, which KVM needs",
+                                mr->name, mr->base, mr->size);
+    }
+    SlotWant w[KVM_MAX_SLOTS];
+    int n = wanted_slots(vm, pm, w);
+    if (n < 0)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d memory slots for KVM",
+                            KVM_MAX_SLOTS);
+    vm->pm = pm;
+    /* Keep the slots that are wanted as they are; remove the others, then add what is new. */
+    bool keep[KVM_MAX_SLOTS] = { false }, have[KVM_MAX_SLOTS] = { false };
+    for (int j = 0; j < n; j++)
+        for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
+            KvmSlot *s = &vm->slots[i];
+            if (s->used && s->gpa == w[j].gpa && s->size == w[j].size && s->hva == w[j].hva &&
+                s->flags == w[j].flags) {
+                keep[i] = have[j] = true;
+                break;
+            }
+        }
     for (unsigned i = 0; i < KVM_MAX_SLOTS && st == VS_OK; i++) {
-        if (vm->slots[i].used && !want[i]) {
+        if (vm->slots[i].used && !keep[i]) {
             vm->slots[i].used = false;
             st = slot_set(vm, i, err);
         }
     }
-    for (unsigned r = 0; r < pm->count && st == VS_OK; r++) {
-        const MemRegion *mr = pm->regions[r];
-        if (mr->kind == MR_MMIO)
-            continue;
-        if ((mr->base | mr->size) & (GUEST_PAGE_SIZE - 1)) {
-            st = vs_error_set(err, VS_ERR_INVALID,
-                              "memory region '%s' at 0x%" PRIx64 "+0x%" PRIx64
-                              " is not page aligned, which KVM needs",
-                              mr->name, mr->base, mr->size);
-            break;
-        }
-        uint32_t flags = mr->kind == MR_ROM ? KVM_MEM_READONLY : 0;
-        if (vm->dirty_logging && mr->kind == MR_RAM)
-            flags |= KVM_MEM_LOG_DIRTY_PAGES;
-        bool present = false;
-        for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
-            KvmSlot *s = &vm->slots[i];
-            if (s->used && s->gpa == mr->base && s->size == mr->size && s->hva == mr->host)
-                present = true;
-        }
-        if (present)
+    for (int j = 0; j < n && st == VS_OK; j++) {
+        if (have[j])
             continue;
         unsigned i = 0;
         while (i < KVM_MAX_SLOTS && vm->slots[i].used)
             i++;
-        if (i == KVM_MAX_SLOTS) {
-            st = vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d memory regions for KVM",
-                              KVM_MAX_SLOTS);
-            break;
-        }
-        vm->slots[i] = (KvmSlot){ true, mr->base, mr->size, mr->host, flags };
+        if (i == KVM_MAX_SLOTS)
+            return vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d memory slots for KVM",
+                                KVM_MAX_SLOTS);
+        vm->slots[i] = (KvmSlot){ true, w[j].gpa, w[j].size, w[j].hva, w[j].flags };
         st = slot_set(vm, i, err);
         if (st != VS_OK)
             vm->slots[i].used = false;
     }
+    return st;
+}
+
+static VsStatus kvm_sync_memory(AccelVm *base, const PhysMem *pm, VsError *err)
+{
+    KvmVm *vm = (KvmVm *)base;
+    pthread_mutex_lock(&vm->lock);
+    VsStatus st = sync_locked(vm, pm, err);
     pthread_mutex_unlock(&vm->lock);
     return st;
 }
@@ -395,13 +473,64 @@ static VsStatus kvm_dirty_log(AccelVm *base, bool on, VsError *err)
     VsStatus st = VS_OK;
     pthread_mutex_lock(&vm->lock);
     vm->dirty_logging = on;
-    for (unsigned i = 0; i < KVM_MAX_SLOTS && st == VS_OK; i++) {
-        KvmSlot *s = &vm->slots[i];
-        if (!s->used || (s->flags & KVM_MEM_READONLY))
-            continue;
-        s->flags = on ? s->flags | KVM_MEM_LOG_DIRTY_PAGES : s->flags & ~KVM_MEM_LOG_DIRTY_PAGES;
-        st = slot_set(vm, i, err);
+    if (vm->pm)
+        st = sync_locked(vm, vm->pm, err);
+    pthread_mutex_unlock(&vm->lock);
+    return st;
+}
+
+static VsStatus kvm_dirty_track(AccelVm *base, uint64_t gpa, uint64_t size, bool on, VsError *err)
+{
+    KvmVm *vm = (KvmVm *)base;
+    if (((gpa | size) & (GUEST_PAGE_SIZE - 1)) || size == 0 || gpa + size < gpa)
+        return vs_error_set(
+            err, VS_ERR_INVALID,
+            "dirty tracking of 0x%" PRIx64 "+0x%" PRIx64 ": not a page-aligned range", gpa, size);
+    VsStatus st = VS_OK;
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->pm) {
+        pthread_mutex_unlock(&vm->lock);
+        return vs_error_set(err, VS_ERR_STATE, "dirty tracking before the memory is mapped");
     }
+    if (on) {
+        const MemRegion *in = NULL;
+        for (unsigned r = 0; r < vm->pm->count; r++) {
+            const MemRegion *mr = vm->pm->regions[r];
+            if (mr->kind == MR_RAM && gpa >= mr->base && gpa + size <= mr->base + mr->size)
+                in = mr;
+        }
+        unsigned free_t = KVM_MAX_TRACKED;
+        for (unsigned t = 0; t < KVM_MAX_TRACKED; t++) {
+            const KvmTracked *k = &vm->tracked[t];
+            if (!k->size)
+                free_t = free_t < t ? free_t : t;
+            else if (gpa < k->gpa + k->size && k->gpa < gpa + size)
+                st =
+                    vs_error_set(err, VS_ERR_INVALID,
+                                 "0x%" PRIx64 "+0x%" PRIx64 " overlaps a tracked range", gpa, size);
+        }
+        if (st == VS_OK && !in)
+            st =
+                vs_error_set(err, VS_ERR_INVALID,
+                             "0x%" PRIx64 "+0x%" PRIx64 " is not inside one RAM region", gpa, size);
+        else if (st == VS_OK && free_t == KVM_MAX_TRACKED)
+            st = vs_error_set(err, VS_ERR_UNSUPPORTED, "more than %d tracked ranges",
+                              KVM_MAX_TRACKED);
+        if (st == VS_OK)
+            vm->tracked[free_t] = (KvmTracked){ gpa, size };
+    } else {
+        bool found = false;
+        for (unsigned t = 0; t < KVM_MAX_TRACKED; t++)
+            if (vm->tracked[t].size && vm->tracked[t].gpa == gpa && vm->tracked[t].size == size) {
+                vm->tracked[t] = (KvmTracked){ 0, 0 };
+                found = true;
+            }
+        if (!found)
+            st = vs_error_set(err, VS_ERR_INVALID, "0x%" PRIx64 "+0x%" PRIx64 " is not tracked",
+                              gpa, size);
+    }
+    if (st == VS_OK)
+        st = sync_locked(vm, vm->pm, err);
     pthread_mutex_unlock(&vm->lock);
     return st;
 }
@@ -445,14 +574,23 @@ static VsStatus kvm_set_irq_line(AccelVm *base, unsigned gsi, bool level, VsErro
     return VS_OK;
 }
 
-static VsStatus kvm_irqfd_add(AccelVm *base, int fd, unsigned gsi, VsError *err)
+static VsStatus kvm_irqfd_add(AccelVm *base, int fd, int resample_fd, unsigned gsi, VsError *err)
 {
     KvmVm *vm = (KvmVm *)base;
     if (!vm->irqchip)
         return vs_error_set(err, VS_ERR_STATE, "irqfd needs the in-kernel interrupt controller");
+    if (resample_fd >= 0 && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) <= 0)
+        return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                            "the host kernel lacks KVM_CAP_IRQFD_RESAMPLE (level-triggered "
+                            "irqfd)");
     struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi };
+    if (resample_fd >= 0) {
+        f.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        f.resamplefd = (uint32_t)resample_fd;
+    }
     if (ioctl(vm->vm_fd, KVM_IRQFD, &f) < 0)
-        return vs_error_set(err, VS_ERR_IO, "KVM_IRQFD (gsi %u) failed: %s", gsi, strerror(errno));
+        return vs_error_set(err, VS_ERR_IO, "KVM_IRQFD (gsi %u%s) failed: %s", gsi,
+                            resample_fd >= 0 ? ", resample" : "", strerror(errno));
     return VS_OK;
 }
 
@@ -537,8 +675,72 @@ static VsStatus kvm_vcpu_create(AccelVm *vbase, unsigned index, AccelVcpu **out,
         return vs_error_set(err, VS_ERR_NOMEM, "cannot map the kvm_run page of vCPU %u: %s", index,
                             strerror(e));
     }
+    /* The state a reset returns to. */
+    const char *what = NULL;
+    if (ioctl(c->fd, KVM_GET_REGS, &c->reset_regs) < 0)
+        what = "KVM_GET_REGS";
+    else if (ioctl(c->fd, KVM_GET_SREGS, &c->reset_sregs) < 0)
+        what = "KVM_GET_SREGS";
+    else if (vm->irqchip && ioctl(c->fd, KVM_GET_LAPIC, &c->reset_lapic) < 0)
+        what = "KVM_GET_LAPIC";
+    else if (ioctl(c->fd, KVM_GET_VCPU_EVENTS, &c->reset_events) < 0)
+        what = "KVM_GET_VCPU_EVENTS";
+    else if (ioctl(c->fd, KVM_GET_DEBUGREGS, &c->reset_debugregs) < 0)
+        what = "KVM_GET_DEBUGREGS";
+    c->have_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+    if (!what && c->have_xcrs && ioctl(c->fd, KVM_GET_XCRS, &c->reset_xcrs) < 0)
+        what = "KVM_GET_XCRS";
+    if (what) {
+        int e = errno;
+        kvm_vcpu_destroy(&c->base);
+        return vs_error_set(err, VS_ERR_IO, "%s on vCPU %u failed: %s", what, index, strerror(e));
+    }
     *out = &c->base;
     return VS_OK;
+}
+
+static VsStatus kvm_vm_reset(AccelVm *base, VsError *err)
+{
+    KvmVm *vm = (KvmVm *)base;
+    if (!vm->irqchip)
+        return VS_OK;
+    for (unsigned i = 0; i < 3; i++)
+        if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &vm->reset_chips[i]) < 0)
+            return vs_error_set(err, VS_ERR_IO, "KVM_SET_IRQCHIP %u failed: %s", i,
+                                strerror(errno));
+    if (ioctl(vm->vm_fd, KVM_SET_PIT2, &vm->reset_pit) < 0)
+        return vs_error_set(err, VS_ERR_IO, "KVM_SET_PIT2 failed: %s", strerror(errno));
+    return VS_OK;
+}
+
+static VsStatus boot_state(KvmVcpu *c, VsError *err);
+
+static VsStatus kvm_vcpu_reset(AccelVcpu *base, VsError *err)
+{
+    KvmVcpu *c = (KvmVcpu *)base;
+    KvmVm *vm = (KvmVm *)base->vm;
+    struct kvm_vcpu_events ev = c->reset_events;
+    ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING; /* drop a pending NMI too */
+    ev.nmi.pending = 0;
+    const char *what = NULL;
+    if (ioctl(c->fd, KVM_SET_SREGS, &c->reset_sregs) < 0)
+        what = "KVM_SET_SREGS";
+    else if (ioctl(c->fd, KVM_SET_REGS, &c->reset_regs) < 0)
+        what = "KVM_SET_REGS";
+    else if (vm->irqchip && ioctl(c->fd, KVM_SET_LAPIC, &c->reset_lapic) < 0)
+        what = "KVM_SET_LAPIC";
+    else if (ioctl(c->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+        what = "KVM_SET_VCPU_EVENTS";
+    else if (ioctl(c->fd, KVM_SET_DEBUGREGS, &c->reset_debugregs) < 0)
+        what = "KVM_SET_DEBUGREGS";
+    else if (c->have_xcrs && ioctl(c->fd, KVM_SET_XCRS, &c->reset_xcrs) < 0)
+        what = "KVM_SET_XCRS";
+    if (what)
+        return vs_error_set(err, VS_ERR_IO, "%s on vCPU %u failed: %s", what, base->index,
+                            strerror(errno));
+    c->run->request_interrupt_window = 0;
+    /* Not CPUID: KVM refuses to change it once the vCPU has run, and it never changes. */
+    return boot_state(c, err);
 }
 
 static VsStatus kvm_vcpu_boot_setup(AccelVcpu *base, VsError *err)
@@ -580,6 +782,15 @@ static VsStatus kvm_vcpu_boot_setup(AccelVcpu *base, VsError *err)
     if (r < 0)
         return vs_error_set(err, VS_ERR_IO, "KVM_SET_CPUID2 on vCPU %u failed: %s", base->index,
                             strerror(ce));
+    return boot_state(c, err);
+}
+
+/* The MSRs, FPU and LAPIC LINT set-up of vcpu_boot_setup (at creation and on reset). */
+static VsStatus boot_state(KvmVcpu *c, VsError *err)
+{
+    AccelVcpu *base = &c->base;
+    KvmVm *vm = (KvmVm *)base->vm;
+    int r;
 
     /* MSRs: a clean TSC and syscall state, write-back MTRR default, fast strings. */
     static const struct {
@@ -962,4 +1173,7 @@ const AccelOps accel_kvm_ops = {
     .ioeventfd_remove = kvm_ioeventfd_remove,
     .dirty_log = kvm_dirty_log,
     .dirty_get = kvm_dirty_get,
+    .dirty_track = kvm_dirty_track,
+    .vm_reset = kvm_vm_reset,
+    .vcpu_reset = kvm_vcpu_reset,
 };

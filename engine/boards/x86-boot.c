@@ -200,8 +200,8 @@ bool x86_pvh_entry(const uint8_t *data, size_t size, uint32_t *entry)
     return false;
 }
 
-VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, const X86E820 *e820,
-                                  unsigned ne820, VsError *err)
+VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, uint64_t rsdp,
+                                  const X86E820 *e820, unsigned ne820, VsError *err)
 {
     uint8_t info[56], map[X86_E820_MAX * 24];
     if (ne820 > X86_E820_MAX)
@@ -219,6 +219,7 @@ VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, cons
             return st;
         wr64(info + 24, X86_BOOT_CMDLINE);
     }
+    wr64(info + 32, rsdp);
     wr64(info + 40, X86_BOOT_PVH_MEMMAP);
     wr32(info + 48, ne820);
     for (unsigned i = 0; i < ne820; i++) {

@@ -80,9 +80,10 @@ void x86_boot_pvh_sregs(AccelX86Sregs *s);
  */
 bool x86_pvh_entry(const uint8_t *data, size_t size, uint32_t *entry);
 
-/* Write the PVH start info (version 1: command line, memory map; no modules, no ACPI). */
-VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, const X86E820 *e820,
-                                  unsigned ne820, VsError *err);
+/* Write the PVH start info (version 1: command line, the ACPI RSDP's address or 0, memory
+ * map; no modules). */
+VsStatus x86_pvh_write_start_info(const LoadTarget *t, const char *cmdline, uint64_t rsdp,
+                                  const X86E820 *e820, unsigned ne820, VsError *err);
 
 /* What x86_bzimage_parse() found in a bzImage's setup header. */
 typedef struct X86BzImage {

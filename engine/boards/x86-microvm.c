@@ -8,9 +8,10 @@
  *   0xfec00000  IOAPIC (in-kernel)
  *   0xfee00000  LAPIC (in-kernel)
  *   ports 0x3f8-0x3ff  8250/16550 UART (COM1)         GSI 4
- *         0x60, 0x64   i8042: only the reset command (0xfe on 0x64); this board then stops,
- *                      as Firecracker does (a microVM is restarted by whoever runs it)
+ *         0x60, 0x64   i8042: only the reset command (0xfe on 0x64), a system reset
  *         0x80         POST code port (Linux's I/O delay): writes ignored
+ *         0x600-0x602  ACPI sleep control, sleep status and reset registers (the FADT's)
+ *   0x000e0000  ACPI tables (RSDP first), 0x000f0000 MP table: see x86-acpi.h
  *   PIC, PIT (0x20/0xa0, 0x40-0x43, 0x61) are KVM's in-kernel devices.
  *
  * --kernel takes a bzImage (Linux, 64-bit boot protocol: the bootstrap vCPU enters at the
@@ -23,16 +24,20 @@
  */
 #include <elf.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "accel/accel-machine.h"
 #include "boards/board-loader.h"
 #include "boards/boards.h"
+#include "boards/x86-acpi.h"
 #include "boards/x86-boot.h"
+#include "core/iothread.h"
 #include "devices/uart-16550.h"
 #include "virtio/vdev.h"
 
@@ -51,22 +56,81 @@ typedef struct MicrovmBoard {
     VsMachine *m;
     Uart16550 uart;
     bool uart_ok;
+    /* Interrupt lines. The virtio slots' are level-triggered irqfds with a resample fd
+     * (no ioctl from the device's thread, no vCPU exit); the UART's, and every line where
+     * the kernel lacks resampling, are driven with KVM_IRQ_LINE. */
     struct MicrovmIrq {
         struct MicrovmBoard *b;
         unsigned gsi;
+        int irqfd, resamplefd;      /* -1: KVM_IRQ_LINE */
+        _Atomic bool level;         /* the device's line */
     } irqs[MICROVM_VIRTIO_MAX + 1]; /* [0]: the UART */
+    uint8_t *kernel; /* the --kernel file and --initrd, kept to load again on reset */
+    size_t kernel_size;
+    uint8_t *initrd;
+    size_t initrd_size;
     bool linux_boot;
     bool pvh; /* an ELF with a PVH note: vCPU 0 enters it in 32-bit mode, the others wait */
     uint64_t entry;
     uint64_t low_size, high_size;
 } MicrovmBoard;
 
+static void irqfd_assert(struct MicrovmIrq *l)
+{
+    uint64_t one = 1;
+    if (write(l->irqfd, &one, sizeof(one)) != sizeof(one))
+        vs_log("irqfd of GSI %u: write failed", l->gsi); /* counter full: already pending */
+}
+
 static void set_irq(void *opaque, int level)
 {
     struct MicrovmIrq *l = opaque;
     VsError err;
+    if (l->irqfd >= 0) {
+        /* Level-triggered irqfd: assert on a rising line; KVM deasserts at the guest's EOI
+         * and signals the resample fd (resample_ready), where a line still high asserts
+         * again. A falling line needs nothing from KVM. */
+        atomic_store(&l->level, level != 0);
+        if (level)
+            irqfd_assert(l);
+        return;
+    }
     if (accel_set_irq_line(l->b->m->accel->vm, l->gsi, level != 0, &err) != VS_OK)
         vs_machine_request_stop(l->b->m, VS_STOP_ERROR, "%s", err.message);
+}
+
+/* I/O thread: the guest ended a level-triggered interrupt of this line. */
+static void resample_ready(void *opaque, uint32_t events)
+{
+    struct MicrovmIrq *l = opaque;
+    uint64_t n;
+    (void)events;
+    if (read(l->resamplefd, &n, sizeof(n)) == sizeof(n) && atomic_load(&l->level))
+        irqfd_assert(l);
+}
+
+/* Make a virtio slot's line a level-triggered irqfd; without KVM_CAP_IRQFD_RESAMPLE it stays
+ * on KVM_IRQ_LINE (which is level-triggered too, from the calling thread). */
+static VsStatus irqfd_setup(VsMachine *m, struct MicrovmIrq *l, VsError *err)
+{
+    AccelMachine *a = m->accel;
+    l->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    l->resamplefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->irqfd < 0 || l->resamplefd < 0)
+        return vs_error_set(err, VS_ERR_IO, "cannot create the eventfds of GSI %u", l->gsi);
+    VsError why = { 0 };
+    VsStatus st = a->ops->irqfd_add(a->vm, l->irqfd, l->resamplefd, l->gsi, &why);
+    if (st == VS_ERR_UNSUPPORTED) {
+        close(l->irqfd);
+        close(l->resamplefd);
+        l->irqfd = l->resamplefd = -1;
+        return VS_OK;
+    }
+    if (st != VS_OK)
+        return vs_error_set(err, st, "%s", why.message);
+    if (!vs_iothread_add_fd(m->io, l->resamplefd, EPOLLIN, resample_ready, l, err))
+        return VS_ERR_IO;
+    return VS_OK;
 }
 
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -74,27 +138,6 @@ static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
     MicrovmBoard *b = opaque;
     vs_machine_serial_output(b->m, buf, len);
 }
-
-/* i8042: no keyboard, no mouse; the status register says "nothing to read, ready". */
-static uint64_t i8042_read(void *opaque, uint64_t offset, unsigned size)
-{
-    (void)opaque;
-    (void)offset;
-    (void)size;
-    return 0;
-}
-
-static void i8042_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
-{
-    MicrovmBoard *b = opaque;
-    (void)offset;
-    if (size == 1 && (value & 0xff) == 0xfe)
-        vs_machine_request_stop(b->m, VS_STOP_POWEROFF,
-                                "the guest reset the machine through the i8042 (the microvm "
-                                "board stops on reset)");
-}
-
-static const MmioOps i8042_ops = { .read = i8042_read, .write = i8042_write };
 
 static uint64_t sink_read(void *opaque, uint64_t offset, unsigned size)
 {
@@ -111,6 +154,55 @@ static void sink_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
     (void)size;
 }
 
+/* i8042: no keyboard, no mouse; the status register says "nothing to read, ready". */
+static uint64_t i8042_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)opaque;
+    (void)offset;
+    (void)size;
+    return 0;
+}
+
+/* Port 0x64 (command): 0xfe pulses the reset line (a system reset); others are ignored. */
+static void i8042_cmd_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    MicrovmBoard *b = opaque;
+    (void)offset;
+    if (size == 1 && (value & 0xff) == 0xfe)
+        vs_machine_request_reset(b->m);
+}
+
+static const MmioOps i8042_cmd_ops = { .read = i8042_read, .write = i8042_cmd_write };
+static const MmioOps i8042_data_ops = { .read = i8042_read, .write = sink_write };
+
+/*
+ * The FADT's power registers (ACPI 6.4, 4.8.3.6 and 4.8.3.7): writing SLP_EN with the
+ * SLP_TYP of \_S5 to the sleep control register powers off; writing the reset value to the
+ * reset register resets. Other sleep types are not supported and are ignored (no wake-up
+ * source exists); the sleep status register reads 0.
+ */
+static uint64_t pm_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)opaque;
+    (void)offset;
+    (void)size;
+    return 0;
+}
+
+static void pm_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    MicrovmBoard *b = opaque;
+    if (size != 1)
+        return;
+    if (offset == X86_PM_SLEEP_CTL && (value & X86_PM_SLP_EN) &&
+        ((value >> 2) & 7) == X86_PM_SLP_TYP_S5)
+        vs_machine_request_stop(b->m, VS_STOP_POWEROFF, "the guest powered off (ACPI S5)");
+    else if (offset == X86_PM_RESET && (value & 0xff) == X86_PM_RESET_VALUE)
+        vs_machine_request_reset(b->m);
+}
+
+static const MmioOps pm_ops = { .read = pm_read, .write = pm_write };
+
 static const MmioOps post_ops = { .read = sink_read, .write = sink_write };
 
 static void microvm_destroy(VsMachine *m)
@@ -120,6 +212,14 @@ static void microvm_destroy(VsMachine *m)
         return;
     if (b->uart_ok)
         uart16550_destroy(&b->uart);
+    for (unsigned i = 0; i <= MICROVM_VIRTIO_MAX; i++) { /* the I/O thread is gone already */
+        if (b->irqs[i].irqfd >= 0)
+            close(b->irqs[i].irqfd);
+        if (b->irqs[i].resamplefd >= 0)
+            close(b->irqs[i].resamplefd);
+    }
+    free(b->kernel);
+    free(b->initrd);
     m->board = NULL;
     free(b);
 }
@@ -180,13 +280,15 @@ static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
 {
     uart16550_init(&b->uart, set_irq, &b->irqs[0], uart_tx, b);
     b->uart_ok = true;
-    b->irqs[0] = (struct MicrovmIrq){ b, MICROVM_COM1_GSI };
+    b->irqs[0] = (struct MicrovmIrq){ b, MICROVM_COM1_GSI, -1, -1, false };
     VsStatus st =
         accel_port_register(m, "COM1", MICROVM_COM1, 8, &uart16550_mmio_ops, &b->uart, err);
     if (st == VS_OK)
-        st = accel_port_register(m, "i8042 data", 0x60, 1, &i8042_ops, b, err);
+        st = accel_port_register(m, "i8042 data", 0x60, 1, &i8042_data_ops, b, err);
     if (st == VS_OK)
-        st = accel_port_register(m, "i8042", 0x64, 1, &i8042_ops, b, err);
+        st = accel_port_register(m, "i8042", 0x64, 1, &i8042_cmd_ops, b, err);
+    if (st == VS_OK)
+        st = accel_port_register(m, "ACPI power", X86_PM_PORT, X86_PM_PORTS, &pm_ops, b, err);
     if (st == VS_OK)
         st = accel_port_register(m, "POST", 0x80, 1, &post_ops, b, err);
     if (st != VS_OK)
@@ -197,9 +299,11 @@ static VsStatus add_devices(VsMachine *m, MicrovmBoard *b, VsError *err)
                             "this machine needs %u",
                             MICROVM_VIRTIO_MAX, m->nvdevs);
     for (unsigned i = 0; i < m->nvdevs; i++) {
-        b->irqs[i + 1] = (struct MicrovmIrq){ b, MICROVM_VIRTIO_GSI + i };
-        st = vs_vdev_map(m, i, MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE, MICROVM_VIRTIO_GSI + i,
-                         set_irq, &b->irqs[i + 1], err);
+        b->irqs[i + 1] = (struct MicrovmIrq){ b, MICROVM_VIRTIO_GSI + i, -1, -1, false };
+        st = irqfd_setup(m, &b->irqs[i + 1], err);
+        if (st == VS_OK)
+            st = vs_vdev_map(m, i, MICROVM_VIRTIO_BASE + i * VIRTIO_MMIO_SIZE,
+                             MICROVM_VIRTIO_GSI + i, set_irq, &b->irqs[i + 1], err);
         if (st == VS_OK)
             st = notify_by_ioeventfd(m, i, err);
         if (st != VS_OK)
@@ -224,20 +328,38 @@ static char *linux_cmdline(VsMachine *m)
     return s;
 }
 
-static VsStatus load_linux(VsMachine *m, MicrovmBoard *b, const LoadTarget *t, const uint8_t *data,
-                           size_t size, VsError *err)
+/* The level-triggered lines: the virtio-mmio slots' GSIs (the UART's is an ISA edge). */
+static uint32_t level_gsis(const VsMachine *m)
+{
+    uint32_t mask = 0;
+    for (unsigned i = 0; i < m->nvdevs; i++)
+        mask |= 1u << (MICROVM_VIRTIO_GSI + i);
+    return mask;
+}
+
+/* ACPI tables at 0xe0000 (where an OS scans for the RSDP) and the MP table at 0xf0000. */
+static VsStatus write_platform_tables(VsMachine *m, VsError *err)
+{
+    X86PlatformConfig pc = { .ncpus = m->ncpus, .level_gsi_mask = level_gsis(m) };
+    uint8_t buf[X86_ACPI_MAX > X86_MPTABLE_MAX ? X86_ACPI_MAX : X86_MPTABLE_MAX];
+    X86AcpiLayout l;
+    size_t n = x86_acpi_build(buf, X86_ACPI_MAX, X86_ACPI_BASE, &pc, &l);
+    if (n == 0 || !physmem_write(&m->mem, X86_ACPI_BASE, buf, n))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "cannot describe %u vCPUs in the ACPI tables (at most 255)", m->ncpus);
+    n = x86_mptable_build(buf, X86_MPTABLE_MAX, X86_MPTABLE_BASE, &pc);
+    if (n == 0 || !physmem_write(&m->mem, X86_MPTABLE_BASE, buf, n))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "cannot describe %u vCPUs in the MP table (at most 255)", m->ncpus);
+    return VS_OK;
+}
+
+static VsStatus load_linux(VsMachine *m, MicrovmBoard *b, const LoadTarget *t, VsError *err)
 {
     X86BzImage bz;
-    VsStatus st = x86_bzimage_parse(m->cfg.kernel, data, size, &bz, err);
+    VsStatus st = x86_bzimage_parse(m->cfg.kernel, b->kernel, b->kernel_size, &bz, err);
     if (st != VS_OK)
         return st;
-    uint8_t *initrd = NULL;
-    size_t initrd_size = 0;
-    if (m->cfg.initrd) {
-        st = loader_read_file("initrd", m->cfg.initrd, b->low_size, &initrd, &initrd_size, err);
-        if (st != VS_OK)
-            return st;
-    }
     X86E820 e820[4] = {
         { 0, MICROVM_EBDA, X86_E820_RAM },
         { MICROVM_EBDA, 0x100000 - MICROVM_EBDA, X86_E820_RESERVED },
@@ -245,19 +367,17 @@ static VsStatus load_linux(VsMachine *m, MicrovmBoard *b, const LoadTarget *t, c
         { MICROVM_HIGH_BASE, b->high_size, X86_E820_RAM },
     };
     char *cmdline = linux_cmdline(m);
-    if (!cmdline) {
-        free(initrd);
+    if (!cmdline)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
-    }
-    st = x86_bzimage_load(t, m->cfg.kernel, data, size, &bz, cmdline, initrd, initrd_size, e820,
-                          b->high_size ? 4 : 3, &b->entry, err);
+    st = x86_bzimage_load(t, m->cfg.kernel, b->kernel, b->kernel_size, &bz, cmdline, b->initrd,
+                          b->initrd_size, e820, b->high_size ? 4 : 3, &b->entry, err);
     free(cmdline);
-    free(initrd);
     b->linux_boot = true;
     return st;
 }
 
-static VsStatus load_kernel(VsMachine *m, MicrovmBoard *b, VsError *err)
+/* Read --kernel and --initrd once (a reset loads them again from these copies). */
+static VsStatus read_images(VsMachine *m, MicrovmBoard *b, VsError *err)
 {
     if (!m->cfg.kernel)
         return vs_error_set(err, VS_ERR_INVALID,
@@ -267,25 +387,35 @@ static VsStatus load_kernel(VsMachine *m, MicrovmBoard *b, VsError *err)
         return vs_error_set(err, VS_ERR_INVALID,
                             "the x86_64 microvm board takes no firmware (it boots --kernel "
                             "directly)");
-    LoadTarget t = { .mem = &m->mem, .ram_base = 0, .ram_size = b->low_size };
-    uint8_t *data;
-    size_t size;
-    VsStatus st = loader_read_file("kernel", m->cfg.kernel, b->low_size, &data, &size, err);
+    VsStatus st =
+        loader_read_file("kernel", m->cfg.kernel, b->low_size, &b->kernel, &b->kernel_size, err);
     if (st != VS_OK)
         return st;
-    st = x86_boot_write_tables(&t, err);
+    if (m->cfg.initrd && loader_is_elf(b->kernel, b->kernel_size))
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "an initrd goes with a Linux bzImage, not with an ELF program");
+    if (m->cfg.initrd)
+        st = loader_read_file("initrd", m->cfg.initrd, b->low_size, &b->initrd, &b->initrd_size,
+                              err);
+    return st;
+}
+
+/* Write every boot image into guest RAM: at creation and again on each reset. */
+static VsStatus load_kernel(VsMachine *m, MicrovmBoard *b, VsError *err)
+{
+    LoadTarget t = { .mem = &m->mem, .ram_base = 0, .ram_size = b->low_size };
+    const uint8_t *data = b->kernel;
+    size_t size = b->kernel_size;
+    VsStatus st = x86_boot_write_tables(&t, err);
+    if (st == VS_OK)
+        st = write_platform_tables(m, err);
     if (st == VS_OK && loader_is_elf(data, size)) {
-        if (m->cfg.initrd)
-            st = vs_error_set(err, VS_ERR_INVALID,
-                              "an initrd goes with a Linux bzImage, not "
-                              "with an ELF program");
         LoadTarget high = t; /* ELF programs load at 1 MiB and above, clear of the tables */
         high.ram_base = 0x100000;
         high.ram_size = b->low_size - 0x100000;
         LoadedImage li = { 0 };
-        if (st == VS_OK)
-            st = loader_load_elf_machine(&high, "kernel", m->cfg.kernel, data, size, EM_X86_64,
-                                         "x86_64", &li, err);
+        st = loader_load_elf_machine(&high, "kernel", m->cfg.kernel, data, size, EM_X86_64,
+                                     "x86_64", &li, err);
         b->entry = li.entry;
         uint32_t pvh_entry;
         if (st == VS_OK && x86_pvh_entry(data, size, &pvh_entry)) {
@@ -296,12 +426,11 @@ static VsStatus load_kernel(VsMachine *m, MicrovmBoard *b, VsError *err)
                 { MICROVM_EBDA, 0x100000 - MICROVM_EBDA, X86_E820_RESERVED },
                 { 0x100000, b->low_size - 0x100000, X86_E820_RAM },
             };
-            st = x86_pvh_write_start_info(&t, m->cfg.cmdline, e820, 3, err);
+            st = x86_pvh_write_start_info(&t, m->cfg.cmdline, X86_ACPI_BASE, e820, 3, err);
         }
     } else if (st == VS_OK) {
-        st = load_linux(m, b, &t, data, size, err);
+        st = load_linux(m, b, &t, err);
     }
-    free(data);
     return st;
 }
 
@@ -363,9 +492,13 @@ static VsStatus microvm_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating the x86_64 board");
     b->m = m;
     m->board = b;
+    for (unsigned i = 0; i <= MICROVM_VIRTIO_MAX; i++)
+        b->irqs[i].irqfd = b->irqs[i].resamplefd = -1;
     VsStatus st = add_ram(m, b, err);
     if (st == VS_OK)
         st = add_devices(m, b, err);
+    if (st == VS_OK)
+        st = read_images(m, b, err);
     if (st == VS_OK)
         st = load_kernel(m, b, err);
     if (st == VS_OK)
@@ -377,9 +510,40 @@ static VsStatus microvm_create(VsMachine *m, VsError *err)
 
 static void microvm_cpu_boot_state(VsMachine *m, VsCpu *cpu)
 {
-    /* Set in microvm_create (it can fail there with a message); a reset stops this board. */
+    /* Set in microvm_create and microvm_reset (boot_vcpus), where failures have a message. */
     (void)m;
     (void)cpu;
+}
+
+/*
+ * System reset (i8042 0xfe, the ACPI reset register, a triple fault, vs_machine_reset; every
+ * vCPU parked): the in-kernel interrupt controllers, PIT and every vCPU back to power-on
+ * state, the UART reset, the boot images (tables, kernel, initrd, ACPI and MP tables) written
+ * again from the copies read at creation, and the vCPUs set up for the boot as at start.
+ * The machine resets the virtio devices afterwards.
+ */
+static void microvm_reset(VsMachine *m)
+{
+    MicrovmBoard *b = m->board;
+    VsError err = { 0 };
+    uart16550_reset(&b->uart);
+    VsStatus st = accel_machine_reset(m, &err);
+    /* Assign the irqfds again: that also resets KVM's resampler (its line state is not part
+     * of the interrupt controllers' state the reset wrote back). */
+    AccelMachine *a = m->accel;
+    for (unsigned i = 1; i <= m->nvdevs && st == VS_OK; i++) {
+        struct MicrovmIrq *l = &b->irqs[i];
+        if (l->irqfd < 0)
+            continue;
+        a->ops->irqfd_remove(a->vm, l->irqfd, l->gsi);
+        st = a->ops->irqfd_add(a->vm, l->irqfd, l->resamplefd, l->gsi, &err);
+    }
+    if (st == VS_OK)
+        st = load_kernel(m, b, &err);
+    if (st == VS_OK)
+        st = boot_vcpus(m, b, &err);
+    if (st != VS_OK)
+        accel_machine_reset_failed(m, err.message); /* the machine lock is held here */
 }
 
 static void microvm_serial_input(VsMachine *m, const uint8_t *buf, size_t len)
@@ -394,7 +558,7 @@ const BoardOps x86_microvm_board_ops = {
     .arch = VS_ARCH_X86_64,
     .create = microvm_create,
     .cpu_boot_state = microvm_cpu_boot_state,
-    .reset = NULL,
+    .reset = microvm_reset,
     .destroy = microvm_destroy,
     .serial_input = microvm_serial_input,
 };

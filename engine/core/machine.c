@@ -435,7 +435,8 @@ void vs_machine_request_reset(VsMachine *m)
 static void reset_cb(VsMachine *m, void *arg)
 {
     (void)arg;
-    blocks_flush_all(m);
+    if (!m->accel)
+        blocks_flush_all(m); /* hardware-run vCPUs have no translations */
     if (m->board_ops->reset)
         m->board_ops->reset(m);
     vs_vdevs_reset(m);
@@ -452,7 +453,8 @@ void vs_machine_do_reset(VsMachine *m, VsCpu *self)
     for (unsigned i = 0; i < m->ncpus; i++)
         insns += m->cpus[i]->insn_count;
     pthread_mutex_lock(&m->lock);
-    bool quick = !host && (insns - m->reset_insns < RESET_LOOP_INSNS ||
+    /* Hardware-run vCPUs count no instructions: only the time between resets tells. */
+    bool quick = !host && ((!m->accel && insns - m->reset_insns < RESET_LOOP_INSNS) ||
                            now - m->reset_time_ns < RESET_LOOP_NS);
     m->quick_resets = quick ? m->quick_resets + 1 : 0;
     m->reset_insns = insns;
@@ -604,7 +606,7 @@ VsStatus vs_machine_reset(VsMachine *m, VsError *err)
     pthread_mutex_unlock(&m->lock);
     if (!ok)
         return vs_error_set(err, VS_ERR_STATE, "the machine is not running");
-    if (m->accel)
+    if (m->accel && !m->board_ops->reset)
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "the %s board cannot reset under KVM yet: stop and start it",
                             m->board_ops->name);

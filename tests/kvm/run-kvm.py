@@ -8,7 +8,7 @@ usage: run-kvm.py VESSEL_RUN GUEST.elf [--status N] [--expect TEXT]... [--reject
 Exit 77 (skip) with the reason when KVM cannot run a VM on this host (vessel-run --probe
 says why). Every --expect text must appear on stdout (the guest's serial output), no
 --reject text may, every --stderr text must appear on stderr, and the exit status must be N
-(default 0: the guest reset through the i8042, which stops the microvm board).
+(default 0: the guest powered off through the ACPI sleep control register).
 """
 import argparse
 import subprocess

@@ -11,8 +11,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +237,7 @@ static void test_events(const char *elf)
         printf("FAIL: eventfd: %s\n", strerror(errno));
         exit(1);
     }
-    if (ops->irqfd_add(t.vm, irq, 10, &err) != VS_OK ||
+    if (ops->irqfd_add(t.vm, irq, -1, 10, &err) != VS_OK ||
         ops->ioeventfd_add(t.vm, notify, true, PORT_NOTIFY, 4, true, 0x1234, &err) != VS_OK ||
         ops->dirty_log(t.vm, true, &err) != VS_OK)
         die("irqfd/ioeventfd/dirty log", &err);
@@ -293,10 +295,109 @@ static void test_events(const char *elf)
     printf("events: irqfd, ioeventfd, dirty logging and kick checked\n");
 }
 
+/* The VMM's side of a level-triggered irqfd: re-assert on every resample while the device's
+ * line is high. Also the watchdog: a guest left halted forever is kicked after 20 s. */
+typedef struct Resampler {
+    AccelVcpu *cpu;
+    int irq, resample;
+    _Atomic bool level, done;
+    _Atomic unsigned resamples;
+} Resampler;
+
+static void *resampler(void *arg)
+{
+    Resampler *r = arg;
+    for (unsigned waited = 0; !atomic_load(&r->done); waited++) {
+        struct pollfd p = { .fd = r->resample, .events = POLLIN };
+        if (waited == 2000) {
+            printf("FAIL: resample: no progress in 20 s, kicking the vCPU\n");
+            accel_vcpu_kick(r->cpu);
+        }
+        if (poll(&p, 1, 10) != 1)
+            continue;
+        uint64_t n;
+        if (read(r->resample, &n, 8) == 8)
+            atomic_fetch_add(&r->resamples, (unsigned)n);
+        uint64_t one = 1;
+        if (atomic_load(&r->level) && write(r->irq, &one, 8) != 8)
+            printf("FAIL: irqfd write\n");
+    }
+    return NULL;
+}
+
+static void test_resample(const char *elf)
+{
+    TestVm t;
+    AccelExit ex;
+    VsError err = { 0 };
+    uint32_t v = 0;
+    vm_boot(&t, elf, true);
+    Resampler r = { .cpu = t.cpu,
+                    .irq = eventfd(0, EFD_CLOEXEC),
+                    .resample = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+    if (r.irq < 0 || r.resample < 0) {
+        printf("FAIL: eventfd: %s\n", strerror(errno));
+        exit(1);
+    }
+    VsStatus st = ops->irqfd_add(t.vm, r.irq, r.resample, 11, &err);
+    if (st == VS_ERR_UNSUPPORTED) {
+        printf("resample: not checked: %s\n", err.message);
+        close(r.irq);
+        close(r.resample);
+        vm_free(&t);
+        return;
+    }
+    if (st != VS_OK)
+        die("irqfd_add with resample", &err);
+    pthread_t th;
+    pthread_create(&th, NULL, resampler, &r);
+    run(&t, &ex);
+    CHECK(is_out(&ex, PORT_STEP, &v) && v == 1, "resample: step 1, got a %s exit",
+          kind_name(ex.kind));
+    atomic_store(&r.level, true); /* the device raises its line */
+    uint64_t one = 1;
+    CHECK(write(r.irq, &one, 8) == 8, "irqfd write");
+    run(&t, &ex);
+    CHECK(is_out(&ex, PORT_REPORT, &v) && v == 1, "resample: first delivery, got %s %u",
+          kind_name(ex.kind), v);
+    run(&t, &ex); /* the EOI; the line is still high: delivered again after the resample */
+    CHECK(is_out(&ex, PORT_REPORT, &v) && v == 2, "resample: second delivery, got %s %u",
+          kind_name(ex.kind), v);
+    atomic_store(&r.level, false); /* the device lowers its line before this EOI */
+    /* A re-assertion already on its way (the kernel injects irqfd writes from a work queue)
+     * may still deliver once more, even after the guest's last look at the IOAPIC: a
+     * spurious interrupt a driver sees as "not mine". A VMM that re-asserted regardless of
+     * the line would deliver without end. */
+    unsigned extra = 0;
+    for (run(&t, &ex); is_out(&ex, PORT_REPORT, &v) && extra < 4; run(&t, &ex))
+        extra++;
+    CHECK(is_out(&ex, PORT_STEP, &v) && v == 2 && extra <= 1,
+          "resample: step 2 after %u late deliveries, got %s", extra, kind_name(ex.kind));
+    run(&t, &ex);
+    unsigned count = 0;
+    CHECK(is_out(&ex, PORT_REPORT, &count) && count == 2 + extra, "resample: %u deliveries", count);
+    run(&t, &ex);
+    CHECK(is_out(&ex, PORT_REPORT, &v) && v <= 1, "resample: Remote IRR read as %u", v);
+    bool pending = v == 1; /* delivered after the guest closed its last window: no EOI yet */
+    atomic_store(&r.done, true);
+    pthread_join(th, NULL);
+    uint64_t n = 0;
+    if (read(r.resample, &n, 8) == 8)
+        atomic_fetch_add(&r.resamples, (unsigned)n);
+    CHECK(atomic_load(&r.resamples) == count && count + pending <= 3,
+          "resample: the resample fd fired %u times for %u EOIs (%u deliveries)",
+          atomic_load(&r.resamples), count, count + pending);
+    ops->irqfd_remove(t.vm, r.irq, 11);
+    close(r.irq);
+    close(r.resample);
+    vm_free(&t);
+    printf("resample: a level-triggered irqfd is delivered again while the line is high\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s NOCHIP.elf EVENTS.elf\n", argv[0]);
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s NOCHIP.elf EVENTS.elf RESAMPLE.elf\n", argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -307,6 +408,7 @@ int main(int argc, char **argv)
     }
     test_nochip(argv[1]);
     test_events(argv[2]);
+    test_resample(argv[3]);
     if (failures) {
         printf("%d check(s) failed\n", failures);
         return 1;

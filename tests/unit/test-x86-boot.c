@@ -225,10 +225,11 @@ static void test_pvh(void)
     LoadTarget t = target(RAM);
     VsError err = { 0 };
     X86E820 e820[2] = { { 0, 0x9fc00, X86_E820_RAM }, { 0x100000, RAM - 0x100000, X86_E820_RAM } };
-    CHECK(x86_pvh_write_start_info(&t, "exit now", e820, 2, &err) == VS_OK);
+    CHECK(x86_pvh_write_start_info(&t, "exit now", 0xe0000, e820, 2, &err) == VS_OK);
     CHECK_EQ(rd(X86_BOOT_PVH_INFO, 4), X86_PVH_MAGIC);
     CHECK_EQ(rd(X86_BOOT_PVH_INFO + 4, 4), 1);
     CHECK_EQ(rd(X86_BOOT_PVH_INFO + 24, 8), X86_BOOT_CMDLINE);
+    CHECK_EQ(rd(X86_BOOT_PVH_INFO + 32, 8), 0xe0000); /* rsdp_paddr */
     CHECK_EQ(rd(X86_BOOT_PVH_INFO + 40, 8), X86_BOOT_PVH_MEMMAP);
     CHECK_EQ(rd(X86_BOOT_PVH_INFO + 48, 4), 2);
     CHECK_EQ(rd(X86_BOOT_PVH_MEMMAP + 24, 8), 0x100000);

@@ -285,6 +285,38 @@ bool vs_machine_display_size(VsMachine *m, unsigned scanout, unsigned *width, un
 bool vs_machine_display_read(VsMachine *m, unsigned scanout, unsigned x, unsigned y, unsigned width,
                              unsigned height, void *buf, size_t stride);
 
+/*
+ * A framebuffer in guest RAM that the guest draws into without telling the host (a linear
+ * framebuffer, e.g. one described to the OS as a simple-framebuffer or by the boot loader):
+ * the engine finds what changed with the hypervisor's dirty-page logging, so a display
+ * refreshes only the changed rectangles instead of the whole frame. Needs a machine run by
+ * KVM (VS_ERR_UNSUPPORTED otherwise: the interpreter and JIT tiers have no dirty logging).
+ * virtio-gpu scanouts do not need it: their guest reports the rectangles it flushed.
+ */
+typedef struct VsFramebuffer {
+    uint64_t gpa;             /* guest physical address of pixel (0, 0); RAM */
+    uint32_t width, height;   /* pixels */
+    uint32_t stride;          /* bytes from one row to the next, >= width * bytes_per_pixel */
+    uint32_t bytes_per_pixel; /* 1 to 4 */
+} VsFramebuffer;
+
+typedef struct VsRect {
+    uint32_t x, y, width, height;
+} VsRect;
+
+/* Start logging writes to fb (NULL: stop). The guest's vCPUs are paused for the moment it
+ * takes to map the framebuffer's pages separately. One framebuffer per machine; a new call
+ * replaces the previous one. Thread-safe. */
+VsStatus vs_machine_fb_track(VsMachine *m, const VsFramebuffer *fb, VsError *err);
+/*
+ * The rectangles of the tracked framebuffer the guest wrote since the last call (or since
+ * vs_machine_fb_track), at the granularity of guest pages: every pixel the guest wrote is
+ * in one, and every pixel reported shares a 4 KiB page with a written byte. Rows are
+ * reported as runs, at most `max` rectangles (the last one then covers the rest). *n = 0
+ * when nothing changed. Thread-safe.
+ */
+VsStatus vs_machine_fb_dirty(VsMachine *m, VsRect *rects, unsigned max, unsigned *n, VsError *err);
+
 /* ---- Input (VsConfig.display: virtio-input keyboard, tablet, mouse) ---- */
 
 /* Mouse buttons for vs_machine_input_button. */

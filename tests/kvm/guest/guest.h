@@ -12,6 +12,11 @@
 #define IOAPIC_BASE 0xfec00000ull
 #define VIRTIO_BASE 0xd0000000ull
 
+/* The microvm board's ACPI sleep control register (the FADT names it; tests that walk the
+ * tables check that) and the value that enters S5 (SLP_TYP 5 << 2 | SLP_EN). */
+#define PM_SLEEP_CTL 0x600
+#define PM_S5_VALUE  0x34
+
 /* Ports only the accel test harness (test-kvm-accel.c) listens on. */
 #define PORT_STEP   0x510 /* guest reached a step; value = step number */
 #define PORT_REPORT 0x511 /* a 32-bit value for the harness to check */
@@ -98,5 +103,7 @@ void lapic_eoi(void);
 void ioapic_route(unsigned pin, unsigned vector, unsigned apic_id);
 
 void guest_main(uint64_t index, uint64_t ncpus);
+/* Power off through the ACPI sleep control register (never returns). */
+void guest_poweroff(void) __attribute__((noreturn));
 
 #endif

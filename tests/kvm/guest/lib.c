@@ -71,10 +71,15 @@ void guest_interrupt(uint64_t vector, uint64_t rip)
         puts_uart(" at rip 0x");
         put_hex(rip);
         puts_uart("\n");
-        for (;;)
-            outb(0x64, 0xfe);
+        guest_poweroff();
     }
     guest_irq((unsigned)vector);
+}
+
+void guest_poweroff(void)
+{
+    for (;;)
+        outb(PM_SLEEP_CTL, PM_S5_VALUE);
 }
 
 void pic_disable(void)

@@ -3,8 +3,10 @@
  * A PVH guest (32-bit protected mode entry, EBX = struct hvm_start_info) that runs the same
  * on Vessel's microvm board and QEMU's (-M microvm): the start-up benchmark's guest and the
  * kvm-pvh test's. Its first instruction writes '!' to COM1; it checks the start info's magic
- * and prints the marker. With a command line starting "exit" it then resets through the
- * i8042 (both VMMs stop); otherwise it halts, so the benchmark can read the VMM's memory.
+ * and prints the marker. With a command line starting "exit" it then powers off through
+ * Vessel's ACPI sleep control register (port 0x600; nothing on QEMU's microvm, where the
+ * next step, a reset through the i8042, stops QEMU run with -no-reboot); otherwise it
+ * halts, so the benchmark can read the VMM's memory.
  */
     .section .note.Xen, "a"
     .align 4
@@ -30,7 +32,10 @@ pvh_start:
     jz 3f
     cmpl $0x74697865, (%edi) /* "exit" */
     jne 3f
-2:  mov $0xfe, %al
+2:  mov $0x600, %dx
+    mov $0x34, %al          /* SLP_TYP 5 (\_S5) << 2 | SLP_EN */
+    out %al, %dx
+    mov $0xfe, %al
     out %al, $0x64
     jmp 2b
 3:  cli

@@ -2,8 +2,8 @@
 /*
  * Entry and interrupt stubs of the bare-metal x86-64 test guests. The VMM enters every vCPU
  * here in long mode with RDI = vCPU index, RSI = vCPU count. Each vCPU gets a 16 KiB stack,
- * runs guest_main(index, count); vCPU 0 then resets through the i8042 (the microvm board
- * stops), the others halt with interrupts off.
+ * runs guest_main(index, count); vCPU 0 then powers off through the ACPI sleep control
+ * register (port 0x600, SLP_TYP 5 = \_S5, SLP_EN), the others halt with interrupts off.
  */
     .code64
     .section .text.start, "ax"
@@ -17,8 +17,7 @@ _start:
     call guest_main
     test %rbx, %rbx
     jnz 2f
-1:  mov $0xfe, %al
-    out %al, $0x64
+1:  call guest_poweroff
     jmp 1b
 2:  cli
     hlt

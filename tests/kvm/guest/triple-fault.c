@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A hostile guest: an empty IDT and a breakpoint make a triple fault, which must stop the VM
+/* A hostile guest: an empty IDT and ud2 make a triple fault, which resets the machine as on a
+ * PC; since it does so again right after every reset, the reset-loop detection must stop it
  * with a message (never a spin or a host crash). */
 #include "guest.h"
 

@@ -3,7 +3,8 @@
  * A minimal virtio-mmio console driver (virtio 1.2 sections 3.1, 4.2.3, 5.3): the guest sends
  * a line on port 0's transmit queue. Its QueueNotify write goes to a KVM ioeventfd (no exit),
  * the I/O thread writes the bytes to vessel-run's output and raises the slot's interrupt,
- * which reaches the guest through KVM_IRQ_LINE and the in-kernel IOAPIC (level-triggered).
+ * which reaches the guest through the slot's irqfd and the in-kernel IOAPIC
+ * (level-triggered: the board re-asserts on the resample fd while the line is high).
  * Run with --console virtio: the console is in slot 0 (GSI 5).
  */
 #include "guest.h"
@@ -40,13 +41,20 @@ static void set(unsigned off, uint32_t v)
     mmio_write32(VIRTIO_BASE + off, v);
 }
 
+static volatile unsigned deliveries;
+
+/* The first two deliveries end with an EOI but no InterruptACK: the device's line stays
+ * high, so a level-triggered line (the board's irqfd with its resample fd) must deliver
+ * again. The third acknowledges. */
 void guest_irq(unsigned vector)
 {
     if (vector == 0x31) {
         uint32_t isr = reg(0x60); /* InterruptStatus */
-        set(0x64, isr);           /* InterruptACK: the level line drops */
-        if (isr & 1)
-            irqs++;
+        if (++deliveries >= 3) {
+            set(0x64, isr); /* InterruptACK: the level line drops */
+            if (isr & 1)
+                irqs++;
+        }
     }
     lapic_eoi();
 }
@@ -112,4 +120,6 @@ void guest_main(uint64_t index, uint64_t ncpus)
         return;
     }
     puts_uart("virtio-console: buffer used, interrupt received\n");
+    puts_uart(deliveries >= 3 ? "virtio-console: delivered again until acknowledged\n"
+                              : "FAIL: the unacknowledged interrupt was not delivered again\n");
 }
