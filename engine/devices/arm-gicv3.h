@@ -14,9 +14,13 @@
  * - SGIs 0..15, PPIs 16..31, SPIs 32..32+nspis-1; no LPIs/ITS, no extended SPI/PPI ranges,
  *   no virtualisation (no ICH_* registers, no GICv4), no message-based SPIs.
  * - 5 priority bits (ICC_CTLR_EL1.PRIbits = 4, priorities in steps of 8), 16-bit INTIDs,
- *   so ICC_AP0R0/ICC_AP1R0 hold all 32 preemption levels; AP0R1..3/AP1R1..3 are RAZ/WI.
+ *   so ICC_AP0R0/ICC_AP1R0 hold all 32 preemption levels; AP0R1..3/AP1R1..3 do not exist
+ *   (UNDEFINED, as the architecture says for 5 priority bits).
+ * - SGIs: ICC_SGI1R_EL1 forwards an SGI of either group (GICD_CTLR.DS = 1 lets Non-secure
+ *   EL1 reach Group 0 SGIs); ICC_SGI0R_EL1 and ICC_ASGI1R_EL1 forward Group 0 SGIs only.
  * - Register writes take effect at once (GICD_CTLR.RWP and GICR_CTLR.RWP read 0).
- * - GICR_WAKER: ProcessorSleep resets to 1 and ChildrenAsleep follows it.
+ * - GICR_WAKER: ProcessorSleep resets to 1 and ChildrenAsleep follows it. As in QEMU, a
+ *   sleeping redistributor still forwards interrupts (firmware that never wakes it works).
  * Accesses of a wrong size, misaligned or to offsets with no register read 0 and are ignored;
  * INTIDs out of range are ignored: nothing the guest does reaches outside the model.
  *
