@@ -143,11 +143,6 @@ static IrqWord *irq_word(Gicv3 *g, unsigned cpu, unsigned intid)
     return intid < NUM_LOCAL ? &g->cpu[cpu].local : &g->spi[intid / 32];
 }
 
-static uint8_t *irq_prio(Gicv3 *g, unsigned cpu, unsigned intid)
-{
-    return intid < NUM_LOCAL ? &g->cpu[cpu].prio[intid] : &g->prio[intid];
-}
-
 static uint32_t pending_bits(const IrqWord *w)
 {
     return w->latch | (w->level & ~w->edge);
