@@ -235,6 +235,16 @@ static void update_cpu(Gicv3 *g, unsigned ci)
     }
 }
 
+/* After a change to interrupt intid made through vCPU ci: ci's view and, for an SPI, the view
+ * of the vCPU it is routed to. */
+static void update_intid(Gicv3 *g, unsigned ci, unsigned intid)
+{
+    update_cpu(g, ci);
+    if (intid >= NUM_LOCAL && intid < g->nirqs && g->target[intid] != NO_TARGET &&
+        g->target[intid] != ci)
+        update_cpu(g, g->target[intid]);
+}
+
 static void update_all(Gicv3 *g)
 {
     for (unsigned i = 0; i < g->ncpus; i++)
@@ -400,7 +410,7 @@ static uint64_t acknowledge(Gicv3 *g, unsigned ci, unsigned grp)
     if (h.grp != grp || !can_signal(c, &h))
         return GICV3_INTID_SPURIOUS;
     activate(g, ci, &h);
-    update_all(g); /* an SPI's state is shared by every vCPU's view */
+    update_intid(g, ci, h.intid);
     return h.intid;
 }
 
@@ -435,7 +445,7 @@ static void end_of_interrupt(Gicv3 *g, unsigned ci, unsigned grp, uint64_t val)
         return;
     if (!(c->ctlr & ICC_CTLR_EOIMODE))
         deactivate(g, ci, intid);
-    update_all(g);
+    update_intid(g, ci, intid);
 }
 
 static void generate_sgi(Gicv3 *g, unsigned self, uint64_t val, bool group0_only)
@@ -519,7 +529,7 @@ bool gicv3_cpuif_write(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t val)
         /* With EOImode 0 a DIR write is UNPREDICTABLE; we ignore it. */
         if (c->ctlr & ICC_CTLR_EOIMODE) {
             deactivate(g, cpu, val & 0xffffff);
-            update_all(g);
+            update_intid(g, cpu, val & 0xffffff);
         }
         break;
     case ICC_BPR0_EL1:

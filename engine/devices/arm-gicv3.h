@@ -31,8 +31,8 @@
  * Threads: every entry point may be called from any thread (vCPU threads for MMIO and system
  * registers, the I/O and timer threads for lines). One mutex guards the whole state.
  * The per-vCPU output callback is called with that mutex held whenever the IRQ or FIQ level
- * of that vCPU changes; it must only record the level and kick the vCPU (never call back
- * into the GIC).
+ * of that vCPU changes; it must only record the level and kick the vCPU: never call back
+ * into the GIC, never take a lock that is held around a call into the GIC.
  *
  * QEMU virt layout (the board's business; sizes from here):
  *   distributor   0x08000000, GICV3_DIST_SIZE

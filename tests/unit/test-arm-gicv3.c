@@ -396,6 +396,26 @@ static void test_eoimode1(void)
     gicv3_free(g);
 }
 
+/* A deactivation through another vCPU's ICC_DIR_EL1 updates the vCPU the SPI is routed to. */
+static void test_dir_from_other_cpu(void)
+{
+    Gicv3 *g = make_gic(2);
+    linux_boot(g, 2);
+    icc_wr(g, 0, ICC_CTLR_EL1, 2);
+    icc_wr(g, 1, ICC_CTLR_EL1, 2);
+    unsigned intid = 50;
+    gicv3_dist_mmio_ops.write(g, 0x6000 + 8 * intid, gicv3_mpidr_affinity(1), 8);
+    set_bit32(g, 0x0100, intid);
+    gicv3_set_spi(g, intid - 32, true);
+    CHECK(g_irq[1] && !g_irq[0]);
+    CHECK_EQ(linux_ack(g, 1), intid);
+    linux_eoi(g, 1, intid);
+    CHECK(!g_irq[1]); /* active until deactivated */
+    icc_wr(g, 0, ICC_DIR_EL1, intid);
+    CHECK(g_irq[1] && !g_irq[0]); /* the line is still high */
+    gicv3_free(g);
+}
+
 static void test_priority(void)
 {
     Gicv3 *g = make_gic(1);
@@ -703,6 +723,7 @@ int main(void)
     test_ppi_and_timer();
     test_sgi();
     test_eoimode1();
+    test_dir_from_other_cpu();
     test_priority();
     test_groups();
     test_reset_keeps_lines();
