@@ -17,8 +17,9 @@
  * interrupt logic sees.
  *
  * QEMU's virt board wires pin 3 to a gpio-keys "poweroff" key (KEY_POWER, active high):
- * pl061_press_power_key() holds that pin high for PL061_KEY_HOLD_NS and then releases it,
- * so the guest sees one press and one release per request (gpio-keys debounces for 5 ms).
+ * pl061_press_power_key() holds that pin high for PL061_KEY_HOLD_NS and then releases it, as
+ * QEMU's gpio-key device does, so the guest sees one press and one release per request
+ * (gpio-keys debounces for 5 ms, so a shorter pulse could be missed).
  */
 #ifndef VESSEL_PL061_H
 #define VESSEL_PL061_H
