@@ -626,10 +626,11 @@ static uint32_t id_reg(uint64_t off)
 
 /* ---- Distributor ---- */
 
+/* ITLinesNumber; CPUNumber 0 (it counts PEs usable with ARE = 0, which we do not have);
+ * IDbits 16; No1N. SecurityExtn, LPIS, MBIS, A3V, RSS, ESPI are 0. */
 static uint32_t dist_typer(const Gicv3 *g)
 {
-    unsigned cpus = g->ncpus > 8 ? 7 : g->ncpus - 1;
-    return (g->nwords - 1) | (cpus << 5) | (15u << 19) /* IDbits: 16 */ | (1u << 25) /* No1N */;
+    return (g->nwords - 1) | (15u << 19) | (1u << 25);
 }
 
 static void write_irouter(Gicv3 *g, unsigned intid, uint64_t v)
