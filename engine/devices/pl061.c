@@ -162,7 +162,9 @@ static void pl061_write(void *opaque, uint64_t offset, uint64_t value, unsigned 
         return;
     pthread_mutex_lock(&g->lock);
     if (offset < GPIO_DATA_END) {
-        uint8_t mask = (uint8_t)(offset >> 2);
+        /* Writes reach only the masked pins that are outputs (DDI 0190: "transferred onto
+         * the GPOUT pins if ... configured as outputs"); nothing is kept for input pins. */
+        uint8_t mask = (uint8_t)(offset >> 2) & g->dir;
         g->data = (uint8_t)((g->data & ~mask) | (val & mask));
     } else {
         switch (offset) {

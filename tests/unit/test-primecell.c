@@ -425,6 +425,13 @@ static void test_pl061_registers(void)
     gpio_wr(&g, GIC, 0x01);
     CHECK_EQ(g_level, 0);
 
+    /* A write to an input pin is not remembered for when it becomes an output. */
+    gpio_wr(&g, 0x80 << 2, 0x80);
+    gpio_wr(&g, GDIR, 0x8f);
+    CHECK_EQ(gpio_rd(&g, 0x80 << 2), 0x00);
+    gpio_wr(&g, GDIR, 0x0f);
+    gpio_wr(&g, GIC, 0xff); /* pin 7 just fell and rose: forget those edges */
+
     gpio_wr(&g, 0x420, 0x5a);
     CHECK_EQ(gpio_rd(&g, 0x420), 0x5a);
     CHECK_EQ(gpio_rd(&g, 0xff0), 0x0d);
