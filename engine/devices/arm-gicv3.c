@@ -80,9 +80,14 @@ enum {
     GICR_ICFGR1 = 0x0c04,
 };
 
-/* PIDR4..7, PIDR0..3, CIDR0..3 at 0xffd0.. (PIDR2.ArchRev = 3: GICv3). */
-static const uint8_t gic_idregs[12] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0xb0,
+/*
+ * PIDR4..7, PIDR0..3, CIDR0..3 at 0xffd0..: an Arm part (JEP106 0x43b), PIDR2.ArchRev 3
+ * (GICv3). The part numbers are GIC-500's distributor (0x492) and redistributor (0x493),
+ * the values QEMU's virt board shows, and consistent with GICD_IIDR (Arm, r0p0).
+ */
+static const uint8_t gic_idregs[12] = { 0x44, 0x00, 0x00, 0x00, 0x92, 0xb4,
                                         0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+#define GICR_PIDR0 0x93
 
 typedef struct IrqWord {
     uint32_t group; /* 1: Group 1 (IRQ), 0: Group 0 (FIQ) */
@@ -619,8 +624,10 @@ static void bit_reg_write(IrqWord *w, enum BitReg r, uint32_t v)
     }
 }
 
-static uint32_t id_reg(uint64_t off)
+static uint32_t id_reg(uint64_t off, bool redist)
 {
+    if (redist && off == GIC_IDREGS + 0x10)
+        return GICR_PIDR0;
     return gic_idregs[(off - GIC_IDREGS) / 4];
 }
 
@@ -680,7 +687,7 @@ static uint64_t dist_read_locked(Gicv3 *g, uint64_t off, unsigned size)
         return v;
     }
     if (off >= GIC_IDREGS && off < GICV3_DIST_SIZE)
-        return id_reg(off);
+        return id_reg(off, false);
     switch (off) {
     case GICD_CTLR: return g->ctlr | GICD_CTLR_ARE | GICD_CTLR_DS;
     case GICD_TYPER: return dist_typer(g);
@@ -780,7 +787,7 @@ static uint64_t rd_read(Gicv3 *g, unsigned ci, uint64_t off, unsigned size)
     if (size != 4)
         return 0;
     if (off >= GIC_IDREGS && off < GICR_SGI_BASE)
-        return id_reg(off);
+        return id_reg(off, true);
     switch (off) {
     case GICR_IIDR: return GIC_IIDR;
     case GICR_TYPER: return (uint32_t)redist_typer(g, ci);
