@@ -36,11 +36,15 @@ static uint8_t raw_status(const Pl061 *g)
     return (uint8_t)(level_match | (g->edge_ris & ~g->is));
 }
 
-/* Latch edges since the last look, then update the interrupt output. Lock held. */
+/*
+ * Latch edges since the last look, then update the interrupt output. Lock held. Edges are
+ * detected on input pins only: nothing on the virt board loops an output back to its input
+ * (QEMU detects none either); levels are compared on every pin, outputs included.
+ */
 static void update(Pl061 *g)
 {
     uint8_t pins = pin_levels(g);
-    uint8_t changed = pins ^ g->pins;
+    uint8_t changed = (uint8_t)((pins ^ g->pins) & ~g->dir);
     uint8_t rising = changed & pins, falling = changed & ~pins;
     uint8_t edges =
         (uint8_t)((g->ibe & changed) | (~g->ibe & g->iev & rising) | (~g->ibe & ~g->iev & falling));

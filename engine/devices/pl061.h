@@ -13,8 +13,9 @@
  * else reads 0 and is ignored.
  *
  * A pin's level is its input (pl061_set_input, from the board) when it is an input and the
- * value written to GPIODATA when it is an output; edges and levels of that are what the
- * interrupt logic sees.
+ * value written to GPIODATA when it is an output. Level-sensitive interrupts follow the
+ * level of every pin (GPIORIS shows the current match, GPIOIC does not clear it); edges are
+ * detected on input pins only, as on QEMU's virt board where no output loops back.
  *
  * QEMU's virt board wires pin 3 to a gpio-keys "poweroff" key (KEY_POWER, active high):
  * pl061_press_power_key() holds that pin high for PL061_KEY_HOLD_NS and then releases it, as

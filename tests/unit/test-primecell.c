@@ -387,8 +387,12 @@ static void test_pl061_registers(void)
     pl061_set_input(&g, 1, true); /* pin 1 is an output: the input is not seen */
     CHECK_EQ(gpio_rd(&g, 0x3fc), 0x8c);
     CHECK_EQ(pl061_mmio_ops.read(&g, 0x3fc, 4), 0x8c); /* word access works too */
-    /* Pins 0 and 1 fell above: edges latch whatever the mask (GPIOIEV 0: falling). */
-    CHECK_EQ(gpio_rd(&g, GRIS), 0x03);
+    /* Output pins 0 and 1 fell above: not edges. An input's edge latches whatever the mask
+     * (GPIOIEV 0: falling). */
+    CHECK_EQ(gpio_rd(&g, GRIS), 0);
+    pl061_set_input(&g, 6, true);
+    pl061_set_input(&g, 6, false);
+    CHECK_EQ(gpio_rd(&g, GRIS), 0x40);
     CHECK_EQ(g_level, 0);
     gpio_wr(&g, GIC, 0xff);
 
@@ -416,14 +420,20 @@ static void test_pl061_registers(void)
     pl061_set_input(&g, 5, true);
     CHECK_EQ(g_level, 0);
 
-    /* An output pin's own writes are edges too. */
+    /* An output pin's own writes are not edges; its level does count for level sense. */
     gpio_wr(&g, GIS, 0);
     gpio_wr(&g, GIBE, 0x01);
     gpio_wr(&g, GIE, 0x01);
     gpio_wr(&g, 0x1 << 2, 0x01);
-    CHECK_EQ(g_level, 1);
-    gpio_wr(&g, GIC, 0x01);
     CHECK_EQ(g_level, 0);
+    CHECK_EQ(gpio_rd(&g, GRIS), 0);
+    gpio_wr(&g, GIS, 0x01);
+    gpio_wr(&g, GIEV, 0x01);
+    CHECK_EQ(g_level, 1); /* pin 0 is driven high */
+    gpio_wr(&g, 0x1 << 2, 0x00);
+    CHECK_EQ(g_level, 0);
+    gpio_wr(&g, GIS, 0);
+    gpio_wr(&g, GIEV, 0);
 
     /* A write to an input pin is not remembered for when it becomes an output. */
     gpio_wr(&g, 0x80 << 2, 0x80);

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One script of GIC accesses, run twice: by probe.c as a bare-metal program on
- * qemu-system-aarch64 -M virt,gic-version=3,its=off (the reference), and by
- * test-gicv3-qemu.c on Vessel's model. Every read prints "index value"; the two outputs must
- * match except for the bits an op lists in `ignore` (documented differences, see there).
- * vCPU 0 runs the script with interrupts masked, so acknowledging never takes an exception;
+ * One script of accesses to the arm64 virt board's GICv3, PL031 and PL061, run twice: by
+ * probe.c as a bare-metal program on qemu-system-aarch64 -M virt,gic-version=3,its=off (the
+ * reference), and by test-arm-virt-qemu.c on Vessel's models. Every read prints "index value"; the
+ * two outputs must match except for the bits an op lists in `ignore` (documented differences, see
+ * there). vCPU 0 runs the script with interrupts masked, so acknowledging never takes an exception;
  * vCPU 1 stays powered off and is only seen through its redistributor.
  */
-#ifndef VESSEL_GICV3_PROBE_OPS_H
-#define VESSEL_GICV3_PROBE_OPS_H
+#ifndef VESSEL_VIRT_PROBE_OPS_H
+#define VESSEL_VIRT_PROBE_OPS_H
 
 #include <stdint.h>
 
@@ -47,6 +47,8 @@ typedef struct ProbeOp {
 #define GICD    0x08000000ull
 #define GICR(c) (0x080a0000ull + (uint64_t)(c)*0x20000)
 #define GICS(c) (GICR(c) + 0x10000)
+#define RTC     0x09010000ull
+#define GPIO    0x09030000ull
 
 #define RD(a)              \
     {                      \
@@ -113,6 +115,11 @@ typedef struct ProbeOp {
  *    RAZ/WI.
  *  - GICD_IPRIORITYR: QEMU keeps all 8 bits; we keep the 5 implemented ones (the rest are
  *    RAZ/WI, IHI 0069 4.8.1).
+ *  - PL061 level-sensitive interrupts: QEMU keeps a matched level in GPIORIS until GPIOIC;
+ *    the TRM (DDI 0190: GPIOIC clears the edge detection logic) and we show the current
+ *    level. The two reads after a level stops matching mask those pins.
+ * The PL031 counter runs on wall-clock time, so the script reads no RTCDR value and sets no
+ * match that depends on one.
  */
 #define TYPER_DIFF  ((1ull << 24) | (1ull << 17))
 #define CTLR_DIFF   ((1ull << 15) | (7ull << 11))
@@ -205,6 +212,34 @@ static const ProbeOp probe_ops[] = {
     SR(S_IAR1), VTIMER(0), RD(GICS(0) + 0x0200), SW(S_EOIR1, 27), SR(S_IAR1),
     WR(GICS(0) + 0x0c04, 2u << 22), VTIMER(1), VTIMER(0), RD(GICS(0) + 0x0200),
     SR(S_IAR1), SW(S_EOIR1, 27), SR(S_IAR1), SR(S_RPR),
+
+    /* PL031: identification, control, mask, match and load registers, clearing */
+    RD(RTC + 0xfe0), RD(RTC + 0xfe4), RD(RTC + 0xfe8), RD(RTC + 0xfec), RD(RTC + 0xff0),
+    RD(RTC + 0xff4), RD(RTC + 0xff8), RD(RTC + 0xffc), RD(RTC + 0x00c), RD(RTC + 0x010),
+    RD(RTC + 0x014), RD(RTC + 0x018), WR(RTC + 0x00c, 1), RD(RTC + 0x00c),
+    WR(RTC + 0x010, 0xffffffff), RD(RTC + 0x010), WR(RTC + 0x010, 0), RD(RTC + 0x010),
+    WR(RTC + 0x008, 0x40000000), RD(RTC + 0x008), WR(RTC + 0x004, 0x7fffffff),
+    RD(RTC + 0x004), RD(RTC + 0x014), WR(RTC + 0x01c, 1), RD(RTC + 0x014), RD(RTC + 0x018),
+
+    /* PL061: identification, register masks, masked data, edges of output pins */
+    RD8(GPIO + 0xfe0), RD8(GPIO + 0xfe4), RD8(GPIO + 0xfe8), RD8(GPIO + 0xfec),
+    RD8(GPIO + 0xff0), RD8(GPIO + 0xff4), RD8(GPIO + 0xff8), RD8(GPIO + 0xffc),
+    RD8(GPIO + 0x400), RD8(GPIO + 0x404), RD8(GPIO + 0x408), RD8(GPIO + 0x40c),
+    RD8(GPIO + 0x410), RD8(GPIO + 0x414), RD8(GPIO + 0x418), RD8(GPIO + 0x420),
+    RD8(GPIO + 0x3fc), WR8(GPIO + 0x400, 0xf0), RD8(GPIO + 0x400), WR8(GPIO + 0x3fc, 0xff),
+    RD8(GPIO + 0x3fc), RD8(GPIO + 0x0c0), WR8(GPIO + 0x300, 0x00), RD8(GPIO + 0x3fc),
+    RD(GPIO + 0x3fc), WR8(GPIO + 0x404, 0x0f), RD8(GPIO + 0x404), WR8(GPIO + 0x408, 0x30),
+    RD8(GPIO + 0x408), WR8(GPIO + 0x40c, 0xc0), RD8(GPIO + 0x40c), WR8(GPIO + 0x420, 0x5a),
+    RD8(GPIO + 0x420), WR8(GPIO + 0x41c, 0xff), RD8(GPIO + 0x414),
+    WR8(GPIO + 0x3fc, 0xf0), RD8(GPIO + 0x414), WR8(GPIO + 0x3fc, 0x00), RD8(GPIO + 0x414),
+    WR8(GPIO + 0x410, 0xff), RD8(GPIO + 0x418), RD(GICD + 0x0204), WR8(GPIO + 0x41c, 0x30),
+    RD8(GPIO + 0x414), RD8(GPIO + 0x418), WR8(GPIO + 0x41c, 0xff), RD8(GPIO + 0x414),
+    RD8(GPIO + 0x418), WR8(GPIO + 0x410, 0),
+    WR8(GPIO + 0x404, 0xff), WR8(GPIO + 0x40c, 0xf0), WR8(GPIO + 0x3fc, 0xf0), RD8(GPIO + 0x414),
+    WR8(GPIO + 0x40c, 0x30), RDI8(GPIO + 0x414, 0xc0), WR8(GPIO + 0x3fc, 0x00),
+    RDI8(GPIO + 0x414, 0x30),
+    WR8(GPIO + 0x40c, 0x00), RD8(GPIO + 0x414), WR8(GPIO + 0x404, 0), WR8(GPIO + 0x41c, 0xff),
+    WR8(GPIO + 0x400, 0), RD8(GPIO + 0x3fc), RD8(GPIO + 0x414),
 };
 /* clang-format on */
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Differential test of the GICv3 model against QEMU's: the script in gicv3-probe/ops.h runs
- * as a bare-metal program (gicv3-probe/probe.c) on qemu-system-aarch64 -M virt and on the
- * model here; every read must give the same value, except the bits the script marks as
- * known differences. QEMU is only the oracle.
+ * Differential test of the arm64 virt board's GICv3, PL031 and PL061 models against QEMU's:
+ * the script in virt-probe/ops.h runs as a bare-metal program (virt-probe/probe.c) on
+ * qemu-system-aarch64 -M virt and on the models here, wired as QEMU virt wires them (PL031 to
+ * SPI 2, PL061 to SPI 7); every read must give the same value, except the bits the script
+ * marks as known differences. QEMU is only the oracle.
  *
- * Usage: test-gicv3-qemu PROBE.ELF QEMU-BINARY. Exits 77 (skip) when QEMU is missing.
+ * Usage: test-arm-virt-qemu PROBE.ELF QEMU-BINARY. Exits 77 (skip) when QEMU is missing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,7 +16,9 @@
 #include <unistd.h>
 
 #include "devices/arm-gicv3.h"
-#include "gicv3-probe/ops.h"
+#include "devices/pl031.h"
+#include "devices/pl061.h"
+#include "virt-probe/ops.h"
 
 #include "check.h"
 
@@ -29,36 +32,101 @@ static const unsigned icc_encoding[] = {
     [S_IGRPEN1] = ICC_IGRPEN1_EL1,
 };
 
-#define NCPUS 2
+#define NCPUS    2
+#define RTC_SPI  2 /* QEMU virt's interrupt map */
+#define GPIO_SPI 7
 
-/* The value each read op gives on Vessel's model; UINT64_MAX for ops that do not read. */
+/* Timer fakes: the script never lets the PL031 match or the power key timer fire. */
+uint64_t vs_clock_ns(void)
+{
+    return 0;
+}
+
+void vs_timer_init(VsTimer *t, VsTimerService *svc, void (*cb)(void *), void *opaque)
+{
+    memset(t, 0, sizeof(*t));
+    t->svc = svc;
+    t->cb = cb;
+    t->opaque = opaque;
+    t->deadline_ns = UINT64_MAX;
+}
+
+void vs_timer_mod(VsTimer *t, uint64_t deadline_ns)
+{
+    t->deadline_ns = deadline_ns;
+}
+
+void vs_timer_del(VsTimer *t)
+{
+    t->deadline_ns = UINT64_MAX;
+}
+
+static Gicv3 *g_gic;
+
+static void rtc_irq(void *opaque, int level)
+{
+    (void)opaque;
+    gicv3_set_spi(g_gic, RTC_SPI, level);
+}
+
+static void gpio_irq(void *opaque, int level)
+{
+    (void)opaque;
+    gicv3_set_spi(g_gic, GPIO_SPI, level);
+}
+
+/* The value each read op gives on Vessel's models; UINT64_MAX for ops that do not read. */
 static void run_model(uint64_t *out)
 {
     Gicv3 *g = gicv3_new(NCPUS, GICV3_DEFAULT_NSPIS);
     CHECK(g != NULL);
     if (!g)
         return;
-    uint64_t redist_end = GICR(0) + gicv3_redist_size(NCPUS);
+    g_gic = g;
+    static Pl031 rtc;
+    static Pl061 gpio;
+    pl031_init(&rtc, NULL, rtc_irq, NULL);
+    pl061_init(&gpio, NULL, gpio_irq, NULL);
+
     for (unsigned i = 0; i < PROBE_NOPS; i++) {
         const ProbeOp *op = &probe_ops[i];
-        const MmioOps *ops = &gicv3_redist_mmio_ops;
-        uint64_t off = op->addr - GICR(0);
+        const MmioOps *ops = NULL;
+        void *dev = g;
+        uint64_t off = 0;
         if (op->addr >= GICD && op->addr < GICD + GICV3_DIST_SIZE) {
             ops = &gicv3_dist_mmio_ops;
             off = op->addr - GICD;
+        } else if (op->addr >= GICR(0) && op->addr < GICR(0) + gicv3_redist_size(NCPUS)) {
+            ops = &gicv3_redist_mmio_ops;
+            off = op->addr - GICR(0);
+        } else if (op->addr >= RTC && op->addr < RTC + PL031_MMIO_SIZE) {
+            ops = &pl031_mmio_ops;
+            dev = &rtc;
+            off = op->addr - RTC;
+        } else if (op->addr >= GPIO && op->addr < GPIO + PL061_MMIO_SIZE) {
+            ops = &pl061_mmio_ops;
+            dev = &gpio;
+            off = op->addr - GPIO;
         }
         out[i] = UINT64_MAX;
         switch (op->kind) {
         case P_RD:
-            CHECK(ops == &gicv3_dist_mmio_ops || op->addr < redist_end);
-            out[i] = ops->read(g, off, op->size);
+            CHECK(ops != NULL);
+            if (ops)
+                out[i] = ops->read(dev, off, op->size);
             break;
-        case P_WR: ops->write(g, off, op->val, op->size); break;
+        case P_WR:
+            CHECK(ops != NULL);
+            if (ops)
+                ops->write(dev, off, op->val, op->size);
+            break;
         case P_SYSR: CHECK(gicv3_cpuif_read(g, 0, icc_encoding[op->addr], &out[i])); break;
         case P_SYSW: CHECK(gicv3_cpuif_write(g, 0, icc_encoding[op->addr], op->val)); break;
         default: gicv3_set_ppi(g, 0, GICV3_PPI_VIRT_TIMER, op->val != 0); break;
         }
     }
+    pl061_destroy(&gpio);
+    pl031_destroy(&rtc);
     gicv3_free(g);
 }
 
@@ -128,6 +196,6 @@ int main(int argc, char **argv)
                     i, op->kind == P_RD ? "read" : "sysreg", op->addr, want[i], got[i], op->ignore);
         }
     }
-    printf("%u reads compared; %d passed, %d failed\n", reads, g_pass, g_fail);
+    printf("%u reads compared; %d checks passed, %d failed\n", reads, g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Bare-metal program for qemu-system-aarch64 -M virt,gic-version=3,its=off: runs the script
- * of ops.h on QEMU's GICv3 and prints "index value" for every read on the PL011.
+ * of ops.h on QEMU's GICv3, PL031 and PL061 and prints "index value" for every read on the PL011.
  */
 #include "ops.h"
 
