@@ -46,7 +46,8 @@ struct VsMachine {
     PhysMem mem;
     VsTimerService timers;
     BlockCache *blocks;
-    struct JitState *jit; /* the JIT tier's code cache (engine/jit), NULL when not used */
+    struct JitState *jit;           /* the JIT tier's code cache (engine/jit), NULL when not used */
+    struct TraceState *trace_state; /* --trace-state (core/trace-state.h), or NULL */
 
     /* Devices (virtio/vdev.h): the I/O thread runs their back ends. */
     VsIoThread *io;
