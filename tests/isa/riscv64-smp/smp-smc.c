@@ -107,7 +107,7 @@ static void writer(void)
             *(volatile uint32_t *)spin_slot = addi(12, 0, imm); /* addi a2, zero, imm */
         else
             *(volatile uint32_t *)get_slot = addi(10, 0, imm); /* addi a0, zero, imm */
-        __asm__ volatile("fence rw, rw" ::: "memory"); /* the data FENCE of the protocol */
+        __asm__ volatile("fence rw, rw" ::: "memory");         /* the data FENCE of the protocol */
         flag = k;
     }
     for (;;)

@@ -148,8 +148,8 @@ static void another_block(void)
         const char *what;
         int kind, arg;
     } patches[] = {
-        { "addi 7", 0, 7 },   { "slli 3", 1, 3 },    { "xori 0x55", 2, 0x55 },
-        { "jal far", 3, 0 },  { "addi -1", 0, -1 },  { "jal far again", 3, 0 },
+        { "addi 7", 0, 7 },  { "slli 3", 1, 3 },   { "xori 0x55", 2, 0x55 },
+        { "jal far", 3, 0 }, { "addi -1", 0, -1 }, { "jal far again", 3, 0 },
         { "addi 1", 0, 1 },
     };
     for (unsigned k = 0; k < ARRAY_SIZE(patches); k++) {
