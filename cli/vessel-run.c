@@ -92,6 +92,10 @@ static const char usage_text[] =
     "Diagnostics:\n"
     "  --trace LIST        comma-separated: ir, ir-opt, exec, int, mmio (to stderr;\n"
     "                      mmio: accesses nothing claimed, under KVM)\n"
+    "  --trace-state FILE  write the guest state (registers, pc, mode, some CSRs) at\n"
+    "                      every block boundary to FILE, with block chaining off, for\n"
+    "                      comparing the interpreter and the JIT (tools/lockstep);\n"
+    "                      one vCPU only\n"
     "  --stats             print translation and execution statistics at exit\n"
     "  --code-cache SIZE   translations kept before everything is flushed (default 512M)\n"
     "  -h, --help          show this help and exit\n"
@@ -354,6 +358,7 @@ enum {
     OPT_CONTROL,
     OPT_PIN,
     OPT_PROBE,
+    OPT_TRACE_STATE,
 };
 
 #define MAX_DEVICE_OPTS 32
@@ -394,6 +399,7 @@ int main(int argc, char **argv)
         { "control", required_argument, NULL, OPT_CONTROL },
         { "pin", required_argument, NULL, OPT_PIN },
         { "probe", no_argument, NULL, OPT_PROBE },
+        { "trace-state", required_argument, NULL, OPT_TRACE_STATE },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
@@ -468,6 +474,7 @@ int main(int argc, char **argv)
                 usage_error("unknown --serial '%s' (use stdio or none)", optarg);
             break;
         case OPT_TRACE: cfg.trace |= parse_trace(optarg); break;
+        case OPT_TRACE_STATE: cfg.trace_state = optarg; break;
         case OPT_STATS: cfg.stats = true; break;
         case OPT_CODE_CACHE:
             if (!vs_parse_size(optarg, &cfg.code_cache_size) || cfg.code_cache_size < 65536)

@@ -11,6 +11,7 @@
 #include "core/blocks.h"
 #include "core/cpu.h"
 #include "core/machine.h"
+#include "core/trace-state.h"
 #include "ir/interp.h"
 #include "jit/jit.h"
 
@@ -75,7 +76,8 @@ static VsBlock *find_block(VsCpu *cpu, uint64_t vpc, uint32_t mode)
 static void cpu_halt_wait(VsCpu *cpu)
 {
     pthread_mutex_lock(&cpu->halt_lock);
-    while (cpu->halted && !atomic_load(&cpu->interrupt_request) && !cpu->ops->has_work(cpu))
+    while (cpu->halted && !(atomic_load(&cpu->interrupt_request) & ~CPU_REQ_TRACE) &&
+           !cpu->ops->has_work(cpu))
         pthread_cond_wait(&cpu->halt_cond, &cpu->halt_lock);
     pthread_mutex_unlock(&cpu->halt_lock);
 }
@@ -99,7 +101,8 @@ static void reap_cb(VsMachine *m, void *arg)
 static bool handle_requests(VsCpu *cpu)
 {
     VsMachine *m = cpu->machine;
-    uint32_t req = atomic_exchange(&cpu->interrupt_request, 0);
+    /* CPU_REQ_TRACE stays set while tracing (core/trace-state.h). */
+    uint32_t req = atomic_fetch_and(&cpu->interrupt_request, CPU_REQ_TRACE);
     if (req & CPU_REQ_FLUSH) {
         jmp_cache_flush(cpu);
     }
@@ -129,7 +132,8 @@ static void cpu_loop(VsCpu *cpu)
         cpu->halted = false;
     }
     for (;;) {
-        if (atomic_load_explicit(&cpu->interrupt_request, memory_order_relaxed) ||
+        if ((atomic_load_explicit(&cpu->interrupt_request, memory_order_relaxed) &
+             ~CPU_REQ_TRACE) ||
             __atomic_load_n(&m->stop_requested, __ATOMIC_RELAXED)) {
             if (!handle_requests(cpu))
                 return;
@@ -152,6 +156,8 @@ static void cpu_loop(VsCpu *cpu)
         uint32_t mode;
         arch->get_exec_key(cpu, &vpc, &mode);
         cpu->mode = mode;
+        if (m->trace_state)
+            trace_state_record(m->trace_state, cpu, mode);
         VsBlock *b = find_block(cpu, vpc, mode);
         if (m->cfg.trace & VS_TRACE_EXEC)
             fprintf(stderr, "cpu%u: exec 0x%llx mode=0x%x\n", cpu->index, (unsigned long long)vpc,

@@ -25,6 +25,10 @@ enum {
     CPU_REQ_EXIT = 1u << 0,  /* stop/pause/exclusive section requested by the machine */
     CPU_REQ_IRQ = 1u << 1,   /* an interrupt line changed: re-check pending interrupts */
     CPU_REQ_FLUSH = 1u << 2, /* translations invalidated; flush the jump cache */
+    /* Permanent while --trace-state records the state at every block boundary: the vCPU
+     * loop ignores it, but it makes every block's chaining return to the loop (both tiers
+     * test interrupt_request != 0 before entering the next block). core/trace-state.h */
+    CPU_REQ_TRACE = 1u << 3,
 };
 
 #define JMP_CACHE_BITS 12
@@ -93,6 +97,10 @@ struct VsArchOps {
     const char *name;
     size_t cpu_size; /* sizeof the arch CPU struct */
     const IrGlobals *globals;
+    /* State outside the IR globals that --trace-state records too (CSRs): name, offset
+     * in the arch CPU struct, IR_I64. Nothing time-dependent (core/trace-state.h). */
+    const IrGlobalDef *trace_fields;
+    unsigned ntrace_fields;
     unsigned mmu_modes; /* number of MMU indexes used */
 
     /* Reset the arch state (called at creation and on system reset). */

@@ -13,6 +13,7 @@
 #include "core/iothread.h"
 #include "core/machine.h"
 #include "core/pin.h"
+#include "core/trace-state.h"
 #include "jit/jit.h"
 #include "virtio/vdev.h"
 
@@ -279,6 +280,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
     m->cfg.initrd = dup_or_null(cfg->initrd);
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
     m->cfg.pin_cpus = dup_or_null(cfg->pin_cpus);
+    m->cfg.trace_state = NULL; /* only read here: m->trace_state owns the open file */
     bool cfg_ok = config_dup_devices(&m->cfg, cfg);
     if (jit && jit_threshold == 0)
         snprintf(m->accel_summary, sizeof(m->accel_summary),
@@ -327,6 +329,21 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         vs_machine_destroy(m);
         return st;
     }
+    if (cfg->trace_state) {
+        /* Records of several vCPUs would interleave as the host schedules them. */
+        if (cfg->smp != 1 || use_accel || !arch ||
+            arch->globals->count + arch->ntrace_fields > 256) {
+            vs_machine_destroy(m);
+            return vs_error_set(err, VS_ERR_UNSUPPORTED,
+                                "--trace-state needs one vCPU (--smp 1) run by the "
+                                "interpreter or the JIT (--accel interp or jit)");
+        }
+        st = trace_state_open(&m->trace_state, cfg->trace_state, arch, err);
+        if (st != VS_OK) {
+            vs_machine_destroy(m);
+            return st;
+        }
+    }
     if (!vs_timer_service_start(&m->timers)) {
         vs_machine_destroy(m);
         return vs_error_set(err, VS_ERR_NOMEM, "cannot start the timer thread");
@@ -340,6 +357,8 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         m->ncpus++;
         m->cpus[i]->jit_enabled = m->jit != NULL;
         m->cpus[i]->jit_threshold = jit_threshold;
+        if (m->trace_state) /* every block returns to the vCPU loop: trace-state.h */
+            atomic_fetch_or(&m->cpus[i]->interrupt_request, CPU_REQ_TRACE);
         if (arch)
             arch->cpu_reset(m->cpus[i]);
     }
@@ -711,6 +730,7 @@ void vs_machine_destroy(VsMachine *m)
     free(m->cpus);
     blocks_destroy(m->blocks);
     jit_destroy(m->jit);
+    trace_state_close(m->trace_state);
     physmem_destroy(&m->mem);
     free((char *)m->cfg.firmware);
     free((char *)m->cfg.kernel);

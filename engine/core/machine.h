@@ -47,6 +47,8 @@ struct VsMachine {
     VsTimerService timers;
     BlockCache *blocks;
     struct JitState *jit; /* the JIT tier's code cache (engine/jit), NULL when not used */
+    /* --trace-state (core/trace-state.h), or NULL */
+    struct TraceState *trace_state;
 
     /* Devices (virtio/vdev.h): the I/O thread runs their back ends. */
     VsIoThread *io;

@@ -33,6 +33,31 @@ static const IrGlobalDef rv_global_defs[RV_G_COUNT] = {
     G("f31", f[31]),       G("fflags", fflags),   G("frm", frm),   G("res_addr", res_addr),
     G("res_val", res_val), G("mstatus", mstatus),
 };
+
+/*
+ * CSRs that --trace-state records besides the globals (core/trace-state.h). Left out:
+ * mip, whose MTIP follows the host clock, and the counter offsets, which follow
+ * insn_count.
+ */
+static const IrGlobalDef rv_trace_fields[] = {
+    G("priv", priv),
+    G("mepc", mepc),
+    G("mcause", mcause),
+    G("mtval", mtval),
+    G("mtvec", mtvec),
+    G("mscratch", mscratch),
+    G("mie", mie),
+    G("medeleg", medeleg),
+    G("mideleg", mideleg),
+    G("sepc", sepc),
+    G("scause", scause),
+    G("stval", stval),
+    G("stvec", stvec),
+    G("sscratch", sscratch),
+    G("satp", satp),
+    G("mcounteren", mcounteren),
+    G("scounteren", scounteren),
+};
 #undef G
 
 const IrGlobals rv_globals = { rv_global_defs, RV_G_COUNT, RV_G_PC };
@@ -218,6 +243,8 @@ const VsArchOps rv_arch_ops = {
     .name = "riscv64",
     .cpu_size = sizeof(RvCpu),
     .globals = &rv_globals,
+    .trace_fields = rv_trace_fields,
+    .ntrace_fields = sizeof(rv_trace_fields) / sizeof(rv_trace_fields[0]),
     .mmu_modes = RV_MMU_COUNT,
     .cpu_reset = rv_reset,
     .get_exec_key = rv_get_exec_key,

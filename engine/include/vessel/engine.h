@@ -165,6 +165,9 @@ typedef struct VsConfig {
      * interpreting it until then. 0: the engine default, which compiles every block
      * before its first run. */
     uint64_t jit_threshold;
+    /* Diagnostics: write the guest state at every block boundary to this file (NULL: off;
+     * one vCPU, interpreter or JIT). Format and purpose: engine/core/trace-state.h. */
+    const char *trace_state;
 } VsConfig;
 
 /* Fill *cfg with defaults: riscv64, auto, 512 MiB, 1 vCPU. */
