@@ -30,6 +30,7 @@ struct BlockCache {
     VsBlock *zombies;
     size_t zombie_bytes, live_bytes, limit, reap_at;
     BlockCacheStats stats;
+    _Atomic uint64_t inval_gen; /* bumped by every page invalidation */
     void (*flush_hook)(void *opaque);
     void *flush_opaque;
     void (*invalidate_hook)(void *opaque, VsBlock *b);
@@ -162,6 +163,10 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
      * vCPU's own IrFunc outside the lock, then insert. */
     IrFunc *const f = &cpu->xlate;
     uint64_t t0 = vs_clock_ns();
+    /* Stores to the page must invalidate from before its bytes are read; a block read while
+     * its page was invalidated (rewritten) runs once but is not kept. */
+    mmu_mark_code_page(m, ppc);
+    uint64_t gen = atomic_load(&bc->inval_gen);
     unsigned ninsns = 0;
     uint64_t ppc2 = UINT64_MAX;
     ir_reset(f);
@@ -218,6 +223,14 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
     atomic_store(&b->valid, true);
 
     pthread_mutex_lock(&bc->lock);
+    if (atomic_load(&bc->inval_gen) != gen) {
+        atomic_store(&b->valid, false);
+        b->zombie_next = bc->zombies;
+        bc->zombies = b;
+        bc->zombie_bytes += bytes;
+        pthread_mutex_unlock(&bc->lock);
+        return b;
+    }
     /* Another vCPU may have translated the same block meanwhile: keep theirs. */
     unsigned h = key_hash(vpc, ppc, mode);
     for (VsBlock *o = bc->hash[h]; o; o = o->hash_next) {
@@ -239,14 +252,14 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
     bc->stats.interp_bytes += bytes;
     bc->stats.translate_ns += vs_clock_ns() - t0;
     bool housekeeping = bc->live_bytes > bc->limit || bc->zombie_bytes > bc->reap_at;
-    pthread_mutex_unlock(&bc->lock);
-    if (housekeeping) /* flush or reap at the next block boundary */
-        atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
-
-    /* Stores to these pages must now invalidate. */
+    /* Stores to these pages must now invalidate. Under the lock, so an invalidation of the
+     * page (which clears its code bit) cannot fall between the insertion and the mark. */
     mmu_mark_code_page(m, ppc);
     if (ppc2 != UINT64_MAX)
         mmu_mark_code_page(m, ppc2);
+    pthread_mutex_unlock(&bc->lock);
+    if (housekeeping) /* flush or reap at the next block boundary */
+        atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
     return b;
 }
 
@@ -282,6 +295,7 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
     uint64_t ppage = paddr & GUEST_PAGE_MASK;
     bool any = false;
     pthread_mutex_lock(&bc->lock);
+    atomic_fetch_add(&bc->inval_gen, 1);
     PageEntry *p = page_get(bc, ppage, false);
     while (p && p->blocks) {
         VsBlock *b = p->blocks;
@@ -304,8 +318,9 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
         bc->stats.invalidated++;
         any = true;
     }
-    pthread_mutex_unlock(&bc->lock);
+    /* Under the lock: a block of this page inserted after it sets the bit again. */
     mmu_clear_code_page(m, ppage);
+    pthread_mutex_unlock(&bc->lock);
     return any;
 }
 

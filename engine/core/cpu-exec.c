@@ -59,8 +59,8 @@ static VsBlock *find_block(VsCpu *cpu, uint64_t vpc, uint32_t mode)
         b = blocks_translate(cpu, vpc, ppc, mode);
         /* JIT-only: compile now, while cpu->xlate still holds the block's optimised IR
          * (also when another vCPU inserted the same block first: same key, same IR). */
-        if (cpu->jit_enabled && cpu->jit_threshold == 0 && !b->jit_code && !b->jit_failed &&
-            !jit_wants_flush(cpu->machine->jit)) {
+        if (cpu->jit_enabled && cpu->jit_threshold == 0 && atomic_load(&b->valid) && !b->jit_code &&
+            !b->jit_failed && !jit_wants_flush(cpu->machine->jit)) {
             jit_compile(cpu->machine->jit, b, &cpu->xlate);
             if (jit_wants_flush(cpu->machine->jit))
                 atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);

@@ -130,10 +130,9 @@ typedef struct Cg {
     struct {
         size_t jcc_disp;
         unsigned member;
-    } * back_exits; /* interrupt checks on back edges */
+    } * back_exits; /* interrupt checks on member edges */
     unsigned nback, cap_back;
-    uint32_t *label_op; /* regions: index of each label's op, or UINT32_MAX */
-    bool fail;          /* something the JIT does not handle: fall back to the interpreter */
+    bool fail; /* something the JIT does not handle: fall back to the interpreter */
 } Cg;
 
 static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
@@ -1147,15 +1146,15 @@ static void emit_link_stub(Cg *g, JitLink *l, size_t epilogue)
 
 /*
  * goto_block to another member of the region: the globals that are not pinned go to
- * memory (the member's temps are dead), the pinned ones stay in their registers. A back
- * edge checks interrupt_request first (a loop must still take interrupts and stop
- * requests), leaving through a stub that writes the pinned globals back.
+ * memory (the member's temps are dead), the pinned ones stay in their registers. Every
+ * edge checks interrupt_request first, as a chained exit does (a loop must still take
+ * interrupts and stop requests, and --trace-state sees every block boundary), leaving
+ * through a stub that writes the pinned globals back.
  */
 static void emit_region_edge(Cg *g, unsigned member)
 {
     writeback(g, g->op_index, 0xffffu & ~g->pinned_regs, true);
-
-    if (g->label_pos[member] != SIZE_MAX) {
+    {
         if (!grow((void **)&g->back_exits, &g->cap_back, g->nback + 1, sizeof(*g->back_exits))) {
             g->fail = true;
             return;
@@ -1301,14 +1300,7 @@ static void emit_op(Cg *g, const IrOp *op)
     case IR_OP_BRCOND: {
         writeback(g, i, 0xffffu & ~g->pinned_regs, false);
         XCond cc = emit_compare(g, (IrType)op->type, (IrCond)op->flags, op->a, op->b);
-        /* A label holding only a forward jump to another member: jump there directly
-         * (nothing is dirty on this path, so the member edge would store nothing). */
-        uint32_t target = op->aux;
-        uint32_t at = g->label_op ? g->label_op[target] : UINT32_MAX;
-        if (at != UINT32_MAX && at + 1 < f->nops && f->ops[at + 1].opc == IR_OP_BR &&
-            f->ops[at + 1].aux < g->nmembers && g->label_pos[f->ops[at + 1].aux] == SIZE_MAX)
-            target = f->ops[at + 1].aux;
-        jump_to_label(g, (int)cc, target);
+        jump_to_label(g, (int)cc, op->aux);
         return;
     }
     case IR_OP_GOTO_BLOCK: {
@@ -1458,7 +1450,7 @@ static void codegen(Cg *g)
     for (unsigned k = 0; k < g->nlinks; k++)
         emit_link_stub(g, &g->links[k], epilogue);
     for (unsigned k = 0; k < g->nback; k++) {
-        /* A back edge saw a request: write the pinned globals back, leave at the member. */
+        /* An edge saw a request: write the pinned globals back, leave at the member. */
         x_patch_rel32(x, g->back_exits[k].jcc_disp, x_pos(x));
         for (unsigned p = 0; p < g->npins; p++)
             x_store(x, 8, ENV, X_NOREG, 1, home_of_loc(g, g->pin_loc[p]), g->pin_r[p]);
@@ -1622,14 +1614,6 @@ static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile, const Reg
     free(seen);
     if (g->nmembers) {
         choose_pins(g);
-        g->label_op = malloc((f->nlabels ? f->nlabels : 1) * sizeof(uint32_t));
-        if (!g->label_op)
-            return false;
-        for (unsigned l = 0; l < f->nlabels; l++)
-            g->label_op[l] = UINT32_MAX;
-        for (unsigned i = 0; i < f->nops; i++)
-            if (f->ops[i].opc == IR_OP_LABEL && f->ops[i].aux < f->nlabels)
-                g->label_op[f->ops[i].aux] = i;
     }
     return true;
 }
@@ -1638,7 +1622,6 @@ static void cg_free(Cg *g)
 {
     free(g->links);
     free(g->back_exits);
-    free(g->label_op);
     free(g->loc_reg);
     free(g->last_use);
     free(g->label_pos);

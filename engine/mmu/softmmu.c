@@ -173,14 +173,21 @@ static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned siz
         return;
     }
     void *host = (void *)(uintptr_t)(vaddr + e->addend);
-    if (tag & TLB_CODE) {
-        /* Self-modifying code: drop the translations of this page first. */
-        uint64_t paddr;
-        if (host_to_phys(&cpu->machine->mem, host, &paddr))
-            blocks_invalidate_page(cpu->machine, paddr);
-        __atomic_and_fetch(&e->addr_write, ~TLB_CODE, __ATOMIC_RELAXED);
-    }
     memcpy(host, &val, size);
+    if (tag & TLB_CODE) {
+        /* Self-modifying code: drop the translations of this page after the store, so a
+         * translation racing with it either reads the new bytes or is dropped. */
+        uint64_t paddr;
+        atomic_thread_fence(memory_order_seq_cst);
+        if (host_to_phys(&cpu->machine->mem, host, &paddr)) {
+            blocks_invalidate_page(cpu->machine, paddr);
+            __atomic_and_fetch(&e->addr_write, ~TLB_CODE, __ATOMIC_SEQ_CST);
+            /* Another vCPU may have marked the page again meanwhile. */
+            MemRegion *r = physmem_find(&cpu->machine->mem, paddr);
+            if (r && r->kind == MR_RAM && region_page_has_code(r, paddr & GUEST_PAGE_MASK))
+                __atomic_or_fetch(&e->addr_write, TLB_CODE, __ATOMIC_SEQ_CST);
+        }
+    }
 }
 
 uint64_t mmu_load_slow(VsCpu *cpu, uint64_t vaddr, unsigned flags)

@@ -808,7 +808,7 @@ static void test_region(JitState *js, Gen *g, IrFunc *out)
 /*
  * A loop across two members: M0 adds 3 to g1, M1 counts g0 down and jumps back to M0
  * until it is 0. Runs to the end in generated code; with a request pending it leaves at
- * the first back edge with every register written back and the pc of M0.
+ * the first edge (M0 to M1) with every register written back and the pc of M1.
  */
 static void test_region_loop(JitState *js, IrFunc *out)
 {
@@ -858,8 +858,8 @@ static void test_region_loop(JitState *js, IrFunc *out)
             CHECK(cpu->common.insn_count == insns + 20, "loop: 20 insns counted");
             CHECK(cpu->pc == 0x80006100, "loop: pc of the last block run");
         } else {
-            CHECK(r == INTERP_RET_LOOKUP && cpu->pc == 0x80006000, "request: left at M0");
-            CHECK(cpu->g[0] == 9 && cpu->g[1] == s0.g[1] + 3, "request: state written back");
+            CHECK(r == INTERP_RET_LOOKUP && cpu->pc == 0x80006100, "request: left for M1");
+            CHECK(cpu->g[0] == 10 && cpu->g[1] == s0.g[1] + 3, "request: state written back");
         }
         atomic_store(&cpu->common.interrupt_request, 0);
     }
