@@ -109,7 +109,8 @@ static void setup(void)
     memset(cpu, 0, sizeof(*cpu));
     cpu->common.ops = &test_arch;
     cpu->common.machine = &machine;
-    cpu->common.tlb = calloc(TLB_MAX_MMU_IDX, sizeof(TlbTable));
+    if (!tlb_init(&cpu->common))
+        abort();
     cpu->common.jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
     tlb_flush_all(&cpu->common);
     cpus[0] = &cpu->common;
