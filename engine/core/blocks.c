@@ -393,4 +393,15 @@ unsigned blocks_hottest(BlockCache *bc, VsBlock **out, unsigned n)
 void jmp_cache_flush(VsCpu *cpu)
 {
     memset(cpu->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
+    memset(cpu->jmp_pages, 0, sizeof(cpu->jmp_pages));
+}
+
+void jmp_cache_flush_page(VsCpu *cpu, uint64_t vaddr)
+{
+    uint64_t page = vaddr & GUEST_PAGE_MASK, n = (vaddr >> GUEST_PAGE_BITS) % JMP_PAGE_BITS;
+    if (!(cpu->jmp_pages[n / 64] & (1ull << (n % 64))))
+        return; /* no entry was made for a pc in this page since the last full flush */
+    for (unsigned i = 0; i < JMP_CACHE_SIZE; i++)
+        if ((cpu->jmp_cache[i].vpc & GUEST_PAGE_MASK) == page)
+            cpu->jmp_cache[i].block = NULL;
 }

@@ -29,6 +29,7 @@ enum {
 
 #define JMP_CACHE_BITS 12
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
+#define JMP_PAGE_BITS  4096u
 
 typedef struct JmpCacheEntry {
     uint64_t vpc;
@@ -76,6 +77,11 @@ typedef struct VsCpu {
     bool halted;
 
     IrFunc xlate; /* translation scratch (reused) */
+
+    /* One bit per (virtual page number mod JMP_PAGE_BITS): set when a jump-cache entry for
+     * a pc in such a page is made, cleared when the whole jump cache is. A single-page
+     * flush (sfence.vma with an address) skips the scan when its bit is clear. */
+    uint64_t jmp_pages[JMP_PAGE_BITS / 64];
 
     TlbDesc *tlb_desc; /* [TLB_MAX_MMU_IDX]: sizing state and victim entries */
     void *tlb_mem;     /* the tables' reservation (tlb_init) */
