@@ -43,6 +43,7 @@ typedef struct VsCpuStats {
     uint64_t loop_entries;     /* blocks entered from the vCPU loop, not by chaining */
     uint64_t jmp_cache_misses; /* chaining found no block in the jump cache */
     uint64_t tlb_fills;        /* entries filled after a page walk (loads, stores, fetches) */
+    uint64_t tlb_lookups;      /* loads/stores/atomics executed (counted with --stats only) */
     uint64_t tlb_misses;       /* loads/stores/atomics that missed the main TLB */
     uint64_t tlb_victim_hits;  /* ... of those, found in the victim TLB (no walk) */
     uint64_t tlb_flushes;      /* tables cleared by full flushes (empty ones are skipped) */

@@ -678,9 +678,13 @@ void vs_machine_print_stats(VsMachine *m, void *file)
             /* Misses are loads/stores/atomics that left the inline lookup for want of an
              * entry; the victim hits among them needed no page walk. */
             fprintf(out,
-                    "cpu%u TLB: %llu misses (%.2f per 1000 insns), %llu victim hits, "
-                    "%llu flushes, %llu page flushes, %llu resizes, entries now",
-                    i, (unsigned long long)s->tlb_misses,
+                    "cpu%u TLB: %llu lookups, %.3f%% hits, %llu misses (%.2f per 1000 insns), "
+                    "%llu victim hits, %llu flushes, %llu page flushes, %llu resizes, entries now",
+                    i, (unsigned long long)s->tlb_lookups,
+                    s->tlb_lookups && s->tlb_lookups >= s->tlb_misses
+                        ? 100.0 * (double)(s->tlb_lookups - s->tlb_misses) / (double)s->tlb_lookups
+                        : 0.0,
+                    (unsigned long long)s->tlb_misses,
                     m->cpus[i]->insn_count
                         ? 1000.0 * (double)s->tlb_misses / (double)m->cpus[i]->insn_count
                         : 0.0,
