@@ -120,6 +120,9 @@ bool physmem_cmpxchg(PhysMem *pm, uint64_t paddr, unsigned size, uint64_t expect
 /* Flushes per shrink decision: a table is halved only when this many flushes in a row
  * each found at most 1/8 of it used. */
 #define TLB_SHRINK_WINDOW 16
+/* A flush of a table with at most this many slots filled since the last flush clears just
+ * those slots (they are logged), not the whole table. */
+#define TLB_FILL_LOG 64
 
 /* Flag bits in a tag's low bits. Kept above bit 2 so an 8-byte alignment compare fits. */
 #define TLB_INVALID    (1ull << 11) /* entry empty / access not permitted */
@@ -143,12 +146,13 @@ typedef struct TlbFast {
 
 /* Sizing state and victim entries of one MMU index (cold, owned by the vCPU thread). */
 typedef struct TlbDesc {
-    unsigned bits;           /* the table has 1 << bits entries */
-    uint32_t used;           /* empty slots filled since the last flush (upper bound) */
-    uint32_t evictions;      /* valid entries replaced since the last flush or resize */
-    uint32_t window_used;    /* largest `used` found at a flush in the shrink window */
-    uint32_t window_flushes; /* flushes in the shrink window so far */
-    unsigned victim_next;    /* round-robin replacement */
+    unsigned bits;                 /* the table has 1 << bits entries */
+    uint32_t used;                 /* empty slots filled since the last flush (upper bound) */
+    uint32_t filled[TLB_FILL_LOG]; /* the first TLB_FILL_LOG of those slots */
+    uint32_t evictions;            /* valid entries replaced since the last flush or resize */
+    uint32_t window_used;          /* largest `used` found at a flush in the shrink window */
+    uint32_t window_flushes;       /* flushes in the shrink window so far */
+    unsigned victim_next;          /* round-robin replacement */
     TlbEntry victim[TLB_VICTIM_SIZE];
 } TlbDesc;
 

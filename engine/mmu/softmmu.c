@@ -116,6 +116,15 @@ static unsigned bits_for_use(uint32_t used)
     return bits;
 }
 
+/* An empty slot of index idx is being filled. */
+static void note_fill(VsCpu *cpu, unsigned idx, const TlbEntry *e)
+{
+    TlbDesc *d = &cpu->tlb_desc[idx];
+    if (d->used < TLB_FILL_LOG)
+        d->filled[d->used] = (uint32_t)(e - cpu->tlb[idx].table);
+    d->used++;
+}
+
 static void tlb_flush_idx(VsCpu *cpu, unsigned idx)
 {
     TlbDesc *d = &cpu->tlb_desc[idx];
@@ -139,8 +148,13 @@ static void tlb_flush_idx(VsCpu *cpu, unsigned idx)
     if (d->used == 0)
         return; /* nothing was filled since the last flush: every entry is still empty */
     TlbEntry *t = cpu->tlb[idx].table;
-    for (size_t j = 0, n = (size_t)1 << d->bits; j < n; j++)
-        t[j] = empty_entry;
+    if (d->used <= TLB_FILL_LOG) {
+        for (unsigned j = 0; j < d->used; j++)
+            t[d->filled[j]] = empty_entry;
+    } else {
+        for (size_t j = 0, n = (size_t)1 << d->bits; j < n; j++)
+            t[j] = empty_entry;
+    }
     d->used = 0;
     cpu->stats.tlb_flushes++;
 }
@@ -220,7 +234,7 @@ static TlbEntry *tlb_make_room(VsCpu *cpu, unsigned idx, uint64_t vaddr)
     TlbDesc *d = &cpu->tlb_desc[idx];
     TlbEntry *e = tlb_entry(&cpu->tlb[idx], vaddr);
     if (entry_is_empty(e)) {
-        d->used++;
+        note_fill(cpu, idx, e);
         return e;
     }
     if (!entry_has_page(e, vaddr & GUEST_PAGE_MASK)) {
@@ -230,8 +244,8 @@ static TlbEntry *tlb_make_room(VsCpu *cpu, unsigned idx, uint64_t vaddr)
         d->victim_next = (d->victim_next + 1) % TLB_VICTIM_SIZE;
         if (++d->evictions >= (1u << d->bits) && d->bits < TLB_MAX_BITS) {
             tlb_resize(cpu, idx, d->bits + 1);
-            d->used = 1;
-            return tlb_entry(&cpu->tlb[idx], vaddr);
+            e = tlb_entry(&cpu->tlb[idx], vaddr);
+            note_fill(cpu, idx, e);
         }
     }
     return e;
@@ -296,7 +310,7 @@ static bool tlb_victim_swap(VsCpu *cpu, unsigned idx, uint64_t vaddr, int access
             continue;
         TlbEntry old = *e;
         if (entry_is_empty(&old))
-            d->used++;
+            note_fill(cpu, idx, e);
         *e = *ve;
         *ve = old;
         entry_recheck_code(cpu, e);

@@ -267,6 +267,45 @@ static void conflicting_pages(VsCpu *c, unsigned idx, uint64_t *a, uint64_t *b)
     CHECK(tlb_entry(&c->tlb[idx], *a) == tlb_entry(&c->tlb[idx], *b));
 }
 
+/* A flush after few fills clears just the logged slots; every way a slot gets filled must
+ * be logged, or a stale entry would survive the flush. */
+static void test_flush_partial(void)
+{
+    VsCpu *c = cpus[0];
+    const unsigned counts[] = { 1, TLB_FILL_LOG - 1, TLB_FILL_LOG, TLB_FILL_LOG + 1, 300 };
+    for (unsigned k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+        tlb_flush_all(c);
+        for (unsigned p = 0; p < counts[k]; p++)
+            load(c, 0, ALIAS_BASE + ((uint64_t)p << GUEST_PAGE_BITS));
+        tlb_flush_mask(c, 1u << 0);
+        unsigned stale = 0;
+        for (unsigned p = 0; p < counts[k]; p++)
+            stale += inline_hit(c, 0, ALIAS_BASE + ((uint64_t)p << GUEST_PAGE_BITS));
+        CHECK_EQ(stale, 0);
+    }
+    /* A slot refilled from the victim TLB after a page flush emptied it. */
+    tlb_flush_all(c);
+    uint64_t a, b;
+    conflicting_pages(c, 0, &a, &b);
+    load(c, 0, a);
+    load(c, 0, b);                      /* a -> victim */
+    tlb_flush_page_mask(c, b, 1u << 0); /* the slot is empty again */
+    unsigned w = walks;
+    load(c, 0, a); /* from the victim TLB into the empty slot */
+    CHECK_EQ(walks, w);
+    tlb_flush_mask(c, 1u << 0);
+    CHECK(!inline_hit(c, 0, a));
+    /* A slot filled right after a growth. */
+    tlb_flush_all(c);
+    unsigned before = tlb_size(c, 0);
+    uint64_t last = 0;
+    for (unsigned p = 0; tlb_size(c, 0) == before; p++)
+        load(c, 0, last = ALIAS_BASE + ((uint64_t)p << GUEST_PAGE_BITS));
+    CHECK(inline_hit(c, 0, last));
+    tlb_flush_mask(c, 1u << 0);
+    CHECK(!inline_hit(c, 0, last));
+}
+
 static void test_victim(void)
 {
     VsCpu *c = cpus[0];
@@ -451,6 +490,7 @@ int main(void)
     test_shrink();
     test_flush_skips_empty();
     test_victim();
+    test_flush_partial();
     test_flush_page();
     test_code_pages();
     test_mmio_and_rom();
