@@ -17,12 +17,12 @@
  */
 #include "isa.h"
 
-#define PTE_V (1ul << 0)
-#define PTE_R (1ul << 1)
-#define PTE_W (1ul << 2)
-#define PTE_X (1ul << 3)
-#define PTE_A (1ul << 6)
-#define PTE_D (1ul << 7)
+#define PTE_V   (1ul << 0)
+#define PTE_R   (1ul << 1)
+#define PTE_W   (1ul << 2)
+#define PTE_X   (1ul << 3)
+#define PTE_A   (1ul << 6)
+#define PTE_D   (1ul << 7)
 
 #define NVPAGES 4096u
 #define NPPAGES 64u
