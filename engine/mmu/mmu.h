@@ -56,6 +56,9 @@ typedef struct MemRegion {
 typedef struct PhysMem {
     MemRegion **regions; /* sorted by base, non-overlapping */
     unsigned count, cap;
+    /* The largest RAM region, which physmem_find tries first: page-table walks and most
+     * other lookups land there. */
+    MemRegion *main_ram;
     /* Called by physmem_dma_written() for each RAM page holding translated code that a
      * device wrote (the machine invalidates the page's translations). May be NULL. */
     void (*code_written)(void *opaque, uint64_t paddr);

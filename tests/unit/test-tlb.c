@@ -479,6 +479,13 @@ int main(void)
         printf("cannot build the physical map\n");
         return 1;
     }
+    /* physmem_find tries the largest RAM region first; the others are still found. */
+    CHECK(machine.mem.main_ram && machine.mem.main_ram->kind == MR_RAM);
+    CHECK(physmem_find(&machine.mem, RAM_BASE + 5) == machine.mem.main_ram);
+    CHECK(physmem_find(&machine.mem, MMIO_BASE + 8)->kind == MR_MMIO);
+    CHECK(physmem_find(&machine.mem, ROM_BASE)->kind == MR_ROM);
+    CHECK(!physmem_find(&machine.mem, RAM_BASE + ((uint64_t)RAM_PAGES << GUEST_PAGE_BITS)));
+    CHECK(!physmem_find(&machine.mem, RAM_BASE - 1));
     cpus[0] = new_cpu();
     cpus[1] = new_cpu();
     machine.cpus = cpus;
