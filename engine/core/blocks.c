@@ -153,6 +153,48 @@ uint64_t block_pc_of_op(const VsBlock *b, const InterpInsn *op)
     return b->ninsn_map ? b->insn_map[lo].pc : b->vpc;
 }
 
+static bool op_looks_up_tlb(uint8_t opc)
+{
+    return opc == IR_OP_LD || opc == IR_OP_ST || opc == IR_OP_ATOMIC_RMW || opc == IR_OP_CMPXCHG;
+}
+
+static uint64_t h_count_tlb_lookup(VsCpu *cpu)
+{
+    cpu->stats.tlb_lookups++;
+    return 0;
+}
+
+static const IrHelper count_tlb_lookup = { "count_tlb_lookup", (void *)h_count_tlb_lookup, 0,
+                                           IR_HELPER_PASS_CPU };
+
+/*
+ * --stats only: put a call counting TLB lookups before every load, store and atomic, so
+ * the statistics can give an exact TLB hit rate. It costs a helper call per access, which
+ * is why normal runs never have it (their inline lookups stay as they are).
+ */
+static void count_tlb_lookups(IrFunc *f)
+{
+    unsigned n = f->nops, nmem = 0;
+    for (unsigned i = 0; i < n; i++)
+        nmem += op_looks_up_tlb(f->ops[i].opc);
+    if (!nmem)
+        return;
+    ir_call0(f, &count_tlb_lookup, false); /* appended: the template for the others */
+    IrOp call = f->ops[n];
+    IrOp *ops = malloc((size_t)(n + nmem) * sizeof(IrOp));
+    if (!ops)
+        abort();
+    unsigned j = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (op_looks_up_tlb(f->ops[i].opc))
+            ops[j++] = call;
+        ops[j++] = f->ops[i];
+    }
+    free(f->ops);
+    f->ops = ops;
+    f->nops = f->cap_ops = n + nmem;
+}
+
 VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
 {
     VsMachine *m = cpu->machine;
@@ -186,6 +228,8 @@ VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode)
 #endif
     unsigned nops_before = f->nops;
     ir_optimize(f);
+    if (m->cfg.stats)
+        count_tlb_lookups(f);
     if (m->cfg.trace & VS_TRACE_IR_OPT) {
         fprintf(stderr, "OPT: vpc=0x%llx\n", (unsigned long long)vpc);
         ir_print(f, stderr);
@@ -427,4 +471,15 @@ void jmp_cache_flush(VsCpu *cpu)
 {
     memset(cpu->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(JmpCacheEntry));
     cpu->jit_link = NULL; /* it may point at a block about to be freed */
+    memset(cpu->jmp_pages, 0, sizeof(cpu->jmp_pages));
+}
+
+void jmp_cache_flush_page(VsCpu *cpu, uint64_t vaddr)
+{
+    uint64_t page = vaddr & GUEST_PAGE_MASK, n = (vaddr >> GUEST_PAGE_BITS) % JMP_PAGE_BITS;
+    if (!(cpu->jmp_pages[n / 64] & (1ull << (n % 64))))
+        return; /* no entry was made for a pc in this page since the last full flush */
+    for (unsigned i = 0; i < JMP_CACHE_SIZE; i++)
+        if ((cpu->jmp_cache[i].vpc & GUEST_PAGE_MASK) == page)
+            cpu->jmp_cache[i].block = NULL;
 }

@@ -98,5 +98,13 @@ static inline unsigned jmp_cache_hash(uint64_t vpc)
     return (unsigned)((vpc >> 1) ^ (vpc >> (1 + JMP_CACHE_BITS))) & (JMP_CACHE_SIZE - 1);
 }
 void jmp_cache_flush(VsCpu *cpu);
+/* Drop the entries for pcs in the virtual page of vaddr (after a change to its mapping). */
+void jmp_cache_flush_page(VsCpu *cpu, uint64_t vaddr);
+/* Record that an entry for vpc is being made (see VsCpu.jmp_pages). */
+static inline void jmp_cache_note_page(VsCpu *cpu, uint64_t vpc)
+{
+    uint64_t n = (vpc >> GUEST_PAGE_BITS) % JMP_PAGE_BITS;
+    cpu->jmp_pages[n / 64] |= 1ull << (n % 64);
+}
 
 #endif

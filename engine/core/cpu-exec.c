@@ -66,6 +66,7 @@ static VsBlock *find_block(VsCpu *cpu, uint64_t vpc, uint32_t mode)
                 atomic_fetch_or(&cpu->interrupt_request, CPU_REQ_EXIT);
         }
     }
+    jmp_cache_note_page(cpu, vpc);
     je->vpc = vpc;
     je->mode = mode;
     je->block = b;

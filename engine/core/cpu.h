@@ -33,6 +33,7 @@ enum {
 
 #define JMP_CACHE_BITS 12
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
+#define JMP_PAGE_BITS  4096u
 
 typedef struct JmpCacheEntry {
     uint64_t vpc;
@@ -45,7 +46,13 @@ typedef struct VsCpuStats {
     uint64_t insns_executed;
     uint64_t loop_entries;     /* blocks entered from the vCPU loop, not by chaining */
     uint64_t jmp_cache_misses; /* chaining found no block in the jump cache */
-    uint64_t tlb_fills;
+    uint64_t tlb_fills;        /* entries filled after a page walk (loads, stores, fetches) */
+    uint64_t tlb_lookups;      /* loads/stores/atomics executed (counted with --stats only) */
+    uint64_t tlb_misses;       /* loads/stores/atomics that missed the main TLB */
+    uint64_t tlb_victim_hits;  /* ... of those, found in the victim TLB (no walk) */
+    uint64_t tlb_flushes;      /* tables cleared by full flushes (empty ones are skipped) */
+    uint64_t tlb_page_flushes; /* single-page flushes */
+    uint64_t tlb_resizes;
     uint64_t exceptions, interrupts;
 } VsCpuStats;
 
@@ -53,11 +60,11 @@ typedef struct VsCpu {
     /* Hot fields first. */
     _Atomic uint32_t interrupt_request; /* CPU_REQ_* */
     uint32_t mode;                      /* translation mode of the code now running */
-    TlbTable *tlb;                      /* [TLB_MAX_MMU_IDX] */
     JmpCacheEntry *jmp_cache;           /* [JMP_CACHE_SIZE] */
     VsBlock *cur_block;                 /* block being executed */
     const void *cur_op;                 /* interpreter op being executed (for faults) */
     uint64_t insn_count;                /* retired guest instructions (approximate) */
+    TlbFast tlb[TLB_MAX_MMU_IDX];       /* what the inline TLB lookups read */
 
     uint64_t temps[IR_MAX_TEMPS]; /* interpreter temp frame */
 
@@ -75,6 +82,15 @@ typedef struct VsCpu {
     bool halted;
 
     IrFunc xlate; /* translation scratch (reused) */
+
+    /* One bit per (virtual page number mod JMP_PAGE_BITS): set when a jump-cache entry for
+     * a pc in such a page is made, cleared when the whole jump cache is. A single-page
+     * flush (sfence.vma with an address) skips the scan when its bit is clear. */
+    uint64_t jmp_pages[JMP_PAGE_BITS / 64];
+
+    TlbDesc *tlb_desc; /* [TLB_MAX_MMU_IDX]: sizing state and victim entries */
+    void *tlb_mem;     /* the tables' reservation (tlb_init) */
+    size_t tlb_mem_size;
 
     void *accel; /* AccelVcpu (accel/accel.h) when a hardware accelerator runs this vCPU */
 

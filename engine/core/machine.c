@@ -152,16 +152,13 @@ static VsCpu *cpu_create(VsMachine *m, unsigned index)
         pthread_cond_init(&cpu->halt_cond, NULL);
         return cpu;
     }
-    size_t tlb_bytes = sizeof(TlbTable) * TLB_MAX_MMU_IDX;
-    cpu->tlb = vs_mem_map(tlb_bytes, false);
     cpu->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
-    if (!cpu->tlb || !cpu->jmp_cache) {
-        vs_mem_unmap(cpu->tlb, tlb_bytes);
+    if (!tlb_init(cpu) || !cpu->jmp_cache) {
+        tlb_destroy(cpu);
         free(cpu->jmp_cache);
         free(cpu);
         return NULL;
     }
-    tlb_flush_all(cpu);
     pthread_mutex_init(&cpu->halt_lock, NULL);
     pthread_cond_init(&cpu->halt_cond, NULL);
     ir_init(&cpu->xlate, arch->globals);
@@ -172,7 +169,7 @@ static void cpu_destroy(VsCpu *cpu)
 {
     if (!cpu)
         return;
-    vs_mem_unmap(cpu->tlb, sizeof(TlbTable) * TLB_MAX_MMU_IDX);
+    tlb_destroy(cpu);
     free(cpu->jmp_cache);
     ir_free(&cpu->xlate);
     pthread_mutex_destroy(&cpu->halt_lock);
@@ -707,6 +704,26 @@ void vs_machine_print_stats(VsMachine *m, void *file)
                 (unsigned long long)s->blocks_executed,
                 jt ? 100.0 * (double)hits / (double)jt : 0.0, (unsigned long long)s->tlb_fills,
                 (unsigned long long)s->exceptions, (unsigned long long)s->interrupts);
+        if (m->arch) {
+            /* Misses are loads/stores/atomics that left the inline lookup for want of an
+             * entry; the victim hits among them needed no page walk. */
+            fprintf(out,
+                    "cpu%u TLB: %llu lookups, %.3f%% hits, %llu misses (%.2f per 1000 insns), "
+                    "%llu victim hits, %llu flushes, %llu page flushes, %llu resizes, entries now",
+                    i, (unsigned long long)s->tlb_lookups,
+                    s->tlb_lookups && s->tlb_lookups >= s->tlb_misses
+                        ? 100.0 * (double)(s->tlb_lookups - s->tlb_misses) / (double)s->tlb_lookups
+                        : 0.0,
+                    (unsigned long long)s->tlb_misses,
+                    m->cpus[i]->insn_count
+                        ? 1000.0 * (double)s->tlb_misses / (double)m->cpus[i]->insn_count
+                        : 0.0,
+                    (unsigned long long)s->tlb_victim_hits, (unsigned long long)s->tlb_flushes,
+                    (unsigned long long)s->tlb_page_flushes, (unsigned long long)s->tlb_resizes);
+            for (unsigned idx = 0; idx < m->arch->mmu_modes; idx++)
+                fprintf(out, " %u", tlb_size(m->cpus[i], idx));
+            fprintf(out, " (per MMU index)\n");
+        }
         if (m->arch && m->arch->dump_state)
             m->arch->dump_state(m->cpus[i], out);
     }

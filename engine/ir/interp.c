@@ -291,7 +291,7 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
 
     uint8_t *const env = (uint8_t *)cpu;
     const uint32_t pc_off = cpu->ops->globals->defs[cpu->ops->globals->pc_global].offset;
-    TlbTable *const tlb = cpu->tlb;
+    const TlbFast *const tlb = cpu->tlb;
     const InterpInsn *ip;
     const InterpInsn *b_code;
 
@@ -449,21 +449,20 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
 #undef L_CC
 
     /* Loads and stores: inline TLB hit, slow path on anything else. */
-#define L_LOAD(n, T, size, EXT)                                                     \
-    L_##n:                                                                          \
-    {                                                                               \
-        uint64_t va = R(ip->a) + ip->imm;                                           \
-        const TlbEntry *e =                                                         \
-            &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
-        T v;                                                                        \
-        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_read)) {        \
-            memcpy(&v, (const void *)(uintptr_t)(va + e->addend), size);            \
-        } else {                                                                    \
-            cpu->cur_op = ip;                                                       \
-            v = (T)mmu_load_slow(cpu, va, ip->c);                                   \
-        }                                                                           \
-        R(ip->d) = EXT;                                                             \
-        NEXT;                                                                       \
+#define L_LOAD(n, T, size, EXT)                                              \
+    L_##n:                                                                   \
+    {                                                                        \
+        uint64_t va = R(ip->a) + ip->imm;                                    \
+        const TlbEntry *e = tlb_entry(&tlb[IR_MEM_MMUIDX(ip->c)], va);       \
+        T v;                                                                 \
+        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_read)) { \
+            memcpy(&v, (const void *)(uintptr_t)(va + e->addend), size);     \
+        } else {                                                             \
+            cpu->cur_op = ip;                                                \
+            v = (T)mmu_load_slow(cpu, va, ip->c);                            \
+        }                                                                    \
+        R(ip->d) = EXT;                                                      \
+        NEXT;                                                                \
     }
     L_LOAD(LD8U, uint8_t, 1, (uint64_t)v)
     L_LOAD(LD8S, uint8_t, 1, (uint64_t)(int64_t)(int8_t)v)
@@ -474,20 +473,19 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
     L_LOAD(LD64, uint64_t, 8, v)
 #undef L_LOAD
 
-#define L_STORE(n, T, size)                                                         \
-    L_##n:                                                                          \
-    {                                                                               \
-        uint64_t va = R(ip->a) + ip->imm;                                           \
-        const TlbEntry *e =                                                         \
-            &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
-        T v = (T)R(ip->b);                                                          \
-        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write)) {       \
-            memcpy((void *)(uintptr_t)(va + e->addend), &v, size);                  \
-        } else {                                                                    \
-            cpu->cur_op = ip;                                                       \
-            mmu_store_slow(cpu, va, v, ip->c);                                      \
-        }                                                                           \
-        NEXT;                                                                       \
+#define L_STORE(n, T, size)                                                   \
+    L_##n:                                                                    \
+    {                                                                         \
+        uint64_t va = R(ip->a) + ip->imm;                                     \
+        const TlbEntry *e = tlb_entry(&tlb[IR_MEM_MMUIDX(ip->c)], va);        \
+        T v = (T)R(ip->b);                                                    \
+        if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write)) { \
+            memcpy((void *)(uintptr_t)(va + e->addend), &v, size);            \
+        } else {                                                              \
+            cpu->cur_op = ip;                                                 \
+            mmu_store_slow(cpu, va, v, ip->c);                                \
+        }                                                                     \
+        NEXT;                                                                 \
     }
     L_STORE(ST8, uint8_t, 1)
     L_STORE(ST16, uint16_t, 2)
@@ -496,15 +494,15 @@ int interp_exec(VsCpu *cpu, VsBlock *b)
 #undef L_STORE
 
     /* Atomics: the host pointer comes from the TLB (write permission, aligned). */
-#define AMO_PTR(size)                                                                           \
-    uint64_t va = R(ip->a);                                                                     \
-    const TlbEntry *e = &tlb[IR_MEM_MMUIDX(ip->c)].e[(va >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)]; \
-    void *p;                                                                                    \
-    if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write))                         \
-        p = (void *)(uintptr_t)(va + e->addend);                                                \
-    else {                                                                                      \
-        cpu->cur_op = ip;                                                                       \
-        p = mmu_atomic_host(cpu, va, ip->c);                                                    \
+#define AMO_PTR(size)                                                   \
+    uint64_t va = R(ip->a);                                             \
+    const TlbEntry *e = tlb_entry(&tlb[IR_MEM_MMUIDX(ip->c)], va);      \
+    void *p;                                                            \
+    if (likely((va & (GUEST_PAGE_MASK | (size - 1))) == e->addr_write)) \
+        p = (void *)(uintptr_t)(va + e->addend);                        \
+    else {                                                              \
+        cpu->cur_op = ip;                                               \
+        p = mmu_atomic_host(cpu, va, ip->c);                            \
     }
 #define AMO_XCHG(T, p, v) __atomic_exchange_n((T *)p, (T)v, __ATOMIC_SEQ_CST)
 #define AMO_ADD(T, p, v)  __atomic_fetch_add((T *)p, (T)v, __ATOMIC_SEQ_CST)

@@ -794,17 +794,18 @@ static void emit_unop(Cg *g, const IrOp *op)
 static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off)
 {
     unsigned size = 1u << IR_MEM_LOG2SIZE(flags);
-    int32_t table = (int32_t)(IR_MEM_MMUIDX(flags) * sizeof(TlbTable));
-    _Static_assert(sizeof(TlbEntry) == 32, "the index computation assumes 32-byte entries");
+    /* The table's mask and base come from the CPU state: the TLB is resized at run time. */
+    int32_t fast = (int32_t)(offsetof(VsCpu, tlb) + IR_MEM_MMUIDX(flags) * sizeof(TlbFast));
+    _Static_assert(sizeof(TlbEntry) == 1u << TLB_ENTRY_BITS, "entry size is the index scale");
     x_mov_rr(&g->x, true, X_RDX, X_RAX);
-    x_shift_ri(&g->x, X_SHR, true, X_RDX, GUEST_PAGE_BITS - 5);
-    x_alu_ri(&g->x, X_AND, false, X_RDX, (int32_t)((TLB_SIZE - 1) << 5));
-    x_alu_rm(&g->x, X_ADD, true, X_RDX, ENV, (int32_t)offsetof(VsCpu, tlb));
+    x_shift_ri(&g->x, X_SHR, true, X_RDX, GUEST_PAGE_BITS - TLB_ENTRY_BITS);
+    x_alu_rm(&g->x, X_AND, true, X_RDX, ENV, fast + (int32_t)offsetof(TlbFast, mask));
+    x_alu_rm(&g->x, X_ADD, true, X_RDX, ENV, fast + (int32_t)offsetof(TlbFast, table));
     x_mov_rr(&g->x, true, X_RCX, X_RAX);
     x_alu_ri(&g->x, X_AND, true, X_RCX, (int32_t)(GUEST_PAGE_MASK | (size - 1)));
-    x_alu_rm(&g->x, X_CMP, true, X_RCX, X_RDX, table + (int32_t)tag_off);
+    x_alu_rm(&g->x, X_CMP, true, X_RCX, X_RDX, (int32_t)tag_off);
     size_t j = x_jcc_label(&g->x, X_CC_NE);
-    x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, table + (int32_t)offsetof(TlbEntry, addend));
+    x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, (int32_t)offsetof(TlbEntry, addend));
     return j;
 }
 

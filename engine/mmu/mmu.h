@@ -56,6 +56,9 @@ typedef struct MemRegion {
 typedef struct PhysMem {
     MemRegion **regions; /* sorted by base, non-overlapping */
     unsigned count, cap;
+    /* The largest RAM region, which physmem_find tries first: page-table walks and most
+     * other lookups land there. */
+    MemRegion *main_ram;
     /* Called by physmem_dma_written() for each RAM page holding translated code that a
      * device wrote (the machine invalidates the page's translations). May be NULL. */
     void (*code_written)(void *opaque, uint64_t paddr);
@@ -99,9 +102,30 @@ bool physmem_cmpxchg(PhysMem *pm, uint64_t paddr, unsigned size, uint64_t expect
 
 /* ---- Software TLB ---- */
 
-#define TLB_BITS        12
-#define TLB_SIZE        (1u << TLB_BITS)
+/*
+ * Each MMU index has its own direct-mapped table whose size follows the guest: it starts
+ * at 1 << TLB_INIT_BITS entries, doubles (up to 1 << TLB_MAX_BITS) when a table's worth
+ * of valid entries has been replaced since the last flush or resize (the working set
+ * does not fit), and halves at flush time when the recent flushes found it mostly unused
+ * (so flushes stay cheap). The inline lookups read the mask and table from the CPU state
+ * (TlbFast); the table never moves, only the mask changes (the memory for the largest
+ * size is reserved once, and touched only as far as it is used).
+ *
+ * A small fully associative victim TLB per index keeps the last entries evicted by
+ * conflicts; the slow path looks there before walking the page table.
+ */
+#define TLB_ENTRY_BITS  5 /* log2(sizeof(TlbEntry)) */
+#define TLB_MIN_BITS    8
+#define TLB_INIT_BITS   10
+#define TLB_MAX_BITS    16 /* 64 Ki entries: 256 MiB of 4 KiB pages, 2 MiB of table */
+#define TLB_VICTIM_SIZE 8
 #define TLB_MAX_MMU_IDX 8
+/* Flushes per shrink decision: a table is halved only when this many flushes in a row
+ * each found at most 1/8 of it used. */
+#define TLB_SHRINK_WINDOW 16
+/* A flush of a table with at most this many slots filled since the last flush clears just
+ * those slots (they are logged), not the whole table. */
+#define TLB_FILL_LOG 64
 
 /* Flag bits in a tag's low bits. Kept above bit 2 so an 8-byte alignment compare fits. */
 #define TLB_INVALID    (1ull << 11) /* entry empty / access not permitted */
@@ -116,18 +140,41 @@ typedef struct TlbEntry {
     uintptr_t addend;    /* host = guest_vaddr + addend (RAM); for MMIO: paddr - vaddr */
 } TlbEntry;
 
-typedef struct TlbTable {
-    TlbEntry e[TLB_SIZE];
-} TlbTable;
+/* What the inline lookups read (hot, in VsCpu): entry address =
+ * table + ((vaddr >> (GUEST_PAGE_BITS - TLB_ENTRY_BITS)) & mask). */
+typedef struct TlbFast {
+    uintptr_t mask; /* (entries - 1) << TLB_ENTRY_BITS */
+    TlbEntry *table;
+} TlbFast;
+
+/* Sizing state and victim entries of one MMU index (cold, owned by the vCPU thread). */
+typedef struct TlbDesc {
+    unsigned bits;                 /* the table has 1 << bits entries */
+    uint32_t used;                 /* empty slots filled since the last flush (upper bound) */
+    uint32_t filled[TLB_FILL_LOG]; /* the first TLB_FILL_LOG of those slots */
+    uint32_t evictions;            /* valid entries replaced since the last flush or resize */
+    uint32_t window_used;          /* largest `used` found at a flush in the shrink window */
+    uint32_t window_flushes;       /* flushes in the shrink window so far */
+    unsigned victim_next;          /* round-robin replacement */
+    TlbEntry victim[TLB_VICTIM_SIZE];
+} TlbDesc;
 
 enum MmuAccess { MMU_READ = 0, MMU_WRITE = 1, MMU_EXEC = 2 };
 /* Permissions produced by an arch page walk. */
 enum { MMU_PROT_R = 1, MMU_PROT_W = 2, MMU_PROT_X = 4 };
 
-static inline TlbEntry *tlb_entry(TlbTable *t, uint64_t vaddr)
+static inline TlbEntry *tlb_entry(const TlbFast *t, uint64_t vaddr)
 {
-    return &t->e[(vaddr >> GUEST_PAGE_BITS) & (TLB_SIZE - 1)];
+    return (TlbEntry *)((uintptr_t)t->table +
+                        ((uintptr_t)(vaddr >> (GUEST_PAGE_BITS - TLB_ENTRY_BITS)) & t->mask));
 }
+
+/* Allocate a vCPU's TLBs (every index at TLB_INIT_BITS, all entries invalid) / free them.
+ * tlb_init returns false when out of memory. */
+bool tlb_init(VsCpu *cpu);
+void tlb_destroy(VsCpu *cpu);
+/* Entries of MMU index idx right now (tests, statistics). */
+unsigned tlb_size(const VsCpu *cpu, unsigned idx);
 
 /* Flush every entry of the given MMU indexes (bit mask) of one vCPU. */
 void tlb_flush_mask(VsCpu *cpu, unsigned idx_mask);

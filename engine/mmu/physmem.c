@@ -55,6 +55,8 @@ static bool insert(PhysMem *pm, MemRegion *r)
     memmove(&pm->regions[pos + 1], &pm->regions[pos], (pm->count - pos) * sizeof(*pm->regions));
     pm->regions[pos] = r;
     pm->count++;
+    if (r->kind == MR_RAM && (!pm->main_ram || r->size > pm->main_ram->size))
+        pm->main_ram = r;
     return true;
 }
 
@@ -123,6 +125,9 @@ MemRegion *physmem_add_mmio(PhysMem *pm, const char *name, uint64_t base, uint64
 
 MemRegion *physmem_find(const PhysMem *pm, uint64_t paddr)
 {
+    MemRegion *ram = pm->main_ram;
+    if (ram && paddr - ram->base < ram->size)
+        return ram;
     unsigned lo = 0, hi = pm->count;
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;

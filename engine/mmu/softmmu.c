@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Software TLB: fills, flushes and the slow paths behind the inline fast path. */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/blocks.h"
@@ -8,6 +9,7 @@
 #include "core/machine.h"
 #include "ir/ir.h"
 #include "mmu/mmu.h"
+#include "osal/osal.h"
 
 /* The guest physical address of a host pointer into RAM/ROM. */
 static bool host_to_phys(const PhysMem *pm, const void *host, uint64_t *paddr)
@@ -25,15 +27,143 @@ static bool host_to_phys(const PhysMem *pm, const void *host, uint64_t *paddr)
 
 static const TlbEntry empty_entry = { TLB_INVALID, TLB_INVALID, TLB_INVALID, 0 };
 
+#define TLB_TABLE_BYTES(bits) (sizeof(TlbEntry) << (bits))
+
+static bool entry_is_empty(const TlbEntry *e)
+{
+    return (e->addr_read & e->addr_write & e->addr_code & TLB_INVALID) != 0;
+}
+
+bool tlb_init(VsCpu *cpu)
+{
+    size_t per_idx = TLB_TABLE_BYTES(TLB_MAX_BITS);
+    cpu->tlb_mem_size = per_idx * TLB_MAX_MMU_IDX;
+    /* Reserved lazily: only the part of each table in use is ever touched. */
+    cpu->tlb_mem = vs_mem_map(cpu->tlb_mem_size, false);
+    cpu->tlb_desc = calloc(TLB_MAX_MMU_IDX, sizeof(TlbDesc));
+    if (!cpu->tlb_mem || !cpu->tlb_desc) {
+        tlb_destroy(cpu);
+        return false;
+    }
+    for (unsigned i = 0; i < TLB_MAX_MMU_IDX; i++) {
+        TlbDesc *d = &cpu->tlb_desc[i];
+        TlbEntry *t = (TlbEntry *)((uint8_t *)cpu->tlb_mem + i * per_idx);
+        d->bits = TLB_INIT_BITS;
+        for (size_t j = 0; j < ((size_t)1 << d->bits); j++)
+            t[j] = empty_entry;
+        for (unsigned v = 0; v < TLB_VICTIM_SIZE; v++)
+            d->victim[v] = empty_entry;
+        cpu->tlb[i].table = t;
+        cpu->tlb[i].mask = (((uintptr_t)1 << d->bits) - 1) << TLB_ENTRY_BITS;
+    }
+    return true;
+}
+
+void tlb_destroy(VsCpu *cpu)
+{
+    vs_mem_unmap(cpu->tlb_mem, cpu->tlb_mem_size);
+    free(cpu->tlb_desc);
+    cpu->tlb_mem = NULL;
+    cpu->tlb_desc = NULL;
+    memset(cpu->tlb, 0, sizeof(cpu->tlb));
+}
+
+unsigned tlb_size(const VsCpu *cpu, unsigned idx)
+{
+    return 1u << cpu->tlb_desc[idx].bits;
+}
+
+static void victims_clear(TlbDesc *d)
+{
+    for (unsigned v = 0; v < TLB_VICTIM_SIZE; v++)
+        d->victim[v] = empty_entry;
+}
+
+/*
+ * Give index idx a table of 1 << bits entries, all invalid (a resize is also a flush).
+ * The table stays where it is; other threads (mmu_mark_code_page) read the mask with an
+ * acquire load and see either size, and every entry they can reach is valid memory.
+ */
+static void tlb_resize(VsCpu *cpu, unsigned idx, unsigned bits)
+{
+    TlbDesc *d = &cpu->tlb_desc[idx];
+    TlbEntry *t = cpu->tlb[idx].table;
+    size_t n = (size_t)1 << bits;
+    if (bits < d->bits) {
+        /* Publish the smaller mask before the tail goes away. */
+        __atomic_store_n(&cpu->tlb[idx].mask, (uintptr_t)(n - 1) << TLB_ENTRY_BITS,
+                         __ATOMIC_RELEASE);
+        vs_mem_discard((uint8_t *)t + TLB_TABLE_BYTES(bits),
+                       TLB_TABLE_BYTES(d->bits) - TLB_TABLE_BYTES(bits));
+    }
+    for (size_t j = 0; j < n; j++)
+        t[j] = empty_entry;
+    /* Growing: the new entries are invalid before the larger mask makes them reachable. */
+    __atomic_store_n(&cpu->tlb[idx].mask, (uintptr_t)(n - 1) << TLB_ENTRY_BITS, __ATOMIC_RELEASE);
+    d->bits = bits;
+    d->used = d->evictions = 0;
+    d->window_used = d->window_flushes = 0;
+    victims_clear(d);
+    cpu->stats.tlb_resizes++;
+}
+
+/* Smallest table size (as bits) that keeps `used` entries at most a quarter full. */
+static unsigned bits_for_use(uint32_t used)
+{
+    unsigned bits = TLB_MIN_BITS;
+    while (bits < TLB_MAX_BITS && ((uint64_t)used << 2) > ((uint64_t)1 << bits))
+        bits++;
+    return bits;
+}
+
+/* An empty slot of index idx is being filled. */
+static void note_fill(VsCpu *cpu, unsigned idx, const TlbEntry *e)
+{
+    TlbDesc *d = &cpu->tlb_desc[idx];
+    if (d->used < TLB_FILL_LOG)
+        d->filled[d->used] = (uint32_t)(e - cpu->tlb[idx].table);
+    d->used++;
+}
+
+static void tlb_flush_idx(VsCpu *cpu, unsigned idx)
+{
+    TlbDesc *d = &cpu->tlb_desc[idx];
+    if (d->used > d->window_used)
+        d->window_used = d->used;
+    if (++d->window_flushes >= TLB_SHRINK_WINDOW) {
+        /* A whole window of flushes found the table at most 1/8 used: halve it (at most
+         * down to what the busiest of them needed). */
+        bool shrink =
+            d->bits > TLB_MIN_BITS && ((uint64_t)d->window_used << 3) <= ((uint64_t)1 << d->bits);
+        unsigned want = bits_for_use(d->window_used);
+        d->window_used = d->window_flushes = 0;
+        if (shrink && want < d->bits) {
+            tlb_resize(cpu, idx, d->bits - 1);
+            cpu->stats.tlb_flushes++;
+            return;
+        }
+    }
+    victims_clear(d);
+    d->evictions = 0;
+    if (d->used == 0)
+        return; /* nothing was filled since the last flush: every entry is still empty */
+    TlbEntry *t = cpu->tlb[idx].table;
+    if (d->used <= TLB_FILL_LOG) {
+        for (unsigned j = 0; j < d->used; j++)
+            t[d->filled[j]] = empty_entry;
+    } else {
+        for (size_t j = 0, n = (size_t)1 << d->bits; j < n; j++)
+            t[j] = empty_entry;
+    }
+    d->used = 0;
+    cpu->stats.tlb_flushes++;
+}
+
 void tlb_flush_mask(VsCpu *cpu, unsigned idx_mask)
 {
-    for (unsigned i = 0; i < TLB_MAX_MMU_IDX; i++) {
-        if (!(idx_mask & (1u << i)))
-            continue;
-        TlbEntry *e = cpu->tlb[i].e;
-        for (unsigned j = 0; j < TLB_SIZE; j++)
-            e[j] = empty_entry;
-    }
+    for (unsigned i = 0; i < TLB_MAX_MMU_IDX; i++)
+        if (idx_mask & (1u << i))
+            tlb_flush_idx(cpu, i);
 }
 
 void tlb_flush_all(VsCpu *cpu)
@@ -41,16 +171,30 @@ void tlb_flush_all(VsCpu *cpu)
     tlb_flush_mask(cpu, (1u << TLB_MAX_MMU_IDX) - 1);
 }
 
+/* A non-empty entry is for one page: every tag without TLB_INVALID holds it. */
+static bool entry_has_page(const TlbEntry *e, uint64_t page)
+{
+    const uint64_t tags[3] = { e->addr_read, e->addr_write, e->addr_code };
+    for (unsigned i = 0; i < 3; i++)
+        if (!(tags[i] & TLB_INVALID))
+            return (tags[i] & GUEST_PAGE_MASK) == page;
+    return false;
+}
+
 void tlb_flush_page_mask(VsCpu *cpu, uint64_t vaddr, unsigned idx_mask)
 {
     uint64_t page = vaddr & GUEST_PAGE_MASK;
+    cpu->stats.tlb_page_flushes++;
     for (unsigned i = 0; i < TLB_MAX_MMU_IDX; i++) {
         if (!(idx_mask & (1u << i)))
             continue;
         TlbEntry *e = tlb_entry(&cpu->tlb[i], vaddr);
-        if ((e->addr_read & GUEST_PAGE_MASK) == page || (e->addr_write & GUEST_PAGE_MASK) == page ||
-            (e->addr_code & GUEST_PAGE_MASK) == page)
+        if (entry_has_page(e, page))
             *e = empty_entry;
+        TlbDesc *d = &cpu->tlb_desc[i];
+        for (unsigned v = 0; v < TLB_VICTIM_SIZE; v++)
+            if (entry_has_page(&d->victim[v], page))
+                d->victim[v] = empty_entry;
     }
 }
 
@@ -60,12 +204,58 @@ static bool region_page_has_code(const MemRegion *r, uint64_t paddr)
     return __atomic_load_n(&r->code_bitmap[pg / 8], __ATOMIC_SEQ_CST) & (1u << (pg % 8));
 }
 
-void tlb_set_page(VsCpu *cpu, unsigned mmu_idx, uint64_t vaddr, uint64_t paddr, int prot)
+/*
+ * A writable RAM entry that was not built by tlb_set_page just now (one coming back from
+ * the victim TLB) may have missed a concurrent mmu_mark_code_page: after the entry is in
+ * the table, look at the page's code bit again, as tlb_set_page does.
+ */
+static void entry_recheck_code(VsCpu *cpu, TlbEntry *e)
 {
-    VsMachine *m = cpu->machine;
+    uint64_t tag = e->addr_write;
+    if (tag & (TLB_INVALID | TLB_MMIO | TLB_CODE))
+        return;
+    atomic_thread_fence(memory_order_seq_cst);
+    uint64_t paddr;
+    const void *host = (const void *)(uintptr_t)((tag & GUEST_PAGE_MASK) + e->addend);
+    if (host_to_phys(&cpu->machine->mem, host, &paddr)) {
+        MemRegion *r = physmem_find(&cpu->machine->mem, paddr);
+        if (r && r->kind == MR_RAM && region_page_has_code(r, paddr))
+            __atomic_or_fetch(&e->addr_write, TLB_CODE, __ATOMIC_RELAXED);
+    }
+}
+
+/*
+ * The slot for vaddr in index idx is about to be overwritten: keep a valid entry in the
+ * victim TLB, count the eviction and grow the table when a table's worth of valid entries
+ * has been replaced since the last flush or resize. Returns the slot to fill.
+ */
+static TlbEntry *tlb_make_room(VsCpu *cpu, unsigned idx, uint64_t vaddr)
+{
+    TlbDesc *d = &cpu->tlb_desc[idx];
+    TlbEntry *e = tlb_entry(&cpu->tlb[idx], vaddr);
+    if (entry_is_empty(e)) {
+        note_fill(cpu, idx, e);
+        return e;
+    }
+    if (!entry_has_page(e, vaddr & GUEST_PAGE_MASK)) {
+        /* Another page: a conflict. (The same page is refilled for another access
+         * kind, e.g. the first store after loads, and replaces itself.) */
+        d->victim[d->victim_next] = *e;
+        d->victim_next = (d->victim_next + 1) % TLB_VICTIM_SIZE;
+        if (++d->evictions >= (1u << d->bits) && d->bits < TLB_MAX_BITS) {
+            tlb_resize(cpu, idx, d->bits + 1);
+            e = tlb_entry(&cpu->tlb[idx], vaddr);
+            note_fill(cpu, idx, e);
+        }
+    }
+    return e;
+}
+
+static void tlb_set_page_in(VsCpu *cpu, unsigned mmu_idx, uint64_t vaddr, uint64_t paddr, int prot,
+                            MemRegion *r)
+{
     uint64_t vpage = vaddr & GUEST_PAGE_MASK, ppage = paddr & GUEST_PAGE_MASK;
-    MemRegion *r = physmem_find(&m->mem, ppage);
-    TlbEntry *e = tlb_entry(&cpu->tlb[mmu_idx], vpage);
+    TlbEntry *e = tlb_make_room(cpu, mmu_idx, vpage);
     TlbEntry n = empty_entry;
     uint64_t flags = 0;
     if (!r || r->kind == MR_MMIO) {
@@ -94,17 +284,10 @@ void tlb_set_page(VsCpu *cpu, unsigned mmu_idx, uint64_t vaddr, uint64_t paddr, 
         __atomic_or_fetch(&e->addr_write, TLB_CODE, __ATOMIC_RELAXED);
 }
 
-/* Walk + fill for one access; raises the guest fault on failure. Returns the entry. */
-static TlbEntry *tlb_fill_or_raise(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx)
+void tlb_set_page(VsCpu *cpu, unsigned mmu_idx, uint64_t vaddr, uint64_t paddr, int prot)
 {
-    uint64_t paddr, page_size;
-    int prot, kind = 0;
-    if (!cpu->ops->tlb_fill(cpu, vaddr, access, mmu_idx, &paddr, &prot, &page_size, &kind))
-        cpu->ops->raise_mmu_fault(cpu, vaddr, access, kind);
-    if (!physmem_find(&cpu->machine->mem, paddr))
-        cpu->ops->raise_mmu_fault(cpu, vaddr, access, 1);
-    tlb_set_page(cpu, mmu_idx, vaddr, paddr, prot);
-    return tlb_entry(&cpu->tlb[mmu_idx], vaddr);
+    tlb_set_page_in(cpu, mmu_idx, vaddr, paddr, prot,
+                    physmem_find(&cpu->machine->mem, paddr & GUEST_PAGE_MASK));
 }
 
 static inline uint64_t tag_of(const TlbEntry *e, int access)
@@ -112,14 +295,56 @@ static inline uint64_t tag_of(const TlbEntry *e, int access)
     return access == MMU_READ ? e->addr_read : access == MMU_WRITE ? e->addr_write : e->addr_code;
 }
 
+static bool tag_matches(uint64_t tag, uint64_t vaddr)
+{
+    return (tag & (GUEST_PAGE_MASK | TLB_INVALID)) == (vaddr & GUEST_PAGE_MASK);
+}
+
+/* Look for vaddr/access in the victim TLB; on a hit swap it with the main entry e. */
+static bool tlb_victim_swap(VsCpu *cpu, unsigned idx, uint64_t vaddr, int access, TlbEntry *e)
+{
+    TlbDesc *d = &cpu->tlb_desc[idx];
+    for (unsigned v = 0; v < TLB_VICTIM_SIZE; v++) {
+        TlbEntry *ve = &d->victim[v];
+        if (!tag_matches(tag_of(ve, access), vaddr))
+            continue;
+        TlbEntry old = *e;
+        if (entry_is_empty(&old))
+            note_fill(cpu, idx, e);
+        *e = *ve;
+        *ve = old;
+        entry_recheck_code(cpu, e);
+        cpu->stats.tlb_victim_hits++;
+        return true;
+    }
+    return false;
+}
+
+/* Walk + fill for one access; raises the guest fault on failure. Returns the entry. */
+static TlbEntry *tlb_fill_or_raise(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx)
+{
+    uint64_t paddr, page_size;
+    int prot, kind = 0;
+    if (!cpu->ops->tlb_fill(cpu, vaddr, access, mmu_idx, &paddr, &prot, &page_size, &kind))
+        cpu->ops->raise_mmu_fault(cpu, vaddr, access, kind);
+    MemRegion *r = physmem_find(&cpu->machine->mem, paddr);
+    if (!r)
+        cpu->ops->raise_mmu_fault(cpu, vaddr, access, 1);
+    tlb_set_page_in(cpu, mmu_idx, vaddr, paddr, prot, r);
+    return tlb_entry(&cpu->tlb[mmu_idx], vaddr);
+}
+
 /* Entry valid for this page and access (flags other than INVALID allowed). */
 static TlbEntry *tlb_lookup_access(VsCpu *cpu, uint64_t vaddr, int access, unsigned mmu_idx)
 {
     TlbEntry *e = tlb_entry(&cpu->tlb[mmu_idx], vaddr);
-    uint64_t tag = tag_of(e, access);
-    if ((tag & (GUEST_PAGE_MASK | TLB_INVALID)) != (vaddr & GUEST_PAGE_MASK))
-        e = tlb_fill_or_raise(cpu, vaddr, access, mmu_idx);
-    return e;
+    if (tag_matches(tag_of(e, access), vaddr))
+        return e;
+    if (access != MMU_EXEC)
+        cpu->stats.tlb_misses++;
+    if (tlb_victim_swap(cpu, mmu_idx, vaddr, access, e))
+        return e;
+    return tlb_fill_or_raise(cpu, vaddr, access, mmu_idx);
 }
 
 static uint64_t load_bytes(const void *p, unsigned size)
@@ -287,9 +512,12 @@ void mmu_mark_code_page(VsMachine *m, uint64_t paddr)
     uintptr_t host_page = (uintptr_t)(r->host + (pg << GUEST_PAGE_BITS));
     for (unsigned c = 0; c < m->ncpus; c++) {
         VsCpu *cpu = m->cpus[c];
+        /* Entries in the victim TLBs are not marked: they get their mark when they come
+         * back (entry_recheck_code). */
         for (unsigned i = 0; i < cpu->ops->mmu_modes; i++) {
-            TlbEntry *e = cpu->tlb[i].e;
-            for (unsigned j = 0; j < TLB_SIZE; j++) {
+            TlbEntry *e = cpu->tlb[i].table;
+            size_t n = (__atomic_load_n(&cpu->tlb[i].mask, __ATOMIC_ACQUIRE) >> TLB_ENTRY_BITS) + 1;
+            for (size_t j = 0; j < n; j++) {
                 uint64_t tag = __atomic_load_n(&e[j].addr_write, __ATOMIC_RELAXED);
                 if (tag & (TLB_INVALID | TLB_MMIO))
                     continue;

@@ -19,3 +19,9 @@ void vs_mem_unmap(void *p, size_t size)
     if (p)
         munmap(p, size);
 }
+
+void vs_mem_discard(void *p, size_t size)
+{
+    if (size)
+        madvise(p, size, MADV_DONTNEED); /* advice only: on failure the pages stay */
+}

@@ -21,6 +21,9 @@ uint64_t vs_clock_ns(void);
  */
 void *vs_mem_map(size_t size, bool guest_ram);
 void vs_mem_unmap(void *p, size_t size);
+/* Give the pages of [p, p + size) (page-aligned, inside a vs_mem_map mapping) back to the
+ * host; they read as zero afterwards. */
+void vs_mem_discard(void *p, size_t size);
 
 /* Name the calling thread for debuggers and top (osal/thread-posix.c). */
 void vs_thread_set_name(const char *name);

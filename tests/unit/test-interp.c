@@ -109,7 +109,8 @@ static void setup(void)
     memset(cpu, 0, sizeof(*cpu));
     cpu->common.ops = &test_arch;
     cpu->common.machine = &machine;
-    cpu->common.tlb = calloc(TLB_MAX_MMU_IDX, sizeof(TlbTable));
+    if (!tlb_init(&cpu->common))
+        abort();
     cpu->common.jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
     tlb_flush_all(&cpu->common);
     cpus[0] = &cpu->common;
@@ -471,6 +472,40 @@ static void test_chaining(void)
     ir_free(&f3);
 }
 
+/* Single-page jump-cache flushes (sfence.vma with an address) drop that page's entries,
+ * keep the others, and skip the scan for pages no entry was noted for. */
+static void test_jmp_cache_flush_page(void)
+{
+    VsCpu *c = &cpu->common;
+    static VsBlock dummy;
+    const uint64_t pcs[3] = { 0x400000, 0x400ffe, 0x401000 };
+    jmp_cache_flush(c);
+    for (unsigned i = 0; i < 3; i++) {
+        jmp_cache_note_page(c, pcs[i]);
+        JmpCacheEntry *je = &c->jmp_cache[jmp_cache_hash(pcs[i])];
+        je->vpc = pcs[i];
+        je->block = &dummy;
+    }
+    jmp_cache_flush_page(c, 0x400abc);
+    CHECK(!c->jmp_cache[jmp_cache_hash(pcs[0])].block, "entry of the flushed page kept");
+    CHECK(!c->jmp_cache[jmp_cache_hash(pcs[1])].block, "entry of the flushed page kept");
+    CHECK(c->jmp_cache[jmp_cache_hash(pcs[2])].block == &dummy, "other page's entry dropped");
+    /* An entry made without noting its page is outside the contract: its page's flush
+     * does not scan, which shows the skip happens. A full flush clears the notes. */
+    const uint64_t unnoted = 0x7000002;
+    JmpCacheEntry *je = &c->jmp_cache[jmp_cache_hash(unnoted)];
+    je->vpc = unnoted;
+    je->block = &dummy;
+    jmp_cache_flush_page(c, unnoted);
+    CHECK(je->block == &dummy, "a page with no note was scanned");
+    jmp_cache_note_page(c, unnoted);
+    jmp_cache_flush_page(c, unnoted);
+    CHECK(!je->block, "a noted page was not flushed");
+    jmp_cache_flush(c);
+    for (unsigned i = 0; i < JMP_PAGE_BITS / 64; i++)
+        CHECK(c->jmp_pages[i] == 0, "a full flush keeps page notes");
+}
+
 int main(void)
 {
     setup();
@@ -478,6 +513,7 @@ int main(void)
     test_branches();
     test_memory();
     test_chaining();
+    test_jmp_cache_flush_page();
     printf("%s: %d failure(s)\n", fails ? "FAIL" : "PASS", fails);
     return fails ? 1 : 0;
 }

@@ -880,7 +880,8 @@ int main(void)
     memset(cpu, 0, sizeof(*cpu));
     cpu->common.ops = &test_arch;
     cpu->common.machine = &machine;
-    cpu->common.tlb = calloc(TLB_MAX_MMU_IDX, sizeof(TlbTable));
+    if (!tlb_init(&cpu->common))
+        abort();
     cpu->common.jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(JmpCacheEntry));
     cpus[0] = &cpu->common;
     machine.cpus = cpus;
@@ -930,7 +931,7 @@ int main(void)
     ir_free(&f);
     jit_destroy(js);
     blocks_destroy(machine.blocks);
-    free(cpu->common.tlb);
+    tlb_destroy(&cpu->common);
     free(cpu->common.jmp_cache);
     free(cpu);
     physmem_destroy(&machine.mem);

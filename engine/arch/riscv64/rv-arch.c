@@ -121,10 +121,7 @@ static uint64_t h_sfence_vma(VsCpu *cpu, uint64_t vaddr, uint64_t has_addr, uint
     const unsigned mask = (1u << RV_MMU_U) | (1u << RV_MMU_S) | (1u << RV_MMU_S_SUM);
     if (has_addr) {
         tlb_flush_page_mask(cpu, vaddr, mask);
-        uint64_t page = vaddr & GUEST_PAGE_MASK;
-        for (unsigned i = 0; i < JMP_CACHE_SIZE; i++)
-            if ((cpu->jmp_cache[i].vpc & GUEST_PAGE_MASK) == page)
-                cpu->jmp_cache[i].block = NULL;
+        jmp_cache_flush_page(cpu, vaddr);
     } else {
         tlb_flush_mask(cpu, mask);
         jmp_cache_flush(cpu);

@@ -727,6 +727,6 @@ void rv_cpu_reset(RvCpu *cpu)
     cpu->cycle_offset = (int64_t)(0 - cpu->common.insn_count);
     cpu->instret_offset = cpu->cycle_offset;
     /* Translations made before the reset are stale (satp and priv changed). */
-    if (cpu->common.tlb)
+    if (cpu->common.tlb_desc)
         tlb_flush_mask(&cpu->common, RV_TLB_SU_MASK);
 }
