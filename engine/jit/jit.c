@@ -248,17 +248,68 @@ static void spill_reg(Cg *g, int r, unsigned at)
     unbind_reg(g, r);
 }
 
+/*
+ * How far ahead (in ops) the value of loc is next read, from op `from`: 0 for the next
+ * op. A label, branch or exit first ends the search (the cache is written back there
+ * anyway), as does a write of loc without a read; UINT32_MAX then, and for a temp whose
+ * last read has passed.
+ */
+static uint32_t next_read(Cg *g, int loc, unsigned from)
+{
+    const IrFunc *f = g->f;
+    if ((unsigned)loc >= g->nglobals && !loc_live(g, loc, from))
+        return UINT32_MAX;
+    for (unsigned i = from; i < f->nops && i < from + 256; i++) {
+        const IrOp *op = &f->ops[i];
+        unsigned nsrc = ir_op_nsrc[op->opc];
+        IrVal src[3] = { op->a, op->b, op->c };
+        for (unsigned k = 0; k < nsrc && k < 3; k++)
+            if (src[k] != IR_NONE && loc_of(g, src[k]) == loc)
+                return i - from;
+        if (op->opc == IR_OP_CALL) {
+            const IrCall *c = &f->calls[op->aux];
+            for (unsigned k = 0; k < c->helper->nargs; k++)
+                if (loc_of(g, c->args[k]) == loc)
+                    return i - from;
+        }
+        switch ((IrOpcode)op->opc) {
+        case IR_OP_LABEL:
+        case IR_OP_BR:
+        case IR_OP_BRCOND:
+        case IR_OP_GOTO_BLOCK:
+        case IR_OP_GOTO_PTR:
+        case IR_OP_EXIT: return UINT32_MAX;
+        default: break;
+        }
+        if (ir_op_has_dst[op->opc] && op->d != IR_NONE && loc_of(g, op->d) == loc)
+            return UINT32_MAX;
+    }
+    return UINT32_MAX;
+}
+
+/*
+ * A free register, or the one whose value is needed latest (Belady): a value not read
+ * again before the cache is written back costs nothing to drop but its store when dirty;
+ * between equals, a clean one (no store), then the least recently used.
+ */
 static int alloc_reg(Cg *g)
 {
     int best = -1;
+    uint32_t best_next = 0;
     for (int i = 0; i < NALLOC; i++) {
         int r = alloc_order[i];
         if ((g->locked | g->pinned_regs) & (1u << r))
             continue;
         if (g->reg_loc[r] == NO_LOC)
             return r;
-        if (best < 0 || g->reg_tick[r] < g->reg_tick[best])
+        uint32_t next = next_read(g, g->reg_loc[r], g->op_index + 1);
+        if (best < 0 || next > best_next ||
+            (next == best_next &&
+             (g->reg_dirty[best] > g->reg_dirty[r] ||
+              (g->reg_dirty[best] == g->reg_dirty[r] && g->reg_tick[r] < g->reg_tick[best])))) {
             best = r;
+            best_next = next;
+        }
     }
     if (best < 0) {
         g->fail = true; /* cannot happen: an op locks at most a few registers */
