@@ -334,12 +334,11 @@ static bool psci_call(void *opaque, A64Cpu *cpu)
         a2 = (uint32_t)a2;
         a3 = (uint32_t)a3;
     }
-    if (fn64 >> 32)
-        return false;
+    /* SMCCC function ids are 32 bits; bits 63:32 are ignored (SMCCC 1.1 section 2.5). */
     uint32_t fn = (uint32_t)fn64;
     int64_t ret;
     switch (fn) {
-    case PSCI_VERSION: ret = 0x10000; break; /* 1.0 */
+    case PSCI_VERSION: ret = 0x10001; break; /* 1.1 (as QEMU 7.2): no optional calls */
     case PSCI_CPU_SUSPEND_32:
     case PSCI_CPU_SUSPEND_64:
         /* A power-down state would need the context restored; standby is a WFI. */
@@ -376,12 +375,7 @@ static bool psci_call(void *opaque, A64Cpu *cpu)
     case PSCI_FEATURES:
         ret = psci_supported((uint32_t)a1) ? PSCI_RET_SUCCESS : PSCI_RET_NOT_SUPPORTED;
         break;
-    default:
-        /* Other ids of the PSCI range: NOT_SUPPORTED; anything else is no PSCI call. */
-        if ((fn & 0xbfffffe0u) != 0x84000000u)
-            return false;
-        ret = PSCI_RET_NOT_SUPPORTED;
-        break;
+    default: ret = PSCI_RET_NOT_SUPPORTED; break; /* SMCCC: unknown function id */
     }
     cpu->x[0] = (uint64_t)ret;
     return true;

@@ -10,7 +10,7 @@
  *   0x40000000  RAM              kernel (ELF at its own addresses, Image at text_offset),
  *                                initrd above it, device tree at the top (2 MiB aligned)
  *
- * PSCI 1.0 through HVC (no EL2/EL3: the board answers the calls), secondary vCPUs start
+ * PSCI 1.1 through HVC (no EL2/EL3: the board answers the calls), secondary vCPUs start
  * powered off until CPU_ON. The generic timer's virtual and physical EL1 timers are PPIs 11
  * and 14 (INTIDs 27 and 30).
  */

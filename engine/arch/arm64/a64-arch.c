@@ -71,6 +71,13 @@ static uint64_t h_exception(VsCpu *cpu, uint64_t esr, uint64_t elr)
     vs_cpu_unwind(cpu);
 }
 
+static uint64_t h_pc_align(VsCpu *cpu, uint64_t pc)
+{
+    uint64_t esr = ((uint64_t)A64_EC_PC_ALIGN << 26) | (1u << 25);
+    a64_take_exception(a64_cpu(cpu), A64_VEC_SYNC, esr, pc, pc, true);
+    vs_cpu_unwind(cpu);
+}
+
 static __attribute__((noreturn)) void undefined(A64Cpu *c)
 {
     a64_raise_sync(c, A64_EC_UNKNOWN, 0, 0, false);
@@ -156,9 +163,11 @@ static uint64_t h_hvc(VsCpu *cpu, uint64_t imm, uint64_t pc)
 {
     A64Cpu *c = a64_cpu(cpu);
     (void)pc;
-    /* No EL2: HVC reaches the board's PSCI (QEMU virt's psci-conduit=hvc); anything else is
-     * UNDEFINED. */
-    if (imm == 0 && c->hooks.psci_call && c->hooks.psci_call(c->hooks.opaque, c))
+    (void)imm;
+    /* No EL2: every HVC at EL1 is an SMCCC call the board answers (PSCI; unknown function
+     * ids return NOT_SUPPORTED), as with QEMU virt's psci-conduit=hvc. Without a board
+     * handler HVC is UNDEFINED. */
+    if (c->hooks.psci_call && c->hooks.psci_call(c->hooks.opaque, c))
         return 0;
     undefined(c);
 }
@@ -377,6 +386,8 @@ static uint64_t h_cls(uint64_t x, uint64_t is64)
 #define STATEFUL (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
 const IrHelper a64_helper_exception = { "exception", (void *)h_exception, 2,
                                         STATEFUL | IR_HELPER_MAY_RAISE | IR_HELPER_NO_RETURN };
+const IrHelper a64_helper_pc_align = { "pc_align", (void *)h_pc_align, 1,
+                                       STATEFUL | IR_HELPER_MAY_RAISE | IR_HELPER_NO_RETURN };
 const IrHelper a64_helper_mrs = { "mrs", (void *)h_mrs, 2, STATEFUL | IR_HELPER_MAY_RAISE };
 const IrHelper a64_helper_msr = { "msr", (void *)h_msr, 2, STATEFUL | IR_HELPER_MAY_RAISE };
 const IrHelper a64_helper_msr_pstate = { "msr_pstate", (void *)h_msr_pstate, 2,

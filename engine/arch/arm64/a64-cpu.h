@@ -72,8 +72,6 @@ enum { A64_VEC_SYNC = 0x000, A64_VEC_IRQ = 0x080, A64_VEC_FIQ = 0x100, A64_VEC_S
 #define A64_SCTLR_NTWE (1ull << 18)
 #define A64_SCTLR_WXN  (1ull << 19)
 #define A64_SCTLR_UCI  (1ull << 26)
-/* Bits that read as one and ignore writes on an ARMv8.0 CPU without the later features. */
-#define A64_SCTLR_RES1 0x30d00800ull
 
 /* Generic timer: QEMU's 62.5 MHz (a 16 ns tick). */
 #define A64_CNTFRQ_HZ 62500000ull

@@ -38,6 +38,7 @@ enum {
 };
 
 extern const IrHelper a64_helper_exception;  /* (esr, elr) no return */
+extern const IrHelper a64_helper_pc_align;   /* (pc) no return */
 extern const IrHelper a64_helper_mrs;        /* (enc | rt << 16, insn) -> value */
 extern const IrHelper a64_helper_msr;        /* (enc | rt << 16, value) */
 extern const IrHelper a64_helper_msr_pstate; /* (op1 << 3 | op2, imm4) */

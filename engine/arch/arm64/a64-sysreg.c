@@ -341,7 +341,9 @@ bool a64_sysreg_write(A64Cpu *cpu, unsigned enc, uint64_t v)
     case SR(3, 0, 4, 0, 1): cpu->elr = v; break;
     case SR(3, 0, 1, 0, 0): {
         uint64_t old = cpu->sctlr;
-        cpu->sctlr = (v & 0x0000000034f4d9bfull) | A64_SCTLR_RES1;
+        /* Stored as written (RES1 bits included, as QEMU does), except EE/E0E: this CPU
+         * is little-endian only (ID_AA64MMFR0_EL1.BigEnd = 0). */
+        cpu->sctlr = v & 0xfcffffffull;
         if ((old ^ cpu->sctlr) & (A64_SCTLR_M | A64_SCTLR_WXN))
             mmu_changed(cpu);
         break;
@@ -448,7 +450,7 @@ void a64_cpu_reset(A64Cpu *cpu)
     cpu->spsel = 1;
     cpu->daif = A64_DAIF_D | A64_DAIF_A | A64_DAIF_I | A64_DAIF_F;
     cpu->zf = 1;
-    cpu->sctlr = 0x00c50838ull | A64_SCTLR_RES1; /* QEMU's cortex-a72 reset value */
+    cpu->sctlr = 0x00c50838ull; /* QEMU's cortex-a72 reset value */
     cpu->mpidr = (1ull << 31) | (((uint64_t)vc->index / 16) << 8) | (vc->index % 16);
     cpu->oslsr = 0xa; /* OS lock set at reset */
     cpu->cntvoff = 0;

@@ -584,7 +584,7 @@ static bool tr_branch_sys(Ctx *c, uint32_t i)
             exception(c, A64_EC_SVC, imm, c->pc + 4);
             return true;
         }
-        if (opc == 0 && ll == 2) { /* HVC: PSCI through the board, else UNDEFINED */
+        if (opc == 0 && ll == 2) { /* HVC: PSCI/SMCCC through the board */
             if (c->el == 0)
                 return undef(c);
             ir_call2(f, &a64_helper_hvc, false, K(c, imm), K(c, c->pc));
@@ -1343,8 +1343,7 @@ unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsig
         /* A branch left the pc misaligned: PC alignment fault when it executes. */
         c.pc = vpc;
         ir_insn_start(f, vpc);
-        ir_call2(f, &a64_helper_exception, false,
-                 K(&c, ((uint64_t)A64_EC_PC_ALIGN << 26) | (1u << 25)), K(&c, vpc));
+        ir_call1(f, &a64_helper_pc_align, false, K(&c, vpc));
         ir_exit(f, IR_EXIT_NORMAL);
         *ninsns = 1;
         return 4 - (unsigned)(vpc & 3);

@@ -87,6 +87,7 @@ void trap_handler(TrapFrame *f)
         exit_ok();
     }
     trap_expected = 0;
+    f->spsr &= ~(1ull << 20); /* resume in a legal state after an Illegal state fault */
     if (trap_resume) {
         f->elr = trap_resume;
         trap_resume = 0;
