@@ -174,6 +174,8 @@ uint64_t a64_at(A64Cpu *cpu, uint64_t vaddr, bool write, unsigned mmu_idx)
     }
     if (f) /* F = 1, FST = fault status */
         return 1 | ((uint64_t)(f - 1) << 1) | (1ull << 11);
+    /* NS = 1: without EL3 this CPU is in Non-secure state (as QEMU reports it). */
     uint64_t attr = (cpu->mair >> (8 * r.attrindx)) & 0xff;
-    return (attr << 56) | (r.paddr & DESC_ADDR_MASK) | (1ull << 11) | ((uint64_t)r.sh << 7);
+    return (attr << 56) | (r.paddr & DESC_ADDR_MASK) | (1ull << 11) | (1ull << 9) |
+           ((uint64_t)r.sh << 7);
 }
