@@ -316,6 +316,7 @@ static int64_t psci_cpu_on(VsMachine *m, uint64_t mpidr, uint64_t entry, uint64_
     t->sctlr &= ~(A64_SCTLR_M | A64_SCTLR_A);
     t->powered_off = false;
     t->start_pending = true;
+    tc->halted = false;
     pthread_mutex_unlock(&tc->halt_lock);
     vs_cpu_kick(tc, CPU_REQ_EXIT);
     return PSCI_RET_SUCCESS;

@@ -421,6 +421,7 @@ static void a64_reset(VsCpu *cpu)
 static void a64_get_exec_key(VsCpu *cpu, uint64_t *vpc, uint32_t *mode)
 {
     A64Cpu *c = a64_cpu(cpu);
+    c->start_pending = false; /* it runs */
     *vpc = c->pc;
     *mode = a64_exec_mode(c);
 }
@@ -430,7 +431,6 @@ static bool a64_check_interrupts(VsCpu *cpu)
     A64Cpu *c = a64_cpu(cpu);
     if (c->powered_off)
         return false;
-    c->start_pending = false;
     unsigned vec;
     if (atomic_load(&c->fiq_line) && !(c->daif & A64_DAIF_F))
         vec = A64_VEC_FIQ;

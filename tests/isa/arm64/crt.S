@@ -141,3 +141,19 @@ psci_call:
     .balign 16
 el1_saved:
     .skip 112
+
+/* PSCI CPU_ON entry of the secondary vCPUs: x0 = context id = vCPU index (1..3); each gets
+ * 16 KiB of stack below _stack_top - 0x8000 * index. */
+    .text
+    .global secondary_entry
+secondary_entry:
+    ldr x1, =_stack_top
+    lsl x2, x0, #15
+    sub x1, x1, x2
+    mov sp, x1
+    ldr x1, =vectors
+    msr vbar_el1, x1
+    isb
+    bl secondary_main
+1:  wfi
+    b 1b

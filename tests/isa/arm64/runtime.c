@@ -95,3 +95,10 @@ void trap_handler(TrapFrame *f)
         f->elr += 4; /* svc/hvc already return past the instruction */
     }
 }
+
+/* Programs that start secondary vCPUs define their own. */
+__attribute__((weak)) void secondary_main(uint64_t ctx)
+{
+    (void)ctx;
+    fail("secondary vCPU started without a secondary_main");
+}
