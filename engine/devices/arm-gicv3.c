@@ -80,9 +80,14 @@ enum {
     GICR_ICFGR1 = 0x0c04,
 };
 
-/* PIDR4..7, PIDR0..3, CIDR0..3 at 0xffd0.. (PIDR2.ArchRev = 3: GICv3). */
-static const uint8_t gic_idregs[12] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0xb0,
+/*
+ * PIDR4..7, PIDR0..3, CIDR0..3 at 0xffd0..: an Arm part (JEP106 0x43b), PIDR2.ArchRev 3
+ * (GICv3). The part numbers are GIC-500's distributor (0x492) and redistributor (0x493),
+ * the values QEMU's virt board shows, and consistent with GICD_IIDR (Arm, r0p0).
+ */
+static const uint8_t gic_idregs[12] = { 0x44, 0x00, 0x00, 0x00, 0x92, 0xb4,
                                         0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+#define GICR_PIDR0 0x93
 
 typedef struct IrqWord {
     uint32_t group; /* 1: Group 1 (IRQ), 0: Group 0 (FIQ) */
@@ -233,6 +238,16 @@ static void update_cpu(Gicv3 *g, unsigned ci)
         if (c->fn)
             c->fn(c->opaque, ci, irq, fiq);
     }
+}
+
+/* After a change to interrupt intid made through vCPU ci: ci's view and, for an SPI, the view
+ * of the vCPU it is routed to. */
+static void update_intid(Gicv3 *g, unsigned ci, unsigned intid)
+{
+    update_cpu(g, ci);
+    if (intid >= NUM_LOCAL && intid < g->nirqs && g->target[intid] != NO_TARGET &&
+        g->target[intid] != ci)
+        update_cpu(g, g->target[intid]);
 }
 
 static void update_all(Gicv3 *g)
@@ -400,7 +415,7 @@ static uint64_t acknowledge(Gicv3 *g, unsigned ci, unsigned grp)
     if (h.grp != grp || !can_signal(c, &h))
         return GICV3_INTID_SPURIOUS;
     activate(g, ci, &h);
-    update_all(g); /* an SPI's state is shared by every vCPU's view */
+    update_intid(g, ci, h.intid);
     return h.intid;
 }
 
@@ -435,7 +450,7 @@ static void end_of_interrupt(Gicv3 *g, unsigned ci, unsigned grp, uint64_t val)
         return;
     if (!(c->ctlr & ICC_CTLR_EOIMODE))
         deactivate(g, ci, intid);
-    update_all(g);
+    update_intid(g, ci, intid);
 }
 
 static void generate_sgi(Gicv3 *g, unsigned self, uint64_t val, bool group0_only)
@@ -519,7 +534,7 @@ bool gicv3_cpuif_write(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t val)
         /* With EOImode 0 a DIR write is UNPREDICTABLE; we ignore it. */
         if (c->ctlr & ICC_CTLR_EOIMODE) {
             deactivate(g, cpu, val & 0xffffff);
-            update_all(g);
+            update_intid(g, cpu, val & 0xffffff);
         }
         break;
     case ICC_BPR0_EL1:
@@ -609,17 +624,20 @@ static void bit_reg_write(IrqWord *w, enum BitReg r, uint32_t v)
     }
 }
 
-static uint32_t id_reg(uint64_t off)
+static uint32_t id_reg(uint64_t off, bool redist)
 {
+    if (redist && off == GIC_IDREGS + 0x10)
+        return GICR_PIDR0;
     return gic_idregs[(off - GIC_IDREGS) / 4];
 }
 
 /* ---- Distributor ---- */
 
+/* ITLinesNumber; CPUNumber 0 (it counts PEs usable with ARE = 0, which we do not have);
+ * IDbits 16; No1N. SecurityExtn, LPIS, MBIS, A3V, RSS, ESPI are 0. */
 static uint32_t dist_typer(const Gicv3 *g)
 {
-    unsigned cpus = g->ncpus > 8 ? 7 : g->ncpus - 1;
-    return (g->nwords - 1) | (cpus << 5) | (15u << 19) /* IDbits: 16 */ | (1u << 25) /* No1N */;
+    return (g->nwords - 1) | (15u << 19) | (1u << 25);
 }
 
 static void write_irouter(Gicv3 *g, unsigned intid, uint64_t v)
@@ -669,7 +687,7 @@ static uint64_t dist_read_locked(Gicv3 *g, uint64_t off, unsigned size)
         return v;
     }
     if (off >= GIC_IDREGS && off < GICV3_DIST_SIZE)
-        return id_reg(off);
+        return id_reg(off, false);
     switch (off) {
     case GICD_CTLR: return g->ctlr | GICD_CTLR_ARE | GICD_CTLR_DS;
     case GICD_TYPER: return dist_typer(g);
@@ -769,7 +787,7 @@ static uint64_t rd_read(Gicv3 *g, unsigned ci, uint64_t off, unsigned size)
     if (size != 4)
         return 0;
     if (off >= GIC_IDREGS && off < GICR_SGI_BASE)
-        return id_reg(off);
+        return id_reg(off, true);
     switch (off) {
     case GICR_IIDR: return GIC_IIDR;
     case GICR_TYPER: return (uint32_t)redist_typer(g, ci);

@@ -31,8 +31,8 @@
  * Threads: every entry point may be called from any thread (vCPU threads for MMIO and system
  * registers, the I/O and timer threads for lines). One mutex guards the whole state.
  * The per-vCPU output callback is called with that mutex held whenever the IRQ or FIQ level
- * of that vCPU changes; it must only record the level and kick the vCPU (never call back
- * into the GIC).
+ * of that vCPU changes; it must only record the level and kick the vCPU: never call back
+ * into the GIC, never take a lock that is held around a call into the GIC.
  *
  * QEMU virt layout (the board's business; sizes from here):
  *   distributor   0x08000000, GICV3_DIST_SIZE
@@ -47,11 +47,14 @@
 
 #include "mmu/mmu.h"
 
-#define GICV3_DIST_SIZE      0x10000u
-#define GICV3_REDIST_STRIDE  0x20000u /* RD_base + SGI_base frames of one vCPU */
-#define GICV3_MAX_CPUS       123u     /* what fits QEMU virt's first redistributor region */
-#define GICV3_MAX_SPIS       992u     /* ITLinesNumber 31; INTIDs 1020..1023 stay special */
-#define GICV3_DEFAULT_NSPIS  256u     /* QEMU virt's NUM_IRQS */
+#define GICV3_DIST_SIZE     0x10000u
+#define GICV3_REDIST_STRIDE 0x20000u /* RD_base + SGI_base frames of one vCPU */
+#define GICV3_MAX_CPUS      123u     /* what fits QEMU virt's first redistributor region */
+#define GICV3_MAX_SPIS      992u     /* ITLinesNumber 31; INTIDs 1020..1023 stay special */
+/* QEMU virt's guests see INTIDs 0..255: QEMU models 256 SPIs but its GICD_TYPER reports
+ * ITLinesNumber 7, so Linux uses 224 of them. We report what we have (IHI 0069: the largest
+ * INTID is 32 * (ITLinesNumber + 1) - 1), so the board asks for 224 to look the same. */
+#define GICV3_DEFAULT_NSPIS  224u
 #define GICV3_INTID_SPURIOUS 1023u
 
 /* PPI numbers (INTID - 16) of the generic timer and friends, as device trees give them. */
@@ -102,7 +105,7 @@ typedef void (*Gicv3OutputFn)(void *opaque, unsigned cpu, bool irq, bool fiq);
 
 /*
  * A GIC for ncpus vCPUs (1..GICV3_MAX_CPUS) and nspis SPIs (a multiple of 32 from 32 to
- * GICV3_MAX_SPIS; QEMU virt uses 256). In the reset state.
+ * GICV3_MAX_SPIS; see GICV3_DEFAULT_NSPIS). In the reset state.
  * Returns NULL when the numbers are out of range or memory runs out.
  */
 Gicv3 *gicv3_new(unsigned ncpus, unsigned nspis);
