@@ -65,8 +65,10 @@ bool a64_virt_parse_image(const uint8_t *data, size_t size, A64ImageHeader *hdr,
 
 /* ---- device tree ---- */
 
-#define PH_GIC 1
-#define PH_CLK 2
+#define PH_GIC    1
+#define PH_CLK    2
+#define PH_GPIO   3
+#define KEY_POWER 116 /* linux/input-event-codes.h */
 
 static void build_cpus(FdtBuilder *f, const A64VirtFdtParams *p)
 {
@@ -124,6 +126,44 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
         uint32_t irq[3] = { 0, A64_VIRT_VIRTIO_SPI + i, 4 };
         fdtb_prop_cells(&f, path, "interrupts", irq, 3);
         fdtb_prop_empty(&f, path, "dma-coherent");
+    }
+
+    fdtb_add(&f, "/", "gpio-keys");
+    fdtb_prop_str(&f, "/gpio-keys", "compatible", "gpio-keys");
+    fdtb_add(&f, "/gpio-keys", "poweroff");
+    {
+        const char *k = "/gpio-keys/poweroff";
+        fdtb_prop_str(&f, k, "label", "GPIO Key Poweroff");
+        fdtb_prop_u32(&f, k, "linux,code", KEY_POWER);
+        uint32_t gpios[3] = { PH_GPIO, PL061_POWER_KEY_PIN, 0 };
+        fdtb_prop_cells(&f, k, "gpios", gpios, 3);
+    }
+
+    fdtb_add(&f, "/", "pl061@9030000");
+    {
+        static const char *const compat[] = { "arm,pl061", "arm,primecell" };
+        const char *g = "/pl061@9030000";
+        fdtb_prop_strs(&f, g, "compatible", compat, 2);
+        fdtb_prop_reg(&f, g, A64_VIRT_GPIO_BASE, PL061_MMIO_SIZE);
+        uint32_t irq[3] = { 0, A64_VIRT_GPIO_SPI, 4 };
+        fdtb_prop_cells(&f, g, "interrupts", irq, 3);
+        fdtb_prop_u32(&f, g, "clocks", PH_CLK);
+        fdtb_prop_str(&f, g, "clock-names", "apb_pclk");
+        fdtb_prop_u32(&f, g, "#gpio-cells", 2);
+        fdtb_prop_empty(&f, g, "gpio-controller");
+        fdtb_prop_u32(&f, g, "phandle", PH_GPIO);
+    }
+
+    fdtb_add(&f, "/", "pl031@9010000");
+    {
+        static const char *const compat[] = { "arm,pl031", "arm,primecell" };
+        const char *r = "/pl031@9010000";
+        fdtb_prop_strs(&f, r, "compatible", compat, 2);
+        fdtb_prop_reg(&f, r, A64_VIRT_RTC_BASE, PL031_MMIO_SIZE);
+        uint32_t irq[3] = { 0, A64_VIRT_RTC_SPI, 4 };
+        fdtb_prop_cells(&f, r, "interrupts", irq, 3);
+        fdtb_prop_u32(&f, r, "clocks", PH_CLK);
+        fdtb_prop_str(&f, r, "clock-names", "apb_pclk");
     }
 
     fdtb_add(&f, "/", "pl011@9000000");
@@ -259,6 +299,18 @@ static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
 {
     A64VirtBoard *b = opaque;
     vs_machine_serial_output(b->m, buf, len);
+}
+
+static void rtc_set_irq(void *opaque, int level)
+{
+    A64VirtBoard *b = opaque;
+    gicv3_set_spi(b->gic, A64_VIRT_RTC_SPI, level);
+}
+
+static void gpio_set_irq(void *opaque, int level)
+{
+    A64VirtBoard *b = opaque;
+    gicv3_set_spi(b->gic, A64_VIRT_GPIO_SPI, level);
 }
 
 static void virtio_set_irq(void *opaque, int level)
@@ -593,6 +645,15 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
     if (!physmem_add_mmio(&m->mem, "virt.uart0", A64_VIRT_UART_BASE, PL011_MMIO_SIZE,
                           &pl011_mmio_ops, &b->uart))
         return vs_error_set(err, VS_ERR_NOMEM, "cannot map the PL011");
+    pl031_init(&b->rtc, &m->timers, rtc_set_irq, b);
+    b->rtc_ok = true;
+    pl061_init(&b->gpio, &m->timers, gpio_set_irq, b);
+    b->gpio_ok = true;
+    if (!physmem_add_mmio(&m->mem, "virt.rtc", A64_VIRT_RTC_BASE, PL031_MMIO_SIZE, &pl031_mmio_ops,
+                          &b->rtc) ||
+        !physmem_add_mmio(&m->mem, "virt.gpio", A64_VIRT_GPIO_BASE, PL061_MMIO_SIZE,
+                          &pl061_mmio_ops, &b->gpio))
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot map the PL031/PL061");
     if (m->nvdevs > A64_VIRT_VIRTIO_COUNT)
         return vs_error_set(err, VS_ERR_INVALID,
                             "too many virtio devices: the arm64 virt board has %d slots and this "
@@ -650,6 +711,8 @@ static void a64_virt_reset(VsMachine *m)
     if (!b || !b->uart_ok)
         return;
     pl011_reset(&b->uart);
+    pl031_reset(&b->rtc);
+    pl061_reset(&b->gpio);
     gicv3_reset(b->gic);
     for (unsigned i = 0; i < b->nblobs; i++)
         physmem_write(&m->mem, b->blobs[i].addr, b->blobs[i].data, b->blobs[i].len);
@@ -669,6 +732,10 @@ static void a64_virt_destroy(VsMachine *m)
     }
     if (b->uart_ok)
         pl011_destroy(&b->uart);
+    if (b->rtc_ok)
+        pl031_destroy(&b->rtc);
+    if (b->gpio_ok)
+        pl061_destroy(&b->gpio);
     if (b->gic)
         gicv3_free(b->gic);
     for (unsigned i = 0; i < b->nblobs; i++)
@@ -685,6 +752,15 @@ static void a64_virt_serial_input(VsMachine *m, const uint8_t *buf, size_t len)
         pl011_receive(&b->uart, buf, len);
 }
 
+static bool a64_virt_power_button(VsMachine *m)
+{
+    A64VirtBoard *b = m->board;
+    if (!b || !b->gpio_ok)
+        return false;
+    pl061_press_power_key(&b->gpio);
+    return true;
+}
+
 const BoardOps a64_virt_board_ops = {
     .name = "virt",
     .arch = VS_ARCH_ARM64,
@@ -693,4 +769,5 @@ const BoardOps a64_virt_board_ops = {
     .reset = a64_virt_reset,
     .destroy = a64_virt_destroy,
     .serial_input = a64_virt_serial_input,
+    .power_button = a64_virt_power_button,
 };

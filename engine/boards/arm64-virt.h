@@ -6,6 +6,8 @@
  *   0x08000000  0x10000          GICv3 distributor
  *   0x080a0000  ncpus x 0x20000  GICv3 redistributors
  *   0x09000000  0x1000           PL011 UART                 SPI 1
+ *   0x09010000  0x1000           PL031 RTC                  SPI 2
+ *   0x09030000  0x1000           PL061 GPIO (pin 3: power)  SPI 7
  *   0x0a000000  32 x 0x200       virtio-mmio slots          SPIs 16..47
  *   0x40000000  RAM              kernel (ELF at its own addresses, Image at text_offset),
  *                                initrd above it, device tree at the top (2 MiB aligned)
@@ -25,17 +27,23 @@
 #include "core/machine.h"
 #include "devices/arm-gicv3.h"
 #include "devices/pl011.h"
+#include "devices/pl031.h"
+#include "devices/pl061.h"
 
 #define A64_VIRT_MIB          (1024ull * 1024)
 #define A64_VIRT_GIC_DIST     0x08000000ull
 #define A64_VIRT_GIC_REDIST   0x080a0000ull
 #define A64_VIRT_UART_BASE    0x09000000ull
+#define A64_VIRT_RTC_BASE     0x09010000ull
+#define A64_VIRT_GPIO_BASE    0x09030000ull
 #define A64_VIRT_VIRTIO_BASE  0x0a000000ull
 #define A64_VIRT_VIRTIO_SIZE  0x200ull
 #define A64_VIRT_VIRTIO_COUNT 32
 #define A64_VIRT_RAM_BASE     0x40000000ull
 
 #define A64_VIRT_UART_SPI     1
+#define A64_VIRT_RTC_SPI      2
+#define A64_VIRT_GPIO_SPI     7
 #define A64_VIRT_VIRTIO_SPI   16 /* slot i: SPI 16 + i */
 #define A64_VIRT_MIN_RAM      (16 * A64_VIRT_MIB)
 #define A64_VIRT_MAX_CPUS     GICV3_MAX_CPUS
@@ -84,7 +92,9 @@ typedef struct A64VirtBoard {
     VsMachine *m;
     Gicv3 *gic;
     Pl011 uart;
-    bool uart_ok;
+    Pl031 rtc;
+    Pl061 gpio;
+    bool uart_ok, rtc_ok, gpio_ok;
     uint32_t virtio_slots;
     struct A64VirtIrqLine {
         struct A64VirtBoard *b;

@@ -616,7 +616,9 @@ const char *vs_machine_accel_summary(const VsMachine *m)
 
 VsStatus vs_machine_powerdown(VsMachine *m, VsError *err)
 {
-    /* No board has a power button of its own yet (riscv64 virt has none). */
+    /* The board's own button first (arm64 virt); riscv64 virt has none. */
+    if (m->board_ops->power_button && m->board_ops->power_button(m))
+        return VS_OK;
     if (virtio_input_power_button(m))
         return VS_OK;
     return vs_error_set(err, VS_ERR_UNSUPPORTED,

@@ -72,11 +72,6 @@ void a64_set_el_spsel(A64Cpu *cpu, unsigned el, unsigned spsel)
     cpu->spsel = spsel;
 }
 
-void vs_timer_del(VsTimer *t)
-{
-    t->deadline_ns = UINT64_MAX;
-}
-
 void vs_cpu_kick(VsCpu *cpu, uint32_t req)
 {
     (void)cpu, (void)req;
@@ -183,6 +178,16 @@ static void test_fdt(void)
     c = prop_cells(fdt, "/virtio_mmio@a000200", "reg", &n);
     CHECK(n == 4 && cell(c, 1) == 0x0a000200 && cell(c, 3) == 0x200);
     CHECK(fdt_path_offset(fdt, "/virtio_mmio@a000400") < 0);
+    /* PL031 (SPI 2), PL061 (SPI 7) and the gpio-keys power key on its pin 3. */
+    c = prop_cells(fdt, "/pl031@9010000", "interrupts", &n);
+    CHECK(n == 3 && cell(c, 1) == A64_VIRT_RTC_SPI);
+    c = prop_cells(fdt, "/pl061@9030000", "interrupts", &n);
+    CHECK(n == 3 && cell(c, 1) == A64_VIRT_GPIO_SPI);
+    ph = prop_cells(fdt, "/pl061@9030000", "phandle", &nph);
+    c = prop_cells(fdt, "/gpio-keys/poweroff", "gpios", &n);
+    CHECK(n == 3 && nph == 1 && cell(c, 0) == cell(ph, 0) && cell(c, 1) == 3);
+    c = prop_cells(fdt, "/gpio-keys/poweroff", "linux,code", &n);
+    CHECK(n == 1 && cell(c, 0) == 116);
     free(fdt);
 
     p.ncpus = 0;
