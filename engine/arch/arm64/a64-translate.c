@@ -802,7 +802,7 @@ static bool tr_ldst_pair(Ctx *c, uint32_t i)
         return undef(c); /* opc 01 store is STGP (MTE); LDNP has no signed form */
     unsigned log2 = opc == 2 ? 3 : 2;
     bool sign = opc == 1;
-    int64_t off = sext(BITS(i, 21, 15), 7) << log2;
+    int64_t off = (int64_t)((uint64_t)sext(BITS(i, 21, 15), 7) << log2);
     IrVal base = base_copy(c, rn);
     IrVal addr = type == 1 ? base : ir_add(f, IR_I64, base, K(c, (uint64_t)off));
     uint16_t fl = mflags(c, log2, sign, false, false);
