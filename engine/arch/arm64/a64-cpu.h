@@ -12,8 +12,10 @@
  *   zf: Z is set exactly when zf == 0,
  *   cf: C is 0 or 1,
  *   vf: V is bit 63 (sign-extended for 32-bit operations).
- * A flag that is overwritten before being read in the same block is a dead store the
- * optimiser can drop; NZCV as one word is only assembled for MRS NZCV and exception entry.
+ * Flags stay in these globals between blocks (no lazy "last operation" record to
+ * re-evaluate), so a consumer in any block is one or two ops; the cost is one op per flag
+ * for each flag-setting instruction, which the JIT keeps in host registers within a block.
+ * NZCV as one word is only assembled for MRS NZCV and exception entry (SPSR).
  */
 #ifndef VESSEL_A64_CPU_H
 #define VESSEL_A64_CPU_H

@@ -229,6 +229,20 @@ int main(void)
     probe_el0("aptable", 0x40800000ull + 4 * PAGE);
     probe_el0("block", 0x40600000ull);
 
+    /* LDTR/STTR at EL1 check EL0's permissions. */
+    uint64_t before = trap.count, v = 0;
+    trap_expected = 1;
+    __asm__ volatile("ldtr %0, [%1]" : "=r"(v) : "r"(TEST_VA) : "memory");
+    trap_expected = 0;
+    if (trap.count != before)
+        show("ldtr EL1-only page");
+    trap_expected = 1;
+    __asm__ volatile("sttr %0, [%1]" ::"r"(v), "r"(TEST_VA + 5 * PAGE) : "memory");
+    trap_expected = 0;
+    show("sttr EL0 read-only page");
+    __asm__ volatile("ldtr %0, [%1]" : "=r"(v) : "r"(TEST_VA + 4 * PAGE + 8) : "memory");
+    pr("ldtr EL0 page", v);
+
     at("page0", TEST_VA);
     at("page1", TEST_VA + PAGE + 0x123);
     at("page3", TEST_VA + 3 * PAGE);
