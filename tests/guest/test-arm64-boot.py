@@ -4,7 +4,12 @@ boots through the GICv3, generic timer, PL011, PL031, PL061 and PSCI (CPU_ON wit
 unpacks the probe initramfs, runs its /init at EL0 (system calls) and powers off through
 PSCI SYSTEM_OFF, on the interpreter and on the JIT.
 
-usage: test-arm64-boot.py VESSEL_RUN ACCEL SMP
+usage: test-arm64-boot.py VESSEL_RUN ACCEL SMP [reset-loop]
+
+With reset-loop there is no initramfs: the kernel panics for want of a root file system and,
+with panic=-1, reboots through PSCI SYSTEM_RESET at once. Every reboot must boot the same
+way again (a full system reset: devices, GIC, timers, vCPUs, boot images), until vessel-run
+stops after 8 quick resets in a row with status 3.
 
 The assets come from `tools/guest-assets --arch arm64`; without them the test exits 77.
 (Debian's busybox needs FP/SIMD, which the arm64 frontend does not have yet, so the probe's
@@ -37,6 +42,7 @@ SMP2_MARKERS = ["CPU1: Booted secondary processor 0x0000000001 [0x410fd083]",
 
 def main():
     vessel, accel, smp = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    reset_loop = len(sys.argv) > 4 and sys.argv[4] == "reset-loop"
     try:
         d = subprocess.run([os.path.join(REPO, "tools", "guest-assets"), "--arch", "arm64",
                             "--print-dir"], capture_output=True, text=True,
@@ -51,8 +57,9 @@ def main():
             print(f"SKIP: {f} is missing; run tools/guest-assets --arch arm64")
             return SKIP
     cmd = [vessel, "--guest-arch", "arm64", "--accel", accel, "--smp", str(smp),
-           "--memory", "512M", "--kernel", kernel, "--initrd", initrd,
-           "--append", "console=ttyAMA0 panic=-1"]
+           "--memory", "512M", "--kernel", kernel, "--append", "console=ttyAMA0 panic=-1"]
+    if not reset_loop:
+        cmd += ["--initrd", initrd]
     print("running:", " ".join(cmd))
     start = time.monotonic()
     try:
@@ -66,6 +73,23 @@ def main():
     out = p.stdout.decode(errors="replace")
     err = p.stderr.decode(errors="replace")
     problems = []
+    if reset_loop:
+        boots = out.count("Booting Linux on physical CPU 0x0000000000")
+        panics = out.count("Kernel panic - not syncing: VFS: Unable to mount root fs")
+        if p.returncode != 3 or "reset 8 times in a row" not in err:
+            problems.append(f"expected the reset-loop stop (status 3), got {p.returncode}: "
+                            f"{err.strip()[-300:]}")
+        if boots < 8 or panics < 8:
+            problems.append(f"{boots} boots and {panics} root-mount panics; want 8 of each")
+        if smp > 1 and out.count("smp: Brought up 1 node, 2 CPUs") < 8:
+            problems.append("the second vCPU did not come up after every reset")
+        for pr in problems:
+            print("FAIL:", pr)
+        if problems:
+            print("\n".join(out.splitlines()[-30:]))
+            return 1
+        print(f"PASS: {boots} boots, each to the same panic, in {secs:.1f} s ({accel}, {smp} vCPUs)")
+        return 0
     if p.returncode != 0:
         problems.append(f"vessel-run exited with status {p.returncode}: {err.strip()[-500:]}")
     pos = 0

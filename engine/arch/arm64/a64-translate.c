@@ -508,7 +508,10 @@ static bool tr_system(Ctx *c, uint32_t i)
             case 6: /* ISB: later instructions see earlier context changes */
                 if (rt != 31)
                     return undef(c);
-                exit_next(c, IR_EXIT_NORMAL);
+                /* Every instruction that changes translation state already ends its block and
+                 * returns to the loop; ending the block here (chainable, so the page-table
+                 * loops of Linux stay fast) is the synchronisation ISB needs. */
+                goto_pc(c, c->pc + 4);
                 return true;
             default: return undef(c);
             }
@@ -519,7 +522,19 @@ static bool tr_system(Ctx *c, uint32_t i)
     if (op0 == 1) { /* SYS / SYSL: DC, IC, AT, TLBI */
         if (l)
             return undef(c); /* SYSL: nothing allocated */
+        if (enc == ((1u << 14) | (3u << 11) | (7u << 7) | (4u << 3) | 1u) && c->el) {
+            /* DC ZVA at EL1: zero the 64-byte block (DCZID_EL0.BS = 4) with plain stores;
+             * Linux's clear_page and memset run on it. */
+            IrVal a = ir_and(f, IR_I64, rx(c, rt), K(c, ~63ull));
+            for (int k = 0; k < 8; k++)
+                ir_store(f, IR_MEMFLAGS(3, false, false, A64_MMU_EL1), a, 8 * k, K(c, 0));
+            return true;
+        }
         ir_call3(f, &a64_helper_sys, false, K(c, enc), rx(c, rt), K(c, i));
+        /* Cache maintenance by VA (DC) and AT change no translation: the block goes on.
+         * TLBI and IC end it, so the next block is looked up afresh. */
+        if (crn == 7 && (crm == 4 || crm == 8 || crm == 10 || crm == 11 || crm == 14))
+            return true;
         exit_next(c, IR_EXIT_NORMAL);
         return true;
     }
