@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* arm64 VsArchOps: globals, helpers called from IR, the glue to the vCPU loop. */
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -156,6 +157,11 @@ static uint64_t h_wfx(VsCpu *cpu, uint64_t is_wfe, uint64_t insn)
     uint64_t bit = is_wfe ? A64_SCTLR_NTWE : A64_SCTLR_NTWI;
     if (c->el == 0 && !(c->sctlr & bit))
         a64_raise_sync(c, A64_EC_WFX, (1u << 24) | (0xeu << 20) | (is_wfe ? 1 : 0), 0, false);
+    /* WFE completes at once (the architecture allows spurious wake-ups; there is no event
+     * register yet). It sits in spin-wait loops for another vCPU, so let that vCPU's host
+     * thread run. */
+    if (is_wfe && cpu->machine->ncpus > 1)
+        sched_yield();
     return 0;
 }
 
