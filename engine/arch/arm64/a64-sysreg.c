@@ -149,7 +149,7 @@ static bool timer_istatus(A64Timer *t)
     return (t->ctl & 1) && timer_count(t) >= t->cval;
 }
 
-/* Recompute the output line and re-arm the host timer. Any thread (under t->lock). */
+/* Recompute the output line and re-arm the host timer. Any thread (takes t->lock). */
 void a64_timer_update(A64Timer *t)
 {
     pthread_mutex_lock(&t->lock);
@@ -163,12 +163,13 @@ void a64_timer_update(A64Timer *t)
     } else {
         vs_timer_del(&t->host);
     }
-    bool changed = level != t->level;
+    /* The line is driven under the lock: the vCPU and the timer thread both update it, and
+     * two levels computed apart must reach the interrupt controller in the same order. */
+    A64Cpu *cpu = t->cpu;
+    if (level != t->level && cpu->hooks.timer_irq)
+        cpu->hooks.timer_irq(cpu->hooks.opaque, cpu->common.index, t->which, level);
     t->level = level;
     pthread_mutex_unlock(&t->lock);
-    A64Cpu *cpu = t->cpu;
-    if (changed && cpu->hooks.timer_irq)
-        cpu->hooks.timer_irq(cpu->hooks.opaque, cpu->common.index, t->which, level);
 }
 
 static uint64_t timer_ctl_read(A64Timer *t)
@@ -433,6 +434,12 @@ void a64_cpu_reset(A64Cpu *cpu)
     for (unsigned i = 0; i < 2; i++) {
         if (cpu->timer[i].cpu) {
             vs_timer_del(&cpu->timer[i].host);
+            /* The interrupt controller keeps input levels across a reset: lower ours. */
+            pthread_mutex_lock(&cpu->timer[i].lock);
+            if (cpu->timer[i].level && hooks.timer_irq)
+                hooks.timer_irq(hooks.opaque, vc->index, i, false);
+            cpu->timer[i].level = false;
+            pthread_mutex_unlock(&cpu->timer[i].lock);
         } else {
             cpu->timer[i].cpu = cpu;
             cpu->timer[i].which = i;
