@@ -35,10 +35,11 @@ static const char usage_text[] =
     "Run a virtual machine headless, with its serial console on this terminal.\n"
     "\n"
     "Machine:\n"
-    "  --guest-arch ARCH   guest architecture: riscv64 (default) or x86_64 (KVM only)\n"
+    "  --guest-arch ARCH   guest architecture: riscv64 (default), arm64 (integer ISA so\n"
+    "                      far: no FP/SIMD yet) or x86_64 (KVM only)\n"
     "  --accel MODE        execution tier: auto, interp, jit, kvm (default auto: KVM for an\n"
     "                      x86_64 guest on an x86_64 host with a usable /dev/kvm; the JIT\n"
-    "                      (tiered) for a riscv64 guest on an x86-64 host; else the\n"
+    "                      (tiered) for a riscv64 or arm64 guest on an x86-64 host; else the\n"
     "                      interpreter; --accel kvm fails with the reason when KVM\n"
     "                      cannot run)\n"
     "  --jit-threshold N   with the JIT: interpret a block until it has run N times, then\n"
@@ -55,8 +56,9 @@ static const char usage_text[] =
     "Boot:\n"
     "  --firmware FILE     M-mode firmware: OpenSBI fw_jump.bin, or a bare-metal ELF\n"
     "                      (default with --kernel: the guest-assets or Debian fw_jump.bin)\n"
-    "  --kernel FILE       Linux kernel: riscv64 Image or ELF; x86_64: a bzImage or an\n"
-    "                      x86-64 ELF program entered in long mode on every vCPU\n"
+    "  --kernel FILE       Linux kernel: riscv64 Image or ELF; arm64: an uncompressed Image\n"
+    "                      or a bare-metal ELF entered at EL1 (x0 = device tree); x86_64: a\n"
+    "                      bzImage or an x86-64 ELF program entered in long mode on every vCPU\n"
     "  --initrd FILE       initial ramdisk\n"
     "  --append STR        kernel command line\n"
     "\n"
@@ -119,7 +121,7 @@ static void print_probe(void)
            p.cpu_vendor[0] ? " (" : "", p.cpu_vendor, p.cpu_vendor[0] ? ")" : "");
     printf("simd:          %s\n", p.simd[0] ? p.simd : "(no detection for this host)");
     printf("cores:         %s\n", p.cores);
-    printf("accelerators:  interpreter: available (riscv64 guests)\n");
+    printf("accelerators:  interpreter: available (riscv64 and arm64 guests)\n");
     printf("               kvm: %s: %s\n", p.kvm ? "available" : "unavailable", p.kvm_detail);
 }
 

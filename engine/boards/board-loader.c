@@ -394,6 +394,11 @@ VsStatus loader_load_rv_kernel(const LoadTarget *t, const char *path, uint64_t i
         /* image_size covers bss; the kernel's early page tables live there. */
         uint64_t mem_size = hdr.image_size > size ? hdr.image_size : size;
         st = loader_load_raw(t, "kernel", path, data, size, image_addr, mem_size, out, err);
+    } else if (size >= 0x3c && memcmp(data + 0x38, "ARM\x64", 4) == 0) {
+        st = vs_error_set(err, VS_ERR_FORMAT,
+                          "kernel '%s' is an arm64 Linux Image, not riscv64; use "
+                          "--guest-arch arm64",
+                          path);
     } else {
         st = vs_error_set(err, VS_ERR_FORMAT,
                           "kernel '%s' is not a riscv64 Linux Image or ELF file", path);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "accel/accel-machine.h"
+#include "arch/arm64/a64-cpu.h"
 #include "arch/riscv64/rv-cpu.h"
 #include "boards/boards.h"
 #include "core/blocks.h"
@@ -32,6 +33,7 @@ static const VsArchOps *arch_find(VsArch arch)
 {
     switch (arch) {
     case VS_ARCH_RISCV64: return &rv_arch_ops;
+    case VS_ARCH_ARM64: return &a64_arch_ops;
     default: return NULL;
     }
 }
@@ -231,7 +233,7 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         return ast;
     if ((!arch && !use_accel) || !board)
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
-                            "guest architecture '%s' is not supported yet (riscv64 is)",
+                            "guest architecture '%s' is not supported yet (riscv64 and arm64 are)",
                             vs_arch_name(cfg->arch));
     const char *why;
     /* The JIT runs with --accel jit, and with auto for a guest of another architecture
@@ -638,7 +640,9 @@ const char *vs_machine_accel_summary(const VsMachine *m)
 
 VsStatus vs_machine_powerdown(VsMachine *m, VsError *err)
 {
-    /* No board has a power button of its own yet (riscv64 virt has none). */
+    /* The board's own button first (arm64 virt); riscv64 virt has none. */
+    if (m->board_ops->power_button && m->board_ops->power_button(m))
+        return VS_OK;
     if (virtio_input_power_button(m))
         return VS_OK;
     return vs_error_set(err, VS_ERR_UNSUPPORTED,

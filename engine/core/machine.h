@@ -34,6 +34,9 @@ typedef struct BoardOps {
     void (*destroy)(VsMachine *m);
     /* Feed serial input (console UART). */
     void (*serial_input)(VsMachine *m, const uint8_t *buf, size_t len);
+    /* Press the board's power button (arm64 virt: the PL061 gpio-keys line); false or NULL
+     * when the board has none. */
+    bool (*power_button)(VsMachine *m);
 } BoardOps;
 
 struct VsMachine {

@@ -162,8 +162,14 @@ VsStatus vs_vdev_attach(VsMachine *m, const char *name, VirtioDevice *dev,
 VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
                      void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err)
 {
+    return vs_vdev_map_size(m, i, base, VIRTIO_MMIO_SIZE, irq, set_irq, irq_opaque, err);
+}
+
+VsStatus vs_vdev_map_size(VsMachine *m, unsigned i, uint64_t base, uint64_t size, unsigned irq,
+                          void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err)
+{
     VsVdev *v = m->vdevs[i];
-    if (!physmem_add_mmio(&m->mem, v->name, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, v->mmio))
+    if (!physmem_add_mmio(&m->mem, v->name, base, size, &virtio_mmio_ops, v->mmio))
         return vs_error_set(err, VS_ERR_NOMEM, "cannot map %s at 0x%" PRIx64, v->name, base);
     virtio_dev_set_irq(v->dev, set_irq, irq_opaque);
     v->mapped = true;

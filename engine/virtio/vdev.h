@@ -65,6 +65,10 @@ VsStatus vs_vdev_attach(VsMachine *m, const char *name, VirtioDevice *dev,
 /* Board side: map device i at base and wire its interrupt line to set_irq(irq_opaque). */
 VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
                      void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err);
+/* The same with a window of `size` bytes instead of VIRTIO_MMIO_SIZE (arm64 virt's slots are
+ * 0x200 bytes apart; registers and config space fit in that). */
+VsStatus vs_vdev_map_size(VsMachine *m, unsigned i, uint64_t base, uint64_t size, unsigned irq,
+                          void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err);
 /*
  * Board side, with a hardware accelerator: guest writes of q to device i's QueueNotify are
  * signalled on the eventfd fd (the board registered it with the accelerator, e.g. a KVM

@@ -43,6 +43,34 @@ def main():
         f.write(ehdr + phdr + code)
     host_elf = "/bin/true"
 
+    # arm64 Images (Documentation/arm64/booting.rst): a 64-byte header, "ARM\x64" at 0x38.
+    def a64_image(path, body, flags=0, mz=False, pe_off=0):
+        hdr = struct.pack("<4sIQQQQQQ4sI", b"MZ\0\0" if mz else b"\0" * 4, 0, 0,
+                          len(body) + 64, flags, 0, 0, 0, b"ARM\x64", pe_off)
+        with open(path, "wb") as f:
+            f.write(hdr + body)
+    a64_cut_header = os.path.join(tmp, "a64-cut-header")
+    with open(a64_cut_header, "wb") as f:
+        f.write(b"\0" * 0x38 + b"ARM\x64")  # ends inside the 64-byte header
+    a64_cut_pe = os.path.join(tmp, "a64-cut-pe")
+    # An EFI-stub Image whose PE header lists one section of 64 KiB at offset 0x1000, but the
+    # file ends after 0x200 bytes.
+    pe = struct.pack("<4sHHIIIHH", b"PE\0\0", 0xaa64, 1, 0, 0, 0, 0, 0)
+    section = struct.pack("<8sIIIIIIHHI", b".text", 0x10000, 0x1000, 0x10000, 0x1000, 0, 0,
+                          0, 0, 0)
+    a64_image(a64_cut_pe, pe + section + b"\0" * 0x100, mz=True, pe_off=64)
+    a64_be = os.path.join(tmp, "a64-be")
+    a64_image(a64_be, b"\0" * 256, flags=1)
+    a64_good = os.path.join(tmp, "a64-good")
+    a64_image(a64_good, b"\x00\x00\x00\x14" * 64)  # b . (an endless loop)
+    rv_image = os.path.join(tmp, "rv-image")
+    with open(rv_image, "wb") as f:
+        f.write(b"\0" * 0x30 + b"RISCV\0\0\0" + b"RSC\x05" + b"\0" * 4 + b"\0" * 256)
+    gz = os.path.join(tmp, "vmlinuz")
+    with open(gz, "wb") as f:
+        f.write(b"\x1f\x8b\x08\x00" + b"\0" * 100)
+    a64 = ["--guest-arch", "arm64"]
+
     cases = [
         # (name, args, words the error must contain)
         ("missing kernel", fw + ["--kernel", os.path.join(tmp, "nope")], ["nope", "No such file"]),
@@ -100,6 +128,21 @@ def main():
         ("pin trailing comma", fw + ["--pin", "0,"], ["--pin", "at the end"]),
         ("pin out of range", fw + ["--pin", "0-99999999999999999999"], ["out of range"]),
         ("pin empty", fw + ["--pin", ""], ["--pin"]),
+        # arm64 guests: the wrong architecture's kernel, truncated or unusable Images.
+        ("arm64 Image on riscv64", fw + ["--kernel", a64_good], ["arm64", "--guest-arch arm64"]),
+        ("riscv64 ELF on arm64", a64 + ["--kernel", good_elf], ["RISC-V", "arm64"]),
+        ("riscv64 Image on arm64", a64 + ["--kernel", rv_image], ["riscv64 Linux Image",
+                                                                  "--guest-arch riscv64"]),
+        ("x86-64 ELF on arm64", a64 + ["--kernel", host_elf], ["x86-64"]),
+        ("arm64 Image cut in header", a64 + ["--kernel", a64_cut_header], ["truncated"]),
+        ("arm64 Image cut in body", a64 + ["--kernel", a64_cut_pe], ["truncated"]),
+        ("arm64 big-endian Image", a64 + ["--kernel", a64_be], ["big-endian"]),
+        ("arm64 gzip kernel", a64 + ["--kernel", gz], ["gzip"]),
+        ("arm64 garbage kernel", a64 + ["--kernel", garbage], ["arm64"]),
+        ("arm64 nothing to boot", a64, ["--kernel"]),
+        ("arm64 firmware", a64 + ["--kernel", a64_good, "--firmware", garbage], ["--kernel"]),
+        ("arm64 memory not 2 MiB", a64 + ["--kernel", a64_good, "--memory", "33M"], ["2 MiB"]),
+        ("arm64 memory too small", a64 + ["--kernel", a64_good, "--memory", "8M"], ["16 MiB"]),
     ]
     usable = os.sched_getaffinity(0)
     for cpu in (99, 1023):

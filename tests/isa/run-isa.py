@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Run one riscv64 ISA test program on Vessel and on QEMU and compare the signatures.
+"""Run one ISA test program on Vessel and on QEMU and compare the signatures.
 
 usage: run-isa.py [options] VESSEL_RUN QEMU ELF
 
-The program prints its signature on the UART and ends with a line "DONE" followed by
-a SiFive-test poweroff (0x5555). QEMU (qemu-system-riscv64, the reference) and Vessel
-must both end that way and their outputs must be identical byte for byte.
+The program prints its signature on the UART and ends with a line "DONE" followed by a
+power-off (riscv64: SiFive-test 0x5555; arm64: PSCI SYSTEM_OFF). QEMU
+(qemu-system-riscv64/-aarch64, the reference) and Vessel must both end that way and their
+outputs must be identical byte for byte.
 
 Exit codes (meson conventions): 0 pass, 1 fail, 77 skip (no QEMU), 99 harness error
 (for example the reference run itself failed).
@@ -33,18 +34,39 @@ QEMU_ARGS = [
     "-nographic", "-monitor", "none", "-serial", "stdio", "-bios", "none",
 ]
 
+# arm64: QEMU virt with a GICv3 (Vessel's board has no GICv2 yet), entered at EL1 at the ELF
+# entry (no EL2/EL3, PSCI through HVC). The CPU is cortex-a72 unless a program needs a later
+# feature (--qemu-cpu max for LSE atomics).
+ARM64_QEMU_CPU = "cortex-a72"
+ARM64_QEMU_ARGS = [
+    "-M", "virt,gic-version=3", "-cpu", ARM64_QEMU_CPU, "-smp", "1", "-m", "128M",
+    "-nographic", "-monitor", "none", "-serial", "stdio",
+]
+QEMU_PACKAGE = {"riscv64": "qemu-system-misc", "arm64": "qemu-system-arm"}
+
 MAX_DIFF_LINES = 60
+ARCH = "riscv64"
+ARM64_CPU = ARM64_QEMU_CPU
+
+
+def qemu_args():
+    if ARCH == "arm64":
+        args = list(ARM64_QEMU_ARGS)
+        args[args.index("-cpu") + 1] = ARM64_CPU
+        return args
+    return list(QEMU_ARGS)
 
 
 def qemu_cmd(qemu, elf, smp=1):
-    args = list(QEMU_ARGS)
+    args = qemu_args()
     args[args.index("-smp") + 1] = str(smp)
     return [qemu] + args + ["-kernel", elf]
 
 
 def vessel_cmd(vessel, elf, accel, smp=1, extra=()):
-    return [vessel, "--guest-arch", "riscv64", "--accel", accel, "--memory", "128M",
-            "--smp", str(smp), "--firmware", elf] + list(extra)
+    boot = ["--kernel", elf] if ARCH == "arm64" else ["--firmware", elf]
+    return [vessel, "--guest-arch", ARCH, "--accel", accel, "--memory", "128M",
+            "--smp", str(smp)] + boot + list(extra)
 
 
 class RunResult:
@@ -94,7 +116,7 @@ def check_run(name, r, timeout):
 def cache_key(qemu, elf_bytes):
     h = hashlib.sha256()
     h.update(elf_bytes)
-    h.update("\0".join(QEMU_ARGS).encode())
+    h.update("\0".join(qemu_args()).encode())
     try:
         st = os.stat(qemu)
         h.update(f"{os.path.realpath(qemu)}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -184,8 +206,11 @@ ORACLE_BUGS = [
 
 def apply_oracle_bugs(name, ref):
     """The reference with known QEMU 7.2 deviations replaced by the spec's lines."""
+    if ARCH != "riscv64":
+        return ref  # the list is riscv64's
     prog = os.path.splitext(name)[0]
-    prog = prog[len("riscv64-"):] if prog.startswith("riscv64-") else prog
+    prefix = ARCH + "-"
+    prog = prog[len(prefix):] if prog.startswith(prefix) else prog
     lines = text(ref).split("\n")
     for bug_prog, qemu_line, spec_line, why in ORACLE_BUGS:
         if bug_prog != prog:
@@ -221,15 +246,24 @@ def main():
     ap.add_argument("--no-cache", action="store_true", help="always run QEMU")
     ap.add_argument("--keep", action="store_true",
                     help="write <elf>.qemu.out / <elf>.vessel.out")
+    ap.add_argument("--arch", default="riscv64", choices=["riscv64", "arm64"],
+                    help="guest architecture (default riscv64)")
+    ap.add_argument("--qemu-cpu", help="arm64: QEMU -cpu for the reference (default "
+                    + ARM64_QEMU_CPU + ")")
     args = ap.parse_args()
+    global ARCH, ARM64_CPU
+    ARCH = args.arch
+    if args.qemu_cpu:
+        ARM64_CPU = args.qemu_cpu
     name = os.path.basename(args.elf)
 
     if not os.path.isfile(args.elf):
         print(f"{name}: test program not found: {args.elf}")
         return ERROR
     if not args.qemu or not os.access(args.qemu, os.X_OK):
-        print("SKIP: qemu-system-riscv64 (the reference) is not installed "
-              "(Debian package qemu-system-misc)")
+        qname = "qemu-system-aarch64" if ARCH == "arm64" else "qemu-system-riscv64"
+        print(f"SKIP: {qname} (the reference) is not installed "
+              f"(Debian package {QEMU_PACKAGE[ARCH]})")
         return SKIP
     with open(args.elf, "rb") as f:
         elf_bytes = f.read()

@@ -146,6 +146,8 @@ VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
 
 /* boards.c names the x86_64 board too; it is not under test here (test-x86-boot.c). */
 const BoardOps x86_microvm_board_ops = { .name = "x86_64 microvm (not linked)" };
+/* ... and the arm64 one (test-a64-virt.c). */
+const BoardOps a64_virt_board_ops = { .name = "arm64 virt (not linked)" };
 
 void vs_machine_request_reset(VsMachine *m)
 {

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the arm64 frontend files. */
+#ifndef VESSEL_A64_INTERNAL_H
+#define VESSEL_A64_INTERNAL_H
+
+#include "arch/arm64/a64-cpu.h"
+#include "ir/ir.h"
+
+/* IR global indexes. */
+#define A64_G_X(i)      (i)
+#define A64_G_SP        31
+#define A64_G_PC        32
+#define A64_G_NF        33
+#define A64_G_ZF        34
+#define A64_G_CF        35
+#define A64_G_VF        36
+#define A64_G_EXCL_ADDR 37
+#define A64_G_EXCL_VAL  38
+#define A64_G_EXCL_VAL2 39
+#define A64_G_TMP       40 /* second result of a 128-bit helper */
+#define A64_G_COUNT     41
+
+extern const IrGlobals a64_globals;
+
+/* Helper argument packing for atomics done in C (8/16-bit and 128-bit accesses):
+ * bits 0..1 log2 size, bits 4..6 MMU index (IR_MEM_* layout), bits 8..11 the operation. */
+enum { A64_ATOM_OP_SHIFT = 8 };
+enum {
+    A64_ATOM_ADD = 0,
+    A64_ATOM_CLR,
+    A64_ATOM_EOR,
+    A64_ATOM_SET,
+    A64_ATOM_SMAX,
+    A64_ATOM_SMIN,
+    A64_ATOM_UMAX,
+    A64_ATOM_UMIN,
+    A64_ATOM_SWP,
+};
+
+extern const IrHelper a64_helper_exception;  /* (esr, elr) no return */
+extern const IrHelper a64_helper_pc_align;   /* (pc) no return */
+extern const IrHelper a64_helper_mrs;        /* (enc | rt << 16, insn) -> value */
+extern const IrHelper a64_helper_msr;        /* (enc | rt << 16, value) */
+extern const IrHelper a64_helper_msr_pstate; /* (op1 << 3 | op2, imm4) */
+extern const IrHelper a64_helper_eret;       /* () -> new pc */
+extern const IrHelper a64_helper_wfx;        /* (is_wfe, insn) */
+extern const IrHelper a64_helper_hvc;        /* (imm16, pc) */
+extern const IrHelper a64_helper_sys;        /* (op1<<11|crn<<7|crm<<3|op2, value, rt) */
+extern const IrHelper a64_helper_atomic;     /* (addr, value, desc) -> old */
+extern const IrHelper a64_helper_cas;        /* (addr, expected, desired, desc) -> old */
+extern const IrHelper
+    a64_helper_cas128; /* (addr, exp_lo, exp_hi, new_lo, new_hi, desc) -> lo; hi in tmp */
+extern const IrHelper a64_helper_ld128; /* (addr, desc) -> lo; hi in tmp */
+extern const IrHelper a64_helper_crc32; /* (acc, value, size | castagnoli << 8) */
+extern const IrHelper a64_helper_rbit;  /* (x) -> bit reverse of 64 bits */
+extern const IrHelper a64_helper_cls;   /* (x, is64) */
+
+unsigned a64_code_mmu_idx(uint32_t mode);
+unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,
+                       uint64_t *ppc2);
+
+#endif
