@@ -149,10 +149,9 @@ static bool timer_istatus(A64Timer *t)
     return (t->ctl & 1) && timer_count(t) >= t->cval;
 }
 
-/* Recompute the output line and re-arm the host timer. Any thread (takes t->lock). */
-void a64_timer_update(A64Timer *t)
+/* Recompute the output line and re-arm the host timer; t->lock held. */
+static void timer_update_locked(A64Timer *t)
 {
-    pthread_mutex_lock(&t->lock);
     bool ist = timer_istatus(t);
     bool level = ist && !(t->ctl & 2);
     if ((t->ctl & 1) && !ist) {
@@ -169,6 +168,25 @@ void a64_timer_update(A64Timer *t)
     if (level != t->level && cpu->hooks.timer_irq)
         cpu->hooks.timer_irq(cpu->hooks.opaque, cpu->common.index, t->which, level);
     t->level = level;
+}
+
+/* Recompute the output line and re-arm the host timer. Any thread (takes t->lock). */
+void a64_timer_update(A64Timer *t)
+{
+    pthread_mutex_lock(&t->lock);
+    timer_update_locked(t);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* A guest write of CTL or CVAL: the timer thread reads both under t->lock. */
+static void timer_write(A64Timer *t, bool ctl, uint64_t v)
+{
+    pthread_mutex_lock(&t->lock);
+    if (ctl)
+        t->ctl = v & 3;
+    else
+        t->cval = v;
+    timer_update_locked(t);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -380,22 +398,19 @@ bool a64_sysreg_write(A64Cpu *cpu, unsigned enc, uint64_t v)
     case SR(3, 3, 14, 2, 0):
     case SR(3, 3, 14, 3, 0): { /* TVAL: CVAL = now + signed 32-bit value */
         A64Timer *t = &cpu->timer[enc == SR(3, 3, 14, 3, 0)];
-        t->cval = timer_count(t) + (uint64_t)(int64_t)(int32_t)v;
-        a64_timer_update(t);
+        timer_write(t, false, timer_count(t) + (uint64_t)(int64_t)(int32_t)v);
         break;
     }
     case SR(3, 3, 14, 2, 1):
     case SR(3, 3, 14, 3, 1): {
         A64Timer *t = &cpu->timer[enc == SR(3, 3, 14, 3, 1)];
-        t->ctl = v & 3;
-        a64_timer_update(t);
+        timer_write(t, true, v);
         break;
     }
     case SR(3, 3, 14, 2, 2):
     case SR(3, 3, 14, 3, 2): {
         A64Timer *t = &cpu->timer[enc == SR(3, 3, 14, 3, 2)];
-        t->cval = v;
-        a64_timer_update(t);
+        timer_write(t, false, v);
         break;
     }
     case SR(2, 0, 0, 2, 2): cpu->mdscr = v & 0xe80cfull; break;
@@ -439,16 +454,18 @@ void a64_cpu_reset(A64Cpu *cpu)
             if (cpu->timer[i].level && hooks.timer_irq)
                 hooks.timer_irq(hooks.opaque, vc->index, i, false);
             cpu->timer[i].level = false;
+            cpu->timer[i].ctl = 0;
+            cpu->timer[i].cval = 0;
             pthread_mutex_unlock(&cpu->timer[i].lock);
         } else {
             cpu->timer[i].cpu = cpu;
             cpu->timer[i].which = i;
             pthread_mutex_init(&cpu->timer[i].lock, NULL);
             vs_timer_init(&cpu->timer[i].host, &vc->machine->timers, timer_fire, &cpu->timer[i]);
+            cpu->timer[i].ctl = 0;
+            cpu->timer[i].cval = 0;
+            cpu->timer[i].level = false;
         }
-        cpu->timer[i].ctl = 0;
-        cpu->timer[i].cval = 0;
-        cpu->timer[i].level = false;
     }
     size_t start = offsetof(A64Cpu, x), end = offsetof(A64Cpu, timer);
     memset((char *)cpu + start, 0, end - start);

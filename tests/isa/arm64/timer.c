@@ -59,10 +59,18 @@ static void gic_init(void)
     ISB();
 }
 
+/* Check and sleep with IRQs masked: an interrupt taken between the check and a plain WFI
+ * would leave the WFI waiting for one that never comes. A pending interrupt still ends the WFI
+ * with PSTATE.I set, and is taken when the mask is lifted. */
 static void wait_irqs(unsigned n)
 {
-    while (irqs < n)
-        __asm__ volatile("wfi" ::: "memory");
+    for (;;) {
+        __asm__ volatile("msr daifset, #2" ::: "memory");
+        if (irqs >= n)
+            break;
+        __asm__ volatile("wfi\n msr daifclr, #2\n isb" ::: "memory");
+    }
+    __asm__ volatile("msr daifclr, #2\n isb" ::: "memory");
 }
 
 int main(void)
