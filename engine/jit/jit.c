@@ -1633,29 +1633,12 @@ static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile, const Reg
         g->reg_loc[r] = NO_LOC;
     for (unsigned i = 0; i < f->nlabels; i++)
         g->label_pos[i] = SIZE_MAX;
-    /* Last reads of temp slots, and whether any branch goes backwards. */
+    /* Whether any branch goes backwards; then the last reads of temp slots. */
     bool *seen = calloc(f->nlabels ? f->nlabels : 1, sizeof(bool));
     if (!seen)
         return false;
     for (unsigned i = 0; i < f->nops; i++) {
         const IrOp *op = &f->ops[i];
-        IrVal src[3 + IR_MAX_HELPER_ARGS];
-        unsigned n = 0;
-        unsigned nsrc = ir_op_nsrc[op->opc];
-        if (nsrc > 0)
-            src[n++] = op->a;
-        if (nsrc > 1)
-            src[n++] = op->b;
-        if (nsrc > 2)
-            src[n++] = op->c;
-        if (op->opc == IR_OP_CALL) {
-            const IrCall *c = &f->calls[op->aux];
-            for (unsigned k = 0; k < c->helper->nargs; k++)
-                src[n++] = c->args[k];
-        }
-        for (unsigned k = 0; k < n; k++)
-            if (src[k] != IR_NONE && f->vals[src[k]].kind == IR_VK_TEMP)
-                g->last_use[f->vals[src[k]].offset] = i;
         if (op->opc == IR_OP_LABEL && op->aux < f->nlabels)
             seen[op->aux] = true;
         /* (A region's edges between member blocks are not loops inside a block.) */
@@ -1663,10 +1646,10 @@ static bool cg_setup(Cg *g, const IrFunc *f, VsBlock *b, bool profile, const Reg
             seen[op->aux] && op->aux >= g->nmembers)
             g->back_branch = true;
     }
+    compute_last_use(g, 0); /* a region's are computed again at each member's label */
     free(seen);
-    if (g->nmembers) {
+    if (g->nmembers)
         choose_pins(g);
-    }
     return true;
 }
 
