@@ -45,6 +45,8 @@ static const char usage_text[] =
     "  --jit-threshold N   with the JIT: interpret a block until it has run N times, then\n"
     "                      compile it (default: 0 with --accel jit, every block at once;\n"
     "                      32 when auto picks the JIT)\n"
+    "  --gic-version 2|3   arm64: the interrupt controller (default 3; a GICv2 serves\n"
+    "                      at most 8 vCPUs)\n"
     "  --memory SIZE       guest RAM, e.g. 512M, 2G (default 512M; at least 16M)\n"
     "  --smp N             number of vCPUs, 1-64 (default 1), one host thread each\n"
     "  --pin POLICY        host core pinning: none (default); auto: vCPUs one per\n"
@@ -361,6 +363,7 @@ enum {
     OPT_PIN,
     OPT_PROBE,
     OPT_TRACE_STATE,
+    OPT_GIC_VERSION,
 };
 
 #define MAX_DEVICE_OPTS 32
@@ -402,6 +405,7 @@ int main(int argc, char **argv)
         { "pin", required_argument, NULL, OPT_PIN },
         { "probe", no_argument, NULL, OPT_PROBE },
         { "trace-state", required_argument, NULL, OPT_TRACE_STATE },
+        { "gic-version", required_argument, NULL, OPT_GIC_VERSION },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
@@ -477,6 +481,11 @@ int main(int argc, char **argv)
             break;
         case OPT_TRACE: cfg.trace |= parse_trace(optarg); break;
         case OPT_TRACE_STATE: cfg.trace_state = optarg; break;
+        case OPT_GIC_VERSION:
+            if (strcmp(optarg, "2") && strcmp(optarg, "3"))
+                usage_error("invalid --gic-version '%s': use 2 or 3", optarg);
+            cfg.gic_version = (unsigned)(optarg[0] - '0');
+            break;
         case OPT_STATS: cfg.stats = true; break;
         case OPT_CODE_CACHE:
             if (!vs_parse_size(optarg, &cfg.code_cache_size) || cfg.code_cache_size < 65536)

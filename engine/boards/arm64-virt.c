@@ -192,8 +192,12 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
         static const char *const compat[] = { "arm,armv8-timer", "arm,armv7-timer" };
         fdtb_prop_strs(&f, "/timer", "compatible", compat, 2);
         /* secure phys, non-secure phys, virt, hyp: PPIs, level-high. */
-        uint32_t irqs[12] = { 1, GICV3_PPI_SEC_TIMER,  4, 1, GICV3_PPI_PHYS_TIMER, 4,
-                              1, GICV3_PPI_VIRT_TIMER, 4, 1, GICV3_PPI_HYP_TIMER,  4 };
+        /* GICv2 PPIs name the vCPUs they go to in bits [15:8] of the flags cell. */
+        uint32_t fl = 4;
+        if (p->gic_version == 2)
+            fl |= ((1u << p->ncpus) - 1) << 8;
+        uint32_t irqs[12] = { 1, GICV3_PPI_SEC_TIMER,  fl, 1, GICV3_PPI_PHYS_TIMER, fl,
+                              1, GICV3_PPI_VIRT_TIMER, fl, 1, GICV3_PPI_HYP_TIMER,  fl };
         fdtb_prop_cells(&f, "/timer", "interrupts", irqs, 12);
         fdtb_prop_empty(&f, "/timer", "always-on");
     }
@@ -201,20 +205,27 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
     fdtb_add(&f, "/", "intc@8000000");
     {
         const char *g = "/intc@8000000";
-        fdtb_prop_str(&f, g, "compatible", "arm,gic-v3");
         fdtb_prop_u32(&f, g, "#interrupt-cells", 3);
         fdtb_prop_empty(&f, g, "interrupt-controller");
-        fdtb_prop_u32(&f, g, "#redistributor-regions", 1);
-        uint64_t rsize = gicv3_redist_size(p->ncpus);
-        uint32_t reg[8] = { 0,
-                            (uint32_t)A64_VIRT_GIC_DIST,
-                            0,
-                            GICV3_DIST_SIZE,
-                            0,
-                            (uint32_t)A64_VIRT_GIC_REDIST,
-                            (uint32_t)(rsize >> 32),
-                            (uint32_t)rsize };
-        fdtb_prop_cells(&f, g, "reg", reg, 8);
+        if (p->gic_version == 2) {
+            fdtb_prop_str(&f, g, "compatible", "arm,cortex-a15-gic");
+            uint32_t reg[8] = { 0, (uint32_t)A64_VIRT_GIC_DIST, 0, GICV2_DIST_SIZE,
+                                0, (uint32_t)A64_VIRT_GIC_CPU,  0, GICV2_CPU_SIZE };
+            fdtb_prop_cells(&f, g, "reg", reg, 8);
+        } else {
+            fdtb_prop_str(&f, g, "compatible", "arm,gic-v3");
+            fdtb_prop_u32(&f, g, "#redistributor-regions", 1);
+            uint64_t rsize = gicv3_redist_size(p->ncpus);
+            uint32_t reg[8] = { 0,
+                                (uint32_t)A64_VIRT_GIC_DIST,
+                                0,
+                                GICV3_DIST_SIZE,
+                                0,
+                                (uint32_t)A64_VIRT_GIC_REDIST,
+                                (uint32_t)(rsize >> 32),
+                                (uint32_t)rsize };
+            fdtb_prop_cells(&f, g, "reg", reg, 8);
+        }
         fdtb_prop_u32(&f, g, "phandle", PH_GIC);
     }
 
@@ -270,11 +281,31 @@ static void gic_output(void *opaque, unsigned cpu, bool irq, bool fiq)
         a64_cpu_set_irq(a64_cpu(b->m->cpus[cpu]), irq, fiq);
 }
 
+/* Interrupt lines into whichever GIC the board has. */
+static void set_spi(A64VirtBoard *b, unsigned spi, bool level)
+{
+    if (b->gic2)
+        gicv2_set_spi(b->gic2, spi, level);
+    else
+        gicv3_set_spi(b->gic, spi, level);
+}
+
 static void timer_irq(void *opaque, unsigned cpu, unsigned which, bool level)
 {
     A64VirtBoard *b = opaque;
-    gicv3_set_ppi(b->gic, cpu,
-                  which == A64_TIMER_VIRT ? GICV3_PPI_VIRT_TIMER : GICV3_PPI_PHYS_TIMER, level);
+    unsigned ppi = which == A64_TIMER_VIRT ? GICV3_PPI_VIRT_TIMER : GICV3_PPI_PHYS_TIMER;
+    if (b->gic2)
+        gicv2_set_ppi(b->gic2, cpu, ppi, level);
+    else
+        gicv3_set_ppi(b->gic, cpu, ppi, level);
+}
+
+/* The vCPU whose thread makes a GICv2 access (its registers are banked per vCPU). */
+static unsigned gic2_who(void *opaque)
+{
+    (void)opaque;
+    VsCpu *cpu = vs_cpu_self();
+    return cpu ? cpu->index : 0;
 }
 
 static bool icc_read(void *opaque, unsigned cpu, unsigned sysreg, uint64_t *val)
@@ -292,7 +323,7 @@ static bool icc_write(void *opaque, unsigned cpu, unsigned sysreg, uint64_t val)
 static void uart_set_irq(void *opaque, int level)
 {
     A64VirtBoard *b = opaque;
-    gicv3_set_spi(b->gic, A64_VIRT_UART_SPI, level);
+    set_spi(b, A64_VIRT_UART_SPI, level);
 }
 
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -304,19 +335,19 @@ static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
 static void rtc_set_irq(void *opaque, int level)
 {
     A64VirtBoard *b = opaque;
-    gicv3_set_spi(b->gic, A64_VIRT_RTC_SPI, level);
+    set_spi(b, A64_VIRT_RTC_SPI, level);
 }
 
 static void gpio_set_irq(void *opaque, int level)
 {
     A64VirtBoard *b = opaque;
-    gicv3_set_spi(b->gic, A64_VIRT_GPIO_SPI, level);
+    set_spi(b, A64_VIRT_GPIO_SPI, level);
 }
 
 static void virtio_set_irq(void *opaque, int level)
 {
     struct A64VirtIrqLine *l = opaque;
-    gicv3_set_spi(l->b->gic, l->spi, level);
+    set_spi(l->b, l->spi, level);
 }
 
 /* ---- PSCI ---- */
@@ -545,7 +576,8 @@ static VsStatus load_images(VsMachine *m, A64VirtBoard *b, VsError *err)
                             .cmdline = cfg->cmdline,
                             .has_initrd = b->has_initrd,
                             .virtio_slots = b->virtio_slots,
-                            .rng_seed = true };
+                            .rng_seed = true,
+                            .gic_version = b->gic2 ? 2 : 3 };
     void *fdt;
     size_t fdt_size;
     st = a64_virt_build_fdt(&fp, &fdt, &fdt_size, err);
@@ -625,6 +657,13 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
     if (m->ncpus > A64_VIRT_MAX_CPUS)
         return vs_error_set(err, VS_ERR_INVALID, "arm64 virt supports 1 to %u vCPUs (%u asked)",
                             A64_VIRT_MAX_CPUS, m->ncpus);
+    if (cfg->gic_version != 0 && cfg->gic_version != 2 && cfg->gic_version != 3)
+        return vs_error_set(err, VS_ERR_INVALID, "GIC version %u does not exist here: use 2 or 3",
+                            cfg->gic_version);
+    if (cfg->gic_version == 2 && m->ncpus > GICV2_MAX_CPUS)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "a GICv2 serves at most %u vCPUs (%u asked): use --gic-version 3",
+                            GICV2_MAX_CPUS, m->ncpus);
     if (!m->arch)
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
                             "arm64 guests run on the interpreter or the JIT only");
@@ -637,9 +676,16 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
     if (!physmem_add_ram(&m->mem, "virt.ram", A64_VIRT_RAM_BASE, cfg->ram_size))
         return vs_error_set(err, VS_ERR_NOMEM, "cannot reserve %s of host memory for guest RAM",
                             have);
-    b->gic = gicv3_new(m->ncpus, GICV3_DEFAULT_NSPIS);
-    if (!b->gic || !gicv3_map(b->gic, &m->mem, A64_VIRT_GIC_DIST, A64_VIRT_GIC_REDIST))
-        return vs_error_set(err, VS_ERR_NOMEM, "cannot create the GICv3");
+    if (cfg->gic_version == 2) {
+        b->gic2 = gicv2_new(m->ncpus, GICV2_DEFAULT_NSPIS);
+        if (!b->gic2 ||
+            !gicv2_map(b->gic2, &m->mem, A64_VIRT_GIC_DIST, A64_VIRT_GIC_CPU, gic2_who, b))
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the GICv2");
+    } else {
+        b->gic = gicv3_new(m->ncpus, GICV3_DEFAULT_NSPIS);
+        if (!b->gic || !gicv3_map(b->gic, &m->mem, A64_VIRT_GIC_DIST, A64_VIRT_GIC_REDIST))
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the GICv3");
+    }
     pl011_init(&b->uart, uart_set_irq, b, uart_tx, b);
     b->uart_ok = true;
     if (!physmem_add_mmio(&m->mem, "virt.uart0", A64_VIRT_UART_BASE, PL011_MMIO_SIZE,
@@ -676,12 +722,17 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory keeping a copy of the boot images");
     for (unsigned i = 0; i < m->ncpus; i++) {
         A64Cpu *c = a64_cpu(m->cpus[i]);
+        /* With a GICv2 there is no system-register CPU interface: ICC_* are UNDEFINED and
+         * ID_AA64PFR0_EL1.GIC reads 0. */
         c->hooks = (A64BoardHooks){ .opaque = b,
                                     .psci_call = psci_call,
                                     .timer_irq = timer_irq,
-                                    .icc_read = icc_read,
-                                    .icc_write = icc_write };
-        gicv3_set_output(b->gic, i, gic_output, b);
+                                    .icc_read = b->gic ? icc_read : NULL,
+                                    .icc_write = b->gic ? icc_write : NULL };
+        if (b->gic2)
+            gicv2_set_output(b->gic2, i, gic_output, b);
+        else
+            gicv3_set_output(b->gic, i, gic_output, b);
     }
     return VS_OK;
 }
@@ -703,6 +754,8 @@ static void a64_virt_cpu_boot_state(VsMachine *m, VsCpu *cpu)
     }
     if (b->gic)
         gicv3_sync_cpu(b->gic, cpu->index);
+    if (b->gic2)
+        gicv2_sync_cpu(b->gic2, cpu->index);
 }
 
 static void a64_virt_reset(VsMachine *m)
@@ -713,7 +766,10 @@ static void a64_virt_reset(VsMachine *m)
     pl011_reset(&b->uart);
     pl031_reset(&b->rtc);
     pl061_reset(&b->gpio);
-    gicv3_reset(b->gic);
+    if (b->gic2)
+        gicv2_reset(b->gic2);
+    else
+        gicv3_reset(b->gic);
     for (unsigned i = 0; i < b->nblobs; i++)
         physmem_write(&m->mem, b->blobs[i].addr, b->blobs[i].data, b->blobs[i].len);
 }
@@ -738,6 +794,7 @@ static void a64_virt_destroy(VsMachine *m)
         pl061_destroy(&b->gpio);
     if (b->gic)
         gicv3_free(b->gic);
+    gicv2_free(b->gic2);
     for (unsigned i = 0; i < b->nblobs; i++)
         free(b->blobs[i].data);
     free(b->blobs);

@@ -25,6 +25,7 @@
 
 #include "boards/board-loader.h"
 #include "core/machine.h"
+#include "devices/arm-gicv2.h"
 #include "devices/arm-gicv3.h"
 #include "devices/pl011.h"
 #include "devices/pl031.h"
@@ -33,6 +34,7 @@
 #define A64_VIRT_MIB          (1024ull * 1024)
 #define A64_VIRT_GIC_DIST     0x08000000ull
 #define A64_VIRT_GIC_REDIST   0x080a0000ull
+#define A64_VIRT_GIC_CPU      0x08010000ull /* GICv2 CPU interface */
 #define A64_VIRT_UART_BASE    0x09000000ull
 #define A64_VIRT_RTC_BASE     0x09010000ull
 #define A64_VIRT_GPIO_BASE    0x09030000ull
@@ -90,7 +92,8 @@ typedef struct A64VirtBlob {
 
 typedef struct A64VirtBoard {
     VsMachine *m;
-    Gicv3 *gic;
+    Gicv3 *gic;  /* gic-version 3 (the default) */
+    Gicv2 *gic2; /* or gic-version 2 */
     Pl011 uart;
     Pl031 rtc;
     Pl061 gpio;
@@ -121,6 +124,7 @@ typedef struct A64VirtFdtParams {
     uint64_t initrd_start, initrd_end;
     uint32_t virtio_slots;
     bool rng_seed;
+    unsigned gic_version; /* 2 or 3 (0: 3) */
 } A64VirtFdtParams;
 
 VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size, VsError *err);

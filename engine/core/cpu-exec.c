@@ -175,9 +175,17 @@ static void cpu_loop(VsCpu *cpu)
     }
 }
 
+static __thread VsCpu *self_cpu;
+
+VsCpu *vs_cpu_self(void)
+{
+    return self_cpu;
+}
+
 void *vs_cpu_thread_main(void *arg)
 {
     VsCpu *cpu = arg;
+    self_cpu = cpu;
     char name[16];
     snprintf(name, sizeof(name), "vcpu%u", cpu->index);
     vs_thread_set_name(name);

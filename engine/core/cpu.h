@@ -154,6 +154,8 @@ struct VsArchOps {
 
 /* Kick a vCPU: make it leave its block chain soon and wake it from wfi. Thread-safe. */
 void vs_cpu_kick(VsCpu *cpu, uint32_t req);
+/* The vCPU the calling thread runs, or NULL on any other thread. */
+VsCpu *vs_cpu_self(void);
 /*
  * Unwind from a helper/slow path to the vCPU loop after the arch has updated the guest
  * state for an exception (trap entry done, pc at the handler). An arch that raises an

@@ -4,7 +4,10 @@ boots through the GICv3, generic timer, PL011, PL031, PL061 and PSCI (CPU_ON wit
 unpacks the probe initramfs, runs its /init at EL0 (system calls) and powers off through
 PSCI SYSTEM_OFF, on the interpreter and on the JIT.
 
-usage: test-arm64-boot.py VESSEL_RUN ACCEL SMP [reset-loop]
+usage: test-arm64-boot.py VESSEL_RUN ACCEL SMP [reset-loop | gicv2]
+
+With gicv2 the board has a GICv2 (--gic-version 2) instead of the GICv3: the same boot,
+with the kernel's GICv2 driver (no redistributor lines, no GICv3 lines at all).
 
 With reset-loop there is no initramfs: the kernel panics for want of a root file system and,
 with panic=-1, reboots through PSCI SYSTEM_RESET at once. Every reboot must boot the same
@@ -42,7 +45,13 @@ SMP2_MARKERS = ["CPU1: Booted secondary processor 0x0000000001 [0x410fd083]",
 
 def main():
     vessel, accel, smp = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    reset_loop = len(sys.argv) > 4 and sys.argv[4] == "reset-loop"
+    mode = sys.argv[4] if len(sys.argv) > 4 else ""
+    reset_loop = mode == "reset-loop"
+    gicv2 = mode == "gicv2"
+    markers = MARKERS
+    if gicv2:
+        markers = [m for m in MARKERS if not m.startswith("GICv3:")]
+        markers.insert(2, "Root IRQ handler: gic_handle_irq")
     try:
         d = subprocess.run([os.path.join(REPO, "tools", "guest-assets"), "--arch", "arm64",
                             "--print-dir"], capture_output=True, text=True,
@@ -60,6 +69,8 @@ def main():
            "--memory", "512M", "--kernel", kernel, "--append", "console=ttyAMA0 panic=-1"]
     if not reset_loop:
         cmd += ["--initrd", initrd]
+    if gicv2:
+        cmd += ["--gic-version", "2"]
     print("running:", " ".join(cmd))
     start = time.monotonic()
     try:
@@ -93,12 +104,14 @@ def main():
     if p.returncode != 0:
         problems.append(f"vessel-run exited with status {p.returncode}: {err.strip()[-500:]}")
     pos = 0
-    for m in MARKERS + (SMP2_MARKERS if smp > 1 else []):
-        i = out.find(m, pos if m in MARKERS else 0)
+    for m in markers + (SMP2_MARKERS if smp > 1 else []):
+        i = out.find(m, pos if m in markers else 0)
         if i < 0:
             problems.append(f"missing (in order): {m!r}")
-        elif m in MARKERS:
+        elif m in markers:
             pos = i
+    if gicv2 and "GICv3" in out:
+        problems.append("the kernel found a GICv3 although the board has a GICv2")
     for bad in ("Kernel panic", "Internal error", "Unable to handle", "BUG:", "WARNING:",
                 "Oops", "undefined instruction"):
         if bad in out:

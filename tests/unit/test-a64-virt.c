@@ -72,6 +72,11 @@ void a64_set_el_spsel(A64Cpu *cpu, unsigned el, unsigned spsel)
     cpu->spsel = spsel;
 }
 
+VsCpu *vs_cpu_self(void)
+{
+    return NULL;
+}
+
 void vs_cpu_kick(VsCpu *cpu, uint32_t req)
 {
     (void)cpu, (void)req;
@@ -198,6 +203,23 @@ static void test_fdt(void)
     p.ncpus = A64_VIRT_MAX_CPUS;
     p.virtio_slots = 0xffffffff;
     CHECK_EQ(a64_virt_build_fdt(&p, &fdt, &size, &err), VS_OK);
+    free(fdt);
+
+    /* GICv2: distributor and CPU interface (QEMU virt's gic-version=2 node), and the timer
+     * PPIs name the vCPUs they reach in bits [15:8] of their flags. */
+    p.ncpus = 3;
+    p.gic_version = 2;
+    CHECK_EQ(a64_virt_build_fdt(&p, &fdt, &size, &err), VS_OK);
+    if (!fdt)
+        return;
+    CHECK(prop_is(fdt, "/intc@8000000", "compatible", "arm,cortex-a15-gic"));
+    c = prop_cells(fdt, "/intc@8000000", "reg", &n);
+    CHECK(n == 8 && cell(c, 1) == 0x08000000 && cell(c, 3) == GICV2_DIST_SIZE &&
+          cell(c, 5) == 0x08010000 && cell(c, 7) == GICV2_CPU_SIZE);
+    CHECK(fdt_getprop(fdt, fdt_path_offset(fdt, "/intc@8000000"), "#redistributor-regions", NULL) ==
+          NULL);
+    c = prop_cells(fdt, "/timer", "interrupts", &n);
+    CHECK(n == 12 && cell(c, 2) == (4u | (7u << 8)) && cell(c, 11) == (4u | (7u << 8)));
     free(fdt);
 }
 

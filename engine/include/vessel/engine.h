@@ -168,6 +168,8 @@ typedef struct VsConfig {
     /* Diagnostics: write the guest state at every block boundary to this file (NULL: off;
      * one vCPU, interpreter or JIT). Format and purpose: engine/core/trace-state.h. */
     const char *trace_state;
+    /* arm64 virt: the interrupt controller, 2 (GICv2, up to 8 vCPUs) or 3; 0: 3. */
+    unsigned gic_version;
 } VsConfig;
 
 /* Fill *cfg with defaults: riscv64, auto, 512 MiB, 1 vCPU. */
