@@ -187,22 +187,34 @@ static void flush_all_tlbs_cb(VsMachine *m, void *arg)
     }
 }
 
+/* One page of both MMU indexes, and the jump-cache entries of pcs in it. */
+static void flush_page(VsCpu *cpu, uint64_t va)
+{
+    tlb_flush_page_mask(cpu, va, (1u << A64_MMU_EL0) | (1u << A64_MMU_EL1));
+    jmp_cache_flush_page(cpu, va);
+}
+
+static void flush_page_all_cb(VsMachine *m, void *arg)
+{
+    uint64_t va = *(const uint64_t *)arg;
+    for (unsigned i = 0; i < m->ncpus; i++)
+        flush_page(m->cpus[i], va);
+}
+
 static void tlbi(A64Cpu *c, unsigned crm, unsigned op2, uint64_t value)
 {
     VsCpu *cpu = &c->common;
     bool broadcast = crm == 3 && cpu->machine->ncpus > 1;
-    /* By VA (VAE1, VAAE1, VALE1, VAALE1): one page of both MMU indexes. */
-    if (!broadcast && (op2 == 1 || op2 == 3 || op2 == 5 || op2 == 7)) {
+    /* By VA (VAE1, VAAE1, VALE1, VAALE1): one page, whatever the ASID. */
+    if (op2 == 1 || op2 == 3 || op2 == 5 || op2 == 7) {
         uint64_t va = (uint64_t)((int64_t)((value & 0xfffffffffffull) << 20) >> 8);
-        tlb_flush_page_mask(cpu, va, (1u << A64_MMU_EL0) | (1u << A64_MMU_EL1));
-        uint64_t page = va & GUEST_PAGE_MASK;
-        for (unsigned i = 0; i < JMP_CACHE_SIZE; i++)
-            if ((cpu->jmp_cache[i].vpc & GUEST_PAGE_MASK) == page)
-                cpu->jmp_cache[i].block = NULL;
+        if (broadcast) /* Inner Shareable: every vCPU's copy, with all of them parked */
+            vs_machine_exclusive(cpu->machine, cpu, flush_page_all_cb, &va);
+        else
+            flush_page(cpu, va);
         return;
     }
     if (broadcast) {
-        /* Inner Shareable: every vCPU, so run it with all of them parked. */
         vs_machine_exclusive(cpu->machine, cpu, flush_all_tlbs_cb, NULL);
         return;
     }
