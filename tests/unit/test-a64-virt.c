@@ -54,6 +54,15 @@ void vs_machine_request_reset(VsMachine *m)
     (void)m;
 }
 
+VsStatus vs_vdev_map_pci(VsMachine *m, unsigned i, PciHost *host, unsigned slot, VsError *err)
+{
+    (void)m;
+    (void)i;
+    (void)host;
+    (void)slot;
+    return vs_error_set(err, VS_ERR_INVALID, "unexpected virtio device");
+}
+
 VsStatus vs_vdev_map_size(VsMachine *m, unsigned i, uint64_t base, uint64_t size, unsigned irq,
                           void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err)
 {
