@@ -838,6 +838,13 @@ static VsStatus setup_vars(VsMachine *m, A64VirtBoard *b, VsError *err)
 static VsStatus load_firmware(VsMachine *m, A64VirtBoard *b, VsError *err)
 {
     const VsConfig *cfg = &m->cfg;
+    struct stat fst;
+    if (stat(cfg->firmware, &fst) == 0 && S_ISREG(fst.st_mode) &&
+        (uint64_t)fst.st_size > A64_VIRT_FLASH_SIZE)
+        return vs_error_set(err, VS_ERR_FORMAT,
+                            "firmware '%s' cannot boot arm64 virt: it is larger than the 64 MiB "
+                            "code flash",
+                            cfg->firmware);
     uint8_t *data;
     size_t size;
     VsStatus st =
