@@ -13,8 +13,8 @@
  *   0x70        read status register (bit 7 ready, 5 erase error, 4 program error,
  *               1 block locked)
  *   0x50        clear status register (bits 5, 4, 3, 1)
- *   0x90        read identifier: chip address 0 manufacturer (0x89, Intel), 1 device (0x18),
- *               2 block lock status (0: unlocked)
+ *   0x90        read identifier: chip address 0 manufacturer, 1 device (both 0, as QEMU's
+ *               virt board leaves them), 2 block lock status (0: unlocked)
  *   0x98        CFI query (table below; chip address = bank offset / 4)
  *   0x20 + 0xd0 block erase: the 256 KiB bank block containing the address becomes 0xff
  *   0x40, 0x10  word program: the next write programs its bytes (bits can only be cleared:
@@ -50,10 +50,10 @@
 #define PFLASH_BANK_WIDTH      4
 #define PFLASH_CHIP_WIDTH      2
 #define PFLASH_SECTOR_SIZE     (256u * 1024) /* erase block of the bank (two chips) */
-#define PFLASH_BUFFER_WORDS    32            /* bank words in the write buffer (64 bytes a chip) */
+#define PFLASH_BUFFER_WORDS    1024 /* bank words in the write buffer (2 KiB a chip, as QEMU) */
 #define PFLASH_BUFFER_BYTES    (PFLASH_BUFFER_WORDS * PFLASH_BANK_WIDTH)
-#define PFLASH_MANUFACTURER    0x89
-#define PFLASH_DEVICE_ID       0x18
+#define PFLASH_MANUFACTURER    0x00 /* as QEMU virt: no identifier codes set */
+#define PFLASH_DEVICE_ID       0x00
 
 #define PFLASH_SR_READY        0x80
 #define PFLASH_SR_ERASE_ERROR  0x20

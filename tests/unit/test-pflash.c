@@ -5,7 +5,8 @@
  * (CMD << 16 | CMD). Expected values come from the JEDEC CFI query layout (JESD68: "QRY" at
  * 0x10, command set at 0x13, device size at 0x27, write buffer at 0x2a, erase regions from
  * 0x2c) and the Intel command set (status bit 7 ready, 5 erase error, 4 program error,
- * 1 locked; manufacturer 0x89).
+ * 1 locked). test-firmware-devs-qemu.py compares the same
+ * model with QEMU's.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ static void test_query(void)
     CHECK_EQ(rd(&f, 0x15 * 4), DUAL(0x31)); /* primary extended table address */
     CHECK_EQ(rd(&f, 0x27 * 4), DUAL(19));   /* each chip: 512 KiB = 2^19 */
     CHECK_EQ(rd(&f, 0x28 * 4), DUAL(0x02)); /* x8/x16 interface */
-    CHECK_EQ(rd(&f, 0x2a * 4), DUAL(6));    /* 64-byte write buffer per chip */
+    CHECK_EQ(rd(&f, 0x2a * 4), DUAL(11));   /* 2 KiB write buffer per chip */
     CHECK_EQ(rd(&f, 0x2c * 4), DUAL(1));    /* one erase region */
     CHECK_EQ(rd(&f, 0x2d * 4), DUAL(3));    /* 4 blocks - 1 */
     CHECK_EQ(rd(&f, 0x2e * 4), 0);
@@ -62,8 +63,8 @@ static void test_query(void)
     CHECK_EQ(pflash_read(&f, 0x10 * 4, 8), (uint64_t)DUAL('R') << 32 | DUAL('Q'));
 
     cmd(&f, 0, 0x90);
-    CHECK_EQ(rd(&f, 0), DUAL(0x89));
-    CHECK_EQ(rd(&f, 4), DUAL(0x18));
+    CHECK_EQ(rd(&f, 0), DUAL(PFLASH_MANUFACTURER));
+    CHECK_EQ(rd(&f, 4), DUAL(PFLASH_DEVICE_ID));
     CHECK_EQ(rd(&f, 8), 0); /* block unlocked */
     cmd(&f, 0, 0xff);
     CHECK_EQ(rd(&f, 0), 0xa5a5a5a5);
