@@ -56,8 +56,14 @@ static const char usage_text[] =
     "                      list like 0-3,6: vCPU i on its i-th CPU. Prints the result.\n"
     "\n"
     "Boot:\n"
-    "  --firmware FILE     M-mode firmware: OpenSBI fw_jump.bin, or a bare-metal ELF\n"
-    "                      (default with --kernel: the guest-assets or Debian fw_jump.bin)\n"
+    "  --firmware FILE     riscv64: M-mode firmware, OpenSBI fw_jump.bin or a bare-metal ELF\n"
+    "                      (default with --kernel: the guest-assets or Debian fw_jump.bin);\n"
+    "                      arm64: a UEFI flash image (/usr/share/AAVMF/AAVMF_CODE.fd from\n"
+    "                      qemu-efi-aarch64), booted from the code flash; virtio on PCI\n"
+    "  --efi-vars FILE     arm64 with --firmware: the UEFI variable store, created from\n"
+    "                      /usr/share/AAVMF/AAVMF_VARS.fd when missing (default: none, the\n"
+    "                      firmware starts from that template every time)\n"
+    "  --virtio-transport T  arm64: mmio or pci (default: pci with --firmware, else mmio)\n"
     "  --kernel FILE       Linux kernel: riscv64 Image or ELF; arm64: an uncompressed Image\n"
     "                      or a bare-metal ELF entered at EL1 (x0 = device tree); x86_64: a\n"
     "                      bzImage or an x86-64 ELF program entered in long mode on every vCPU\n"
@@ -364,6 +370,8 @@ enum {
     OPT_PROBE,
     OPT_TRACE_STATE,
     OPT_GIC_VERSION,
+    OPT_EFI_VARS,
+    OPT_VIRTIO_TRANSPORT,
 };
 
 #define MAX_DEVICE_OPTS 32
@@ -406,6 +414,8 @@ int main(int argc, char **argv)
         { "probe", no_argument, NULL, OPT_PROBE },
         { "trace-state", required_argument, NULL, OPT_TRACE_STATE },
         { "gic-version", required_argument, NULL, OPT_GIC_VERSION },
+        { "efi-vars", required_argument, NULL, OPT_EFI_VARS },
+        { "virtio-transport", required_argument, NULL, OPT_VIRTIO_TRANSPORT },
         { NULL, 0, NULL, 0 },
     };
     VsConfig cfg;
@@ -467,6 +477,15 @@ int main(int argc, char **argv)
         case OPT_FIRMWARE:
             cfg.firmware = optarg;
             firmware_given = true;
+            break;
+        case OPT_EFI_VARS: cfg.efi_vars = optarg; break;
+        case OPT_VIRTIO_TRANSPORT:
+            if (strcmp(optarg, "mmio") == 0)
+                cfg.virtio_transport = VS_VIRTIO_MMIO;
+            else if (strcmp(optarg, "pci") == 0)
+                cfg.virtio_transport = VS_VIRTIO_PCI;
+            else
+                usage_error("--virtio-transport takes mmio or pci, not '%s'", optarg);
             break;
         case OPT_KERNEL: cfg.kernel = optarg; break;
         case OPT_INITRD: cfg.initrd = optarg; break;
@@ -571,6 +590,21 @@ int main(int argc, char **argv)
         if (!cfg.firmware)
             usage_error("no riscv64 firmware found: pass --firmware (OpenSBI fw_jump.bin), "
                         "or run tools/guest-assets");
+    }
+
+    if (cfg.efi_vars && (cfg.arch != VS_ARCH_ARM64 || !firmware_given))
+        usage_error("--efi-vars is for an arm64 firmware boot (--guest-arch arm64 --firmware "
+                    "FILE)");
+    if (cfg.virtio_transport != VS_VIRTIO_AUTO && cfg.arch != VS_ARCH_ARM64)
+        usage_error("--virtio-transport is for arm64 guests");
+    if (firmware_given && cfg.arch == VS_ARCH_ARM64) {
+        static const char *const tmpl = "/usr/share/AAVMF/AAVMF_VARS.fd";
+        if (access(tmpl, R_OK) == 0)
+            cfg.efi_vars_template = tmpl;
+        else if (cfg.efi_vars && access(cfg.efi_vars, F_OK) != 0)
+            usage_error("--efi-vars %s does not exist and there is no template to create it "
+                        "from (%s: install qemu-efi-aarch64)",
+                        cfg.efi_vars, tmpl);
     }
 
     /* --iso media come after the disks. */

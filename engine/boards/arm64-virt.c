@@ -3,12 +3,16 @@
 #include "boards/arm64-virt.h"
 
 #include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libfdt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "arch/arm64/a64-cpu.h"
 #include "boards/boards.h"
@@ -63,6 +67,39 @@ bool a64_virt_parse_image(const uint8_t *data, size_t size, A64ImageHeader *hdr,
     return true;
 }
 
+const char *a64_virt_check_firmware(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return "it is empty";
+    if (size > A64_VIRT_FLASH_SIZE)
+        return "it is larger than the 64 MiB code flash";
+    if (size >= 4 && memcmp(data,
+                            "\x7f"
+                            "ELF",
+                            4) == 0)
+        return "it is an ELF file, not a flash image; --firmware takes a UEFI flash image such "
+               "as /usr/share/AAVMF/AAVMF_CODE.fd (a bare-metal ELF goes to --kernel)";
+    if (size >= 0x3c && memcmp(data + 0x38, "ARM\x64", 4) == 0)
+        return "it is an arm64 Linux kernel, not firmware; pass it with --kernel";
+    if (size >= 0x3c && memcmp(data + 0x38, "RSC\x05", 4) == 0)
+        return "it is a riscv64 Linux kernel, not arm64 firmware";
+    /* EDK2 images for x86 (OVMF) start with a firmware volume; an arm64 one starts with a
+     * branch over its first volume, since the CPU starts executing at offset 0. */
+    if (size >= 0x30 && memcmp(data + 0x28, "_FVH", 4) == 0)
+        return "it starts with a firmware volume instead of arm64 code: an x86 (OVMF) image? "
+               "Debian's arm64 one is /usr/share/AAVMF/AAVMF_CODE.fd (package qemu-efi-aarch64)";
+    /* Every firmware volume (signature _FVH at +0x28, length at +0x20) must end inside the
+     * file: a copy cut short leaves one running past the end. */
+    for (size_t at = 0; at + 0x30 <= size; at += 0x1000) {
+        if (memcmp(data + at + 0x28, "_FVH", 4) != 0)
+            continue;
+        uint64_t len = rd64(data + at + 0x20);
+        if (len < 0x48 || len > size - at)
+            return "a firmware volume in it runs past the end of the file (truncated?)";
+    }
+    return NULL;
+}
+
 /* ---- device tree ---- */
 
 #define PH_GIC    1
@@ -114,6 +151,61 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
     fdtb_prop_u32(&f, "/", "interrupt-parent", PH_GIC);
 
     /* Added in reverse order: each new node goes before its siblings. */
+    if (p->pcie) {
+        const char *n = "/pcie@10000000";
+        fdtb_add(&f, "/", "pcie@10000000");
+        fdtb_prop_str(&f, n, "compatible", "pci-host-ecam-generic");
+        fdtb_prop_str(&f, n, "device_type", "pci");
+        fdtb_prop_u32(&f, n, "#address-cells", 3);
+        fdtb_prop_u32(&f, n, "#size-cells", 2);
+        fdtb_prop_u32(&f, n, "linux,pci-domain", 0);
+        uint32_t buses = (uint32_t)(A64_VIRT_PCIE_ECAM_SIZE >> 20);
+        uint32_t range[2] = { 0, buses - 1 };
+        fdtb_prop_cells(&f, n, "bus-range", range, 2);
+        fdtb_prop_empty(&f, n, "dma-coherent");
+        fdtb_prop_reg(&f, n, A64_VIRT_PCIE_ECAM, A64_VIRT_PCIE_ECAM_SIZE);
+        /* PCI address (3 cells), CPU address (2), size (2): I/O, 32-bit and 64-bit memory. */
+        uint32_t ranges[21] = { 0x01000000,
+                                0,
+                                0,
+                                0,
+                                (uint32_t)A64_VIRT_PCIE_PIO,
+                                0,
+                                (uint32_t)A64_VIRT_PCIE_PIO_SIZE,
+                                0x02000000,
+                                0,
+                                (uint32_t)A64_VIRT_PCIE_MMIO,
+                                0,
+                                (uint32_t)A64_VIRT_PCIE_MMIO,
+                                0,
+                                (uint32_t)A64_VIRT_PCIE_MMIO_SIZE,
+                                0x03000000,
+                                (uint32_t)(A64_VIRT_PCIE_MMIO64 >> 32),
+                                0,
+                                (uint32_t)(A64_VIRT_PCIE_MMIO64 >> 32),
+                                0,
+                                (uint32_t)(A64_VIRT_PCIE_MMIO64_SIZE >> 32),
+                                0 };
+        fdtb_prop_cells(&f, n, "ranges", ranges, 21);
+        fdtb_prop_u32(&f, n, "#interrupt-cells", 1);
+        /* Slot s pin p (1 = INTA) -> SPI 3 + (p - 1 + s) % 4; the mask keeps the slot's two
+         * low bits and the pin. Parent unit address: 2 cells (the GIC's #address-cells). */
+        uint32_t map[16 * 10];
+        unsigned k = 0;
+        for (uint32_t slot = 0; slot < 4; slot++)
+            for (uint32_t pin = 0; pin < 4; pin++) {
+                uint32_t e[10] = { slot << 11, 0,      0,
+                                   pin + 1,    PH_GIC, 0,
+                                   0,          0,      A64_VIRT_PCIE_SPI + (pin + slot) % 4,
+                                   4 };
+                memcpy(map + k, e, sizeof(e));
+                k += 10;
+            }
+        fdtb_prop_cells(&f, n, "interrupt-map", map, k);
+        uint32_t mask[4] = { 0x1800, 0, 0, 7 };
+        fdtb_prop_cells(&f, n, "interrupt-map-mask", mask, 4);
+    }
+
     for (unsigned i = A64_VIRT_VIRTIO_COUNT; i-- > 0;) {
         if (!(p->virtio_slots & (1u << i)))
             continue;
@@ -137,6 +229,14 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
         fdtb_prop_u32(&f, k, "linux,code", KEY_POWER);
         uint32_t gpios[3] = { PH_GPIO, PL061_POWER_KEY_PIN, 0 };
         fdtb_prop_cells(&f, k, "gpios", gpios, 3);
+    }
+
+    if (p->fw_cfg) {
+        const char *n = "/fw-cfg@9020000";
+        fdtb_add(&f, "/", "fw-cfg@9020000");
+        fdtb_prop_str(&f, n, "compatible", "qemu,fw-cfg-mmio");
+        fdtb_prop_reg(&f, n, A64_VIRT_FW_CFG_BASE, FW_CFG_MMIO_SIZE);
+        fdtb_prop_empty(&f, n, "dma-coherent");
     }
 
     fdtb_add(&f, "/", "pl061@9030000");
@@ -227,6 +327,12 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
             fdtb_prop_cells(&f, g, "reg", reg, 8);
         }
         fdtb_prop_u32(&f, g, "phandle", PH_GIC);
+        if (p->pcie) {
+            /* As QEMU: interrupt-map entries give the GIC a 2-cell unit address. */
+            fdtb_prop_u32(&f, g, "#address-cells", 2);
+            fdtb_prop_u32(&f, g, "#size-cells", 2);
+            fdtb_prop_empty(&f, g, "ranges");
+        }
     }
 
     fdtb_add(&f, "/", "psci");
@@ -237,6 +343,17 @@ VsStatus a64_virt_build_fdt(const A64VirtFdtParams *p, void **fdt, size_t *size,
         fdtb_prop_u32(&f, "/psci", "cpu_suspend", PSCI_CPU_SUSPEND_64);
         fdtb_prop_u32(&f, "/psci", "cpu_off", PSCI_CPU_OFF);
         fdtb_prop_u32(&f, "/psci", "cpu_on", PSCI_CPU_ON_64);
+    }
+
+    if (p->flash) {
+        fdtb_add(&f, "/", "flash@0");
+        fdtb_prop_str(&f, "/flash@0", "compatible", "cfi-flash");
+        uint32_t reg[8] = { 0, (uint32_t)A64_VIRT_FLASH_BASE,
+                            0, (uint32_t)A64_VIRT_FLASH_SIZE,
+                            0, (uint32_t)(A64_VIRT_FLASH_BASE + A64_VIRT_FLASH_SIZE),
+                            0, (uint32_t)A64_VIRT_FLASH_SIZE };
+        fdtb_prop_cells(&f, "/flash@0", "reg", reg, 8);
+        fdtb_prop_u32(&f, "/flash@0", "bank-width", PFLASH_BANK_WIDTH);
     }
 
     build_cpus(&f, p);
@@ -577,7 +694,8 @@ static VsStatus load_images(VsMachine *m, A64VirtBoard *b, VsError *err)
                             .has_initrd = b->has_initrd,
                             .virtio_slots = b->virtio_slots,
                             .rng_seed = true,
-                            .gic_version = b->gic2 ? 2 : 3 };
+                            .gic_version = b->gic2 ? 2 : 3,
+                            .pcie = b->use_pci };
     void *fdt;
     size_t fdt_size;
     st = a64_virt_build_fdt(&fp, &fdt, &fdt_size, err);
@@ -631,18 +749,266 @@ out:
     return st;
 }
 
+/* ---- firmware boot ---- */
+
+static void pcie_set_irq(void *opaque, unsigned line, int level)
+{
+    A64VirtBoard *b = opaque;
+    set_spi(b, A64_VIRT_PCIE_SPI + line, level);
+}
+
+/* Copy the template to a new variable store at path (created exclusively: never over an
+ * existing file). */
+static VsStatus vars_from_template(const char *path, const char *tmpl, VsError *err)
+{
+    uint8_t *data;
+    size_t size;
+    VsStatus st = loader_read_file("UEFI variable store template", tmpl, A64_VIRT_FLASH_SIZE, &data,
+                                   &size, err);
+    if (st != VS_OK)
+        return st;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(data);
+        return vs_error_set(err, VS_ERR_IO, "cannot create the UEFI variable store '%s': %s", path,
+                            strerror(errno));
+    }
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    int close_rc = close(fd);
+    free(data);
+    if (done < size || close_rc) {
+        unlink(path);
+        return vs_error_set(err, VS_ERR_IO, "cannot write the UEFI variable store '%s': %s", path,
+                            strerror(errno ? errno : EIO));
+    }
+    return VS_OK;
+}
+
+/* The variable flash: from cfg->efi_vars (created from the template when missing), else the
+ * template (changes not kept), else erased. */
+static VsStatus setup_vars(VsMachine *m, A64VirtBoard *b, VsError *err)
+{
+    const VsConfig *cfg = &m->cfg;
+    b->vars_fd = -1;
+    b->vars_storage = malloc(A64_VIRT_FLASH_SIZE);
+    if (!b->vars_storage)
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory for the UEFI variable flash");
+    memset(b->vars_storage, 0xff, A64_VIRT_FLASH_SIZE);
+    bool readonly = false;
+    const char *src = cfg->efi_vars_template;
+    if (cfg->efi_vars) {
+        struct stat stt;
+        if (stat(cfg->efi_vars, &stt) != 0) {
+            if (errno != ENOENT)
+                return vs_error_set(err, VS_ERR_IO, "cannot use UEFI variable store '%s': %s",
+                                    cfg->efi_vars, strerror(errno));
+            if (cfg->efi_vars_template) {
+                VsStatus st = vars_from_template(cfg->efi_vars, cfg->efi_vars_template, err);
+                if (st != VS_OK)
+                    return st;
+            }
+        } else if (!S_ISREG(stt.st_mode)) {
+            return vs_error_set(err, VS_ERR_INVALID,
+                                "UEFI variable store '%s' is not a regular file", cfg->efi_vars);
+        } else if ((uint64_t)stt.st_size > A64_VIRT_FLASH_SIZE) {
+            return vs_error_set(err, VS_ERR_INVALID,
+                                "UEFI variable store '%s' is larger than the 64 MiB flash bank",
+                                cfg->efi_vars);
+        }
+        b->vars_fd = open(cfg->efi_vars, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (b->vars_fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+            b->vars_fd = open(cfg->efi_vars, O_RDONLY | O_CLOEXEC);
+            readonly = true;
+            vs_log("UEFI variable store '%s' is read-only: the firmware cannot change "
+                   "variables",
+                   cfg->efi_vars);
+        }
+        if (b->vars_fd < 0)
+            return vs_error_set(err, VS_ERR_IO, "cannot open UEFI variable store '%s': %s",
+                                cfg->efi_vars, strerror(errno));
+        size_t done = 0;
+        while (done < A64_VIRT_FLASH_SIZE) {
+            ssize_t n =
+                pread(b->vars_fd, b->vars_storage + done, A64_VIRT_FLASH_SIZE - done, (off_t)done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return vs_error_set(err, VS_ERR_IO, "cannot read UEFI variable store '%s': %s",
+                                    cfg->efi_vars, strerror(errno));
+            if (n == 0)
+                break;
+            done += (size_t)n;
+        }
+    } else if (src) {
+        uint8_t *data;
+        size_t size;
+        VsStatus st = loader_read_file("UEFI variable store template", src, A64_VIRT_FLASH_SIZE,
+                                       &data, &size, err);
+        if (st != VS_OK)
+            return st;
+        memcpy(b->vars_storage, data, size);
+        free(data);
+    }
+    if (!pflash_init(&b->vars, b->vars_storage, A64_VIRT_FLASH_SIZE, readonly,
+                     readonly ? -1 : b->vars_fd))
+        return vs_error_set(err, VS_ERR_INVALID, "cannot set up the UEFI variable flash");
+    b->vars_ok = true;
+    if (!physmem_add_mmio(&m->mem, "virt.flash1", A64_VIRT_FLASH_BASE + A64_VIRT_FLASH_SIZE,
+                          A64_VIRT_FLASH_SIZE, &pflash_mmio_ops, &b->vars))
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot map the variable flash");
+    return VS_OK;
+}
+
+static VsStatus load_firmware(VsMachine *m, A64VirtBoard *b, VsError *err)
+{
+    const VsConfig *cfg = &m->cfg;
+    struct stat fst;
+    if (stat(cfg->firmware, &fst) == 0 && S_ISREG(fst.st_mode) &&
+        (uint64_t)fst.st_size > A64_VIRT_FLASH_SIZE)
+        return vs_error_set(err, VS_ERR_FORMAT,
+                            "firmware '%s' cannot boot arm64 virt: it is larger than the 64 MiB "
+                            "code flash",
+                            cfg->firmware);
+    uint8_t *data;
+    size_t size;
+    VsStatus st =
+        loader_read_file("firmware", cfg->firmware, A64_VIRT_FLASH_SIZE, &data, &size, err);
+    if (st != VS_OK)
+        return st;
+    const char *why = a64_virt_check_firmware(data, size);
+    if (why) {
+        st = vs_error_set(err, VS_ERR_FORMAT, "firmware '%s' cannot boot arm64 virt: %s",
+                          cfg->firmware, why);
+        free(data);
+        return st;
+    }
+    /* Execute-in-place reads hit host memory directly; guest writes are dropped. */
+    MemRegion *r = physmem_add_rom(&m->mem, "virt.flash0", A64_VIRT_FLASH_BASE, A64_VIRT_FLASH_SIZE,
+                                   data, size);
+    free(data);
+    if (!r)
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot map the firmware flash");
+    st = setup_vars(m, b, err);
+    if (st != VS_OK)
+        return st;
+
+    if (!fw_cfg_init(&b->fw_cfg, &m->mem))
+        return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating fw_cfg");
+    b->fw_cfg_ok = true;
+    uint8_t cpus[2] = { (uint8_t)m->ncpus, (uint8_t)(m->ncpus >> 8) };
+    uint8_t nographic[2] = { cfg->display ? 0 : 1, 0 };
+    uint8_t menu[2] = { 0, 0 };
+    if (!fw_cfg_add_bytes(&b->fw_cfg, FW_CFG_NB_CPUS, cpus, 2) ||
+        !fw_cfg_add_bytes(&b->fw_cfg, FW_CFG_MAX_CPUS, cpus, 2) ||
+        !fw_cfg_add_bytes(&b->fw_cfg, FW_CFG_NOGRAPHIC, nographic, 2) ||
+        !fw_cfg_add_bytes(&b->fw_cfg, FW_CFG_BOOT_MENU, menu, 2) ||
+        !fw_cfg_add_i64(&b->fw_cfg, FW_CFG_RAM_SIZE, cfg->ram_size) ||
+        !physmem_add_mmio(&m->mem, "virt.fw_cfg", A64_VIRT_FW_CFG_BASE, FW_CFG_MMIO_SIZE,
+                          &fw_cfg_mmio_ops, &b->fw_cfg))
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot set up fw_cfg");
+
+    /* The device tree at the base of RAM, where ArmVirtQemu looks for it. */
+    LoadTarget t = { .mem = &m->mem,
+                     .ram_base = A64_VIRT_RAM_BASE,
+                     .ram_size = cfg->ram_size,
+                     .loaded = record_blob,
+                     .loaded_opaque = b };
+    A64VirtFdtParams fp = { .ncpus = m->ncpus,
+                            .ram_base = A64_VIRT_RAM_BASE,
+                            .ram_size = cfg->ram_size,
+                            .virtio_slots = b->virtio_slots,
+                            .rng_seed = true,
+                            .gic_version = b->gic2 ? 2 : 3,
+                            .flash = true,
+                            .fw_cfg = true,
+                            .pcie = b->use_pci };
+    void *fdt;
+    size_t fdt_size;
+    st = a64_virt_build_fdt(&fp, &fdt, &fdt_size, err);
+    if (st != VS_OK)
+        return st;
+    b->fdt_addr = A64_VIRT_RAM_BASE;
+    b->fdt_size = fdt_size;
+    b->entry = A64_VIRT_FLASH_BASE;
+    LoadedImage li;
+    st = loader_load_raw(&t, "device tree", "(generated)", fdt, fdt_size, b->fdt_addr, fdt_size,
+                         &li, err);
+    free(fdt);
+    return st;
+}
+
+static VsStatus map_virtio(VsMachine *m, A64VirtBoard *b, VsError *err)
+{
+    if (b->use_pci) {
+        if (m->nvdevs > PCI_SLOTS - 1)
+            return vs_error_set(err, VS_ERR_INVALID,
+                                "too many virtio devices: the PCIe root bus has %d free slots and "
+                                "this machine needs %u",
+                                PCI_SLOTS - 1, m->nvdevs);
+        if (!pci_host_init(&b->pci, (unsigned)(A64_VIRT_PCIE_ECAM_SIZE >> 20), A64_VIRT_PCIE_MMIO,
+                           A64_VIRT_PCIE_MMIO_SIZE, A64_VIRT_PCIE_MMIO64, A64_VIRT_PCIE_MMIO64_SIZE,
+                           pcie_set_irq, b))
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot create the PCIe host bridge");
+        b->pci_ok = true;
+        if (!physmem_add_mmio(&m->mem, "virt.pcie-mmio", A64_VIRT_PCIE_MMIO,
+                              A64_VIRT_PCIE_MMIO_SIZE, &pci_host_mmio32_ops, &b->pci) ||
+            !physmem_add_mmio(&m->mem, "virt.pcie-pio", A64_VIRT_PCIE_PIO, A64_VIRT_PCIE_PIO_SIZE,
+                              &pci_host_pio_ops, &b->pci) ||
+            !physmem_add_mmio(&m->mem, "virt.pcie-ecam", A64_VIRT_PCIE_ECAM,
+                              A64_VIRT_PCIE_ECAM_SIZE, &pci_host_ecam_ops, &b->pci) ||
+            !physmem_add_mmio(&m->mem, "virt.pcie-mmio64", A64_VIRT_PCIE_MMIO64,
+                              A64_VIRT_PCIE_MMIO64_SIZE, &pci_host_mmio64_ops, &b->pci))
+            return vs_error_set(err, VS_ERR_NOMEM, "cannot map the PCIe host bridge");
+        for (unsigned i = 0; i < m->nvdevs; i++) {
+            VsStatus st = vs_vdev_map_pci(m, i, &b->pci, i + 1, err);
+            if (st != VS_OK)
+                return st;
+        }
+        return VS_OK;
+    }
+    if (m->nvdevs > A64_VIRT_VIRTIO_COUNT)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "too many virtio devices: the arm64 virt board has %d slots and this "
+                            "machine needs %u",
+                            A64_VIRT_VIRTIO_COUNT, m->nvdevs);
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        b->virtio_irq[i].b = b;
+        b->virtio_irq[i].spi = A64_VIRT_VIRTIO_SPI + i;
+        VsStatus st = vs_vdev_map_size(m, i, A64_VIRT_VIRTIO_BASE + i * A64_VIRT_VIRTIO_SIZE,
+                                       A64_VIRT_VIRTIO_SIZE, 32 + A64_VIRT_VIRTIO_SPI + i,
+                                       virtio_set_irq, &b->virtio_irq[i], err);
+        if (st != VS_OK)
+            return st;
+        b->virtio_slots |= 1u << i;
+    }
+    return VS_OK;
+}
+
 static VsStatus a64_virt_create(VsMachine *m, VsError *err)
 {
     const VsConfig *cfg = &m->cfg;
     char have[32], min[32];
-    if (!cfg->kernel)
+    if (!cfg->kernel && !cfg->firmware)
         return vs_error_set(err, VS_ERR_INVALID,
                             "arm64 needs something to boot: pass --kernel (a Linux Image or a "
-                            "bare-metal arm64 ELF)");
-    if (cfg->firmware)
+                            "bare-metal arm64 ELF) or --firmware (a UEFI flash image such as "
+                            "/usr/share/AAVMF/AAVMF_CODE.fd)");
+    if (cfg->kernel && cfg->firmware)
         return vs_error_set(err, VS_ERR_UNSUPPORTED,
-                            "arm64 virt does not load firmware yet (no UEFI flash); boot a "
-                            "kernel with --kernel");
+                            "arm64: --kernel and --firmware together are not supported (the "
+                            "firmware would need the kernel through fw_cfg); boot the kernel "
+                            "from a disk, or drop --firmware");
+    if (cfg->firmware && cfg->ram_size > A64_VIRT_HIGH_BASE - A64_VIRT_RAM_BASE)
+        return vs_error_set(err, VS_ERR_INVALID,
+                            "arm64 virt with firmware supports at most 255 GiB of RAM");
     loader_format_size(cfg->ram_size, have, sizeof(have));
     loader_format_size(A64_VIRT_MIN_RAM, min, sizeof(min));
     if (cfg->ram_size < A64_VIRT_MIN_RAM)
@@ -672,6 +1038,7 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
     if (!b)
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory creating the arm64 board");
     b->m = m;
+    b->vars_fd = -1;
     m->board = b;
     if (!physmem_add_ram(&m->mem, "virt.ram", A64_VIRT_RAM_BASE, cfg->ram_size))
         return vs_error_set(err, VS_ERR_NOMEM, "cannot reserve %s of host memory for guest RAM",
@@ -700,22 +1067,16 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
         !physmem_add_mmio(&m->mem, "virt.gpio", A64_VIRT_GPIO_BASE, PL061_MMIO_SIZE,
                           &pl061_mmio_ops, &b->gpio))
         return vs_error_set(err, VS_ERR_NOMEM, "cannot map the PL031/PL061");
-    if (m->nvdevs > A64_VIRT_VIRTIO_COUNT)
+    b->firmware_boot = cfg->firmware != NULL;
+    b->use_pci = cfg->virtio_transport == VS_VIRTIO_PCI ||
+                 (cfg->virtio_transport == VS_VIRTIO_AUTO && b->firmware_boot);
+    if (b->use_pci && cfg->ram_size > A64_VIRT_HIGH_BASE - A64_VIRT_RAM_BASE)
         return vs_error_set(err, VS_ERR_INVALID,
-                            "too many virtio devices: the arm64 virt board has %d slots and this "
-                            "machine needs %u",
-                            A64_VIRT_VIRTIO_COUNT, m->nvdevs);
-    for (unsigned i = 0; i < m->nvdevs; i++) {
-        b->virtio_irq[i].b = b;
-        b->virtio_irq[i].spi = A64_VIRT_VIRTIO_SPI + i;
-        VsStatus st = vs_vdev_map_size(m, i, A64_VIRT_VIRTIO_BASE + i * A64_VIRT_VIRTIO_SIZE,
-                                       A64_VIRT_VIRTIO_SIZE, 32 + A64_VIRT_VIRTIO_SPI + i,
-                                       virtio_set_irq, &b->virtio_irq[i], err);
-        if (st != VS_OK)
-            return st;
-        b->virtio_slots |= 1u << i;
-    }
-    VsStatus st = load_images(m, b, err);
+                            "arm64 virt with virtio on PCI supports at most 255 GiB of RAM");
+    VsStatus st = map_virtio(m, b, err);
+    if (st != VS_OK)
+        return st;
+    st = b->firmware_boot ? load_firmware(m, b, err) : load_images(m, b, err);
     if (st != VS_OK)
         return st;
     if (!snapshot_blobs(b))
@@ -744,8 +1105,9 @@ static void a64_virt_cpu_boot_state(VsMachine *m, VsCpu *cpu)
     if (!b)
         return;
     c->pc = b->entry;
-    /* Linux boot protocol: x0 = device tree, x1..x3 = 0; bare-metal programs get it too. */
-    c->x[0] = b->fdt_addr;
+    /* Linux boot protocol: x0 = device tree, x1..x3 = 0; bare-metal programs get it too.
+     * Firmware starts from the reset state (x0 = 0) and finds the tree at the base of RAM. */
+    c->x[0] = b->firmware_boot ? 0 : b->fdt_addr;
     if (cpu->index > 0) {
         c->powered_off = true;
         cpu->halted = true;
@@ -770,6 +1132,12 @@ static void a64_virt_reset(VsMachine *m)
         gicv2_reset(b->gic2);
     else
         gicv3_reset(b->gic);
+    if (b->vars_ok)
+        pflash_reset(&b->vars);
+    if (b->fw_cfg_ok)
+        fw_cfg_reset(&b->fw_cfg);
+    if (b->pci_ok)
+        pci_host_reset(&b->pci);
     for (unsigned i = 0; i < b->nblobs; i++)
         physmem_write(&m->mem, b->blobs[i].addr, b->blobs[i].data, b->blobs[i].len);
 }
@@ -795,6 +1163,15 @@ static void a64_virt_destroy(VsMachine *m)
     if (b->gic)
         gicv3_free(b->gic);
     gicv2_free(b->gic2);
+    if (b->fw_cfg_ok)
+        fw_cfg_destroy(&b->fw_cfg);
+    if (b->pci_ok)
+        pci_host_destroy(&b->pci);
+    if (b->vars_ok && b->vars.io_error)
+        vs_log("writing the UEFI variable store failed: some variable changes were lost");
+    if (b->vars_fd >= 0)
+        close(b->vars_fd);
+    free(b->vars_storage);
     for (unsigned i = 0; i < b->nblobs; i++)
         free(b->blobs[i].data);
     free(b->blobs);

@@ -275,6 +275,8 @@ VsStatus vs_machine_create(const VsConfig *cfg, const VsMachineListener *listene
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory");
     m->cfg = *cfg;
     m->cfg.firmware = dup_or_null(cfg->firmware);
+    m->cfg.efi_vars = dup_or_null(cfg->efi_vars);
+    m->cfg.efi_vars_template = dup_or_null(cfg->efi_vars_template);
     m->cfg.kernel = dup_or_null(cfg->kernel);
     m->cfg.initrd = dup_or_null(cfg->initrd);
     m->cfg.cmdline = dup_or_null(cfg->cmdline);
@@ -754,6 +756,8 @@ void vs_machine_destroy(VsMachine *m)
     trace_state_close(m->trace_state);
     physmem_destroy(&m->mem);
     free((char *)m->cfg.firmware);
+    free((char *)m->cfg.efi_vars);
+    free((char *)m->cfg.efi_vars_template);
     free((char *)m->cfg.kernel);
     free((char *)m->cfg.initrd);
     free((char *)m->cfg.cmdline);

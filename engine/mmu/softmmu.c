@@ -378,14 +378,27 @@ static uint64_t load_in_page(VsCpu *cpu, uint64_t vaddr, unsigned size, unsigned
     return load_bytes((const void *)(uintptr_t)(vaddr + e->addend), size);
 }
 
+/* Is host inside the host memory of a ROM region? (Writes to ROM are dropped.) */
+static bool host_in_rom(const PhysMem *pm, uintptr_t host)
+{
+    for (unsigned i = 0; i < pm->count; i++) {
+        const MemRegion *r = pm->regions[i];
+        if (r->kind == MR_ROM && host - (uintptr_t)r->host < r->size)
+            return true;
+    }
+    return false;
+}
+
 static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned size, unsigned mmu_idx)
 {
     TlbEntry *e = tlb_lookup_access(cpu, vaddr, MMU_WRITE, mmu_idx);
     uint64_t tag = e->addr_write;
     if (tag & TLB_MMIO) {
+        /* A ROM page's entry holds a host addend (reads and fetches go straight to its
+         * memory), so vaddr + addend is a host address there, not a physical one. */
         uint64_t paddr = vaddr + e->addend;
         MemRegion *r = physmem_find(&cpu->machine->mem, paddr);
-        if (r && r->kind == MR_ROM)
+        if ((!r || r->kind != MR_MMIO) && host_in_rom(&cpu->machine->mem, (uintptr_t)paddr))
             return;
         if ((paddr & (size - 1)) == 0) {
             if (!physmem_store(&cpu->machine->mem, paddr, size, val))

@@ -115,6 +115,7 @@ static void vdev_free(VsVdev *v)
     if (v->destroy)
         v->destroy(v->owner);
     virtio_mmio_destroy(v->mmio);
+    virtio_pci_destroy(v->pci);
     vs_notifier_destroy(&v->kick);
     free(v);
 }
@@ -178,10 +179,27 @@ VsStatus vs_vdev_map_size(VsMachine *m, unsigned i, uint64_t base, uint64_t size
     return VS_OK;
 }
 
+VsStatus vs_vdev_map_pci(VsMachine *m, unsigned i, PciHost *host, unsigned slot, VsError *err)
+{
+    VsVdev *v = m->vdevs[i];
+    v->pci = virtio_pci_create(v->dev, vdev_kick, v);
+    if (!v->pci)
+        return vs_error_set(err, VS_ERR_NOMEM, "cannot create the PCI transport of %s", v->name);
+    if (!pci_host_attach(host, &v->pci->pci, slot))
+        return vs_error_set(err, VS_ERR_INVALID, "PCI slot %u is taken (%s)", slot, v->name);
+    v->mapped = true;
+    v->irq = slot;
+    return VS_OK;
+}
+
 void vs_vdevs_reset(VsMachine *m)
 {
-    for (unsigned i = 0; i < m->nvdevs; i++)
-        virtio_mmio_reset(m->vdevs[i]->mmio);
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        if (m->vdevs[i]->pci)
+            virtio_pci_reset(m->vdevs[i]->pci);
+        else
+            virtio_mmio_reset(m->vdevs[i]->mmio);
+    }
 }
 
 void vs_vdevs_destroy(VsMachine *m)

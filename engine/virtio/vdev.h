@@ -28,12 +28,14 @@
 #include "core/machine.h"
 #include "virtio/virtio-dev.h"
 #include "virtio/virtio-mmio.h"
+#include "virtio/virtio-pci.h"
 
 typedef struct VsVdev {
     VsMachine *m;
     const char *name; /* "virtio-blk": for messages */
     VirtioDevice *dev;
     VirtioMmio *mmio;
+    VirtioPci *pci; /* when the board put it on PCI (vs_vdev_map_pci) instead */
     VsNotifier kick;
     VsIoHandler *kick_handler;
     _Atomic uint64_t kicked; /* bit q: queue q was kicked since the I/O thread last looked */
@@ -69,6 +71,9 @@ VsStatus vs_vdev_map(VsMachine *m, unsigned i, uint64_t base, unsigned irq,
  * 0x200 bytes apart; registers and config space fit in that). */
 VsStatus vs_vdev_map_size(VsMachine *m, unsigned i, uint64_t base, uint64_t size, unsigned irq,
                           void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err);
+/* Board side: put device i on PCI (virtio-pci, virtio/virtio-pci.h) in slot `slot` of host;
+ * its interrupt is the function's INTA. Used instead of vs_vdev_map. */
+VsStatus vs_vdev_map_pci(VsMachine *m, unsigned i, PciHost *host, unsigned slot, VsError *err);
 /*
  * Board side, with a hardware accelerator: guest writes of q to device i's QueueNotify are
  * signalled on the eventfd fd (the board registered it with the accelerator, e.g. a KVM

@@ -144,6 +144,36 @@ def main():
         ("arm64 memory not 2 MiB", a64 + ["--kernel", a64_good, "--memory", "33M"], ["2 MiB"]),
         ("arm64 memory too small", a64 + ["--kernel", a64_good, "--memory", "8M"], ["16 MiB"]),
     ]
+    # arm64 firmware boot (--firmware takes a UEFI flash image).
+    fw_loop = os.path.join(tmp, "fw-loop.fd")
+    with open(fw_loop, "wb") as f:
+        f.write(struct.pack("<I", 0x14000000))  # b . (a usable, if idle, arm64 firmware)
+    ovmf_like = os.path.join(tmp, "ovmf-like.fd")
+    with open(ovmf_like, "wb") as f:  # a firmware volume header at 0, as x86 OVMF starts
+        f.write(b"\0" * 0x20 + struct.pack("<Q", 0x1000) + b"_FVH" + b"\0" * (0x1000 - 0x2c))
+    fw_cut = os.path.join(tmp, "fw-cut.fd")
+    with open(fw_cut, "wb") as f:  # b 0x1000, then a 2 MiB volume in an 8 KiB file
+        vol = b"\0" * 0x20 + struct.pack("<Q", 0x200000) + b"_FVH" + b"\0" * (0x1000 - 0x2c)
+        f.write(struct.pack("<I", 0x14000400) + b"\0" * 0xffc + vol)
+    fw_big = os.path.join(tmp, "fw-big.fd")
+    with open(fw_big, "wb") as f:
+        f.truncate(65 * 1024 * 1024)
+    cases += [
+        ("arm64 firmware missing", a64 + ["--firmware", os.path.join(tmp, "nope.fd")],
+         ["nope.fd"]),
+        ("arm64 firmware empty", a64 + ["--firmware", empty], ["empty"]),
+        ("arm64 firmware a kernel", a64 + ["--firmware", a64_good], ["--kernel"]),
+        ("arm64 firmware an ELF", a64 + ["--firmware", good_elf], ["ELF"]),
+        ("arm64 firmware x86 OVMF", a64 + ["--firmware", ovmf_like], ["x86"]),
+        ("arm64 firmware truncated", a64 + ["--firmware", fw_cut], ["truncated"]),
+        ("arm64 firmware too big", a64 + ["--firmware", fw_big], ["64 MiB code flash"]),
+        ("efi-vars without firmware", a64 + ["--kernel", a64_good, "--efi-vars", empty],
+         ["--efi-vars"]),
+        ("efi-vars a directory", a64 + ["--firmware", fw_loop, "--efi-vars", tmp],
+         ["regular file"]),
+        ("virtio transport unknown", a64 + ["--virtio-transport", "isa"], ["mmio or pci"]),
+        ("virtio transport riscv64", fw + ["--virtio-transport", "pci"], ["arm64"]),
+    ]
     usable = os.sched_getaffinity(0)
     for cpu in (99, 1023):
         if cpu not in usable:

@@ -4,10 +4,15 @@ boots through the GICv3, generic timer, PL011, PL031, PL061 and PSCI (CPU_ON wit
 unpacks the probe initramfs, runs its /init at EL0 (system calls) and powers off through
 PSCI SYSTEM_OFF, on the interpreter and on the JIT.
 
-usage: test-arm64-boot.py VESSEL_RUN ACCEL SMP [reset-loop | gicv2]
+usage: test-arm64-boot.py VESSEL_RUN ACCEL SMP [reset-loop | gicv2 | pci]
 
 With gicv2 the board has a GICv2 (--gic-version 2) instead of the GICv3: the same boot,
 with the kernel's GICv2 driver (no redistributor lines, no GICv3 lines at all).
+
+With pci the virtio devices (a disk, an ISO, the rng) are on the PCIe host bridge
+(--virtio-transport pci): Linux's pci-host-generic driver must find the bridge from the device
+tree (ECAM, windows), enumerate the virtio-pci functions and size and assign their 64-bit BARs
+in the 64-bit window. (The probe initramfs has no virtio driver modules, so no driver binds.)
 
 With reset-loop there is no initramfs: the kernel panics for want of a root file system and,
 with panic=-1, reboots through PSCI SYSTEM_RESET at once. Every reboot must boot the same
@@ -39,6 +44,17 @@ MARKERS = [
     "VESSEL-ARM64-INIT-OK pid 1 machine aarch64",
     "reboot: Power down",
 ]
+PCI_MARKERS = [
+    "pci-host-generic 4010000000.pcie: ECAM at [mem 0x4010000000-0x401fffffff] for [bus 00-ff]",
+    "pci_bus 0000:00: root bus resource [mem 0x10000000-0x3efeffff]",
+    "pci_bus 0000:00: root bus resource [mem 0x8000000000-0xffffffffff]",
+    "pci 0000:00:00.0: [1b36:0008] type 00 class 0x060000",
+    "pci 0000:00:01.0: [1af4:1042] type 00 class 0x018000",
+    "pci 0000:00:02.0: [1af4:1042] type 00 class 0x018000",
+    "pci 0000:00:03.0: [1af4:1044] type 00 class 0xff0000",
+    "pci 0000:00:01.0: BAR 4 [mem 0x8000000000-0x8000003fff 64bit pref]: assigned",
+    "pci 0000:00:03.0: BAR 4 [mem 0x8000008000-0x800000bfff 64bit pref]: assigned",
+]
 SMP2_MARKERS = ["CPU1: Booted secondary processor 0x0000000001 [0x410fd083]",
                 "smp: Brought up 1 node, 2 CPUs"]
 
@@ -52,6 +68,7 @@ def main():
     if gicv2:
         markers = [m for m in MARKERS if not m.startswith("GICv3:")]
         markers.insert(2, "Root IRQ handler: gic_handle_irq")
+    pci = mode == "pci"
     try:
         d = subprocess.run([os.path.join(REPO, "tools", "guest-assets"), "--arch", "arm64",
                             "--print-dir"], capture_output=True, text=True,
@@ -71,6 +88,14 @@ def main():
         cmd += ["--initrd", initrd]
     if gicv2:
         cmd += ["--gic-version", "2"]
+    if pci:
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="vessel-a64pci-")
+        for name, size in (("disk.img", 8 << 20), ("cd.iso", 2 << 20)):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.truncate(size)
+        cmd += ["--virtio-transport", "pci", "--disk", os.path.join(tmp, "disk.img") +
+                ",format=raw", "--iso", os.path.join(tmp, "cd.iso")]
     print("running:", " ".join(cmd))
     start = time.monotonic()
     try:
@@ -104,7 +129,7 @@ def main():
     if p.returncode != 0:
         problems.append(f"vessel-run exited with status {p.returncode}: {err.strip()[-500:]}")
     pos = 0
-    for m in markers + (SMP2_MARKERS if smp > 1 else []):
+    for m in markers + (SMP2_MARKERS if smp > 1 else []) + (PCI_MARKERS if pci else []):
         i = out.find(m, pos if m in markers else 0)
         if i < 0:
             problems.append(f"missing (in order): {m!r}")

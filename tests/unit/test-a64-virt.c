@@ -54,6 +54,15 @@ void vs_machine_request_reset(VsMachine *m)
     (void)m;
 }
 
+VsStatus vs_vdev_map_pci(VsMachine *m, unsigned i, PciHost *host, unsigned slot, VsError *err)
+{
+    (void)m;
+    (void)i;
+    (void)host;
+    (void)slot;
+    return vs_error_set(err, VS_ERR_INVALID, "unexpected virtio device");
+}
+
 VsStatus vs_vdev_map_size(VsMachine *m, unsigned i, uint64_t base, uint64_t size, unsigned irq,
                           void (*set_irq)(void *opaque, int level), void *irq_opaque, VsError *err)
 {
@@ -358,9 +367,111 @@ static void test_pl011(void)
     pl011_destroy(&u);
 }
 
+/* The firmware-boot nodes, against QEMU 7.2's virt device tree (qemu-system-aarch64 -M
+ * virt,dumpdtb=...): flash, fw_cfg and the PCIe host with its interrupt map. */
+static void test_fdt_firmware(void)
+{
+    A64VirtFdtParams p = { .ncpus = 1,
+                           .ram_base = A64_VIRT_RAM_BASE,
+                           .ram_size = 1ull << 30,
+                           .flash = true,
+                           .fw_cfg = true,
+                           .pcie = true };
+    void *fdt;
+    size_t size;
+    VsError err = { 0 };
+    CHECK_EQ(a64_virt_build_fdt(&p, &fdt, &size, &err), VS_OK);
+    if (!fdt)
+        return;
+    int n;
+    const uint32_t *c;
+    CHECK(prop_is(fdt, "/flash@0", "compatible", "cfi-flash"));
+    c = prop_cells(fdt, "/flash@0", "reg", &n);
+    static const uint32_t flash_reg[8] = { 0, 0, 0, 0x4000000, 0, 0x4000000, 0, 0x4000000 };
+    CHECK(n == 8);
+    for (int i = 0; i < 8 && n == 8; i++)
+        CHECK_EQ(cell(c, i), flash_reg[i]);
+    c = prop_cells(fdt, "/flash@0", "bank-width", &n);
+    CHECK(n == 1 && cell(c, 0) == 4);
+    CHECK(prop_is(fdt, "/fw-cfg@9020000", "compatible", "qemu,fw-cfg-mmio"));
+    c = prop_cells(fdt, "/fw-cfg@9020000", "reg", &n);
+    CHECK(n == 4 && cell(c, 1) == 0x9020000 && cell(c, 3) == 0x18);
+    const char *pc = "/pcie@10000000";
+    CHECK(prop_is(fdt, pc, "compatible", "pci-host-ecam-generic"));
+    CHECK(prop_is(fdt, pc, "device_type", "pci"));
+    c = prop_cells(fdt, pc, "reg", &n);
+    CHECK(n == 4 && cell(c, 0) == 0x40 && cell(c, 1) == 0x10000000 && cell(c, 2) == 0 &&
+          cell(c, 3) == 0x10000000);
+    c = prop_cells(fdt, pc, "bus-range", &n);
+    CHECK(n == 2 && cell(c, 0) == 0 && cell(c, 1) == 0xff);
+    static const uint32_t ranges[21] = { 0x1000000, 0,          0,         0,          0x3eff0000,
+                                         0,         0x10000,    0x2000000, 0,          0x10000000,
+                                         0,         0x10000000, 0,         0x2eff0000, 0x3000000,
+                                         0x80,      0,          0x80,      0,          0x80,
+                                         0 };
+    c = prop_cells(fdt, pc, "ranges", &n);
+    CHECK(n == 21);
+    for (int i = 0; i < 21 && n == 21; i++)
+        CHECK_EQ(cell(c, i), ranges[i]);
+    c = prop_cells(fdt, pc, "interrupt-map-mask", &n);
+    CHECK(n == 4 && cell(c, 0) == 0x1800 && cell(c, 3) == 7);
+    /* QEMU's map: slot s, pin p -> SPI 3 + (s + p - 1) % 4, level-high, GIC unit address 0 0. */
+    static const uint32_t qemu_spi[16] = { 3, 4, 5, 6, 4, 5, 6, 3, 5, 6, 3, 4, 6, 3, 4, 5 };
+    c = prop_cells(fdt, pc, "interrupt-map", &n);
+    int nph;
+    const uint32_t *ph = prop_cells(fdt, "/intc@8000000", "phandle", &nph);
+    CHECK(n == 160 && nph == 1);
+    for (int e = 0; e < 16 && n == 160 && nph == 1; e++) {
+        const uint32_t *m = c + 10 * e;
+        CHECK_EQ(cell(m, 0), (uint32_t)(e / 4) << 11);
+        CHECK_EQ(cell(m, 3), (uint32_t)(e % 4) + 1);
+        CHECK_EQ(cell(m, 4), cell(ph, 0));
+        CHECK(cell(m, 5) == 0 && cell(m, 6) == 0 && cell(m, 7) == 0);
+        CHECK_EQ(cell(m, 8), qemu_spi[e]);
+        CHECK_EQ(cell(m, 9), 4);
+    }
+    c = prop_cells(fdt, "/intc@8000000", "#address-cells", &n);
+    CHECK(n == 1 && cell(c, 0) == 2);
+    free(fdt);
+}
+
+static void test_firmware_check(void)
+{
+    uint8_t img[0x3000];
+    memset(img, 0, sizeof(img));
+    CHECK(a64_virt_check_firmware(img, 0) != NULL);
+    img[0] = 0x00, img[1] = 0x04, img[2] = 0x00, img[3] = 0x14; /* b 0x1000 */
+    /* A volume at 0x1000 of 0x2000 bytes: fits. */
+    memcpy(img + 0x1028, "_FVH", 4);
+    img[0x1020 + 1] = 0x20;
+    CHECK(a64_virt_check_firmware(img, sizeof(img)) == NULL);
+    /* Cut: the volume runs past the end. */
+    CHECK(a64_virt_check_firmware(img, 0x2800) != NULL);
+    /* A volume at 0: x86 OVMF's layout. */
+    uint8_t ovmf[0x100] = { 0 };
+    memcpy(ovmf + 0x28, "_FVH", 4);
+    CHECK(a64_virt_check_firmware(ovmf, sizeof(ovmf)) != NULL);
+    CHECK(a64_virt_check_firmware((const uint8_t *)"\x7f"
+                                                   "ELF\2\1\1",
+                                  7) != NULL);
+    /* Debian's image, when installed, passes whole and fails cut. */
+    FILE *f = fopen("/usr/share/AAVMF/AAVMF_CODE.fd", "rb");
+    if (f) {
+        size_t cap = 64u << 20;
+        uint8_t *d = malloc(cap);
+        size_t len = d ? fread(d, 1, cap, f) : 0;
+        CHECK(len > 0 && a64_virt_check_firmware(d, len) == NULL);
+        CHECK(len > 0 && a64_virt_check_firmware(d, 1u << 20) != NULL);
+        free(d);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     test_fdt();
+    test_fdt_firmware();
+    test_firmware_check();
     test_image();
     test_pl011();
     printf("%d passed, %d failed\n", g_pass, g_fail);

@@ -91,6 +91,14 @@ typedef enum VsDiskFormat {
     VS_DISK_FORMAT_QCOW2,
 } VsDiskFormat;
 
+/* How virtio devices reach the guest (arm64 virt). AUTO: PCI for a firmware boot (UEFI finds
+ * its disks there), virtio-mmio for a kernel boot. Other boards: virtio-mmio. */
+typedef enum VsVirtioTransport {
+    VS_VIRTIO_AUTO = 0,
+    VS_VIRTIO_MMIO,
+    VS_VIRTIO_PCI,
+} VsVirtioTransport;
+
 /* A virtio-blk disk. Disks appear to the guest in the order given (vda, vdb, ...). */
 typedef struct VsDiskConfig {
     const char *path;
@@ -138,9 +146,14 @@ typedef struct VsShareConfig {
 typedef struct VsConfig {
     VsArch arch;
     VsAccel accel;
-    uint64_t ram_size;        /* bytes */
-    unsigned smp;             /* number of vCPUs, >= 1 */
-    const char *firmware;     /* riscv64: OpenSBI fw_jump.bin, or a bare-metal ELF */
+    uint64_t ram_size;    /* bytes */
+    unsigned smp;         /* number of vCPUs, >= 1 */
+    const char *firmware; /* riscv64: OpenSBI fw_jump.bin, or a bare-metal ELF;
+                           * arm64: a UEFI flash image (QEMU_EFI.fd / AAVMF_CODE.fd) */
+    /* arm64 firmware boot: the UEFI variable store (a flash image, written by the guest).
+     * Created from efi_vars_template when missing. NULL: variables are not kept. */
+    const char *efi_vars;
+    const char *efi_vars_template;
     const char *kernel;       /* Linux Image or ELF; may be NULL */
     const char *initrd;       /* may be NULL */
     const char *cmdline;      /* may be NULL */
@@ -157,7 +170,8 @@ typedef struct VsConfig {
     unsigned nnets;
     const VsShareConfig *shares;
     unsigned nshares;
-    bool rng;            /* virtio-rng fed from the host's getrandom() */
+    bool rng; /* virtio-rng fed from the host's getrandom() */
+    VsVirtioTransport virtio_transport;
     bool virtio_console; /* virtio-console (the guest's hvc0); see vs_machine_console_input */
     bool display;        /* virtio-gpu (2D) with virtio-input keyboard, tablet and mouse */
     unsigned display_width, display_height; /* preferred mode; 0: 1024x768 */
