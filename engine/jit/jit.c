@@ -581,7 +581,11 @@ static void emit_binop(Cg *g, const IrOp *op)
     bool w = op->type == IR_I64;
     unsigned width = w ? 64 : 32;
     IrVal a = op->a, b = op->b;
-    if (ir_is_const(g->f, a) && !ir_is_const(g->f, b) && commutative(opc)) {
+    /* Commutative: a constant goes second (an immediate); so does an operand in another
+     * home when b is d itself (x = y op x), so the result is computed in d's register. */
+    if (commutative(opc) && ((ir_is_const(g->f, a) && !ir_is_const(g->f, b)) ||
+                             (!ir_is_const(g->f, a) && loc_of(g, b) == loc_of(g, op->d) &&
+                              loc_of(g, a) != loc_of(g, op->d)))) {
         IrVal t = a;
         a = b;
         b = t;
@@ -839,10 +843,13 @@ static void emit_unop(Cg *g, const IrOp *op)
 }
 
 /*
- * The inline TLB lookup: va in rax; on a hit rax becomes the host address. Returns the
- * position of the jne to the slow path. Uses rcx and rdx.
+ * The inline TLB lookup: va in rax. On a hit, with `indexed` rax stays the va and rcx
+ * becomes the entry's addend (the access then uses [rax + rcx]: one add fewer on the
+ * dependency chain from the address to the loaded value), else rax becomes the host
+ * address. Returns the position of the jne to the slow path (entered with the va in rax).
+ * Uses rcx and rdx.
  */
-static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off)
+static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off, bool indexed)
 {
     unsigned size = 1u << IR_MEM_LOG2SIZE(flags);
     /* The table's mask and base come from the CPU state: the TLB is resized at run time. */
@@ -856,7 +863,10 @@ static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off)
     x_alu_ri(&g->x, X_AND, true, X_RCX, (int32_t)(GUEST_PAGE_MASK | (size - 1)));
     x_alu_rm(&g->x, X_CMP, true, X_RCX, X_RDX, (int32_t)tag_off);
     size_t j = x_jcc_label(&g->x, X_CC_NE);
-    x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, (int32_t)offsetof(TlbEntry, addend));
+    if (indexed)
+        x_load(&g->x, 8, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(TlbEntry, addend));
+    else
+        x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, (int32_t)offsetof(TlbEntry, addend));
     return j;
 }
 
@@ -911,11 +921,11 @@ static void emit_load(Cg *g, const IrOp *op)
         return;
     int rd = def_reg(g, op->d, -1);
     s->site = x_pos(&g->x);
-    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_read));
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_read), true);
     if (sign)
-        x_load_sx(&g->x, size, w, rd, X_RAX, X_NOREG, 1, 0);
+        x_load_sx(&g->x, size, w, rd, X_RAX, X_RCX, 1, 0);
     else
-        x_load(&g->x, size, rd, X_RAX, X_NOREG, 1, 0);
+        x_load(&g->x, size, rd, X_RAX, X_RCX, 1, 0);
     s->rd = rd;
     s->sext = sign;
     s->w64 = w;
@@ -931,12 +941,12 @@ static void emit_store(Cg *g, const IrOp *op)
     if (!s)
         return;
     s->site = x_pos(&g->x);
-    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write));
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write), !v.imm);
     if (v.imm) {
         x_store_imm(&g->x, size, X_RAX, 0, v.val);
         s->val_imm = ir_const_value(g->f, op->b);
     } else {
-        x_store(&g->x, size, X_RAX, X_NOREG, 1, 0, v.reg);
+        x_store(&g->x, size, X_RAX, X_RCX, 1, 0, v.reg);
         s->val_reg = v.reg;
     }
     s->resume = x_pos(&g->x);
@@ -950,7 +960,7 @@ static void emit_atomic_ptr(Cg *g, const IrOp *op)
     if (!s)
         return;
     s->site = x_pos(&g->x);
-    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write));
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write), false);
     s->resume = x_pos(&g->x);
     x_mov_rr(&g->x, true, X_RDX, X_RAX);
 }
@@ -1009,6 +1019,12 @@ static void emit_atomic(Cg *g, const IrOp *op)
 }
 
 /* Arguments go in rdi, rsi, rdx, rcx, r8, r9, then on the stack. */
+/* Whether a helper may change globals the code generator holds in registers. */
+static bool helper_clobbers_globals(const IrHelper *h)
+{
+    return (h->flags & IR_HELPER_WRITES_STATE) && !(h->flags & IR_HELPER_KEEPS_GLOBALS);
+}
+
 static void emit_call(Cg *g, const IrOp *op)
 {
     const IrCall *ic = &g->f->calls[op->aux];
@@ -1019,9 +1035,10 @@ static void emit_call(Cg *g, const IrOp *op)
     unsigned i = g->op_index;
     /* Caller-saved registers do not survive the call; a stateful helper needs every
      * global in memory (and a raising one the registers written so far). */
+    bool clobbers = helper_clobbers_globals(h);
     writeback(g, i, pure ? CALLER_SAVED_MASK : 0xffffu, false);
     drop_regs(g, CALLER_SAVED_MASK, false);
-    if (h->flags & IR_HELPER_WRITES_STATE)
+    if (clobbers)
         drop_regs(g, 0xffffu, true);
     static const int argreg[6] = { X_RDI, X_RSI, X_RDX, X_RCX, X_R8, X_R9 };
     unsigned n = 0;
@@ -1071,7 +1088,7 @@ static void emit_call(Cg *g, const IrOp *op)
     call_abs(g, h->fn);
     if (stack_src != -2)
         x_alu_ri(&g->x, X_ADD, true, X_RSP, 16);
-    if ((h->flags & IR_HELPER_WRITES_STATE) && g->npins)
+    if (clobbers && g->npins)
         load_pins(g); /* the helper may have changed them */
     if (op->d != IR_NONE) {
         int rd = def_reg(g, op->d, -1);
@@ -1560,8 +1577,8 @@ static void choose_pins(Cg *g)
         const IrOp *op = &f->ops[i];
         if (op->opc == IR_OP_LABEL && op->aux < g->nmembers)
             weight = (reach[op->aux] & (1u << op->aux)) ? 16 : 1;
-        /* A helper that writes the state costs every pinned global a store and a load. */
-        if (op->opc == IR_OP_CALL && (f->calls[op->aux].helper->flags & IR_HELPER_WRITES_STATE))
+        /* A helper that may change globals costs every pinned global a store and a load. */
+        if (op->opc == IR_OP_CALL && helper_clobbers_globals(f->calls[op->aux].helper))
             cost += 2 * weight;
         IrVal v[4 + IR_MAX_HELPER_ARGS];
         unsigned n = 0;
