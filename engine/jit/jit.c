@@ -36,7 +36,10 @@
 /* push rbp, rbx, r12-r15 (10 bytes), sub rsp, 8 (4), mov rbp, rdi (3) */
 #define JIT_PROLOGUE_SIZE 17
 #define NHOST             16
-#define NPIN_MAX          5 /* pinned globals: rbx, r12-r15 */
+/* Pinned globals: rbx, r12-r15, then r10, r11 (caller-saved: reloaded after helper calls).
+ * rsi, rdi, r8 and r9 stay free for the other values: an op needs at most four registers. */
+#define NPIN_MAX    7
+#define NPIN_CALLEE 5
 /* A region: at most REGION_MAX_BLOCKS blocks (of one guest page), and about this many IR
  * ops. */
 #define REGION_MAX_OPS 1500
@@ -132,7 +135,8 @@ typedef struct Cg {
         unsigned member;
     } * back_exits; /* interrupt checks on member edges */
     unsigned nback, cap_back;
-    bool fail; /* something the JIT does not handle: fall back to the interpreter */
+    bool fail;      /* something the JIT does not handle: fall back to the interpreter */
+    bool skip_next; /* the current op also did the next one */
 } Cg;
 
 static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
@@ -477,11 +481,13 @@ static void drop_regs(Cg *g, uint32_t mask, bool globals_only)
     }
 }
 
-/* Load the pinned globals from their homes into their registers (clean). */
-static void load_pins(Cg *g)
+/* Load the pinned globals in the registers of `mask` from their homes (clean). */
+static void load_pins_mask(Cg *g, uint32_t mask)
 {
     for (unsigned k = 0; k < g->npins; k++) {
         int p = g->pin_r[k], loc = g->pin_loc[k];
+        if (!(mask & (1u << p)))
+            continue;
         if (g->loc_reg[loc] >= 0 && g->loc_reg[loc] != p)
             unbind_reg(g, g->loc_reg[loc]);
         x_load(&g->x, 8, p, ENV, X_NOREG, 1, home_of_loc(g, loc));
@@ -489,6 +495,11 @@ static void load_pins(Cg *g)
         g->loc_reg[loc] = p;
         g->reg_dirty[p] = false;
     }
+}
+
+static void load_pins(Cg *g)
+{
+    load_pins_mask(g, 0xffffu);
 }
 
 /* At a label: control arrives from several places, so every pinned global may be dirty. */
@@ -1088,8 +1099,8 @@ static void emit_call(Cg *g, const IrOp *op)
     call_abs(g, h->fn);
     if (stack_src != -2)
         x_alu_ri(&g->x, X_ADD, true, X_RSP, 16);
-    if (clobbers && g->npins)
-        load_pins(g); /* the helper may have changed them */
+    if (g->npins) /* the helper may have changed them; caller-saved ones did not survive */
+        load_pins_mask(g, clobbers ? 0xffffu : CALLER_SAVED_MASK);
     if (op->d != IR_NONE) {
         int rd = def_reg(g, op->d, -1);
         x_mov_rr(&g->x, op->type == IR_I64, rd, X_RAX);
@@ -1258,6 +1269,17 @@ static void emit_op(Cg *g, const IrOp *op)
             uint64_t v = ir_const_value(f, op->a);
             int rd = def_reg(g, op->d, -1);
             x_mov_ri(&g->x, rd, w ? v : (uint32_t)v);
+            return;
+        }
+        const IrOp *next = i + 1 < f->nops ? &f->ops[i + 1] : NULL;
+        if (!w && next && next->opc == IR_OP_SEXT32 && next->type == IR_I64 && next->a == op->d &&
+            f->vals[op->d].kind == IR_VK_TEMP && !g->back_branch &&
+            g->last_use[f->vals[op->d].offset] <= i + 1) {
+            /* t:i32 = mov x; y = sext32 t (RISC-V sext.w) with t dead after: one movsxd. */
+            int ra = use_reg(g, op->a);
+            int rd = def_reg(g, next->d, ra);
+            x_movsx_rr(&g->x, 4, true, rd, ra);
+            g->skip_next = true;
             return;
         }
         int ra = use_reg(g, op->a);
@@ -1508,6 +1530,10 @@ static void codegen(Cg *g)
         g->op_index = i;
         emit_op(g, &f->ops[i]);
         end_op(g);
+        if (g->skip_next) {
+            g->skip_next = false;
+            i++;
+        }
     }
     size_t epilogue = x_pos(x);
     x_alu_ri(x, X_ADD, true, X_RSP, 8);
@@ -1547,12 +1573,12 @@ typedef struct Region {
 } Region;
 
 /*
- * Pin the globals a region uses most (not the pc) to rbx, r12-r15; a use inside a loop
- * (a member on a cycle of the region's edges) counts 16 times.
+ * Pin the globals a region uses most (not the pc) to rbx, r12-r15, r10, r11; a use inside a
+ * loop (a member on a cycle of the region's edges) counts 16 times.
  */
 static void choose_pins(Cg *g)
 {
-    static const int pin_regs[NPIN_MAX] = { X_RBX, X_R12, X_R13, X_R14, X_R15 };
+    static const int pin_regs[NPIN_MAX] = { X_RBX, X_R12, X_R13, X_R14, X_R15, X_R10, X_R11 };
     const IrFunc *f = g->f;
     unsigned *uses = calloc(g->nglobals ? g->nglobals : 1, sizeof(unsigned));
     if (!uses)
@@ -1572,7 +1598,7 @@ static void choose_pins(Cg *g)
             for (unsigned j = 0; j < g->nmembers; j++)
                 if (reach[k] & (1u << j))
                     reach[k] |= reach[j];
-    unsigned weight = 1, cost = 0;
+    unsigned weight = 1, cost = 0, cost_cs = 0;
     for (unsigned i = 0; i < f->nops; i++) {
         const IrOp *op = &f->ops[i];
         if (op->opc == IR_OP_LABEL && op->aux < g->nmembers)
@@ -1580,6 +1606,9 @@ static void choose_pins(Cg *g)
         /* A helper that may change globals costs every pinned global a store and a load. */
         if (op->opc == IR_OP_CALL && helper_clobbers_globals(f->calls[op->aux].helper))
             cost += 2 * weight;
+        /* Any call costs a global pinned to a caller-saved register a store and a load. */
+        if (op->opc == IR_OP_CALL)
+            cost_cs += 2 * weight;
         IrVal v[4 + IR_MAX_HELPER_ARGS];
         unsigned n = 0;
         v[n++] = op->d;
@@ -1598,13 +1627,16 @@ static void choose_pins(Cg *g)
     uses[f->globals->pc_global] = 0;
     for (unsigned k = 0; k < NPIN_MAX; k++) {
         /* A global used once gains nothing; one used less than the helpers cost loses. */
-        unsigned best = 0, best_uses = cost > 1 ? cost : 1;
+        unsigned min_uses = cost + (k >= NPIN_CALLEE ? cost_cs : 0);
+        if (min_uses < 1)
+            min_uses = 1;
+        unsigned best = 0, best_uses = min_uses;
         for (unsigned gl = 0; gl < g->nglobals; gl++)
             if (uses[gl] > best_uses) {
                 best = gl;
                 best_uses = uses[gl];
             }
-        if (best_uses <= (cost > 1 ? cost : 1))
+        if (best_uses <= min_uses)
             break;
         uses[best] = 0;
         g->pin_loc[g->npins] = (int)best;
