@@ -135,8 +135,8 @@ typedef struct Cg {
         unsigned member;
     } * back_exits; /* interrupt checks on member edges */
     unsigned nback, cap_back;
-    bool fail;      /* something the JIT does not handle: fall back to the interpreter */
-    bool skip_next; /* the current op also did the next one */
+    bool fail;        /* something the JIT does not handle: fall back to the interpreter */
+    unsigned skip_op; /* an op an earlier one already did (0: none) */
 } Cg;
 
 static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
@@ -586,6 +586,44 @@ static bool commutative(IrOpcode opc)
 
 /* ---- the ops ---- */
 
+/*
+ * d = shl a, 1..3 followed (across insn_starts) by e = add d, b (or b, d) where d dies
+ * there (a temp read last by the add, or the add's own destination) and b is not a
+ * constant: one lea e, [b + a * scale], the usual RISC-V address arithmetic.
+ */
+static bool emit_shl_add(Cg *g, const IrOp *op)
+{
+    const IrFunc *f = g->f;
+    if (op->type != IR_I64 || !ir_is_const(f, op->b) || ir_is_const(f, op->a))
+        return false;
+    uint64_t count = ir_const_value(f, op->b) & 63;
+    if (count < 1 || count > 3)
+        return false;
+    unsigned j = g->op_index + 1;
+    while (j < f->nops && f->ops[j].opc == IR_OP_INSN_START)
+        j++;
+    if (j >= f->nops)
+        return false;
+    const IrOp *add = &f->ops[j];
+    if (add->opc != IR_OP_ADD || add->type != IR_I64 || (add->a == op->d) == (add->b == op->d))
+        return false;
+    IrVal other = add->a == op->d ? add->b : add->a;
+    int dloc = loc_of(g, op->d);
+    if (ir_is_const(f, other) || loc_of(g, other) == dloc)
+        return false;
+    bool dead = loc_of(g, add->d) == dloc;
+    if (!dead && f->vals[op->d].kind == IR_VK_TEMP && !g->back_branch)
+        dead = g->last_use[f->vals[op->d].offset] <= j;
+    if (!dead)
+        return false;
+    int rb = use_reg(g, other);
+    int ra = use_reg(g, op->a);
+    int rd = def_reg(g, add->d, ra);
+    x_lea(&g->x, true, rd, rb, ra, 1 << count, 0);
+    g->skip_op = j;
+    return true;
+}
+
 static void emit_binop(Cg *g, const IrOp *op)
 {
     IrOpcode opc = (IrOpcode)op->opc;
@@ -736,6 +774,9 @@ static void emit_binop(Cg *g, const IrOp *op)
         return;
     }
     case IR_OP_SHL:
+        if (emit_shl_add(g, op))
+            return;
+        /* fall through */
     case IR_OP_SHR:
     case IR_OP_SAR:
     case IR_OP_ROTL:
@@ -1279,7 +1320,7 @@ static void emit_op(Cg *g, const IrOp *op)
             int ra = use_reg(g, op->a);
             int rd = def_reg(g, next->d, ra);
             x_movsx_rr(&g->x, 4, true, rd, ra);
-            g->skip_next = true;
+            g->skip_op = i + 1;
             return;
         }
         int ra = use_reg(g, op->a);
@@ -1527,13 +1568,13 @@ static void codegen(Cg *g)
                  (int32_t)g->block->ninsns);
     load_pins(g);
     for (unsigned i = 0; i < f->nops && !g->fail && !x->overflow; i++) {
+        if (g->skip_op && i == g->skip_op) {
+            g->skip_op = 0;
+            continue;
+        }
         g->op_index = i;
         emit_op(g, &f->ops[i]);
         end_op(g);
-        if (g->skip_next) {
-            g->skip_next = false;
-            i++;
-        }
     }
     size_t epilogue = x_pos(x);
     x_alu_ri(x, X_ADD, true, X_RSP, 8);
