@@ -97,6 +97,10 @@ enum {
     IR_HELPER_MAY_RAISE = 1u << 3,    /* may raise a guest exception (needs precise PC) */
     IR_HELPER_NO_RETURN = 1u << 4,    /* always raises or exits; never returns */
     IR_HELPER_PASS_CPU = 1u << 5,     /* first C argument is the VsCpu* (not an IR arg) */
+    /* With WRITES_STATE: the state it writes is never accessed as an IR global by any
+     * translation (RISC-V's accrued FP flags), so globals held in host registers stay valid
+     * across the call (the JIT keeps them; ordering against other state is unchanged). */
+    IR_HELPER_KEEPS_GLOBALS = 1u << 6,
 };
 
 /*

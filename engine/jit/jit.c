@@ -36,7 +36,10 @@
 /* push rbp, rbx, r12-r15 (10 bytes), sub rsp, 8 (4), mov rbp, rdi (3) */
 #define JIT_PROLOGUE_SIZE 17
 #define NHOST             16
-#define NPIN_MAX          5 /* pinned globals: rbx, r12-r15 */
+/* Pinned globals: rbx, r12-r15, then r10, r11 (caller-saved: reloaded after helper calls).
+ * rsi, rdi, r8 and r9 stay free for the other values: an op needs at most four registers. */
+#define NPIN_MAX    7
+#define NPIN_CALLEE 5
 /* A region: at most REGION_MAX_BLOCKS blocks (of one guest page), and about this many IR
  * ops. */
 #define REGION_MAX_OPS 1500
@@ -132,7 +135,8 @@ typedef struct Cg {
         unsigned member;
     } * back_exits; /* interrupt checks on member edges */
     unsigned nback, cap_back;
-    bool fail; /* something the JIT does not handle: fall back to the interpreter */
+    bool fail;        /* something the JIT does not handle: fall back to the interpreter */
+    unsigned skip_op; /* an op an earlier one already did (0: none) */
 } Cg;
 
 static bool grow(void **p, unsigned *cap, unsigned need, size_t elem)
@@ -477,11 +481,13 @@ static void drop_regs(Cg *g, uint32_t mask, bool globals_only)
     }
 }
 
-/* Load the pinned globals from their homes into their registers (clean). */
-static void load_pins(Cg *g)
+/* Load the pinned globals in the registers of `mask` from their homes (clean). */
+static void load_pins_mask(Cg *g, uint32_t mask)
 {
     for (unsigned k = 0; k < g->npins; k++) {
         int p = g->pin_r[k], loc = g->pin_loc[k];
+        if (!(mask & (1u << p)))
+            continue;
         if (g->loc_reg[loc] >= 0 && g->loc_reg[loc] != p)
             unbind_reg(g, g->loc_reg[loc]);
         x_load(&g->x, 8, p, ENV, X_NOREG, 1, home_of_loc(g, loc));
@@ -489,6 +495,11 @@ static void load_pins(Cg *g)
         g->loc_reg[loc] = p;
         g->reg_dirty[p] = false;
     }
+}
+
+static void load_pins(Cg *g)
+{
+    load_pins_mask(g, 0xffffu);
 }
 
 /* At a label: control arrives from several places, so every pinned global may be dirty. */
@@ -575,13 +586,55 @@ static bool commutative(IrOpcode opc)
 
 /* ---- the ops ---- */
 
+/*
+ * d = shl a, 1..3 followed (across insn_starts) by e = add d, b (or b, d) where d dies
+ * there (a temp read last by the add, or the add's own destination) and b is not a
+ * constant: one lea e, [b + a * scale], the usual RISC-V address arithmetic.
+ */
+static bool emit_shl_add(Cg *g, const IrOp *op)
+{
+    const IrFunc *f = g->f;
+    if (op->type != IR_I64 || !ir_is_const(f, op->b) || ir_is_const(f, op->a))
+        return false;
+    uint64_t count = ir_const_value(f, op->b) & 63;
+    if (count < 1 || count > 3)
+        return false;
+    unsigned j = g->op_index + 1;
+    while (j < f->nops && f->ops[j].opc == IR_OP_INSN_START)
+        j++;
+    if (j >= f->nops)
+        return false;
+    const IrOp *add = &f->ops[j];
+    if (add->opc != IR_OP_ADD || add->type != IR_I64 || (add->a == op->d) == (add->b == op->d))
+        return false;
+    IrVal other = add->a == op->d ? add->b : add->a;
+    int dloc = loc_of(g, op->d);
+    if (ir_is_const(f, other) || loc_of(g, other) == dloc)
+        return false;
+    bool dead = loc_of(g, add->d) == dloc;
+    if (!dead && f->vals[op->d].kind == IR_VK_TEMP && !g->back_branch)
+        dead = g->last_use[f->vals[op->d].offset] <= j;
+    if (!dead)
+        return false;
+    int rb = use_reg(g, other);
+    int ra = use_reg(g, op->a);
+    int rd = def_reg(g, add->d, ra);
+    x_lea(&g->x, true, rd, rb, ra, 1 << count, 0);
+    g->skip_op = j;
+    return true;
+}
+
 static void emit_binop(Cg *g, const IrOp *op)
 {
     IrOpcode opc = (IrOpcode)op->opc;
     bool w = op->type == IR_I64;
     unsigned width = w ? 64 : 32;
     IrVal a = op->a, b = op->b;
-    if (ir_is_const(g->f, a) && !ir_is_const(g->f, b) && commutative(opc)) {
+    /* Commutative: a constant goes second (an immediate); so does an operand in another
+     * home when b is d itself (x = y op x), so the result is computed in d's register. */
+    if (commutative(opc) && ((ir_is_const(g->f, a) && !ir_is_const(g->f, b)) ||
+                             (!ir_is_const(g->f, a) && loc_of(g, b) == loc_of(g, op->d) &&
+                              loc_of(g, a) != loc_of(g, op->d)))) {
         IrVal t = a;
         a = b;
         b = t;
@@ -721,6 +774,9 @@ static void emit_binop(Cg *g, const IrOp *op)
         return;
     }
     case IR_OP_SHL:
+        if (emit_shl_add(g, op))
+            return;
+        /* fall through */
     case IR_OP_SHR:
     case IR_OP_SAR:
     case IR_OP_ROTL:
@@ -839,10 +895,13 @@ static void emit_unop(Cg *g, const IrOp *op)
 }
 
 /*
- * The inline TLB lookup: va in rax; on a hit rax becomes the host address. Returns the
- * position of the jne to the slow path. Uses rcx and rdx.
+ * The inline TLB lookup: va in rax. On a hit, with `indexed` rax stays the va and rcx
+ * becomes the entry's addend (the access then uses [rax + rcx]: one add fewer on the
+ * dependency chain from the address to the loaded value), else rax becomes the host
+ * address. Returns the position of the jne to the slow path (entered with the va in rax).
+ * Uses rcx and rdx.
  */
-static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off)
+static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off, bool indexed)
 {
     unsigned size = 1u << IR_MEM_LOG2SIZE(flags);
     /* The table's mask and base come from the CPU state: the TLB is resized at run time. */
@@ -856,7 +915,10 @@ static size_t emit_tlb(Cg *g, uint16_t flags, size_t tag_off)
     x_alu_ri(&g->x, X_AND, true, X_RCX, (int32_t)(GUEST_PAGE_MASK | (size - 1)));
     x_alu_rm(&g->x, X_CMP, true, X_RCX, X_RDX, (int32_t)tag_off);
     size_t j = x_jcc_label(&g->x, X_CC_NE);
-    x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, (int32_t)offsetof(TlbEntry, addend));
+    if (indexed)
+        x_load(&g->x, 8, X_RCX, X_RDX, X_NOREG, 1, (int32_t)offsetof(TlbEntry, addend));
+    else
+        x_alu_rm(&g->x, X_ADD, true, X_RAX, X_RDX, (int32_t)offsetof(TlbEntry, addend));
     return j;
 }
 
@@ -911,11 +973,11 @@ static void emit_load(Cg *g, const IrOp *op)
         return;
     int rd = def_reg(g, op->d, -1);
     s->site = x_pos(&g->x);
-    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_read));
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_read), true);
     if (sign)
-        x_load_sx(&g->x, size, w, rd, X_RAX, X_NOREG, 1, 0);
+        x_load_sx(&g->x, size, w, rd, X_RAX, X_RCX, 1, 0);
     else
-        x_load(&g->x, size, rd, X_RAX, X_NOREG, 1, 0);
+        x_load(&g->x, size, rd, X_RAX, X_RCX, 1, 0);
     s->rd = rd;
     s->sext = sign;
     s->w64 = w;
@@ -931,12 +993,12 @@ static void emit_store(Cg *g, const IrOp *op)
     if (!s)
         return;
     s->site = x_pos(&g->x);
-    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write));
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write), !v.imm);
     if (v.imm) {
         x_store_imm(&g->x, size, X_RAX, 0, v.val);
         s->val_imm = ir_const_value(g->f, op->b);
     } else {
-        x_store(&g->x, size, X_RAX, X_NOREG, 1, 0, v.reg);
+        x_store(&g->x, size, X_RAX, X_RCX, 1, 0, v.reg);
         s->val_reg = v.reg;
     }
     s->resume = x_pos(&g->x);
@@ -950,7 +1012,7 @@ static void emit_atomic_ptr(Cg *g, const IrOp *op)
     if (!s)
         return;
     s->site = x_pos(&g->x);
-    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write));
+    s->jcc_disp = emit_tlb(g, op->flags, offsetof(TlbEntry, addr_write), false);
     s->resume = x_pos(&g->x);
     x_mov_rr(&g->x, true, X_RDX, X_RAX);
 }
@@ -1009,6 +1071,12 @@ static void emit_atomic(Cg *g, const IrOp *op)
 }
 
 /* Arguments go in rdi, rsi, rdx, rcx, r8, r9, then on the stack. */
+/* Whether a helper may change globals the code generator holds in registers. */
+static bool helper_clobbers_globals(const IrHelper *h)
+{
+    return (h->flags & IR_HELPER_WRITES_STATE) && !(h->flags & IR_HELPER_KEEPS_GLOBALS);
+}
+
 static void emit_call(Cg *g, const IrOp *op)
 {
     const IrCall *ic = &g->f->calls[op->aux];
@@ -1019,9 +1087,10 @@ static void emit_call(Cg *g, const IrOp *op)
     unsigned i = g->op_index;
     /* Caller-saved registers do not survive the call; a stateful helper needs every
      * global in memory (and a raising one the registers written so far). */
+    bool clobbers = helper_clobbers_globals(h);
     writeback(g, i, pure ? CALLER_SAVED_MASK : 0xffffu, false);
     drop_regs(g, CALLER_SAVED_MASK, false);
-    if (h->flags & IR_HELPER_WRITES_STATE)
+    if (clobbers)
         drop_regs(g, 0xffffu, true);
     static const int argreg[6] = { X_RDI, X_RSI, X_RDX, X_RCX, X_R8, X_R9 };
     unsigned n = 0;
@@ -1071,8 +1140,8 @@ static void emit_call(Cg *g, const IrOp *op)
     call_abs(g, h->fn);
     if (stack_src != -2)
         x_alu_ri(&g->x, X_ADD, true, X_RSP, 16);
-    if ((h->flags & IR_HELPER_WRITES_STATE) && g->npins)
-        load_pins(g); /* the helper may have changed them */
+    if (g->npins) /* the helper may have changed them; caller-saved ones did not survive */
+        load_pins_mask(g, clobbers ? 0xffffu : CALLER_SAVED_MASK);
     if (op->d != IR_NONE) {
         int rd = def_reg(g, op->d, -1);
         x_mov_rr(&g->x, op->type == IR_I64, rd, X_RAX);
@@ -1241,6 +1310,17 @@ static void emit_op(Cg *g, const IrOp *op)
             uint64_t v = ir_const_value(f, op->a);
             int rd = def_reg(g, op->d, -1);
             x_mov_ri(&g->x, rd, w ? v : (uint32_t)v);
+            return;
+        }
+        const IrOp *next = i + 1 < f->nops ? &f->ops[i + 1] : NULL;
+        if (!w && next && next->opc == IR_OP_SEXT32 && next->type == IR_I64 && next->a == op->d &&
+            f->vals[op->d].kind == IR_VK_TEMP && !g->back_branch &&
+            g->last_use[f->vals[op->d].offset] <= i + 1) {
+            /* t:i32 = mov x; y = sext32 t (RISC-V sext.w) with t dead after: one movsxd. */
+            int ra = use_reg(g, op->a);
+            int rd = def_reg(g, next->d, ra);
+            x_movsx_rr(&g->x, 4, true, rd, ra);
+            g->skip_op = i + 1;
             return;
         }
         int ra = use_reg(g, op->a);
@@ -1488,6 +1568,10 @@ static void codegen(Cg *g)
                  (int32_t)g->block->ninsns);
     load_pins(g);
     for (unsigned i = 0; i < f->nops && !g->fail && !x->overflow; i++) {
+        if (g->skip_op && i == g->skip_op) {
+            g->skip_op = 0;
+            continue;
+        }
         g->op_index = i;
         emit_op(g, &f->ops[i]);
         end_op(g);
@@ -1530,12 +1614,12 @@ typedef struct Region {
 } Region;
 
 /*
- * Pin the globals a region uses most (not the pc) to rbx, r12-r15; a use inside a loop
- * (a member on a cycle of the region's edges) counts 16 times.
+ * Pin the globals a region uses most (not the pc) to rbx, r12-r15, r10, r11; a use inside a
+ * loop (a member on a cycle of the region's edges) counts 16 times.
  */
 static void choose_pins(Cg *g)
 {
-    static const int pin_regs[NPIN_MAX] = { X_RBX, X_R12, X_R13, X_R14, X_R15 };
+    static const int pin_regs[NPIN_MAX] = { X_RBX, X_R12, X_R13, X_R14, X_R15, X_R10, X_R11 };
     const IrFunc *f = g->f;
     unsigned *uses = calloc(g->nglobals ? g->nglobals : 1, sizeof(unsigned));
     if (!uses)
@@ -1555,14 +1639,17 @@ static void choose_pins(Cg *g)
             for (unsigned j = 0; j < g->nmembers; j++)
                 if (reach[k] & (1u << j))
                     reach[k] |= reach[j];
-    unsigned weight = 1, cost = 0;
+    unsigned weight = 1, cost = 0, cost_cs = 0;
     for (unsigned i = 0; i < f->nops; i++) {
         const IrOp *op = &f->ops[i];
         if (op->opc == IR_OP_LABEL && op->aux < g->nmembers)
             weight = (reach[op->aux] & (1u << op->aux)) ? 16 : 1;
-        /* A helper that writes the state costs every pinned global a store and a load. */
-        if (op->opc == IR_OP_CALL && (f->calls[op->aux].helper->flags & IR_HELPER_WRITES_STATE))
+        /* A helper that may change globals costs every pinned global a store and a load. */
+        if (op->opc == IR_OP_CALL && helper_clobbers_globals(f->calls[op->aux].helper))
             cost += 2 * weight;
+        /* Any call costs a global pinned to a caller-saved register a store and a load. */
+        if (op->opc == IR_OP_CALL)
+            cost_cs += 2 * weight;
         IrVal v[4 + IR_MAX_HELPER_ARGS];
         unsigned n = 0;
         v[n++] = op->d;
@@ -1581,13 +1668,16 @@ static void choose_pins(Cg *g)
     uses[f->globals->pc_global] = 0;
     for (unsigned k = 0; k < NPIN_MAX; k++) {
         /* A global used once gains nothing; one used less than the helpers cost loses. */
-        unsigned best = 0, best_uses = cost > 1 ? cost : 1;
+        unsigned min_uses = cost + (k >= NPIN_CALLEE ? cost_cs : 0);
+        if (min_uses < 1)
+            min_uses = 1;
+        unsigned best = 0, best_uses = min_uses;
         for (unsigned gl = 0; gl < g->nglobals; gl++)
             if (uses[gl] > best_uses) {
                 best = gl;
                 best_uses = uses[gl];
             }
-        if (best_uses <= (cost > 1 ? cost : 1))
+        if (best_uses <= min_uses)
             break;
         uses[best] = 0;
         g->pin_loc[g->npins] = (int)best;

@@ -371,6 +371,40 @@ static void gen_op(Gen *g, unsigned kind)
 }
 
 /* One random block; returns false if the builder overflowed. */
+/*
+ * Patterns the code generator fuses (RISC-V idioms): a scaled add (shl by a constant, then
+ * an add of its result, maybe across an insn_start: one lea) and sext.w (mov.i32, then
+ * sext32 of it: one movsxd); the intermediate value is sometimes dead after the pair (a
+ * temp not read again, or overwritten by the add) and sometimes read later.
+ */
+static void gen_idiom(Gen *g)
+{
+    IrFunc *f = g->f;
+    if (rn(2)) {
+        IrVal a = src(g, IR_I64);
+        IrVal d = dst(g, IR_I64);
+        ir_emit(f, IR_OP_SHL, IR_I64, 0, d, a, ir_const(f, IR_I64, rn(5)), IR_NONE, 0);
+        if (rn(2)) {
+            ir_insn_start(f, g->pc);
+            g->pc += 4;
+        }
+        IrVal b = src(g, IR_I64);
+        IrVal e = rn(2) ? d : dst(g, IR_I64);
+        if (rn(2))
+            ir_emit(f, IR_OP_ADD, IR_I64, 0, e, d, b, IR_NONE, 0);
+        else
+            ir_emit(f, IR_OP_ADD, IR_I64, 0, e, b, d, IR_NONE, 0);
+    } else {
+        IrVal a = src(g, IR_I64);
+        IrVal t = ir_temp(f, IR_I32);
+        ir_emit(f, IR_OP_MOV, IR_I32, 0, t, a, IR_NONE, IR_NONE, 0);
+        IrVal d = dst(g, IR_I64);
+        ir_emit(f, IR_OP_SEXT32, IR_I64, 0, d, t, IR_NONE, IR_NONE, 0);
+        if (rn(4) == 0)
+            add_pool(g, t);
+    }
+}
+
 static void gen_block(Gen *g, unsigned nops)
 {
     IrFunc *f = g->f;
@@ -409,6 +443,10 @@ static void gen_block(Gen *g, unsigned nops)
                 gen_op(g, rn(7));
             ir_emit(f, IR_OP_SUB, IR_I64, 0, cnt, cnt, ir_const(f, IR_I64, 1), IR_NONE, 0);
             ir_brcond(f, IR_I64, IR_NE, cnt, ir_const(f, IR_I64, 0), top);
+            continue;
+        }
+        if (k == 17) {
+            gen_idiom(g);
             continue;
         }
         gen_op(g, k < 15 ? k : rn(15));

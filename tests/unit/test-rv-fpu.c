@@ -926,12 +926,60 @@ static void run_mxcsr_tests(void)
 }
 #endif
 
+/*
+ * A helper flagged IR_HELPER_KEEPS_GLOBALS may write no guest state but fflags (the JIT keeps
+ * globals in host registers across it): run it on a CPU state filled with a pattern, with
+ * static and dynamic rounding, NX clear and set, and compare every other byte.
+ */
+static void check_keeps_globals(const IrHelper *h)
+{
+    static const uint64_t args[][3] = {
+        { 0x3ff199999999999aull, 0x400a666666666666ull, 0x3fe0000000000000ull }, /* 1.1, 3.3, .5 */
+        { 0xffffffff3f8ccccdull, 0xffffffff40533333ull, 0xffffffff3f000000ull }, /* floats */
+        { 0x7ff0000000000000ull, 0xfff8000000000000ull, 0x0000000000000001ull }, /* inf, NaN */
+        { 0xffffffffffffffffull, 0x0000000080000000ull, 0x8000000000000000ull },
+    };
+    static RvCpu before;
+    for (unsigned a = 0; a < sizeof(args) / sizeof(args[0]); a++) {
+        for (unsigned k = 0; k < 4; k++) {
+            memset(&g_rv, 0xa5, sizeof(g_rv));
+            g_rv.frm = 0;
+            g_rv.fflags = (k & 1) ? RV_FFLAG_NX : 0;
+            uint64_t rm = (k & 2) ? 7 : 0; /* RNE, or dynamic (frm = RNE) */
+            memcpy(&before, &g_rv, sizeof(g_rv));
+            uint64_t x = args[a][0], y = args[a][1], z = args[a][2];
+            /* The last IR argument of a rounding helper is the rounding mode. */
+            bool round = h->flags & IR_HELPER_MAY_RAISE;
+            switch (h->nargs) {
+            case 2:
+                ((uint64_t(*)(VsCpu *, uint64_t, uint64_t))h->fn)(cpu, x, round ? rm : y);
+                break;
+            case 3:
+                ((uint64_t(*)(VsCpu *, uint64_t, uint64_t, uint64_t))h->fn)(cpu, x, y, rm);
+                break;
+            default:
+                ((uint64_t(*)(VsCpu *, uint64_t, uint64_t, uint64_t, uint64_t))h->fn)(cpu, x, y, z,
+                                                                                      rm);
+                break;
+            }
+            before.fflags = g_rv.fflags;
+            g_checks++;
+            if (memcmp(&before, &g_rv, sizeof(g_rv)) != 0)
+                FAILF("FAIL %s: wrote guest state other than fflags (args %u, case %u)\n", h->name,
+                      a, k);
+        }
+    }
+    memset(&g_rv, 0, sizeof(g_rv));
+}
+
 /* Descriptor names, arg counts, flags and function pointers. */
 static void run_descriptor_tests(void)
 {
-    const unsigned round =
-        IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE;
-    const unsigned flags = IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE;
+    /* KEEPS_GLOBALS: they write only fflags (check_keeps_globals). */
+    const unsigned round = IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE |
+                           IR_HELPER_MAY_RAISE | IR_HELPER_KEEPS_GLOBALS;
+    const unsigned flags = IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE |
+                           IR_HELPER_KEEPS_GLOBALS;
     const struct {
         const IrHelper *h;
         const char *name;
@@ -1001,6 +1049,8 @@ static void run_descriptor_tests(void)
             d[i].h->nargs != d[i].nargs || d[i].h->flags != d[i].flags)
             FAILF("FAIL descriptor %s: name=%s nargs=%u flags=%#x\n", d[i].name, d[i].h->name,
                   d[i].h->nargs, d[i].h->flags);
+        if (d[i].h->flags & IR_HELPER_KEEPS_GLOBALS)
+            check_keeps_globals(d[i].h);
     }
 }
 

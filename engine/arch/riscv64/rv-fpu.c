@@ -1080,11 +1080,15 @@ uint64_t rv_fclass_d(uint64_t a)
 /* ------------------------------------------------------------------------------------ */
 /* IR helper descriptors                                                                 */
 
-#define HF_ROUND \
-    (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE)
+/* The only state these write is fflags, which translations never access as a global (only
+ * through rv_helper_csr): globals cached in host registers survive them. */
+#define HF_ROUND                                                                                 \
+    (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE | \
+     IR_HELPER_KEEPS_GLOBALS)
 /* min/max/compare accrue flags but never raise. */
-#define HF_FLAGS (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
-#define HF_PURE  IR_HELPER_PURE
+#define HF_FLAGS \
+    (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_KEEPS_GLOBALS)
+#define HF_PURE IR_HELPER_PURE
 
 #define DEF_HELPER(op, nargs, flags) \
     const IrHelper rv_helper_##op = { "rv_" #op, (void *)rv_##op, nargs, flags };

@@ -967,7 +967,11 @@ static bool tr_system(Ctx *c, uint32_t i)
         (do_read ? RV_CSR_READ : 0) | (do_write ? RV_CSR_WRITE : 0) | op | ((uint64_t)c->raw << 32);
     IrVal old = ir_call3(c->f, &rv_helper_csr, true, K(c, csr), src, K(c, flags));
     set_x(c, rd, old);
-    if (do_write)
+    /* A write may change the privilege, the MMU, the translation mode or the pending
+     * interrupts: back to the vCPU loop. fflags, frm and fcsr change none of these (the
+     * dynamic rounding mode is read when an instruction runs, FS stays on), so the block
+     * goes on: FP code saves and restores fflags around quiet compares (frflags/fsflags). */
+    if (do_write && !(csr >= 0x001 && csr <= 0x003))
         exit_next(c, IR_EXIT_NORMAL);
     return true;
 }
