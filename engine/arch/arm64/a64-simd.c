@@ -1,0 +1,1116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A64 Advanced SIMD and scalar floating point data processing (Arm ARM C4.1.95 "Data
+ * Processing -- Scalar Floating-Point and Advanced SIMD"), run by one helper per instruction
+ * on the V registers in the CPU state, and the structure loads and stores (LD1-LD4, ST1-ST4,
+ * LD1R-LD4R) as a helper doing element accesses through the SoftMMU.
+ *
+ * The translator emits a64_helper_simd for every encoding of that space when CPACR_EL1.FPEN
+ * allows FP at the current EL; the helper decodes the instruction, raises UNDEFINED for what
+ * is unallocated or not implemented, and writes its results (V, X, NZCV, FPSR) only after
+ * the decode succeeded. The decode is table-free but mirrors the encoding groups of the
+ * Arm ARM; each group lists what it implements.
+ */
+#include <string.h>
+
+#include "arch/arm64/a64-cpu.h"
+#include "arch/arm64/a64-internal.h"
+#include "mmu/mmu.h"
+
+#define BITS(v, hi, lo) (((v) >> (lo)) & ((1u << ((hi) - (lo) + 1)) - 1))
+#define BIT(v, n)       (((v) >> (n)) & 1u)
+
+typedef struct Vec {
+    uint64_t d[2];
+} Vec;
+
+static __attribute__((noreturn)) void undef(A64Cpu *c)
+{
+    a64_raise_sync(c, A64_EC_UNKNOWN, 0, 0, false);
+}
+
+/* ---- elements: es is log2 of the element size in bytes (0..3) ---- */
+
+static inline uint64_t emask(unsigned es)
+{
+    return es == 3 ? ~0ull : (1ull << (8u << es)) - 1;
+}
+
+static inline uint64_t eget(const Vec *v, unsigned es, unsigned i)
+{
+    unsigned pos = i << (es + 3);
+    return (v->d[(pos >> 6) & 1] >> (pos & 63)) & emask(es);
+}
+
+static inline void eset(Vec *v, unsigned es, unsigned i, uint64_t x)
+{
+    unsigned pos = i << (es + 3);
+    uint64_t m = emask(es) << (pos & 63);
+    uint64_t *w = &v->d[(pos >> 6) & 1];
+    *w = (*w & ~m) | ((x << (pos & 63)) & m);
+}
+
+static inline int64_t sx(uint64_t x, unsigned es)
+{
+    unsigned sh = 64 - (8u << es);
+    return (int64_t)(x << sh) >> sh;
+}
+
+static inline Vec vget(A64Cpu *c, unsigned r)
+{
+    Vec v = { { c->v[r][0], c->v[r][1] } };
+    return v;
+}
+
+/* Write Vd; a 64-bit (or narrower scalar) result clears the rest. */
+static inline void vset(A64Cpu *c, unsigned r, Vec v, bool q)
+{
+    c->v[r][0] = v.d[0];
+    c->v[r][1] = q ? v.d[1] : 0;
+}
+
+static inline void set_x(A64Cpu *c, unsigned r, uint64_t v)
+{
+    if (r != 31)
+        c->x[r] = v;
+}
+
+static inline uint64_t get_x(A64Cpu *c, unsigned r)
+{
+    return r == 31 ? 0 : c->x[r];
+}
+
+/* Saturate a signed value to es; *qc set on saturation. */
+static inline uint64_t sat_s(int64_t v, unsigned es, bool *qc)
+{
+    int64_t max = (int64_t)(emask(es) >> 1), min = -max - 1;
+    if (v > max) {
+        *qc = true;
+        return (uint64_t)max & emask(es);
+    }
+    if (v < min) {
+        *qc = true;
+        return (uint64_t)min & emask(es);
+    }
+    return (uint64_t)v & emask(es);
+}
+
+static inline uint64_t sat_u(int64_t v, unsigned es, bool *qc)
+{
+    if (v < 0) {
+        *qc = true;
+        return 0;
+    }
+    if ((uint64_t)v > emask(es)) {
+        *qc = true;
+        return emask(es);
+    }
+    return (uint64_t)v;
+}
+
+/* 64-bit saturating add/sub (signed or unsigned). */
+static uint64_t sat_add64(uint64_t a, uint64_t b, bool sub, bool u, bool *qc)
+{
+    uint64_t r;
+    if (u) {
+        if (sub) {
+            if (__builtin_sub_overflow(a, b, &r)) {
+                *qc = true;
+                return 0;
+            }
+        } else if (__builtin_add_overflow(a, b, &r)) {
+            *qc = true;
+            return ~0ull;
+        }
+        return r;
+    }
+    int64_t sr;
+    bool ov = sub ? __builtin_sub_overflow((int64_t)a, (int64_t)b, &sr)
+                  : __builtin_add_overflow((int64_t)a, (int64_t)b, &sr);
+    if (ov) {
+        *qc = true;
+        return (int64_t)a < 0 ? 1ull << 63 : (1ull << 63) - 1;
+    }
+    return (uint64_t)sr;
+}
+
+/* SSHL/USHL by the signed low byte of b. */
+static uint64_t shl_reg(uint64_t a, uint64_t b, unsigned es, bool u)
+{
+    int sh = (int8_t)b;
+    unsigned bits = 8u << es;
+    if (sh >= 0) {
+        if ((unsigned)sh >= bits)
+            return 0;
+        return (a << sh) & emask(es);
+    }
+    sh = -sh;
+    if (u)
+        return (unsigned)sh >= bits ? 0 : a >> sh;
+    if ((unsigned)sh >= bits)
+        sh = (int)bits - 1;
+    return (uint64_t)(sx(a, es) >> sh) & emask(es);
+}
+
+/*
+ * One element of a three-same integer operation (opcode bits 15:11, U). d is the old
+ * destination element (accumulating forms). Returns false when not implemented.
+ */
+static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, uint64_t d,
+                 uint64_t *r, bool *qc)
+{
+    int64_t sa = sx(a, es), sb = sx(b, es);
+    uint64_t m = emask(es);
+    switch (opc) {
+    case 0x00: /* SHADD/UHADD */
+        *r = (u ? (a + b) >> 1 : (uint64_t)((sa + sb) >> 1)) & m;
+        if (es == 3)
+            *r = u ? (a >> 1) + (b >> 1) + (a & b & 1)
+                   : (uint64_t)((sa >> 1) + (sb >> 1) + (a & b & 1));
+        return true;
+    case 0x01: /* SQADD/UQADD */
+        if (es == 3)
+            *r = sat_add64(a, b, false, u, qc);
+        else
+            *r = u ? sat_u((int64_t)(a + b), es, qc) : sat_s(sa + sb, es, qc);
+        return true;
+    case 0x04: /* SHSUB/UHSUB */
+        if (es == 3)
+            return false;
+        *r = (uint64_t)((u ? (int64_t)a - (int64_t)b : sa - sb) >> 1) & m;
+        return true;
+    case 0x05: /* SQSUB/UQSUB */
+        if (es == 3)
+            *r = sat_add64(a, b, true, u, qc);
+        else
+            *r = u ? sat_u((int64_t)a - (int64_t)b, es, qc) : sat_s(sa - sb, es, qc);
+        return true;
+    case 0x06: *r = (u ? a > b : sa > sb) ? m : 0; return true;   /* CMGT/CMHI */
+    case 0x07: *r = (u ? a >= b : sa >= sb) ? m : 0; return true; /* CMGE/CMHS */
+    case 0x08: *r = shl_reg(a, b, es, u); return true;            /* SSHL/USHL */
+    case 0x0c: *r = (u ? (a > b ? a : b) : (uint64_t)(sa > sb ? sa : sb)) & m; return true;
+    case 0x0d: *r = (u ? (a < b ? a : b) : (uint64_t)(sa < sb ? sa : sb)) & m; return true;
+    case 0x0e: /* SABD/UABD */
+    case 0x0f: /* SABA/UABA */
+        if (es == 3)
+            return false;
+        *r = u ? (a > b ? a - b : b - a) : (uint64_t)(sa > sb ? sa - sb : sb - sa);
+        if (opc == 0x0f)
+            *r += d;
+        *r &= m;
+        return true;
+    case 0x10: *r = (u ? a - b : a + b) & m; return true;             /* ADD/SUB */
+    case 0x11: *r = (u ? a == b : (a & b) != 0) ? m : 0; return true; /* CMTST/CMEQ */
+    case 0x12: *r = (u ? d - a * b : d + a * b) & m; return es != 3;  /* MLA/MLS */
+    case 0x13: *r = (a * b) & m; return !u && es != 3;                /* MUL */
+    case 0x14: *r = (u ? (a > b ? a : b) : (uint64_t)(sa > sb ? sa : sb)) & m; return es != 3;
+    case 0x15: *r = (u ? (a < b ? a : b) : (uint64_t)(sa < sb ? sa : sb)) & m; return es != 3;
+    case 0x17: *r = (a + b) & m; return !u; /* ADDP */
+    default: return false;
+    }
+}
+
+/* ---- Advanced SIMD groups ---- */
+
+static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 15, 11);
+    unsigned rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
+    if (opc == 0x03) { /* logical, size selects the operation */
+        if (scalar)
+            undef(c);
+        for (unsigned k = 0; k < 2; k++) {
+            uint64_t x = a.d[k], y = b.d[k], z = d.d[k];
+            switch (u << 2 | size) {
+            case 0: r.d[k] = x & y; break;               /* AND */
+            case 1: r.d[k] = x & ~y; break;              /* BIC */
+            case 2: r.d[k] = x | y; break;               /* ORR */
+            case 3: r.d[k] = x | ~y; break;              /* ORN */
+            case 4: r.d[k] = x ^ y; break;               /* EOR */
+            case 5: r.d[k] = (x & z) | (y & ~z); break;  /* BSL */
+            case 6: r.d[k] = (x & y) | (z & ~y); break;  /* BIT */
+            default: r.d[k] = (z & y) | (x & ~y); break; /* BIF */
+            }
+        }
+        vset(c, rd, r, q);
+        return;
+    }
+    if (opc >= 0x18)
+        undef(c); /* FP three-same: not implemented */
+    bool pairwise = opc >= 0x14 && opc != 0x16;
+    if (scalar) {
+        /* Scalar forms: the D-sized ones, and the saturating ones of every size. */
+        bool sat = opc == 0x01 || opc == 0x05;
+        bool d_only = opc == 0x06 || opc == 0x07 || opc == 0x08 || opc == 0x10 || opc == 0x11;
+        if (!sat && !(d_only && size == 3))
+            undef(c);
+        bool qc = false;
+        uint64_t res;
+        if (!int3(opc, u, size, eget(&a, size, 0), eget(&b, size, 0), 0, &res, &qc))
+            undef(c);
+        r.d[0] = res;
+        vset(c, rd, r, false);
+        if (qc)
+            c->fpsr |= A64_FPSR_QC;
+        return;
+    }
+    if (size == 3 && !q)
+        undef(c);
+    unsigned n = (q ? 16 : 8) >> size;
+    bool qc = false;
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t x, y, res;
+        if (pairwise) {
+            const Vec *src = e < n / 2 ? &a : &b;
+            unsigned k = (e % (n / 2)) * 2;
+            x = eget(src, size, k);
+            y = eget(src, size, k + 1);
+        } else {
+            x = eget(&a, size, e);
+            y = eget(&b, size, e);
+        }
+        if (!int3(opc, u, size, x, y, eget(&d, size, e), &res, &qc))
+            undef(c);
+        eset(&r, size, e, res);
+    }
+    vset(c, rd, r, q);
+    if (qc)
+        c->fpsr |= A64_FPSR_QC;
+}
+
+/* Three different: long, wide and narrowing forms (no polynomial multiply). */
+static void simd_three_diff(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 15, 12);
+    unsigned rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (size == 3)
+        undef(c);
+    Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
+    unsigned n = 8 >> size, off = q ? n : 0, ws = size + 1;
+    bool wide_a = opc == 1 || opc == 3;
+    bool narrow = opc == 4 || opc == 6;
+    switch (opc) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 10:
+    case 12: break;
+    default: undef(c); /* SQDMLAL, SQDMULL, PMULL: not implemented */
+    }
+    if (narrow) {
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, ws, e), y = eget(&b, ws, e);
+            uint64_t s = opc == 4 ? x + y : x - y;
+            if (u)
+                s += 1ull << ((8u << size) - 1); /* RADDHN/RSUBHN */
+            s &= emask(ws);
+            eset(&r, size, e + off, s >> (8u << size));
+        }
+        if (q)
+            r.d[0] = d.d[0];
+        vset(c, rd, r, q);
+        return;
+    }
+    for (unsigned e = 0; e < n; e++) {
+        /* Operands extended to 64 bits (the wide operand is already ws bits; for 64-bit
+         * results it is used whole), arithmetic modulo 2^64. */
+        uint64_t xa = wide_a ? eget(&a, ws, e) : eget(&a, size, e + off);
+        uint64_t xb = eget(&b, size, e + off);
+        uint64_t x =
+            wide_a ? (u || ws == 3 ? xa : (uint64_t)sx(xa, ws)) : (u ? xa : (uint64_t)sx(xa, size));
+        uint64_t y = u ? xb : (uint64_t)sx(xb, size);
+        uint64_t acc = eget(&d, ws, e), res;
+        bool gt = u ? x > y : (int64_t)x > (int64_t)y;
+        switch (opc) {
+        case 0:
+        case 1: res = x + y; break;
+        case 2:
+        case 3: res = x - y; break;
+        case 5: res = acc + (gt ? x - y : y - x); break;
+        case 7: res = gt ? x - y : y - x; break;
+        case 8: res = acc + x * y; break;
+        case 10: res = acc - x * y; break;
+        default: res = x * y; break;
+        }
+        eset(&r, ws, e, res);
+    }
+    vset(c, rd, r, true);
+}
+
+static uint64_t rev_bits8(uint64_t x)
+{
+    x = ((x >> 1) & 0x55) | ((x & 0x55) << 1);
+    x = ((x >> 2) & 0x33) | ((x & 0x33) << 2);
+    return ((x >> 4) & 0x0f) | ((x & 0x0f) << 4);
+}
+
+/* Two-register miscellaneous (integer part). */
+static void simd_two_misc(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    Vec a = vget(c, rn), d = vget(c, rd), r = { { 0, 0 } };
+    unsigned n = scalar ? 1 : (q ? 16 : 8) >> size;
+    bool qc = false;
+    uint64_t m = emask(size);
+    if (scalar) {
+        bool ok = (opc >= 0x08 && opc <= 0x0b && size == 3 && !(opc == 0x0a && u)) ||
+                  (opc == 0x07) || ((opc == 0x14 || opc == 0x12) && size < 3 && (opc == 0x14 || u));
+        if (!ok)
+            undef(c);
+    } else if (size == 3 && !q && opc != 0x12 && opc != 0x14 && opc != 0x13) {
+        undef(c);
+    }
+    switch (opc) {
+    case 0x00:                                      /* REV64 / REV32 */
+    case 0x01: {                                    /* REV16 */
+        unsigned cont = opc == 1 ? 1 : (u ? 2 : 3); /* log2 container bytes */
+        if (opc == 1 && u)
+            undef(c);
+        if (size >= cont)
+            undef(c);
+        unsigned per = 1u << (cont - size);
+        for (unsigned e = 0; e < n; e++)
+            eset(&r, size, e, eget(&a, size, (e / per) * per + (per - 1 - e % per)));
+        break;
+    }
+    case 0x02:   /* SADDLP/UADDLP */
+    case 0x06: { /* SADALP/UADALP */
+        if (size == 3)
+            undef(c);
+        for (unsigned e = 0; e < n / 2; e++) {
+            uint64_t x = eget(&a, size, 2 * e), y = eget(&a, size, 2 * e + 1);
+            int64_t s = u ? (int64_t)(x + y) : sx(x, size) + sx(y, size);
+            if (opc == 6)
+                s += (int64_t)eget(&d, size + 1, e);
+            eset(&r, size + 1, e, (uint64_t)s);
+        }
+        break;
+    }
+    case 0x04: /* CLS/CLZ */
+        if (size == 3)
+            undef(c);
+        for (unsigned e = 0; e < n; e++) {
+            unsigned bits = 8u << size;
+            uint64_t x = eget(&a, size, e);
+            if (!u) /* CLS = CLZ(x ^ (x >> 1, arithmetic)) - 1 */
+                x = (x ^ ((uint64_t)sx(x, size) >> 1)) & m;
+            unsigned lz = x ? (unsigned)__builtin_clzll(x) - (64 - bits) : bits;
+            eset(&r, size, e, u ? lz : lz - 1);
+        }
+        break;
+    case 0x05: /* CNT, NOT, RBIT */
+        if (size != (u ? (unsigned)size : 0u) || (u && size > 1))
+            undef(c);
+        for (unsigned e = 0; e < (q ? 16u : 8u); e++) { /* byte elements whatever size */
+            uint64_t x = eget(&a, 0, e);
+            eset(&r, 0, e,
+                 !u          ? (uint64_t)__builtin_popcountll(x)
+                 : size == 0 ? ~x & 0xff
+                             : rev_bits8(x));
+        }
+        break;
+    case 0x07: /* SQABS/SQNEG */
+        for (unsigned e = 0; e < n; e++) {
+            int64_t x = sx(eget(&a, size, e), size);
+            uint64_t res;
+            if (size == 3) {
+                if (x == INT64_MIN) {
+                    qc = true;
+                    res = (uint64_t)INT64_MAX;
+                } else {
+                    res = (uint64_t)(u ? -x : (x < 0 ? -x : x));
+                }
+            } else {
+                res = sat_s(u ? -x : (x < 0 ? -x : x), size, &qc);
+            }
+            eset(&r, size, e, res);
+        }
+        break;
+    case 0x08: /* CMGT/CMGE #0 */
+    case 0x09: /* CMEQ/CMLE #0 */
+    case 0x0a: /* CMLT #0 */
+        if (opc == 0x0a && u)
+            undef(c);
+        for (unsigned e = 0; e < n; e++) {
+            int64_t x = sx(eget(&a, size, e), size);
+            bool t;
+            if (opc == 0x08)
+                t = u ? x >= 0 : x > 0;
+            else if (opc == 0x09)
+                t = u ? x <= 0 : x == 0;
+            else
+                t = x < 0;
+            eset(&r, size, e, t ? m : 0);
+        }
+        break;
+    case 0x0b: /* ABS/NEG */
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, size, e);
+            eset(&r, size, e, (u || sx(x, size) < 0) ? -x : x);
+        }
+        break;
+    case 0x12:   /* XTN/SQXTUN */
+    case 0x14: { /* SQXTN/UQXTN */
+        if (size == 3)
+            undef(c);
+        unsigned ws = size + 1, off = (!scalar && q) ? (8 >> size) : 0;
+        unsigned cnt = scalar ? 1 : 8 >> size;
+        for (unsigned e = 0; e < cnt; e++) {
+            uint64_t x = eget(&a, ws, e), res;
+            if (opc == 0x12 && !u) {
+                res = x & m;
+            } else if (opc == 0x12) { /* SQXTUN: signed source, unsigned result */
+                int64_t sv = ws == 3 ? (int64_t)x : sx(x, ws);
+                res = sat_u(sv, size, &qc);
+            } else if (u) {
+                res = x > m ? (qc = true, m) : x;
+            } else {
+                res = sat_s(ws == 3 ? (int64_t)x : sx(x, ws), size, &qc);
+            }
+            eset(&r, size, e + off, res);
+        }
+        if (off)
+            r.d[0] = d.d[0];
+        vset(c, rd, r, !scalar && q);
+        if (qc)
+            c->fpsr |= A64_FPSR_QC;
+        return;
+    }
+    case 0x13: { /* SHLL (U = 1) */
+        if (!u || size == 3)
+            undef(c);
+        unsigned off = q ? (8 >> size) : 0;
+        for (unsigned e = 0; e < (8u >> size); e++)
+            eset(&r, size + 1, e, eget(&a, size, e + off) << (8u << size));
+        vset(c, rd, r, true);
+        return;
+    }
+    default: undef(c); /* SUQADD/USQADD, FP forms: not implemented */
+    }
+    vset(c, rd, r, !scalar && q);
+    if (qc)
+        c->fpsr |= A64_FPSR_QC;
+}
+
+static void simd_across(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (size == 3 || (size == 2 && !q))
+        undef(c);
+    Vec a = vget(c, rn), r = { { 0, 0 } };
+    unsigned n = (q ? 16 : 8) >> size;
+    uint64_t acc = eget(&a, size, 0);
+    int64_t sacc = sx(acc, size);
+    switch (opc) {
+    case 0x03: /* SADDLV/UADDLV */
+        if (u) {
+            uint64_t s = 0;
+            for (unsigned e = 0; e < n; e++)
+                s += eget(&a, size, e);
+            eset(&r, size + 1, 0, s);
+        } else {
+            int64_t s = 0;
+            for (unsigned e = 0; e < n; e++)
+                s += sx(eget(&a, size, e), size);
+            eset(&r, size + 1, 0, (uint64_t)s);
+        }
+        break;
+    case 0x0a:   /* SMAXV/UMAXV */
+    case 0x1a: { /* SMINV/UMINV */
+        bool mx = opc == 0x0a;
+        for (unsigned e = 1; e < n; e++) {
+            uint64_t x = eget(&a, size, e);
+            int64_t s = sx(x, size);
+            if (u)
+                acc = mx ? (x > acc ? x : acc) : (x < acc ? x : acc);
+            else
+                sacc = mx ? (s > sacc ? s : sacc) : (s < sacc ? s : sacc);
+        }
+        eset(&r, size, 0, u ? acc : (uint64_t)sacc);
+        break;
+    }
+    case 0x1b: /* ADDV */
+        if (u)
+            undef(c);
+        for (unsigned e = 1; e < n; e++)
+            acc += eget(&a, size, e);
+        eset(&r, size, 0, acc);
+        break;
+    default: undef(c); /* FP across lanes: not implemented */
+    }
+    vset(c, rd, r, false);
+}
+
+/* DUP, INS, SMOV, UMOV. */
+static void simd_copy(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), op = BIT(i, 29), imm5 = BITS(i, 20, 16), imm4 = BITS(i, 14, 11);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if ((imm5 & 0xf) == 0)
+        undef(c);
+    unsigned es = (unsigned)__builtin_ctz(imm5), idx = imm5 >> (es + 1);
+    Vec a = vget(c, rn), r = vget(c, rd);
+    if (scalar) { /* DUP (element), scalar: MOV Bd/Hd/Sd/Dd, Vn.T[i] */
+        if (op || imm4 != 0)
+            undef(c);
+        Vec s = { { eget(&a, es, idx), 0 } };
+        vset(c, rd, s, false);
+        return;
+    }
+    if (op) { /* INS (element) */
+        if (!q)
+            undef(c);
+        eset(&r, es, idx, eget(&a, es, imm4 >> es));
+        vset(c, rd, r, true);
+        return;
+    }
+    switch (imm4) {
+    case 0:   /* DUP (element) */
+    case 1: { /* DUP (general) */
+        if (es == 3 && !q)
+            undef(c);
+        uint64_t x = imm4 == 0 ? eget(&a, es, idx) : get_x(c, rn) & emask(es);
+        Vec v = { { 0, 0 } };
+        for (unsigned e = 0; e < (16u >> es); e++)
+            eset(&v, es, e, x);
+        vset(c, rd, v, q);
+        return;
+    }
+    case 3: /* INS (general) */
+        if (!q)
+            undef(c);
+        eset(&r, es, idx, get_x(c, rn));
+        vset(c, rd, r, true);
+        return;
+    case 5: /* SMOV */
+        if (es >= (q ? 3u : 2u))
+            undef(c);
+        set_x(c, rd, q ? (uint64_t)sx(eget(&a, es, idx), es) : (uint32_t)sx(eget(&a, es, idx), es));
+        return;
+    case 7: /* UMOV */
+        if ((q && es != 3) || (!q && es == 3))
+            undef(c);
+        set_x(c, rd, eget(&a, es, idx));
+        return;
+    default: undef(c);
+    }
+}
+
+/* AdvSIMDExpandImm. */
+static uint64_t expand_imm(unsigned op, unsigned cmode, uint64_t imm8)
+{
+    switch (cmode >> 1) {
+    case 0: return imm8 * 0x0000000100000001ull;
+    case 1: return (imm8 << 8) * 0x0000000100000001ull;
+    case 2: return (imm8 << 16) * 0x0000000100000001ull;
+    case 3: return (imm8 << 24) * 0x0000000100000001ull;
+    case 4: return imm8 * 0x0001000100010001ull;
+    case 5: return (imm8 << 8) * 0x0001000100010001ull;
+    case 6:
+        if (cmode & 1)
+            return ((imm8 << 16) | 0xffff) * 0x0000000100000001ull;
+        return ((imm8 << 8) | 0xff) * 0x0000000100000001ull;
+    default:
+        if (!(cmode & 1) && !op)
+            return imm8 * 0x0101010101010101ull;
+        if (!(cmode & 1) && op) {
+            uint64_t r = 0;
+            for (unsigned k = 0; k < 8; k++)
+                if (imm8 & (1u << k))
+                    r |= 0xffull << (8 * k);
+            return r;
+        }
+        if (!op) { /* FMOV (vector, single) */
+            uint64_t s = ((imm8 & 0x80) << 24) | ((imm8 & 0x40) ? 0x3e000000u : 0x40000000u) |
+                         ((imm8 & 0x3f) << 19);
+            return s * 0x0000000100000001ull;
+        }
+        /* FMOV (vector, double) */
+        return ((imm8 & 0x80) << 56) |
+               ((imm8 & 0x40) ? 0x3fc0000000000000ull : 0x4000000000000000ull) |
+               ((imm8 & 0x3f) << 48);
+    }
+}
+
+/* MOVI, MVNI, ORR, BIC (vector, immediate), FMOV (vector, immediate). */
+static void simd_mod_imm(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), op = BIT(i, 29), cmode = BITS(i, 15, 12), o2 = BIT(i, 11);
+    unsigned rd = BITS(i, 4, 0);
+    uint64_t imm8 = (BITS(i, 18, 16) << 5) | BITS(i, 9, 5);
+    if (o2 || (cmode == 15 && op && !q))
+        undef(c);
+    uint64_t imm = expand_imm(op, cmode, imm8);
+    Vec r = vget(c, rd);
+    bool logic = cmode < 12 && (cmode & 1); /* 0xx1, 10x1: ORR, BIC */
+    if (logic) {
+        for (unsigned k = 0; k < 2; k++)
+            r.d[k] = op ? r.d[k] & ~imm : r.d[k] | imm; /* BIC / ORR */
+    } else {
+        bool mvn = op && cmode < 14; /* MVNI */
+        r.d[0] = r.d[1] = mvn ? ~imm : imm;
+    }
+    vset(c, rd, r, q);
+}
+
+/* Shift by immediate (vector and scalar). */
+static void simd_shift_imm(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), immh = BITS(i, 22, 19), immb = BITS(i, 18, 16);
+    unsigned opc = BITS(i, 15, 11), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    unsigned es = 31 - (unsigned)__builtin_clz(immh); /* element size: 8 << es bits */
+    unsigned bits = 8u << es, immhb = (immh << 3) | immb;
+    unsigned rsh = 2 * bits - immhb, lsh = immhb - bits;
+    Vec a = vget(c, rn), d = vget(c, rd), r = { { 0, 0 } };
+    bool qc = false;
+    uint64_t m = emask(es);
+    bool narrow = opc >= 0x10 && opc <= 0x13, longer = opc == 0x14;
+    if (scalar) {
+        if (narrow || longer || (es != 3 && opc != 0x0e && opc != 0x0c))
+            undef(c);
+    } else if (es == 3 && !q && !narrow && !longer) {
+        undef(c);
+    }
+    if (narrow || longer) {
+        if (es == 3)
+            undef(c);
+        unsigned n = 8 >> es, off = q ? n : 0;
+        if (longer) { /* SSHLL/USHLL (UXTL/SXTL): source es, result es + 1 */
+            for (unsigned e = 0; e < n; e++) {
+                uint64_t x = eget(&a, es, e + off);
+                uint64_t w = u ? x : (uint64_t)sx(x, es);
+                eset(&r, es + 1, e, w << lsh);
+            }
+            vset(c, rd, r, true);
+            return;
+        }
+        /* Narrowing: source elements are es + 1, shift right by rsh (1..bits). */
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, es + 1, e);
+            int64_t sxv = es + 1 == 3 ? (int64_t)x : sx(x, es + 1);
+            bool round = opc & 1;
+            uint64_t res;
+            if (opc == 0x10 || opc == 0x11) {
+                if (!u) { /* SHRN, RSHRN */
+                    unsigned __int128 v = x;
+                    if (round)
+                        v += (unsigned __int128)1 << (rsh - 1);
+                    res = (uint64_t)(v >> rsh) & m;
+                } else { /* SQSHRUN, SQRSHRUN */
+                    __int128 v = sxv;
+                    if (round)
+                        v += (__int128)1 << (rsh - 1);
+                    v >>= rsh;
+                    res = v < 0 ? (qc = true, 0) : (v > (__int128)m ? (qc = true, m) : (uint64_t)v);
+                }
+            } else { /* SQSHRN/UQSHRN, SQRSHRN/UQRSHRN */
+                __int128 v = u ? (__int128)x : (__int128)sxv;
+                if (round)
+                    v += (__int128)1 << (rsh - 1);
+                v >>= rsh;
+                if (u)
+                    res = v > (__int128)m ? (qc = true, m) : (uint64_t)v;
+                else {
+                    __int128 mx = (__int128)(m >> 1), mn = -mx - 1;
+                    res = v > mx   ? (qc = true, (uint64_t)mx)
+                          : v < mn ? (qc = true, (uint64_t)mn & m)
+                                   : (uint64_t)v & m;
+                }
+            }
+            eset(&r, es, e + off, res);
+        }
+        if (q)
+            r.d[0] = d.d[0];
+        vset(c, rd, r, q);
+        if (qc)
+            c->fpsr |= A64_FPSR_QC;
+        return;
+    }
+    unsigned n = scalar ? 1 : (q ? 16 : 8) >> es;
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t x = eget(&a, es, e), old = eget(&d, es, e), res;
+        int64_t s = sx(x, es);
+        switch (opc) {
+        case 0x00:   /* SSHR/USHR */
+        case 0x02:   /* SSRA/USRA */
+        case 0x04:   /* SRSHR/URSHR */
+        case 0x06: { /* SRSRA/URSRA */
+            __int128 v = u ? (__int128)x : (__int128)s;
+            if (opc & 4)
+                v += (__int128)1 << (rsh - 1);
+            res = (uint64_t)(v >> rsh) & m;
+            if (opc & 2)
+                res = (res + old) & m;
+            break;
+        }
+        case 0x08: { /* SRI */
+            if (!u)
+                undef(c);
+            uint64_t keep = rsh == bits ? m : (m >> rsh) ^ m;
+            res = (rsh == bits ? 0 : x >> rsh) | (old & keep);
+            break;
+        }
+        case 0x0a: /* SHL / SLI */
+            res = (x << lsh) & m;
+            if (u)
+                res |= old & ((1ull << lsh) - 1);
+            break;
+        case 0x0c:   /* SQSHLU */
+        case 0x0e: { /* SQSHL/UQSHL (immediate) */
+            if (opc == 0x0c && !u)
+                undef(c);
+            if (opc == 0x0e && u) {
+                res = lsh && (x >> (bits - lsh)) ? (qc = true, m) : (x << lsh) & m;
+            } else if (opc == 0x0e) {
+                __int128 v = (__int128)s * ((__int128)1 << lsh);
+                __int128 mx = (__int128)(m >> 1), mn = -mx - 1;
+                res = v > mx   ? (qc = true, (uint64_t)mx)
+                      : v < mn ? (qc = true, (uint64_t)mn & m)
+                               : (uint64_t)v & m;
+            } else {
+                __int128 v = (__int128)s * ((__int128)1 << lsh);
+                res = v < 0 ? (qc = true, 0) : v > (__int128)m ? (qc = true, m) : (uint64_t)v;
+            }
+            break;
+        }
+        default: undef(c); /* fixed-point conversions: not implemented */
+        }
+        eset(&r, es, e, res);
+    }
+    vset(c, rd, r, !scalar && q);
+    if (qc)
+        c->fpsr |= A64_FPSR_QC;
+}
+
+/* ZIP, UZP, TRN. */
+static void simd_permute(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), size = BITS(i, 23, 22), opc = BITS(i, 14, 12);
+    unsigned rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if ((size == 3 && !q) || (opc & 3) == 0)
+        undef(c);
+    Vec a = vget(c, rn), b = vget(c, rm), r = { { 0, 0 } };
+    unsigned n = (q ? 16 : 8) >> size, part = opc >> 2;
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t x;
+        switch (opc & 3) {
+        case 1: { /* UZP */
+            unsigned k = 2 * e + part;
+            x = k < n ? eget(&a, size, k) : eget(&b, size, k - n);
+            break;
+        }
+        case 2: /* TRN */ x = eget((e & 1) ? &b : &a, size, (e & ~1u) + part); break;
+        default: /* ZIP */ x = eget((e & 1) ? &b : &a, size, part * (n / 2) + e / 2); break;
+        }
+        eset(&r, size, e, x);
+    }
+    vset(c, rd, r, q);
+}
+
+static void simd_ext(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), imm4 = BITS(i, 14, 11);
+    unsigned rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BITS(i, 23, 22) != 0 || (!q && imm4 >= 8))
+        undef(c);
+    Vec a = vget(c, rn), b = vget(c, rm), r = { { 0, 0 } };
+    unsigned n = q ? 16 : 8;
+    for (unsigned e = 0; e < n; e++) {
+        unsigned k = e + imm4;
+        eset(&r, 0, e, k < n ? eget(&a, 0, k) : eget(&b, 0, k - n));
+    }
+    vset(c, rd, r, q);
+}
+
+static void simd_tbl(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), len = BITS(i, 14, 13) + 1, tbx = BIT(i, 12);
+    unsigned rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BITS(i, 23, 22) != 0)
+        undef(c);
+    Vec tab[4], idx = vget(c, rm), r = vget(c, rd);
+    for (unsigned k = 0; k < len; k++)
+        tab[k] = vget(c, (rn + k) % 32);
+    for (unsigned e = 0; e < (q ? 16u : 8u); e++) {
+        unsigned x = (unsigned)eget(&idx, 0, e);
+        if (x < 16 * len)
+            eset(&r, 0, e, eget(&tab[x / 16], 0, x % 16));
+        else if (!tbx)
+            eset(&r, 0, e, 0);
+    }
+    vset(c, rd, r, q);
+}
+
+/* ---- scalar floating point (moves and bit operations) ---- */
+
+/* Floating-point <-> integer: FMOV (general). */
+static void fp_int(A64Cpu *c, uint32_t i)
+{
+    unsigned sf = BIT(i, 31), ftype = BITS(i, 23, 22), rmode = BITS(i, 20, 19);
+    unsigned opc = BITS(i, 18, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BIT(i, 29))
+        undef(c);
+    if (opc == 6 || opc == 7) {
+        bool to_v = opc == 7;
+        unsigned kind; /* 0: 32-bit S, 1: 64-bit D, 2: V.D[1], 3: H */
+        if (rmode == 0 && ftype == 0 && !sf)
+            kind = 0;
+        else if (rmode == 0 && ftype == 1 && sf)
+            kind = 1;
+        else if (rmode == 1 && ftype == 2 && sf)
+            kind = 2;
+        else if (rmode == 0 && ftype == 3)
+            kind = 3;
+        else
+            undef(c);
+        if (kind == 3)
+            undef(c); /* half precision (FEAT_FP16) is not implemented */
+        if (to_v) {
+            uint64_t x = get_x(c, rn);
+            if (kind == 2) {
+                c->v[rd][1] = x;
+            } else {
+                c->v[rd][0] = kind == 0 ? (uint32_t)x : x;
+                c->v[rd][1] = 0;
+            }
+        } else {
+            uint64_t x = kind == 2 ? c->v[rn][1] : c->v[rn][0];
+            set_x(c, rd, kind == 0 ? (uint32_t)x : x);
+        }
+        return;
+    }
+    undef(c); /* conversions: not implemented */
+}
+
+/* FMOV/FABS/FNEG (register). */
+static void fp_dp1(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), opc = BITS(i, 20, 15), rn = BITS(i, 9, 5);
+    unsigned rd = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29) || ftype >= 2 || opc > 2)
+        undef(c);
+    uint64_t sign = ftype ? 1ull << 63 : 1ull << 31;
+    uint64_t x = ftype ? c->v[rn][0] : (uint32_t)c->v[rn][0];
+    if (opc == 1)
+        x &= ~sign;
+    else if (opc == 2)
+        x ^= sign;
+    c->v[rd][0] = x;
+    c->v[rd][1] = 0;
+}
+
+/* FMOV (scalar, immediate): VFPExpandImm. */
+static void fp_imm(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rd = BITS(i, 4, 0);
+    uint64_t imm8 = BITS(i, 20, 13);
+    if (BIT(i, 31) || BIT(i, 29) || BITS(i, 9, 5) != 0 || ftype >= 2)
+        undef(c);
+    uint64_t v = expand_imm(ftype, 15, imm8);
+    c->v[rd][0] = ftype ? v : (uint32_t)v;
+    c->v[rd][1] = 0;
+}
+
+/* FCSEL. */
+static void fp_csel(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rm = BITS(i, 20, 16), cond = BITS(i, 15, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29) || ftype >= 2)
+        undef(c);
+    uint64_t nzcv = a64_nzcv(c) >> 28;
+    bool n = nzcv & 8, z = nzcv & 4, cf = nzcv & 2, v = nzcv & 1, t;
+    switch (cond >> 1) {
+    case 0: t = z; break;
+    case 1: t = cf; break;
+    case 2: t = n; break;
+    case 3: t = v; break;
+    case 4: t = cf && !z; break;
+    case 5: t = n == v; break;
+    case 6: t = n == v && !z; break;
+    default: t = true; break;
+    }
+    if ((cond & 1) && cond != 15)
+        t = !t;
+    uint64_t x = t ? c->v[rn][0] : c->v[rm][0];
+    c->v[rd][0] = ftype ? x : (uint32_t)x;
+    c->v[rd][1] = 0;
+}
+
+/* ---- top-level decode ---- */
+
+static uint64_t h_simd(VsCpu *cpu, uint64_t insn64, uint64_t pc)
+{
+    (void)pc;
+    A64Cpu *c = a64_cpu(cpu);
+    uint32_t i = (uint32_t)insn64;
+    if ((i & 0x5f000000u) == 0x1e000000u || (i & 0x5f000000u) == 0x1f000000u) {
+        /* Scalar floating point (bit 30 = 0, bits 28:25 = 1111) */
+        if ((i & 0x5f000000u) == 0x1f000000u)
+            undef(c); /* FMADD and friends: not implemented */
+        if (!BIT(i, 21))
+            undef(c); /* fixed-point conversions: not implemented */
+        switch (BITS(i, 11, 10)) {
+        case 1: undef(c); /* FCCMP: not implemented */
+        case 2: undef(c); /* FP data processing (2 source): not implemented */
+        case 3: fp_csel(c, i); return 0;
+        default: break;
+        }
+        if (BITS(i, 15, 10) == 0) {
+            fp_int(c, i);
+            return 0;
+        }
+        if (BITS(i, 14, 10) == 0x10) {
+            fp_dp1(c, i);
+            return 0;
+        }
+        if (BITS(i, 12, 10) == 4) {
+            fp_imm(c, i);
+            return 0;
+        }
+        undef(c); /* FCMP: not implemented */
+    }
+    if (BIT(i, 31))
+        undef(c);
+    if ((i & 0x9f200400u) == 0x0e200400u)
+        simd_three_same(c, i, false);
+    else if ((i & 0x9f200c00u) == 0x0e200000u)
+        simd_three_diff(c, i);
+    else if ((i & 0x9f3e0c00u) == 0x0e200800u)
+        simd_two_misc(c, i, false);
+    else if ((i & 0x9f3e0c00u) == 0x0e300800u)
+        simd_across(c, i);
+    else if ((i & 0x9fe08400u) == 0x0e000400u)
+        simd_copy(c, i, false);
+    else if ((i & 0x9ff80400u) == 0x0f000400u)
+        simd_mod_imm(c, i);
+    else if ((i & 0x9f800400u) == 0x0f000400u)
+        simd_shift_imm(c, i, false);
+    else if ((i & 0xbf208400u) == 0x2e000000u)
+        simd_ext(c, i);
+    else if ((i & 0xbf208c00u) == 0x0e000000u)
+        simd_tbl(c, i);
+    else if ((i & 0xbf208c00u) == 0x0e000800u)
+        simd_permute(c, i);
+    else if ((i & 0xdf200400u) == 0x5e200400u)
+        simd_three_same(c, i, true);
+    else if ((i & 0xdf3e0c00u) == 0x5e200800u)
+        simd_two_misc(c, i, true);
+    else if ((i & 0xdf3e0c00u) == 0x5e300800u) { /* scalar pairwise: ADDP (D) */
+        unsigned size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
+        if (BIT(i, 29) || size != 3 || opc != 0x1b)
+            undef(c);
+        unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+        Vec r = { { c->v[rn][0] + c->v[rn][1], 0 } };
+        vset(c, rd, r, false);
+    } else if ((i & 0xdf800400u) == 0x5f000400u && BITS(i, 22, 19) != 0)
+        simd_shift_imm(c, i, true);
+    else if ((i & 0xdfe08400u) == 0x5e000400u)
+        simd_copy(c, i, true);
+    else
+        undef(c); /* crypto, by-element, the rest of the scalar groups: not implemented */
+    return 0;
+}
+
+/* ---- LD1-LD4, ST1-ST4, LD1R-LD4R ---- */
+
+static uint64_t h_vldst(VsCpu *cpu, uint64_t insn64, uint64_t base, uint64_t idx)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    uint32_t i = (uint32_t)insn64;
+    unsigned q = BIT(i, 30), l = BIT(i, 22), opcode = BITS(i, 15, 12), size = BITS(i, 11, 10);
+    unsigned rt = BITS(i, 4, 0);
+    bool align = (c->sctlr & A64_SCTLR_A) != 0;
+    Vec regs[4];
+    uint64_t addr = base;
+    if (!BIT(i, 24)) { /* multiple structures */
+        unsigned rpt, selem;
+        switch (opcode) {
+        case 0: rpt = 1, selem = 4; break;
+        case 2: rpt = 4, selem = 1; break;
+        case 4: rpt = 1, selem = 3; break;
+        case 6: rpt = 3, selem = 1; break;
+        case 7: rpt = 1, selem = 1; break;
+        case 8: rpt = 1, selem = 2; break;
+        default: rpt = 2, selem = 1; break;
+        }
+        unsigned nregs = rpt * selem, n = (q ? 16 : 8) >> size;
+        unsigned fl = IR_MEMFLAGS(size, false, align, idx);
+        for (unsigned k = 0; k < nregs; k++) {
+            regs[k] = vget(c, (rt + k) % 32);
+            if (l && !q)
+                regs[k].d[1] = 0;
+        }
+        for (unsigned r = 0; r < rpt; r++)
+            for (unsigned e = 0; e < n; e++)
+                for (unsigned s = 0; s < selem; s++) {
+                    Vec *v = &regs[r + s];
+                    if (l)
+                        eset(v, size, e, mmu_load_slow(cpu, addr, fl));
+                    else
+                        mmu_store_slow(cpu, addr, eget(v, size, e), fl);
+                    addr += 1u << size;
+                }
+        if (l)
+            for (unsigned k = 0; k < nregs; k++)
+                vset(c, (rt + k) % 32, regs[k], true);
+        return 0;
+    }
+    /* single structure */
+    unsigned op3 = opcode >> 1, s = BIT(i, 12);
+    unsigned selem = ((op3 & 1) << 1 | BIT(i, 21)) + 1, scale = op3 >> 1;
+    unsigned index = 0;
+    bool replicate = false;
+    switch (scale) {
+    case 0: index = q << 3 | s << 2 | size; break;
+    case 1: index = q << 2 | s << 1 | size >> 1; break;
+    case 2:
+        if (size == 0) {
+            index = q << 1 | s;
+        } else {
+            index = q;
+            scale = 3;
+        }
+        break;
+    default:
+        replicate = true;
+        scale = size;
+        break;
+    }
+    unsigned fl = IR_MEMFLAGS(scale, false, align, idx);
+    for (unsigned k = 0; k < selem; k++)
+        regs[k] = vget(c, (rt + k) % 32);
+    for (unsigned k = 0; k < selem; k++) {
+        if (replicate) {
+            uint64_t x = mmu_load_slow(cpu, addr, fl);
+            Vec v = { { 0, 0 } };
+            for (unsigned e = 0; e < (16u >> scale); e++)
+                eset(&v, scale, e, x);
+            if (!q)
+                v.d[1] = 0;
+            regs[k] = v;
+        } else if (l) {
+            eset(&regs[k], scale, index, mmu_load_slow(cpu, addr, fl));
+        } else {
+            mmu_store_slow(cpu, addr, eget(&regs[k], scale, index), fl);
+        }
+        addr += 1u << scale;
+    }
+    if (l)
+        for (unsigned k = 0; k < selem; k++)
+            vset(c, (rt + k) % 32, regs[k], true);
+    return 0;
+}
+
+#define STATEFUL (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
+const IrHelper a64_helper_simd = { "simd", (void *)h_simd, 2, STATEFUL | IR_HELPER_MAY_RAISE };
+const IrHelper a64_helper_vldst = { "vldst", (void *)h_vldst, 3, STATEFUL | IR_HELPER_MAY_RAISE };
