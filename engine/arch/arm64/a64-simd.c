@@ -15,6 +15,7 @@
 
 #include "arch/arm64/a64-cpu.h"
 #include "arch/arm64/a64-internal.h"
+#include "core/softfp.h"
 #include "mmu/mmu.h"
 
 #define BITS(v, hi, lo) (((v) >> (lo)) & ((1u << ((hi) - (lo) + 1)) - 1))
@@ -212,6 +213,9 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
 
 /* ---- Advanced SIMD groups ---- */
 
+static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar);
+static void vfp_two_misc(A64Cpu *c, uint32_t i, bool scalar);
+
 static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 15, 11);
@@ -236,8 +240,10 @@ static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
         vset(c, rd, r, q);
         return;
     }
-    if (opc >= 0x18)
-        undef(c); /* FP three-same: not implemented */
+    if (opc >= 0x18) {
+        vfp_three_same(c, i, scalar);
+        return;
+    }
     bool pairwise = opc >= 0x14 && opc != 0x16;
     if (scalar) {
         /* Scalar forms: the D-sized ones, and the saturating ones of every size. */
@@ -356,6 +362,10 @@ static void simd_two_misc(A64Cpu *c, uint32_t i, bool scalar)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
     unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (opc >= 0x0c && opc != 0x12 && opc != 0x13 && opc != 0x14 && opc != 0x16 && opc != 0x17) {
+        vfp_two_misc(c, i, scalar);
+        return;
+    }
     Vec a = vget(c, rn), d = vget(c, rd), r = { { 0, 0 } };
     unsigned n = scalar ? 1 : (q ? 16 : 8) >> size;
     bool qc = false;
@@ -850,83 +860,163 @@ static void simd_tbl(A64Cpu *c, uint32_t i)
     vset(c, rd, r, q);
 }
 
-/* ---- scalar floating point (moves and bit operations) ---- */
+/* ---- scalar floating point (Arm ARM shared pseudocode: FPUnpack, FPProcessNaNs, FPRound) ---- */
 
-/* Floating-point <-> integer: FMOV (general). */
-static void fp_int(A64Cpu *c, uint32_t i)
+/* ftype 00 single, 01 double, 11 half; 10 is reserved. */
+static const FpFmt *fp_fmt(A64Cpu *c, unsigned ftype, bool half_ok)
 {
-    unsigned sf = BIT(i, 31), ftype = BITS(i, 23, 22), rmode = BITS(i, 20, 19);
-    unsigned opc = BITS(i, 18, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
-    if (BIT(i, 29))
-        undef(c);
-    if (opc == 6 || opc == 7) {
-        bool to_v = opc == 7;
-        unsigned kind; /* 0: 32-bit S, 1: 64-bit D, 2: V.D[1], 3: H */
-        if (rmode == 0 && ftype == 0 && !sf)
-            kind = 0;
-        else if (rmode == 0 && ftype == 1 && sf)
-            kind = 1;
-        else if (rmode == 1 && ftype == 2 && sf)
-            kind = 2;
-        else if (rmode == 0 && ftype == 3)
-            kind = 3;
-        else
-            undef(c);
-        if (kind == 3)
-            undef(c); /* half precision (FEAT_FP16) is not implemented */
-        if (to_v) {
-            uint64_t x = get_x(c, rn);
-            if (kind == 2) {
-                c->v[rd][1] = x;
-            } else {
-                c->v[rd][0] = kind == 0 ? (uint32_t)x : x;
-                c->v[rd][1] = 0;
-            }
-        } else {
-            uint64_t x = kind == 2 ? c->v[rn][1] : c->v[rn][0];
-            set_x(c, rd, kind == 0 ? (uint32_t)x : x);
-        }
-        return;
+    switch (ftype) {
+    case 0: return &sf_fmt_s;
+    case 1: return &sf_fmt_d;
+    case 3:
+        if (half_ok)
+            return &sf_fmt_h;
+        undef(c); /* half-precision arithmetic (FEAT_FP16) is not implemented */
+    default: undef(c);
     }
-    undef(c); /* conversions: not implemented */
 }
 
-/* FMOV/FABS/FNEG (register). */
-static void fp_dp1(A64Cpu *c, uint32_t i)
+static inline uint64_t fmask(const FpFmt *f)
 {
-    unsigned ftype = BITS(i, 23, 22), opc = BITS(i, 20, 15), rn = BITS(i, 9, 5);
-    unsigned rd = BITS(i, 4, 0);
-    if (BIT(i, 31) || BIT(i, 29) || ftype >= 2 || opc > 2)
-        undef(c);
-    uint64_t sign = ftype ? 1ull << 63 : 1ull << 31;
-    uint64_t x = ftype ? c->v[rn][0] : (uint32_t)c->v[rn][0];
-    if (opc == 1)
-        x &= ~sign;
-    else if (opc == 2)
-        x ^= sign;
-    c->v[rd][0] = x;
+    return (f->sign << 1) - 1;
+}
+
+/* Rounding: FPCR.RMode (RN, RP, RM, RZ), Arm's tininess before rounding, FZ on S/D. */
+static int fp_rm(A64Cpu *c, const FpFmt *f, int mode)
+{
+    static const int rmode[4] = { SF_RM_RNE, SF_RM_RUP, SF_RM_RDN, SF_RM_RTZ };
+    int rm = mode >= 0 ? mode : rmode[(c->fpcr >> 22) & 3];
+    rm |= SF_TININESS_BEFORE;
+    if ((c->fpcr & A64_FPCR_FZ) && f != &sf_fmt_h)
+        rm |= SF_FLUSH_OUTPUT;
+    return rm;
+}
+
+static void fp_accrue(A64Cpu *c, unsigned fl)
+{
+    c->fpsr |= ((fl & SF_FLAG_NV) ? A64_FPSR_IOC : 0) | ((fl & SF_FLAG_DZ) ? A64_FPSR_DZC : 0) |
+               ((fl & SF_FLAG_OF) ? A64_FPSR_OFC : 0) | ((fl & SF_FLAG_UF) ? A64_FPSR_UFC : 0) |
+               ((fl & SF_FLAG_NX) ? A64_FPSR_IXC : 0);
+}
+
+/* FPUnpack with FPCR.FZ: a subnormal single/double input reads as a zero of its sign and
+ * sets IDC. */
+static uint64_t fp_in(A64Cpu *c, const FpFmt *f, uint64_t x)
+{
+    x &= fmask(f);
+    if ((c->fpcr & A64_FPCR_FZ) && f != &sf_fmt_h && (x & ~f->sign) != 0 &&
+        (x & ~f->sign) < (1ull << (f->p - 1))) {
+        c->fpsr |= A64_FPSR_IDC;
+        return x & f->sign;
+    }
+    return x;
+}
+
+/* FPProcessNaNs (two or three operands, in the architecture's order): the first signalling
+ * NaN quietened (IOC), else the first quiet NaN; the default NaN with FPCR.DN. */
+static bool fp_nans(A64Cpu *c, const FpFmt *f, const uint64_t *ops, unsigned n, uint64_t *r,
+                    unsigned *fl)
+{
+    int pick = -1;
+    for (unsigned k = 0; k < n && pick < 0; k++)
+        if (fp_is_snan(f, ops[k])) {
+            pick = (int)k;
+            *fl |= SF_FLAG_NV;
+        }
+    for (unsigned k = 0; k < n && pick < 0; k++)
+        if (fp_is_nan(f, ops[k]))
+            pick = (int)k;
+    if (pick < 0)
+        return false;
+    *r = (c->fpcr & A64_FPCR_DN) ? f->qnan : ops[pick] | (1ull << (f->p - 2));
+    return true;
+}
+
+static inline void set_vfp(A64Cpu *c, unsigned rd, uint64_t v)
+{
+    c->v[rd][0] = v;
     c->v[rd][1] = 0;
 }
 
-/* FMOV (scalar, immediate): VFPExpandImm. */
-static void fp_imm(A64Cpu *c, uint32_t i)
+/* FPConvertNaN: sign and the top fraction bits kept, quietened. */
+static uint64_t fp_convert_nan(const FpFmt *to, const FpFmt *from, uint64_t x)
 {
-    unsigned ftype = BITS(i, 23, 22), rd = BITS(i, 4, 0);
-    uint64_t imm8 = BITS(i, 20, 13);
-    if (BIT(i, 31) || BIT(i, 29) || BITS(i, 9, 5) != 0 || ftype >= 2)
-        undef(c);
-    uint64_t v = expand_imm(ftype, 15, imm8);
-    c->v[rd][0] = ftype ? v : (uint32_t)v;
-    c->v[rd][1] = 0;
+    uint64_t frac = x & ((1ull << (from->p - 1)) - 1);
+    int sh = to->p - from->p;
+    frac = sh >= 0 ? frac << sh : frac >> -sh;
+    return ((x & from->sign) ? to->sign : 0) | to->inf | frac | (1ull << (to->p - 2));
 }
 
-/* FCSEL. */
-static void fp_csel(A64Cpu *c, uint32_t i)
+/* Round to an integral value in the same format (FRINT*); exact is whether NX is raised. */
+static uint64_t fp_round_int(const FpFmt *f, uint64_t a, int rm, bool exact, unsigned *fl)
 {
-    unsigned ftype = BITS(i, 23, 22), rm = BITS(i, 20, 16), cond = BITS(i, 15, 12);
-    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
-    if (BIT(i, 31) || BIT(i, 29) || ftype >= 2)
-        undef(c);
+    FpVal x = fp_unpack(f, a);
+    if (x.cls != FC_FINITE || x.e >= 0)
+        return a;
+    uint64_t q;
+    bool nz;
+    if (x.e < -64) {
+        q = round_up(rm, x.sign, false, false, false, true);
+        nz = true;
+    } else {
+        int d = -x.e;
+        u128 half = (u128)1 << (d - 1);
+        u128 rem = x.m & ((half << 1) - 1);
+        q = (uint64_t)((u128)x.m >> d);
+        nz = rem != 0;
+        q += round_up(rm, x.sign, q & 1, rem > half, rem == half, nz);
+    }
+    if (nz && exact)
+        *fl |= SF_FLAG_NX;
+    if (q == 0)
+        return x.sign ? f->sign : 0; /* a zero keeps the operand's sign */
+    unsigned dummy = 0;
+    return fp_round_pack(f, x.sign, 0, q, false, SF_RM_RTZ, &dummy);
+}
+
+static uint64_t fp_minmax(A64Cpu *c, const FpFmt *f, uint64_t a, uint64_t b, bool is_max, bool num,
+                          unsigned *fl)
+{
+    uint64_t r;
+    if (num) { /* FMAXNM/FMINNM: a quiet NaN loses against a number */
+        bool qa = fp_is_nan(f, a) && !fp_is_snan(f, a), qb = fp_is_nan(f, b) && !fp_is_snan(f, b);
+        if (qa && !fp_is_nan(f, b))
+            a = b;
+        else if (qb && !fp_is_nan(f, a))
+            b = a;
+    }
+    uint64_t ops[2] = { a, b };
+    if (fp_nans(c, f, ops, 2, &r, fl))
+        return r;
+    bool sa = a & f->sign, sb = b & f->sign;
+    uint64_t ma = a & ~f->sign, mb = b & ~f->sign;
+    if (ma == 0 && mb == 0) /* max(+0, -0) = +0, min = -0 */
+        return is_max ? (sa && sb ? a : (sa ? b : a)) : (sa ? a : b);
+    /* Order of sign-magnitude values. */
+    bool a_lt_b = sa != sb ? sa : (sa ? ma > mb : ma < mb);
+    return (a_lt_b == is_max) ? b : a;
+}
+
+/* FPCompare as NZCV: unordered 0011, equal 0110, less 1000, greater 0010. */
+static unsigned fp_compare(A64Cpu *c, const FpFmt *f, uint64_t a, uint64_t b, bool signal_all,
+                           unsigned *fl)
+{
+    if (fp_is_nan(f, a) || fp_is_nan(f, b)) {
+        if (signal_all || fp_is_snan(f, a) || fp_is_snan(f, b))
+            *fl |= SF_FLAG_NV;
+        return 0x3;
+    }
+    (void)c;
+    bool sa = a & f->sign, sb = b & f->sign;
+    uint64_t ma = a & ~f->sign, mb = b & ~f->sign;
+    if ((ma == 0 && mb == 0) || a == b)
+        return 0x6;
+    bool lt = sa != sb ? sa : (sa ? ma > mb : ma < mb);
+    return lt ? 0x8 : 0x2;
+}
+
+static bool cond_holds(A64Cpu *c, unsigned cond)
+{
     uint64_t nzcv = a64_nzcv(c) >> 28;
     bool n = nzcv & 8, z = nzcv & 4, cf = nzcv & 2, v = nzcv & 1, t;
     switch (cond >> 1) {
@@ -941,9 +1031,482 @@ static void fp_csel(A64Cpu *c, uint32_t i)
     }
     if ((cond & 1) && cond != 15)
         t = !t;
-    uint64_t x = t ? c->v[rn][0] : c->v[rm][0];
-    c->v[rd][0] = ftype ? x : (uint32_t)x;
-    c->v[rd][1] = 0;
+    return t;
+}
+
+/* Two-operand arithmetic: FMUL, FDIV, FADD, FSUB, FMAX, FMIN, FMAXNM, FMINNM, FNMUL. */
+static uint64_t fp_arith2(A64Cpu *c, const FpFmt *f, unsigned op, uint64_t a, uint64_t b,
+                          unsigned *fl)
+{
+    int rm = fp_rm(c, f, -1);
+    a = fp_in(c, f, a);
+    b = fp_in(c, f, b);
+    if (op >= 4 && op <= 7)
+        return fp_minmax(c, f, a, b, !(op & 1), op >= 6, fl);
+    uint64_t ops[2] = { a, b }, r;
+    if (!fp_nans(c, f, ops, 2, &r, fl)) {
+        switch (op) {
+        case 0:
+        case 8: r = sf_mul(f, a, b, rm, fl); break;
+        case 1: r = sf_div(f, a, b, rm, fl); break;
+        case 2: r = sf_add(f, a, b, rm, fl); break;
+        default: r = sf_add(f, a, b ^ f->sign, rm, fl); break;
+        }
+    }
+    if (op == 8)
+        r ^= f->sign; /* FNMUL: FPNeg of the product, NaN included */
+    return r;
+}
+
+/* FMADD, FMSUB, FNMADD, FNMSUB: (addend, op1, op2) after the negations. */
+static uint64_t fp_muladd(A64Cpu *c, const FpFmt *f, uint64_t ad, uint64_t n, uint64_t m,
+                          unsigned *fl)
+{
+    int rm = fp_rm(c, f, -1);
+    ad = fp_in(c, f, ad);
+    n = fp_in(c, f, n);
+    m = fp_in(c, f, m);
+    uint64_t ops[3] = { ad, n, m }, r;
+    bool nan = fp_nans(c, f, ops, 3, &r, fl);
+    uint64_t mn = n & ~f->sign, mm = m & ~f->sign;
+    bool inf_zero = (mn == f->inf && mm == 0) || (mn == 0 && mm == f->inf);
+    if (fp_is_nan(f, ad) && !fp_is_snan(f, ad) && inf_zero) {
+        *fl |= SF_FLAG_NV;
+        return f->qnan;
+    }
+    if (nan)
+        return r;
+    return sf_fma(f, n, m, ad, rm, fl);
+}
+
+/* Float to integer or fixed point (fbits), saturating; NaN gives 0 (IOC). */
+static uint64_t fp_to_int(A64Cpu *c, const FpFmt *f, uint64_t a, int rm, unsigned width,
+                          bool is_signed, unsigned fbits, unsigned *fl)
+{
+    a = fp_in(c, f, a);
+    if (fp_is_nan(f, a)) {
+        *fl |= SF_FLAG_NV;
+        return 0;
+    }
+    uint64_t r = sf_to_int(f, a, (int)fbits, rm & SF_RM_MASK, (int)width, is_signed, fl);
+    return width == 32 ? (uint32_t)r : r;
+}
+
+static uint64_t fp_from_int(A64Cpu *c, const FpFmt *f, uint64_t x, unsigned width, bool is_signed,
+                            unsigned fbits, unsigned *fl)
+{
+    if (width == 32)
+        x = is_signed ? (uint64_t)(int64_t)(int32_t)x : (uint32_t)x;
+    bool neg = is_signed && (int64_t)x < 0;
+    return sf_from_int(f, neg, neg ? -x : x, -(int)fbits, fp_rm(c, f, -1), fl);
+}
+
+/* Conversion between floating point and integer, FMOV (general); fixed-point forms when
+ * !BIT(21). */
+static void fp_int(A64Cpu *c, uint32_t i)
+{
+    unsigned sf = BIT(i, 31), ftype = BITS(i, 23, 22), rmode = BITS(i, 20, 19);
+    unsigned opc = BITS(i, 18, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    unsigned width = sf ? 64 : 32, fbits = 0;
+    if (BIT(i, 29))
+        undef(c);
+    if (!BIT(i, 21)) { /* fixed point: FCVTZS/FCVTZU (rmode 11), SCVTF/UCVTF (rmode 00) */
+        unsigned scale = BITS(i, 15, 10);
+        if (!sf && scale < 32)
+            undef(c);
+        fbits = 64 - scale;
+        if (!((rmode == 3 && opc < 2) || (rmode == 0 && (opc == 2 || opc == 3))))
+            undef(c);
+    } else if (opc == 6 || opc == 7) {
+        bool to_v = opc == 7;
+        unsigned kind; /* 0: 32-bit S, 1: 64-bit D, 2: V.D[1] */
+        if (rmode == 0 && ftype == 0 && !sf)
+            kind = 0;
+        else if (rmode == 0 && ftype == 1 && sf)
+            kind = 1;
+        else if (rmode == 1 && ftype == 2 && sf)
+            kind = 2;
+        else
+            undef(c); /* and the half-precision forms (FEAT_FP16) */
+        if (to_v) {
+            uint64_t x = get_x(c, rn);
+            if (kind == 2) {
+                c->v[rd][1] = x;
+            } else {
+                c->v[rd][0] = kind == 0 ? (uint32_t)x : x;
+                c->v[rd][1] = 0;
+            }
+        } else {
+            uint64_t x = kind == 2 ? c->v[rn][1] : c->v[rn][0];
+            set_x(c, rd, kind == 0 ? (uint32_t)x : x);
+        }
+        return;
+    } else if (!(opc < 2 || ((opc == 2 || opc == 3 || opc == 4 || opc == 5) && rmode == 0))) {
+        undef(c);
+    }
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    unsigned fl = 0;
+    if (opc == 2 || opc == 3) { /* SCVTF, UCVTF */
+        uint64_t r = fp_from_int(c, f, get_x(c, rn), width, opc == 2, fbits, &fl);
+        set_vfp(c, rd, r);
+    } else {
+        static const int rmodes[4] = { SF_RM_RNE, SF_RM_RUP, SF_RM_RDN, SF_RM_RTZ };
+        int rm = opc >= 4 ? SF_RM_RMM : rmodes[rmode];
+        uint64_t r = fp_to_int(c, f, c->v[rn][0], rm, width, !(opc & 1), fbits, &fl);
+        set_x(c, rd, r);
+    }
+    fp_accrue(c, fl);
+}
+
+/* FP data processing, one source. */
+static void fp_dp1(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), opc = BITS(i, 20, 15), rn = BITS(i, 9, 5);
+    unsigned rd = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29))
+        undef(c);
+    if ((opc & 0x3c) == 0x04) { /* FCVT between precisions */
+        const FpFmt *from = fp_fmt(c, ftype, true), *to = fp_fmt(c, opc & 3, true);
+        if (from == to)
+            undef(c);
+        unsigned fl = 0;
+        uint64_t a = fp_in(c, from, c->v[rn][0]), r;
+        if (fp_is_nan(from, a)) {
+            if (fp_is_snan(from, a))
+                fl |= SF_FLAG_NV;
+            r = (c->fpcr & A64_FPCR_DN) ? to->qnan : fp_convert_nan(to, from, a);
+        } else {
+            r = sf_cvt(to, from, a, fp_rm(c, to, -1), &fl);
+        }
+        set_vfp(c, rd, r);
+        fp_accrue(c, fl);
+        return;
+    }
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    uint64_t a = c->v[rn][0] & fmask(f), r;
+    unsigned fl = 0;
+    switch (opc) {
+    case 0: r = a; break;            /* FMOV */
+    case 1: r = a & ~f->sign; break; /* FABS */
+    case 2: r = a ^ f->sign; break;  /* FNEG */
+    case 3:                          /* FSQRT */
+        a = fp_in(c, f, a);
+        if (!fp_nans(c, f, &a, 1, &r, &fl))
+            r = sf_sqrt(f, a, fp_rm(c, f, -1), &fl);
+        break;
+    case 8:    /* FRINTN */
+    case 9:    /* FRINTP */
+    case 10:   /* FRINTM */
+    case 11:   /* FRINTZ */
+    case 12:   /* FRINTA */
+    case 14:   /* FRINTX */
+    case 15: { /* FRINTI */
+        static const int modes[8] = { SF_RM_RNE, SF_RM_RUP, SF_RM_RDN, SF_RM_RTZ,
+                                      SF_RM_RMM, 0,         -1,        -1 };
+        int rm = modes[opc - 8] >= 0 ? modes[opc - 8] : fp_rm(c, f, -1) & SF_RM_MASK;
+        a = fp_in(c, f, a);
+        if (!fp_nans(c, f, &a, 1, &r, &fl))
+            r = fp_round_int(f, a, rm, opc == 14, &fl);
+        break;
+    }
+    default: undef(c);
+    }
+    set_vfp(c, rd, r);
+    fp_accrue(c, fl);
+}
+
+static void fp_dp2(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rm = BITS(i, 20, 16), opc = BITS(i, 15, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29) || opc > 8)
+        undef(c);
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    unsigned fl = 0;
+    uint64_t r = fp_arith2(c, f, opc, c->v[rn][0], c->v[rm][0], &fl);
+    set_vfp(c, rd, r);
+    fp_accrue(c, fl);
+}
+
+static void fp_dp3(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), o1 = BIT(i, 21), rm = BITS(i, 20, 16), o0 = BIT(i, 15);
+    unsigned ra = BITS(i, 14, 10), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29))
+        undef(c);
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    uint64_t a = c->v[ra][0] & fmask(f), n = c->v[rn][0] & fmask(f), m = c->v[rm][0] & fmask(f);
+    if (o1) /* FNMADD, FNMSUB: the addend negated */
+        a ^= f->sign;
+    if (o0 != o1) /* FMSUB, FNMADD: the first factor negated */
+        n ^= f->sign;
+    unsigned fl = 0;
+    uint64_t r = fp_muladd(c, f, a, n, m, &fl);
+    set_vfp(c, rd, r);
+    fp_accrue(c, fl);
+}
+
+/* FCMP, FCMPE (register or #0.0). */
+static void fp_cmp(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rm = BITS(i, 20, 16), rn = BITS(i, 9, 5);
+    unsigned op2 = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29) || BITS(i, 15, 14) != 0 || (op2 & 7) != 0)
+        undef(c);
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    unsigned fl = 0;
+    uint64_t a = fp_in(c, f, c->v[rn][0]);
+    uint64_t b = (op2 & 8) ? 0 : fp_in(c, f, c->v[rm][0]);
+    a64_set_nzcv(c, (uint64_t)fp_compare(c, f, a, b, op2 & 16, &fl) << 28);
+    fp_accrue(c, fl);
+}
+
+/* FCCMP, FCCMPE. */
+static void fp_ccmp(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rm = BITS(i, 20, 16), cond = BITS(i, 15, 12);
+    unsigned rn = BITS(i, 9, 5), e = BIT(i, 4), nzcv = BITS(i, 3, 0);
+    if (BIT(i, 31) || BIT(i, 29))
+        undef(c);
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    if (!cond_holds(c, cond)) {
+        a64_set_nzcv(c, (uint64_t)nzcv << 28);
+        return;
+    }
+    unsigned fl = 0;
+    uint64_t a = fp_in(c, f, c->v[rn][0]), b = fp_in(c, f, c->v[rm][0]);
+    a64_set_nzcv(c, (uint64_t)fp_compare(c, f, a, b, e, &fl) << 28);
+    fp_accrue(c, fl);
+}
+
+/* FMOV (scalar, immediate): VFPExpandImm. */
+static void fp_imm(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rd = BITS(i, 4, 0);
+    uint64_t imm8 = BITS(i, 20, 13);
+    if (BIT(i, 31) || BIT(i, 29) || BITS(i, 9, 5) != 0)
+        undef(c);
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    uint64_t v = expand_imm(f == &sf_fmt_d, 15, imm8);
+    set_vfp(c, rd, f == &sf_fmt_d ? v : (uint32_t)v);
+}
+
+/* FCSEL. */
+static void fp_csel(A64Cpu *c, uint32_t i)
+{
+    unsigned ftype = BITS(i, 23, 22), rm = BITS(i, 20, 16), cond = BITS(i, 15, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (BIT(i, 31) || BIT(i, 29))
+        undef(c);
+    const FpFmt *f = fp_fmt(c, ftype, false);
+    uint64_t x = cond_holds(c, cond) ? c->v[rn][0] : c->v[rm][0];
+    set_vfp(c, rd, x & fmask(f));
+}
+
+/* ---- Advanced SIMD floating point (vector and scalar forms, single and double) ---- */
+
+/* FPCompareEQ/GE/GT as an all-ones mask (kind 0 EQ, 1 GE, 2 GT; abs: FACGE/FACGT). */
+static uint64_t fp_cmp_mask(A64Cpu *c, const FpFmt *f, uint64_t a, uint64_t b, unsigned kind,
+                            bool abs, unsigned *fl)
+{
+    a = fp_in(c, f, a);
+    b = fp_in(c, f, b);
+    if (abs) {
+        a &= ~f->sign;
+        b &= ~f->sign;
+    }
+    unsigned nzcv = fp_compare(c, f, a, b, kind != 0, fl);
+    bool t = kind == 0 ? nzcv == 0x6 : kind == 1 ? (nzcv == 0x6 || nzcv == 0x2) : nzcv == 0x2;
+    return t ? fmask(f) : 0;
+}
+
+/* One element of the FP two-register miscellaneous group; false: not implemented. */
+static bool vfp_misc(A64Cpu *c, const FpFmt *f, unsigned opc, unsigned u, unsigned a_bit,
+                     uint64_t x, uint64_t *r, unsigned *fl)
+{
+    unsigned width = f == &sf_fmt_d ? 64 : 32;
+    x &= fmask(f);
+    switch (opc) {
+    case 0x1a:   /* FCVTN*, FCVTP* */
+    case 0x1b:   /* FCVTM*, FCVTZ* */
+    case 0x1c: { /* FCVTA* */
+        static const int rms[3][2] = { { SF_RM_RNE, SF_RM_RUP },
+                                       { SF_RM_RDN, SF_RM_RTZ },
+                                       { SF_RM_RMM, -1 } };
+        int rm = rms[opc - 0x1a][a_bit];
+        if (rm < 0)
+            return false;
+        *r = fp_to_int(c, f, x, rm, width, !u, 0, fl);
+        return true;
+    }
+    case 0x1d: /* SCVTF, UCVTF */
+        if (a_bit)
+            return false; /* FRECPE, URECPE */
+        *r = fp_from_int(c, f, x, width, !u, 0, fl);
+        return true;
+    case 0x0c: /* FCMGT/FCMGE #0 */
+    case 0x0d: /* FCMEQ/FCMLE #0 */
+    case 0x0e: /* FCMLT #0 */
+        if (!a_bit || (opc == 0x0e && u))
+            return false;
+        if (opc == 0x0c)
+            *r = fp_cmp_mask(c, f, x, 0, u ? 1 : 2, false, fl);
+        else if (opc == 0x0d && !u)
+            *r = fp_cmp_mask(c, f, x, 0, 0, false, fl);
+        else /* FCMLE: 0 >= x, FCMLT: 0 > x */
+            *r = fp_cmp_mask(c, f, 0, x, opc == 0x0d ? 1 : 2, false, fl);
+        return true;
+    case 0x0f: /* FABS, FNEG */
+        if (!a_bit)
+            return false;
+        *r = u ? x ^ f->sign : x & ~f->sign;
+        return true;
+    case 0x1f: /* FSQRT */
+        if (!a_bit || !u)
+            return false;
+        x = fp_in(c, f, x);
+        if (!fp_nans(c, f, &x, 1, r, fl))
+            *r = sf_sqrt(f, x, fp_rm(c, f, -1), fl);
+        return true;
+    case 0x18:   /* FRINTN, FRINTP; FRINTA (U) */
+    case 0x19: { /* FRINTM, FRINTZ; FRINTX, FRINTI (U) */
+        int rm;
+        bool exact = false;
+        if (!u)
+            rm = opc == 0x18 ? (a_bit ? SF_RM_RUP : SF_RM_RNE) : (a_bit ? SF_RM_RTZ : SF_RM_RDN);
+        else if (opc == 0x18 && !a_bit)
+            rm = SF_RM_RMM;
+        else if (opc == 0x19) {
+            rm = fp_rm(c, f, -1) & SF_RM_MASK;
+            exact = !a_bit;
+        } else
+            return false;
+        x = fp_in(c, f, x);
+        if (!fp_nans(c, f, &x, 1, r, fl))
+            *r = fp_round_int(f, x, rm, exact, fl);
+        return true;
+    }
+    default: return false;
+    }
+}
+
+static void vfp_two_misc(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), a_bit = BIT(i, 23), sz = BIT(i, 22);
+    unsigned opc = BITS(i, 16, 12), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (!scalar && sz && !q)
+        undef(c);
+    if (scalar && (opc == 0x0f || opc == 0x1f || opc == 0x18 || opc == 0x19))
+        undef(c); /* no scalar forms */
+    const FpFmt *f = sz ? &sf_fmt_d : &sf_fmt_s;
+    unsigned es = sz ? 3 : 2, n = scalar ? 1 : (q ? 16 : 8) >> es;
+    Vec a = vget(c, rn), r = { { 0, 0 } };
+    unsigned fl = 0;
+    uint32_t fpsr0 = (uint32_t)c->fpsr;
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t res;
+        if (!vfp_misc(c, f, opc, u, a_bit, eget(&a, es, e), &res, &fl)) {
+            c->fpsr = fpsr0; /* IDC from an earlier element */
+            undef(c);
+        }
+        eset(&r, es, e, res);
+    }
+    vset(c, rd, r, !scalar && q);
+    fp_accrue(c, fl);
+}
+
+static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), a_bit = BIT(i, 23), sz = BIT(i, 22);
+    unsigned opc = BITS(i, 15, 11), rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (!scalar && sz && !q)
+        undef(c);
+    const FpFmt *f = sz ? &sf_fmt_d : &sf_fmt_s;
+    unsigned es = sz ? 3 : 2, n = scalar ? 1 : (q ? 16 : 8) >> es;
+    unsigned key = (opc & 7) << 2 | u << 1 | a_bit; /* opcode 11xxx */
+    bool pairwise = u && !scalar &&
+                    (key == (0 << 2 | 2) || key == (0 << 2 | 3) || key == (2 << 2 | 2) ||
+                     key == (6 << 2 | 2) || key == (6 << 2 | 3));
+    /* Scalar forms: FABD, the compares (FMULX, FRECPS, FRSQRTS are not implemented). */
+    if (scalar && !(key == (2 << 2 | 3) || key == (4 << 2 | 0) || key == (4 << 2 | 2) ||
+                    key == (4 << 2 | 3) || key == (5 << 2 | 2) || key == (5 << 2 | 3)))
+        undef(c);
+    Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
+    unsigned fl = 0;
+    uint32_t fpsr0 = (uint32_t)c->fpsr;
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t x, y, res;
+        if (pairwise) {
+            const Vec *src = e < n / 2 ? &a : &b;
+            unsigned k = (e % (n / 2)) * 2;
+            x = eget(src, es, k);
+            y = eget(src, es, k + 1);
+        } else {
+            x = eget(&a, es, e);
+            y = eget(&b, es, e);
+        }
+        switch (key) {
+        case 0 << 2 | 0: res = fp_arith2(c, f, 6, x, y, &fl); break; /* FMAXNM */
+        case 0 << 2 | 1: res = fp_arith2(c, f, 7, x, y, &fl); break; /* FMINNM */
+        case 0 << 2 | 2: res = fp_arith2(c, f, 6, x, y, &fl); break; /* FMAXNMP */
+        case 0 << 2 | 3: res = fp_arith2(c, f, 7, x, y, &fl); break; /* FMINNMP */
+        case 1 << 2 | 0:                                             /* FMLA */
+        case 1 << 2 | 1:                                             /* FMLS */
+            res = fp_muladd(c, f, eget(&d, es, e), a_bit ? x ^ f->sign : x, y, &fl);
+            break;
+        case 2 << 2 | 0: res = fp_arith2(c, f, 2, x, y, &fl); break; /* FADD */
+        case 2 << 2 | 1: res = fp_arith2(c, f, 3, x, y, &fl); break; /* FSUB */
+        case 2 << 2 | 2: res = fp_arith2(c, f, 2, x, y, &fl); break; /* FADDP */
+        case 2 << 2 | 3:                                             /* FABD */
+            res = fp_arith2(c, f, 3, x, y, &fl);
+            res &= ~f->sign;
+            break;
+        case 3 << 2 | 2: res = fp_arith2(c, f, 0, x, y, &fl); break;          /* FMUL */
+        case 4 << 2 | 0: res = fp_cmp_mask(c, f, x, y, 0, false, &fl); break; /* FCMEQ */
+        case 4 << 2 | 2: res = fp_cmp_mask(c, f, x, y, 1, false, &fl); break; /* FCMGE */
+        case 4 << 2 | 3: res = fp_cmp_mask(c, f, x, y, 2, false, &fl); break; /* FCMGT */
+        case 5 << 2 | 2: res = fp_cmp_mask(c, f, x, y, 1, true, &fl); break;  /* FACGE */
+        case 5 << 2 | 3: res = fp_cmp_mask(c, f, x, y, 2, true, &fl); break;  /* FACGT */
+        case 6 << 2 | 0: res = fp_arith2(c, f, 4, x, y, &fl); break;          /* FMAX */
+        case 6 << 2 | 1: res = fp_arith2(c, f, 5, x, y, &fl); break;          /* FMIN */
+        case 6 << 2 | 2: res = fp_arith2(c, f, 4, x, y, &fl); break;          /* FMAXP */
+        case 6 << 2 | 3: res = fp_arith2(c, f, 5, x, y, &fl); break;          /* FMINP */
+        case 7 << 2 | 2: res = fp_arith2(c, f, 1, x, y, &fl); break;          /* FDIV */
+        default: c->fpsr = fpsr0; undef(c); /* FMULX, FRECPS, FRSQRTS */
+        }
+        eset(&r, es, e, res);
+    }
+    vset(c, rd, r, !scalar && q);
+    fp_accrue(c, fl);
+}
+
+/* Scalar floating point: bit 30 = 0, bits 28:24 = 1111x. */
+static void fp_scalar(A64Cpu *c, uint32_t i)
+{
+    if (BIT(i, 24)) {
+        fp_dp3(c, i);
+        return;
+    }
+    if (!BIT(i, 21)) {
+        fp_int(c, i); /* fixed-point conversions */
+        return;
+    }
+    switch (BITS(i, 11, 10)) {
+    case 1: fp_ccmp(c, i); return;
+    case 2: fp_dp2(c, i); return;
+    case 3: fp_csel(c, i); return;
+    default: break;
+    }
+    if (BITS(i, 15, 10) == 0)
+        fp_int(c, i);
+    else if (BITS(i, 14, 10) == 0x10)
+        fp_dp1(c, i);
+    else if (BITS(i, 12, 10) == 4)
+        fp_imm(c, i);
+    else if (BITS(i, 13, 10) == 8)
+        fp_cmp(c, i);
+    else
+        undef(c);
 }
 
 /* ---- top-level decode ---- */
@@ -953,31 +1516,9 @@ static uint64_t h_simd(VsCpu *cpu, uint64_t insn64, uint64_t pc)
     (void)pc;
     A64Cpu *c = a64_cpu(cpu);
     uint32_t i = (uint32_t)insn64;
-    if ((i & 0x5f000000u) == 0x1e000000u || (i & 0x5f000000u) == 0x1f000000u) {
-        /* Scalar floating point (bit 30 = 0, bits 28:25 = 1111) */
-        if ((i & 0x5f000000u) == 0x1f000000u)
-            undef(c); /* FMADD and friends: not implemented */
-        if (!BIT(i, 21))
-            undef(c); /* fixed-point conversions: not implemented */
-        switch (BITS(i, 11, 10)) {
-        case 1: undef(c); /* FCCMP: not implemented */
-        case 2: undef(c); /* FP data processing (2 source): not implemented */
-        case 3: fp_csel(c, i); return 0;
-        default: break;
-        }
-        if (BITS(i, 15, 10) == 0) {
-            fp_int(c, i);
-            return 0;
-        }
-        if (BITS(i, 14, 10) == 0x10) {
-            fp_dp1(c, i);
-            return 0;
-        }
-        if (BITS(i, 12, 10) == 4) {
-            fp_imm(c, i);
-            return 0;
-        }
-        undef(c); /* FCMP: not implemented */
+    if ((i & 0x5e000000u) == 0x1e000000u) {
+        fp_scalar(c, i);
+        return 0;
     }
     if (BIT(i, 31))
         undef(c);
