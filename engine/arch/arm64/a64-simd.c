@@ -1480,6 +1480,73 @@ static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar)
     fp_accrue(c, fl);
 }
 
+/* Vector (and scalar FP) "by element" forms: MUL, MLA, MLS, SMULL/UMULL, SMLAL/UMLAL,
+ * SMLSL/UMLSL (with the "2" variants), FMUL, FMLA, FMLS. */
+static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
+{
+    unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), l = BIT(i, 21);
+    unsigned mbit = BIT(i, 20), rm = BITS(i, 19, 16), opc = BITS(i, 15, 12), h = BIT(i, 11);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    bool fp = (opc == 1 || opc == 5 || opc == 9) && !u;
+    unsigned idx;
+    if (fp) {
+        if (!(size & 2))
+            undef(c); /* half precision (FEAT_FP16) */
+        size &= 1;    /* sz */
+        if (size && (l || (!scalar && !q)))
+            undef(c);
+        idx = size ? h : (h << 1 | l);
+        rm |= mbit << 4;
+        const FpFmt *f = size ? &sf_fmt_d : &sf_fmt_s;
+        unsigned es = size ? 3 : 2, n = scalar ? 1 : (q ? 16 : 8) >> es;
+        Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
+        uint64_t y = eget(&b, es, idx);
+        unsigned fl = 0;
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, es, e), res;
+            if (opc == 9)
+                res = fp_arith2(c, f, 0, x, y, &fl);
+            else
+                res = fp_muladd(c, f, eget(&d, es, e), opc == 5 ? x ^ f->sign : x, y, &fl);
+            eset(&r, es, e, res);
+        }
+        vset(c, rd, r, !scalar && q);
+        fp_accrue(c, fl);
+        return;
+    }
+    if (scalar || size == 0 || size == 3)
+        undef(c); /* the scalar integer forms are the SQDMULH family: not implemented */
+    if (size == 1) {
+        idx = h << 2 | l << 1 | mbit;
+    } else {
+        idx = h << 1 | l;
+        rm |= mbit << 4;
+    }
+    Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
+    uint64_t y = eget(&b, size, idx), m = emask(size);
+    bool longer = opc == 2 || opc == 6 || opc == 10;
+    if (longer) { /* SMLAL/UMLAL, SMLSL/UMLSL, SMULL/UMULL */
+        unsigned n = 8 >> size, off = q ? n : 0, ws = size + 1;
+        uint64_t yy = u ? y : (uint64_t)sx(y, size);
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, size, e + off);
+            uint64_t p = (u ? x : (uint64_t)sx(x, size)) * yy, acc = eget(&d, ws, e);
+            eset(&r, ws, e, opc == 2 ? acc + p : opc == 6 ? acc - p : p);
+        }
+        vset(c, rd, r, true);
+        return;
+    }
+    bool mul = opc == 8 && !u, mla = opc == 0 && u, mls = opc == 4 && u;
+    if (!mul && !mla && !mls)
+        undef(c); /* SQDMULH, SQRDMULH, SQDMLAL, SQDMULL, SDOT: not implemented */
+    unsigned n = (q ? 16 : 8) >> size;
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t p = eget(&a, size, e) * y, acc = eget(&d, size, e);
+        eset(&r, size, e, (mul ? p : mla ? acc + p : acc - p) & m);
+    }
+    vset(c, rd, r, q);
+}
+
 /* Scalar floating point: bit 30 = 0, bits 28:24 = 1111x. */
 static void fp_scalar(A64Cpu *c, uint32_t i)
 {
@@ -1536,6 +1603,8 @@ static uint64_t h_simd(VsCpu *cpu, uint64_t insn64, uint64_t pc)
         simd_mod_imm(c, i);
     else if ((i & 0x9f800400u) == 0x0f000400u)
         simd_shift_imm(c, i, false);
+    else if ((i & 0x9f000400u) == 0x0f000000u)
+        simd_by_elem(c, i, false);
     else if ((i & 0xbf208400u) == 0x2e000000u)
         simd_ext(c, i);
     else if ((i & 0xbf208c00u) == 0x0e000000u)
@@ -1557,6 +1626,8 @@ static uint64_t h_simd(VsCpu *cpu, uint64_t insn64, uint64_t pc)
         simd_shift_imm(c, i, true);
     else if ((i & 0xdfe08400u) == 0x5e000400u)
         simd_copy(c, i, true);
+    else if ((i & 0xdf000400u) == 0x5f000000u)
+        simd_by_elem(c, i, true);
     else
         undef(c); /* crypto, by-element, the rest of the scalar groups: not implemented */
     return 0;

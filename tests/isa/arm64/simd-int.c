@@ -350,6 +350,24 @@ static void long_narrow_sat(void)
     OPQ("uqrshrn2 v0.16b, v1.8h, #1");
 }
 
+static void by_element(void)
+{
+    OP("mul v0.4s, v1.4s, v2.s[3]");
+    OP("mul v0.8h, v1.8h, v2.h[6]");
+    OP("mla v0.8h, v1.8h, v2.h[5]");
+    OP("mls v0.4h, v1.4h, v2.h[0]");
+    OP("mla v0.2s, v1.2s, v2.s[1]");
+    OP("umull v0.2d, v1.2s, v2.s[1]");
+    OP("smull v0.4s, v1.4h, v2.h[2]");
+    OP("smlal2 v0.4s, v1.8h, v2.h[7]");
+    OP("umlsl2 v0.2d, v1.4s, v2.s[0]");
+    OP("fmul v0.4s, v1.4s, v2.s[2]");
+    OP("fmla v0.2d, v1.2d, v2.d[1]");
+    OP("fmls v0.2s, v1.2s, v2.s[1]");
+    OP("fmul s0, s1, v2.s[3]");
+    OP("fmla d0, d1, v2.d[0]");
+}
+
 int main(void)
 {
     SYSREG_WRITE(cpacr_el1, 3ull << 20);
@@ -362,5 +380,6 @@ int main(void)
     permutes();
     tables();
     long_narrow_sat();
+    by_element();
     return 0;
 }
