@@ -362,7 +362,7 @@ static void simd_two_misc(A64Cpu *c, uint32_t i, bool scalar)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
     unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
-    if (opc >= 0x0c && opc != 0x12 && opc != 0x13 && opc != 0x14 && opc != 0x16 && opc != 0x17) {
+    if (opc >= 0x0c && opc != 0x12 && opc != 0x13 && opc != 0x14) {
         vfp_two_misc(c, i, scalar);
         return;
     }
@@ -1390,10 +1390,45 @@ static bool vfp_misc(A64Cpu *c, const FpFmt *f, unsigned opc, unsigned u, unsign
     }
 }
 
+/* FCVTN/FCVTN2 (narrow: double to single, single to half) and FCVTL/FCVTL2 (widen). */
+static void vfp_cvt_long_narrow(A64Cpu *c, uint32_t i)
+{
+    unsigned q = BIT(i, 30), sz = BIT(i, 22), opc = BITS(i, 16, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    const FpFmt *wide = sz ? &sf_fmt_d : &sf_fmt_s, *nar = sz ? &sf_fmt_s : &sf_fmt_h;
+    unsigned wes = sz ? 3 : 2, nes = wes - 1, n = sz ? 2 : 4;
+    Vec a = vget(c, rn), d = vget(c, rd), r = { { 0, 0 } };
+    unsigned fl = 0;
+    for (unsigned e = 0; e < n; e++) {
+        const FpFmt *from = opc == 0x16 ? wide : nar, *to = opc == 0x16 ? nar : wide;
+        uint64_t x = opc == 0x16 ? eget(&a, wes, e) : eget(&a, nes, e + (q ? n : 0)), res;
+        x = fp_in(c, from, x);
+        if (fp_is_nan(from, x)) {
+            if (fp_is_snan(from, x))
+                fl |= SF_FLAG_NV;
+            res = (c->fpcr & A64_FPCR_DN) ? to->qnan : fp_convert_nan(to, from, x);
+        } else {
+            res = sf_cvt(to, from, x, fp_rm(c, to, -1), &fl);
+        }
+        if (opc == 0x16)
+            eset(&r, nes, e + (q ? n : 0), res);
+        else
+            eset(&r, wes, e, res);
+    }
+    if (opc == 0x16 && q)
+        r.d[0] = d.d[0];
+    vset(c, rd, r, opc == 0x17 || q);
+    fp_accrue(c, fl);
+}
+
 static void vfp_two_misc(A64Cpu *c, uint32_t i, bool scalar)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), a_bit = BIT(i, 23), sz = BIT(i, 22);
     unsigned opc = BITS(i, 16, 12), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if ((opc == 0x16 || opc == 0x17) && !u && !a_bit && !scalar) {
+        vfp_cvt_long_narrow(c, i);
+        return;
+    }
     if (!scalar && sz && !q)
         undef(c);
     if (scalar && (opc == 0x0f || opc == 0x1f || opc == 0x18 || opc == 0x19))

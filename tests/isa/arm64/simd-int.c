@@ -366,6 +366,21 @@ static void by_element(void)
     OP("fmls v0.2s, v1.2s, v2.s[1]");
     OP("fmul s0, s1, v2.s[3]");
     OP("fmla d0, d1, v2.d[0]");
+    OP("fcvtl v0.2d, v1.2s");
+    OP("fcvtl2 v0.2d, v2.4s");
+    OP("fcvtl v0.4s, v1.4h");
+    OP("fcvtn v0.2s, v2.2d");
+    OP("fcvtn2 v0.4s, v1.2d");
+    OP("fcvtn v0.4h, v2.4s");
+    OP("fcvtzs v0.4s, v2.4s");
+    OP("scvtf v0.2d, v1.2d");
+    OP("ucvtf v0.4s, v2.4s");
+    OP("fcvtzu d0, d2");
+    OP("scvtf s0, s1");
+    OP("fadd v0.4s, v1.4s, v2.4s");
+    OP("fmaxp v0.4s, v1.4s, v2.4s");
+    OP("fabs v0.2d, v2.2d");
+    OP("fcmeq v0.4s, v1.4s, #0.0");
 }
 
 int main(void)
