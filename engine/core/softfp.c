@@ -10,6 +10,7 @@ const FpFmt sf_fmt_s = {
     .p = 24,
     .bias = 127,
     .emin = -126,
+    .emax = 127,
     .expmask = 0xff,
     .sign = 0x80000000u,
     .max = 0x7f7fffffu,
@@ -20,6 +21,7 @@ const FpFmt sf_fmt_d = {
     .p = 53,
     .bias = 1023,
     .emin = -1022,
+    .emax = 1023,
     .expmask = 0x7ff,
     .sign = 0x8000000000000000ull,
     .max = 0x7fefffffffffffffull,
@@ -27,10 +29,25 @@ const FpFmt sf_fmt_d = {
     .qnan = 0x7ff8000000000000ull,
 };
 
+/* Arm's alternative half precision (FPCR.AHP): no infinities or NaNs, the all-ones exponent
+ * is a normal binade; only fp_round_pack and the field layout apply (inf and qnan are not
+ * used: an overflow is the caller's business). */
+const FpFmt sf_fmt_ahp = {
+    .p = 11,
+    .bias = 15,
+    .emin = -14,
+    .emax = 16,
+    .expmask = 0x1f,
+    .sign = 0x8000u,
+    .max = 0x7fffu,
+    .inf = 0x7fffu,
+    .qnan = 0,
+};
 const FpFmt sf_fmt_h = {
     .p = 11,
     .bias = 15,
     .emin = -14,
+    .emax = 15,
     .expmask = 0x1f,
     .sign = 0x8000u,
     .max = 0x7bffu,
@@ -101,11 +118,11 @@ uint64_t fp_round_pack(const FpFmt *f, int sign, int e, u128 m, bool st, int rm,
     }
     q += round_up(rm, sign, q & 1, gt, eq, nz);
 
-    if (E <= f->bias) {
+    if (E <= f->emax) {
         /* The hidden bit of q adds one to the exponent field; a carry out of the
          * significand (or from the largest subnormal into the normals) propagates. */
         uint64_t bits = ((uint64_t)(ebase + f->bias - 1) << (f->p - 1)) + q;
-        if ((bits >> (f->p - 1)) < f->expmask)
+        if ((bits >> (f->p - 1)) <= (uint64_t)(f->emax + f->bias))
             return bits | sbit;
     }
     *fl |= SF_FLAG_OF | SF_FLAG_NX;

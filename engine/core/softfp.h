@@ -38,8 +38,9 @@ typedef unsigned __int128 u128;
 
 typedef struct FpFmt {
     int p;            /* significand bits including the hidden bit */
-    int bias;         /* exponent bias (= emax) */
+    int bias;         /* exponent bias (= emax for IEEE formats) */
     int emin;         /* 1 - bias */
+    int emax;         /* largest exponent of a finite value */
     uint64_t expmask; /* exponent field, all ones, unshifted */
     uint64_t sign;    /* sign bit */
     uint64_t max;     /* largest finite magnitude */
@@ -47,7 +48,7 @@ typedef struct FpFmt {
     uint64_t qnan;    /* canonical NaN */
 } FpFmt;
 
-extern const FpFmt sf_fmt_s, sf_fmt_d, sf_fmt_h;
+extern const FpFmt sf_fmt_s, sf_fmt_d, sf_fmt_h, sf_fmt_ahp;
 
 enum { FC_ZERO, FC_FINITE, FC_INF, FC_QNAN, FC_SNAN };
 

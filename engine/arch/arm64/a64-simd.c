@@ -947,6 +947,50 @@ static uint64_t fp_convert_nan(const FpFmt *to, const FpFmt *from, uint64_t x)
     return ((x & from->sign) ? to->sign : 0) | to->inf | frac | (1ull << (to->p - 2));
 }
 
+/* FPConvert between precisions: FZ on single/double inputs, NaNs converted (or the default
+ * NaN), and FPCR.AHP's alternative half precision (no infinities or NaNs: those convert to
+ * zero or the largest magnitude with IOC; the all-ones exponent is a normal binade). */
+static uint64_t fp_convert(A64Cpu *c, const FpFmt *to, const FpFmt *from, uint64_t a, unsigned *fl)
+{
+    bool ahp = (c->fpcr & A64_FPCR_AHP) != 0;
+    a = fp_in(c, from, a);
+    if (ahp && from == &sf_fmt_h) {
+        if (((a >> 10) & 0x1f) == 0x1f) { /* 2^16 * 1.frac: exact in single precision */
+            uint64_t s = ((a & 0x8000) << 16) | ((uint64_t)(16 + 127) << 23) | ((a & 0x3ff) << 13);
+            return to == &sf_fmt_s ? s : sf_cvt(to, &sf_fmt_s, s, SF_RM_RNE, fl);
+        }
+        return sf_cvt(to, from, a, SF_RM_RNE, fl); /* exact */
+    }
+    if (ahp && to == &sf_fmt_h) {
+        uint64_t sign = (a & from->sign) ? 0x8000 : 0;
+        if (fp_is_nan(from, a)) {
+            *fl |= SF_FLAG_NV;
+            return sign;
+        }
+        if ((a & ~from->sign) == from->inf) {
+            *fl |= SF_FLAG_NV;
+            return sign | 0x7fff;
+        }
+        FpVal x = fp_unpack(from, a);
+        if (x.cls == FC_ZERO)
+            return sign;
+        unsigned t = 0;
+        uint64_t r = fp_round_pack(&sf_fmt_ahp, x.sign, x.e, x.m, false, fp_rm(c, to, -1), &t);
+        if (t & SF_FLAG_OF) { /* beyond the largest exponent: invalid, not overflow */
+            *fl |= SF_FLAG_NV;
+            return sign | 0x7fff;
+        }
+        *fl |= t;
+        return r;
+    }
+    if (fp_is_nan(from, a)) {
+        if (fp_is_snan(from, a))
+            *fl |= SF_FLAG_NV;
+        return (c->fpcr & A64_FPCR_DN) ? to->qnan : fp_convert_nan(to, from, a);
+    }
+    return sf_cvt(to, from, a, fp_rm(c, to, -1), fl);
+}
+
 /* Round to an integral value in the same format (FRINT*); exact is whether NX is raised. */
 static uint64_t fp_round_int(const FpFmt *f, uint64_t a, int rm, bool exact, unsigned *fl)
 {
@@ -1170,14 +1214,7 @@ static void fp_dp1(A64Cpu *c, uint32_t i)
         if (from == to)
             undef(c);
         unsigned fl = 0;
-        uint64_t a = fp_in(c, from, c->v[rn][0]), r;
-        if (fp_is_nan(from, a)) {
-            if (fp_is_snan(from, a))
-                fl |= SF_FLAG_NV;
-            r = (c->fpcr & A64_FPCR_DN) ? to->qnan : fp_convert_nan(to, from, a);
-        } else {
-            r = sf_cvt(to, from, a, fp_rm(c, to, -1), &fl);
-        }
+        uint64_t r = fp_convert(c, to, from, c->v[rn][0], &fl);
         set_vfp(c, rd, r);
         fp_accrue(c, fl);
         return;
@@ -1401,15 +1438,8 @@ static void vfp_cvt_long_narrow(A64Cpu *c, uint32_t i)
     unsigned fl = 0;
     for (unsigned e = 0; e < n; e++) {
         const FpFmt *from = opc == 0x16 ? wide : nar, *to = opc == 0x16 ? nar : wide;
-        uint64_t x = opc == 0x16 ? eget(&a, wes, e) : eget(&a, nes, e + (q ? n : 0)), res;
-        x = fp_in(c, from, x);
-        if (fp_is_nan(from, x)) {
-            if (fp_is_snan(from, x))
-                fl |= SF_FLAG_NV;
-            res = (c->fpcr & A64_FPCR_DN) ? to->qnan : fp_convert_nan(to, from, x);
-        } else {
-            res = sf_cvt(to, from, x, fp_rm(c, to, -1), &fl);
-        }
+        uint64_t x = opc == 0x16 ? eget(&a, wes, e) : eget(&a, nes, e + (q ? n : 0));
+        uint64_t res = fp_convert(c, to, from, x, &fl);
         if (opc == 0x16)
             eset(&r, nes, e + (q ? n : 0), res);
         else

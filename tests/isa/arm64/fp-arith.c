@@ -38,8 +38,10 @@ static const uint64_t svals[] = {
 };
 #define NV (sizeof(dvals) / sizeof(dvals[0]))
 
-/* FPCR values: RN, RP, RM, RZ; RN with FZ; RN with DN; RZ with FZ and DN. */
-static const uint64_t modes[] = { 0, 1u << 22, 2u << 22, 3u << 22, 1u << 24, 1u << 25, 0x03c00000 };
+/* FPCR values: RN, RP, RM, RZ; RN with FZ; RN with DN; RZ with FZ and DN; AHP; AHP with RP
+ * and FZ. */
+static const uint64_t modes[] = { 0,        1u << 22,   2u << 22, 3u << 22,  1u << 24,
+                                  1u << 25, 0x03c00000, 1u << 26, 0x05400000 };
 #define NM (sizeof(modes) / sizeof(modes[0]))
 
 typedef uint64_t (*Fn)(uint64_t a, uint64_t b, uint64_t c);
@@ -158,6 +160,8 @@ D2(fmul_2d, "mov v1.d[1], v2.d[0]\n fmul v0.2d, v1.2d, v1.2d\n fadd d0, d0, d0")
 D2(fcvtzs_4s, "mov v1.d[1], v2.d[0]\n fcvtzs v0.4s, v1.4s\n addp d0, v0.2d")
 D2(fcmge_2d, "mov v1.d[1], v2.d[0]\n fcmge v0.2d, v1.2d, v2.2d\n addp d0, v0.2d")
 D2(fmla_2s, "movi v0.2d, #0\n fmla v0.2s, v1.2s, v2.2s")
+D2(fcvtl_4h, "fcvtl v0.4s, v1.4h")
+D2(fcvtn_4s, "dup v1.4s, v1.s[0]\n fcvtn v0.4h, v1.4s")
     /* clang-format on */
 
     static unsigned flags_of(uint64_t fpsr)
@@ -224,6 +228,13 @@ static void run3(const char *name, Fn fn, const uint64_t *vals)
     }
 }
 
+/* Half precision: zeros, one, subnormals, the largest normal, infinity, NaNs, the top
+ * binade (normal under AHP), and single/double values near the half range. */
+static const uint64_t hvals[] = {
+    0,      0x8000, 0x3c00, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00,
+    0xfc00, 0x7e01, 0x7d02, 0xfe03, 0x7c01, 0x7fff, 0xffff, 0xc000,
+};
+
 static const uint64_t ints[] = {
     0,
     1,
@@ -283,6 +294,10 @@ int main(void)
     run("fcvt.hs", fcvt_hs, svals, NV, false);
     run("fcvt.sh", fcvt_sh, svals, NV, false); /* the low 16 bits as half precision */
     run("fcvt.dh", fcvt_dh, dvals, NV, false);
+    run("fcvt.dh.hvals", fcvt_dh, hvals, 16, false);
+    run("fcvt.sh.hvals", fcvt_sh, hvals, 16, false);
+    run("fcvtl.hvals", fcvtl_4h, hvals, 16, false);
+    run("fcvtn.svals", fcvtn_4s, svals, NV, false);
     run("fcvtzs.xd", fcvtzs_xd, dvals, NV, false);
     run("fcvtzu.xd", fcvtzu_xd, dvals, NV, false);
     run("fcvtzs.wd", fcvtzs_wd, dvals, NV, false);
