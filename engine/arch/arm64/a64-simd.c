@@ -163,11 +163,10 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
     int64_t sa = sx(a, es), sb = sx(b, es);
     uint64_t m = emask(es);
     switch (opc) {
-    case 0x00: /* SHADD/UHADD */
-        *r = (u ? (a + b) >> 1 : (uint64_t)((sa + sb) >> 1)) & m;
+    case 0x00: /* SHADD/UHADD (size 3 is reserved) */
         if (es == 3)
-            *r = u ? (a >> 1) + (b >> 1) + (a & b & 1)
-                   : (uint64_t)((sa >> 1) + (sb >> 1) + (a & b & 1));
+            return false;
+        *r = (u ? (a + b) >> 1 : (uint64_t)((sa + sb) >> 1)) & m;
         return true;
     case 0x01: /* SQADD/UQADD */
         if (es == 3)
@@ -189,8 +188,8 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
     case 0x06: *r = (u ? a > b : sa > sb) ? m : 0; return true;   /* CMGT/CMHI */
     case 0x07: *r = (u ? a >= b : sa >= sb) ? m : 0; return true; /* CMGE/CMHS */
     case 0x08: *r = shl_reg(a, b, es, u); return true;            /* SSHL/USHL */
-    case 0x0c: *r = (u ? (a > b ? a : b) : (uint64_t)(sa > sb ? sa : sb)) & m; return true;
-    case 0x0d: *r = (u ? (a < b ? a : b) : (uint64_t)(sa < sb ? sa : sb)) & m; return true;
+    case 0x0c: *r = (u ? (a > b ? a : b) : (uint64_t)(sa > sb ? sa : sb)) & m; return es != 3;
+    case 0x0d: *r = (u ? (a < b ? a : b) : (uint64_t)(sa < sb ? sa : sb)) & m; return es != 3;
     case 0x0e: /* SABD/UABD */
     case 0x0f: /* SABA/UABA */
         if (es == 3)
