@@ -213,6 +213,11 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
 /* ---- Advanced SIMD groups ---- */
 
 static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar);
+static uint64_t fp_to_int(A64Cpu *c, const FpFmt *f, uint64_t a, int rm, unsigned width,
+                          bool is_signed, unsigned fbits, unsigned *fl);
+static uint64_t fp_from_int(A64Cpu *c, const FpFmt *f, uint64_t x, unsigned width, bool is_signed,
+                            unsigned fbits, unsigned *fl);
+static void fp_accrue(A64Cpu *c, unsigned fl);
 static void vfp_two_misc(A64Cpu *c, uint32_t i, bool scalar);
 
 static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
@@ -683,6 +688,21 @@ static void simd_shift_imm(A64Cpu *c, uint32_t i, bool scalar)
     bool qc = false;
     uint64_t m = emask(es);
     bool narrow = opc >= 0x10 && opc <= 0x13, longer = opc == 0x14;
+    if (opc == 0x1c || opc == 0x1f) { /* SCVTF/UCVTF, FCVTZS/FCVTZU (fixed point, #fbits) */
+        if (es < 2 || (es == 3 && !q && !scalar))
+            undef(c); /* half precision (FEAT_FP16) or reserved */
+        const FpFmt *f = es == 3 ? &sf_fmt_d : &sf_fmt_s;
+        unsigned n = scalar ? 1 : (q ? 16 : 8) >> es, fl = 0;
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, es, e);
+            eset(&r, es, e,
+                 opc == 0x1c ? fp_from_int(c, f, x, bits, !u, rsh, &fl)
+                             : fp_to_int(c, f, x, SF_RM_RTZ, bits, !u, rsh, &fl));
+        }
+        vset(c, rd, r, !scalar && q);
+        fp_accrue(c, fl);
+        return;
+    }
     if (scalar) {
         if (narrow || longer || (es != 3 && opc != 0x0e && opc != 0x0c))
             undef(c);

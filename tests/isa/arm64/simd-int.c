@@ -45,6 +45,14 @@ static void show(const char *name)
         pr("  qc", SYSREG_READ(fpsr) >> 27); \
     } while (0)
 
+/* The same with the FPSR exception flags cleared first and shown after. */
+#define OPF(insn)                                \
+    do {                                         \
+        SYSREG_WRITE(fpsr, 0);                   \
+        OP(insn);                                \
+        pr("  flags", SYSREG_READ(fpsr) & 0x9f); \
+    } while (0)
+
 /* Result in a general register. */
 #define OPX(insn)                                                                           \
     do {                                                                                    \
@@ -381,6 +389,13 @@ static void by_element(void)
     OP("fmaxp v0.4s, v1.4s, v2.4s");
     OP("fabs v0.2d, v2.2d");
     OP("fcmeq v0.4s, v1.4s, #0.0");
+    OPF("scvtf v0.4s, v1.4s, #16");
+    OPF("ucvtf v0.2d, v2.2d, #64");
+    OPF("fcvtzs v0.4s, v2.4s, #3");
+    OPF("fcvtzu v0.2d, v1.2d, #1");
+    OPF("fcvtzu d0, d2, #10");
+    OPF("scvtf s0, s1, #32");
+    OPF("fcvtzs s0, s2, #31");
 }
 
 int main(void)
