@@ -218,6 +218,8 @@ static uint64_t fp_to_int(A64Cpu *c, const FpFmt *f, uint64_t a, int rm, unsigne
 static uint64_t fp_from_int(A64Cpu *c, const FpFmt *f, uint64_t x, unsigned width, bool is_signed,
                             unsigned fbits, unsigned *fl);
 static void fp_accrue(A64Cpu *c, unsigned fl);
+static uint64_t fp_arith2(A64Cpu *c, const FpFmt *f, unsigned op, uint64_t a, uint64_t b,
+                          unsigned *fl);
 static void vfp_two_misc(A64Cpu *c, uint32_t i, bool scalar);
 
 static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
@@ -518,6 +520,19 @@ static void simd_across(A64Cpu *c, uint32_t i)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
     unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if (u && (opc == 0x0c || opc == 0x0f)) { /* FMAXNMV, FMINNMV, FMAXV, FMINV (4S) */
+        if (!q || (size & 1))
+            undef(c); /* only 4S: sz = 1 is reserved, the 4H forms need FEAT_FP16 */
+        Vec a = vget(c, rn), r = { { 0, 0 } };
+        unsigned fl = 0, op = (opc == 0x0c ? 6 : 4) + (size >> 1); /* fp_arith2 codes */
+        /* Arm's Reduce(): the halves first, pairwise. */
+        uint64_t lo = fp_arith2(c, &sf_fmt_s, op, eget(&a, 2, 0), eget(&a, 2, 1), &fl);
+        uint64_t hi = fp_arith2(c, &sf_fmt_s, op, eget(&a, 2, 2), eget(&a, 2, 3), &fl);
+        r.d[0] = fp_arith2(c, &sf_fmt_s, op, lo, hi, &fl);
+        vset(c, rd, r, false);
+        fp_accrue(c, fl);
+        return;
+    }
     if (size == 3 || (size == 2 && !q))
         undef(c);
     Vec a = vget(c, rn), r = { { 0, 0 } };

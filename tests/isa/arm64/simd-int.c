@@ -396,6 +396,10 @@ static void by_element(void)
     OPF("fcvtzu d0, d2, #10");
     OPF("scvtf s0, s1, #32");
     OPF("fcvtzs s0, s2, #31");
+    OPF("fmaxv s0, v1.4s");
+    OPF("fminv s0, v2.4s");
+    OPF("fmaxnmv s0, v1.4s");
+    OPF("fminnmv s0, v2.4s");
 }
 
 int main(void)
