@@ -153,6 +153,44 @@ static uint64_t shl_reg(uint64_t a, uint64_t b, unsigned es, bool u)
     return (uint64_t)(sx(a, es) >> sh) & emask(es);
 }
 
+/* SRSHL/URSHL, SQSHL/UQSHL, SQRSHL/UQRSHL (register): shift by the signed low byte of b,
+ * optionally rounding (right shifts) and saturating (left shifts). */
+static uint64_t shl_full(uint64_t a, uint64_t b, unsigned es, bool u, bool round, bool sat,
+                         bool *qc)
+{
+    int sh = (int8_t)b;
+    int bits = 8 << es;
+    __int128 v = u ? (__int128)a : (__int128)sx(a, es);
+    if (sh < 0) {
+        int n = -sh > bits + 1 ? bits + 1 : -sh; /* beyond that the result no longer changes */
+        if (round)
+            v += (__int128)1 << (n - 1);
+        v >>= n;
+    } else if (v != 0) {
+        if (sh >= bits) {
+            if (!sat)
+                return 0;
+            *qc = true;
+            if (u)
+                return emask(es);
+            return v < 0 ? (emask(es) >> 1) + 1 : emask(es) >> 1;
+        }
+        v *= (__int128)1 << sh;
+    }
+    if (sat) {
+        __int128 hi = u ? (__int128)emask(es) : (__int128)(emask(es) >> 1);
+        __int128 lo = u ? 0 : -hi - 1;
+        if (v > hi) {
+            *qc = true;
+            v = hi;
+        } else if (v < lo) {
+            *qc = true;
+            v = lo;
+        }
+    }
+    return (uint64_t)v & emask(es);
+}
+
 /*
  * One element of a three-same integer operation (opcode bits 15:11, U). d is the old
  * destination element (accumulating forms). Returns false when not implemented.
@@ -174,7 +212,15 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
         else
             *r = u ? sat_u((int64_t)(a + b), es, qc) : sat_s(sa + sb, es, qc);
         return true;
-    case 0x04: /* SHSUB/UHSUB */
+    case 0x02: /* SRHADD/URHADD */
+        if (es == 3)
+            return false;
+        *r = (u ? (a + b + 1) >> 1 : (uint64_t)((sa + sb + 1) >> 1)) & m;
+        return true;
+    case 0x09: *r = shl_full(a, b, es, u, false, true, qc); return true; /* SQSHL/UQSHL */
+    case 0x0a: *r = shl_full(a, b, es, u, true, false, qc); return true; /* SRSHL/URSHL */
+    case 0x0b: *r = shl_full(a, b, es, u, true, true, qc); return true;  /* SQRSHL/UQRSHL */
+    case 0x04:                                                           /* SHSUB/UHSUB */
         if (es == 3)
             return false;
         *r = (uint64_t)((u ? (int64_t)a - (int64_t)b : sa - sb) >> 1) & m;
@@ -253,8 +299,9 @@ static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
     bool pairwise = opc >= 0x14 && opc != 0x16;
     if (scalar) {
         /* Scalar forms: the D-sized ones, and the saturating ones of every size. */
-        bool sat = opc == 0x01 || opc == 0x05;
-        bool d_only = opc == 0x06 || opc == 0x07 || opc == 0x08 || opc == 0x10 || opc == 0x11;
+        bool sat = opc == 0x01 || opc == 0x05 || opc == 0x09 || opc == 0x0b;
+        bool d_only =
+            opc == 0x06 || opc == 0x07 || opc == 0x08 || opc == 0x0a || opc == 0x10 || opc == 0x11;
         if (!sat && !(d_only && size == 3))
             undef(c);
         bool qc = false;

@@ -356,6 +356,19 @@ static void long_narrow_sat(void)
     OPQ("uqshrn v0.4h, v2.4s, #8");
     OPQ("sqrshrun v0.2s, v2.2d, #16");
     OPQ("uqrshrn2 v0.16b, v1.8h, #1");
+    OPQ("srhadd v0.8h, v1.8h, v2.8h");
+    OPQ("urhadd v0.16b, v1.16b, v2.16b");
+    OPQ("srshl v0.16b, v1.16b, v2.16b");
+    OPQ("urshl v0.4s, v2.4s, v1.4s");
+    OPQ("srshl v0.2d, v1.2d, v2.2d");
+    OPQ("sqshl v0.8h, v1.8h, v2.8h");
+    OPQ("uqshl v0.16b, v2.16b, v1.16b");
+    OPQ("sqrshl v0.4s, v1.4s, v2.4s");
+    OPQ("uqrshl v0.2d, v2.2d, v1.2d");
+    OPQ("sqshl d0, d1, d2");
+    OPQ("uqrshl b0, b2, b1");
+    OPQ("urshl d0, d2, d1");
+    OPQ("sqshl h0, h1, h4");
 }
 
 static void by_element(void)
