@@ -191,6 +191,22 @@ static uint64_t shl_full(uint64_t a, uint64_t b, unsigned es, bool u, bool round
     return (uint64_t)v & emask(es);
 }
 
+/* SQDMULH/SQRDMULH: the high half of 2 * a * b (rounded), saturated. */
+static uint64_t sqdmulh(int64_t a, int64_t b, unsigned es, bool round, bool *qc)
+{
+    int bits = 8 << es;
+    __int128 p = (__int128)a * b * 2;
+    if (round)
+        p += (__int128)1 << (bits - 1);
+    p >>= bits;
+    __int128 hi = (__int128)(emask(es) >> 1);
+    if (p > hi) { /* only MIN * MIN */
+        *qc = true;
+        p = hi;
+    }
+    return (uint64_t)p & emask(es);
+}
+
 /*
  * One element of a three-same integer operation (opcode bits 15:11, U). d is the old
  * destination element (accumulating forms). Returns false when not implemented.
@@ -251,6 +267,11 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
     case 0x13: *r = (a * b) & m; return !u && es != 3;                /* MUL */
     case 0x14: *r = (u ? (a > b ? a : b) : (uint64_t)(sa > sb ? sa : sb)) & m; return es != 3;
     case 0x15: *r = (u ? (a < b ? a : b) : (uint64_t)(sa < sb ? sa : sb)) & m; return es != 3;
+    case 0x16: /* SQDMULH/SQRDMULH */
+        if (es == 0 || es == 3)
+            return false;
+        *r = sqdmulh(sa, sb, es, u, qc);
+        return true;
     case 0x17: *r = (a + b) & m; return !u; /* ADDP */
     default: return false;
     }
@@ -299,7 +320,7 @@ static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
     bool pairwise = opc >= 0x14 && opc != 0x16;
     if (scalar) {
         /* Scalar forms: the D-sized ones, and the saturating ones of every size. */
-        bool sat = opc == 0x01 || opc == 0x05 || opc == 0x09 || opc == 0x0b;
+        bool sat = opc == 0x01 || opc == 0x05 || opc == 0x09 || opc == 0x0b || opc == 0x16;
         bool d_only =
             opc == 0x06 || opc == 0x07 || opc == 0x08 || opc == 0x0a || opc == 0x10 || opc == 0x11;
         if (!sat && !(d_only && size == 3))
@@ -1660,8 +1681,8 @@ static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
         fp_accrue(c, fl);
         return;
     }
-    if (scalar || size == 0 || size == 3)
-        undef(c); /* the scalar integer forms are the SQDMULH family: not implemented */
+    if (size == 0 || size == 3)
+        undef(c);
     if (size == 1) {
         idx = h << 2 | l << 1 | mbit;
     } else {
@@ -1682,9 +1703,22 @@ static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
         vset(c, rd, r, true);
         return;
     }
+    if ((opc == 12 || opc == 13) && !u) { /* SQDMULH, SQRDMULH (by element) */
+        unsigned n = scalar ? 1 : (q ? 16 : 8) >> size;
+        bool qc = false;
+        for (unsigned e = 0; e < n; e++)
+            eset(&r, size, e,
+                 sqdmulh(sx(eget(&a, size, e), size), sx(y, size), size, opc == 13, &qc));
+        vset(c, rd, r, !scalar && q);
+        if (qc)
+            c->fpsr |= A64_FPSR_QC;
+        return;
+    }
+    if (scalar)
+        undef(c);
     bool mul = opc == 8 && !u, mla = opc == 0 && u, mls = opc == 4 && u;
     if (!mul && !mla && !mls)
-        undef(c); /* SQDMULH, SQRDMULH, SQDMLAL, SQDMULL, SDOT: not implemented */
+        undef(c); /* SQDMLAL, SQDMLSL, SQDMULL, SDOT: not implemented */
     unsigned n = (q ? 16 : 8) >> size;
     for (unsigned e = 0; e < n; e++) {
         uint64_t p = eget(&a, size, e) * y, acc = eget(&d, size, e);

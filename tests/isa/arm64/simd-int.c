@@ -369,6 +369,14 @@ static void long_narrow_sat(void)
     OPQ("uqrshl b0, b2, b1");
     OPQ("urshl d0, d2, d1");
     OPQ("sqshl h0, h1, h4");
+    OPQ("sqdmulh v0.8h, v1.8h, v2.8h");
+    OPQ("sqrdmulh v0.4s, v1.4s, v2.4s");
+    OPQ("sqdmulh v0.8h, v1.8h, v1.8h");
+    OPQ("sqrdmulh h0, h1, h2");
+    OPQ("sqdmulh s0, s1, s1");
+    OPQ("sqdmulh v0.4s, v1.4s, v2.s[1]");
+    OPQ("sqrdmulh v0.4h, v1.4h, v1.h[4]");
+    OPQ("sqdmulh h0, h1, v1.h[7]");
 }
 
 static void by_element(void)
