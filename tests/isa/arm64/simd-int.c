@@ -377,6 +377,8 @@ static void long_narrow_sat(void)
     OPQ("sqdmulh v0.4s, v1.4s, v2.s[1]");
     OPQ("sqrdmulh v0.4h, v1.4h, v1.h[4]");
     OPQ("sqdmulh h0, h1, v1.h[7]");
+    OPQ("movi v3.8h, #0x80, lsl #8\n sqdmulh v0.8h, v3.8h, v3.8h");
+    OPQ("movi v3.4s, #0x80, lsl #24\n sqrdmulh v0.4s, v3.4s, v3.s[2]");
 }
 
 static void by_element(void)
