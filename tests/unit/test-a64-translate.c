@@ -5,7 +5,9 @@
  * cover whole instructions; hand-picked encodings must end their blocks where the
  * architecture says (branches, exception generation, system register writes, ISB) and fall
  * through elsewhere. Random words cover every encoding group, unallocated ones included:
- * those must become an exception, never a crash. The CPU and MMU are fakes below.
+ * those must become an exception, never a crash; SIMD&FP encodings are translated with
+ * CPACR_EL1.FPEN open and closed (then every one of them is a trap that ends the block).
+ * The CPU and MMU are fakes below.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,8 @@ H(atomic, 3);
 H(cas, 4);
 H(cas128, 6);
 H(ld128, 2);
+H(simd, 2);
+H(vldst, 3);
 const IrHelper a64_helper_crc32 = { "crc32", NULL, 3, IR_HELPER_PURE };
 const IrHelper a64_helper_rbit = { "rbit", NULL, 1, IR_HELPER_PURE };
 const IrHelper a64_helper_cls = { "cls", NULL, 2, IR_HELPER_PURE };
@@ -79,6 +83,70 @@ static const IrGlobalDef defs[A64_G_COUNT] = {
     G("excl_val", excl_val),
     G("excl_val2", excl_val2),
     G("tmp", tmp),
+    G("v0", v[0][0]),
+    G("v0.hi", v[0][1]),
+    G("v1", v[1][0]),
+    G("v1.hi", v[1][1]),
+    G("v2", v[2][0]),
+    G("v2.hi", v[2][1]),
+    G("v3", v[3][0]),
+    G("v3.hi", v[3][1]),
+    G("v4", v[4][0]),
+    G("v4.hi", v[4][1]),
+    G("v5", v[5][0]),
+    G("v5.hi", v[5][1]),
+    G("v6", v[6][0]),
+    G("v6.hi", v[6][1]),
+    G("v7", v[7][0]),
+    G("v7.hi", v[7][1]),
+    G("v8", v[8][0]),
+    G("v8.hi", v[8][1]),
+    G("v9", v[9][0]),
+    G("v9.hi", v[9][1]),
+    G("v10", v[10][0]),
+    G("v10.hi", v[10][1]),
+    G("v11", v[11][0]),
+    G("v11.hi", v[11][1]),
+    G("v12", v[12][0]),
+    G("v12.hi", v[12][1]),
+    G("v13", v[13][0]),
+    G("v13.hi", v[13][1]),
+    G("v14", v[14][0]),
+    G("v14.hi", v[14][1]),
+    G("v15", v[15][0]),
+    G("v15.hi", v[15][1]),
+    G("v16", v[16][0]),
+    G("v16.hi", v[16][1]),
+    G("v17", v[17][0]),
+    G("v17.hi", v[17][1]),
+    G("v18", v[18][0]),
+    G("v18.hi", v[18][1]),
+    G("v19", v[19][0]),
+    G("v19.hi", v[19][1]),
+    G("v20", v[20][0]),
+    G("v20.hi", v[20][1]),
+    G("v21", v[21][0]),
+    G("v21.hi", v[21][1]),
+    G("v22", v[22][0]),
+    G("v22.hi", v[22][1]),
+    G("v23", v[23][0]),
+    G("v23.hi", v[23][1]),
+    G("v24", v[24][0]),
+    G("v24.hi", v[24][1]),
+    G("v25", v[25][0]),
+    G("v25.hi", v[25][1]),
+    G("v26", v[26][0]),
+    G("v26.hi", v[26][1]),
+    G("v27", v[27][0]),
+    G("v27.hi", v[27][1]),
+    G("v28", v[28][0]),
+    G("v28.hi", v[28][1]),
+    G("v29", v[29][0]),
+    G("v29.hi", v[29][1]),
+    G("v30", v[30][0]),
+    G("v30.hi", v[30][1]),
+    G("v31", v[31][0]),
+    G("v31.hi", v[31][1]),
 };
 const IrGlobals a64_globals = { defs, A64_G_COUNT, A64_G_PC };
 
@@ -146,22 +214,30 @@ static void random_words(void)
         for (unsigned i = 0; i < 4; i++)
             g_page[i] = w;
         g_page[4] = 0xd65f03c0; /* ret: the block ends here at the latest */
-        translate(0, iter % 3 == 0 ? 0 : A64_MODE_EL1 | (iter % 5 == 0 ? A64_MODE_ALIGN : 0), w);
+        uint32_t mode = iter % 3 == 0 ? 0 : A64_MODE_EL1 | (iter % 5 == 0 ? A64_MODE_ALIGN : 0);
+        if (iter % 7 != 0)
+            mode |= A64_MODE_FP;
+        translate(0, mode, w);
     }
 }
 
 /* One instruction followed by NOPs: does the block stop after it? */
-static void ends_block(uint32_t w, bool want_end, const char *name)
+static void ends_block_mode(uint32_t w, bool want_end, const char *name, uint32_t mode)
 {
     g_page[0] = w;
     for (unsigned i = 1; i < 16; i++)
         g_page[i] = 0xd503201f; /* nop */
     g_page[16] = 0xd65f03c0;
-    unsigned n = translate(0, A64_MODE_EL1, w);
+    unsigned n = translate(0, mode, w);
     bool ended = n == 1;
     if (ended != want_end)
         fprintf(stderr, "%s (%08x): block of %u instructions\n", name, w, n);
     CHECK(ended == want_end);
+}
+
+static void ends_block(uint32_t w, bool want_end, const char *name)
+{
+    ends_block_mode(w, want_end, name, A64_MODE_EL1 | A64_MODE_FP);
 }
 
 static void block_ends(void)
@@ -184,7 +260,20 @@ static void block_ends(void)
     ends_block(0xd518c000, true, "msr vbar_el1, x0");
     ends_block(0xd50342df, true, "msr daifset, #2");
     ends_block(0xd508871f, true, "tlbi vmalle1");
-    ends_block(0x1e204020, true, "fmov s0, s1 (no FP yet: UNDEFINED)");
+    ends_block(0x1e204020, false, "fmov s0, s1");
+    ends_block(0x4e083c00, false, "umov x0, v0.d[0]");
+    ends_block(0x3dc00020, false, "ldr q0, [x1]");
+    ends_block(0xad7f0420, false, "ldp q0, q1, [x1, #-32]");
+    ends_block(0x9c000040, false, "ldr q0, literal");
+    ends_block(0x4cdf7020, false, "ld1 {v0.16b}, [x1], #16");
+    ends_block(0x4d40c020, false, "ld1r {v0.16b}, [x1]");
+    ends_block(0xd53b4400, false, "mrs x0, fpcr");
+    /* CPACR_EL1.FPEN closed: every SIMD&FP instruction traps (EC 0x07) and ends the block. */
+    ends_block_mode(0x1e204020, true, "fmov s0, s1 (FP trapped)", A64_MODE_EL1);
+    ends_block_mode(0x3dc00020, true, "ldr q0, [x1] (FP trapped)", A64_MODE_EL1);
+    ends_block_mode(0x4cdf7020, true, "ld1 (FP trapped)", 0);
+    ends_block_mode(0xd53b4400, true, "mrs x0, fpcr (FP trapped)", A64_MODE_EL1);
+    ends_block_mode(0x8b020020, false, "add x0, x1, x2 (FP trapped)", A64_MODE_EL1);
     ends_block(0x8b020020, false, "add x0, x1, x2");
     ends_block(0xab020020, false, "adds x0, x1, x2");
     ends_block(0xf9400020, false, "ldr x0, [x1]");

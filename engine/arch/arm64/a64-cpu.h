@@ -2,8 +2,8 @@
 /*
  * ARM64 (AArch64) CPU state: the base A64 integer ISA with LSE atomics, EL0 and EL1 (no EL2
  * or EL3: PSCI calls by HVC go to the board), VMSAv8-64 with the 4 KiB granule, the generic
- * timer. FP/AdvSIMD are not implemented yet: ID_AA64PFR0_EL1 says so and their encodings
- * are UNDEFINED.
+ * timer, FP and Advanced SIMD (the 32 128-bit V registers are IR globals, two 64-bit halves
+ * each; see a64-simd.c for what is implemented).
  *
  * Condition flags. The IR has no flags register, so NZCV live in four globals chosen so that
  * a flag-setting instruction costs one op per flag and every condition is one or two
@@ -35,12 +35,14 @@ enum {
     A64_MODE_EL1 = 1u << 0,   /* code runs at EL1 (else EL0) */
     A64_MODE_ALIGN = 1u << 1, /* SCTLR_EL1.A: every data access must be aligned */
     A64_MODE_IL = 1u << 2,    /* PSTATE.IL: the next instruction takes an Illegal state fault */
+    A64_MODE_FP = 1u << 3,    /* CPACR_EL1.FPEN lets the current EL use FP/AdvSIMD */
 };
 
 /* Exception classes (ESR_ELx.EC). */
 enum {
     A64_EC_UNKNOWN = 0x00,
     A64_EC_WFX = 0x01,
+    A64_EC_FP_ACCESS = 0x07,
     A64_EC_ILLEGAL_STATE = 0x0e,
     A64_EC_SVC = 0x15,
     A64_EC_HVC = 0x16,
@@ -74,6 +76,23 @@ enum { A64_VEC_SYNC = 0x000, A64_VEC_IRQ = 0x080, A64_VEC_FIQ = 0x100, A64_VEC_S
 #define A64_SCTLR_NTWE (1ull << 18)
 #define A64_SCTLR_WXN  (1ull << 19)
 #define A64_SCTLR_UCI  (1ull << 26)
+
+/* FPCR: AHP (26), DN (25), FZ (24), RMode (23:22); no FZ16 (no half-precision arithmetic)
+ * and no trapped exceptions (the enable bits 15, 12:8 are RAZ/WI, as on Cortex-A72). */
+#define A64_FPCR_AHP  (1u << 26)
+#define A64_FPCR_DN   (1u << 25)
+#define A64_FPCR_FZ   (1u << 24)
+#define A64_FPCR_MASK 0x07c00000ull
+/* FPSR: QC (27), IDC (7), IXC (4), UFC (3), OFC (2), DZC (1), IOC (0); NZCV (31:28) are for
+ * AArch32 and RAZ/WI here. */
+#define A64_FPSR_IOC  (1u << 0)
+#define A64_FPSR_DZC  (1u << 1)
+#define A64_FPSR_OFC  (1u << 2)
+#define A64_FPSR_UFC  (1u << 3)
+#define A64_FPSR_IXC  (1u << 4)
+#define A64_FPSR_IDC  (1u << 7)
+#define A64_FPSR_QC   (1u << 27)
+#define A64_FPSR_MASK 0x0800009full
 
 /* Generic timer: QEMU's 62.5 MHz (a 16 ns tick). */
 #define A64_CNTFRQ_HZ 62500000ull
@@ -116,7 +135,8 @@ struct A64Cpu {
     uint64_t nf, zf, cf, vf;
     uint64_t excl_addr; /* exclusive monitor: address, or -1 when open */
     uint64_t excl_val, excl_val2;
-    uint64_t tmp; /* second result of a 128-bit helper */
+    uint64_t tmp;      /* second result of a 128-bit helper */
+    uint64_t v[32][2]; /* V0..V31: [0] bits 63:0, [1] bits 127:64 */
 
     /* PSTATE (besides NZCV). */
     uint64_t el;       /* 0 or 1 */
@@ -126,7 +146,7 @@ struct A64Cpu {
 
     /* EL1 system registers. */
     uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr, tpidr_el1, tpidr_el0,
-        tpidrro_el0, cpacr, esr, far, elr, spsr, par, afsr0, afsr1, mdscr, cntkctl;
+        tpidrro_el0, cpacr, fpcr, fpsr, esr, far, elr, spsr, par, afsr0, afsr1, mdscr, cntkctl;
     uint64_t mpidr;
     uint64_t csselr, oslsr;
     uint64_t dbg[8]; /* DBGBVR0/1, DBGBCR0/1, DBGWVR0/1, DBGWCR0/1 (no debug events) */
@@ -172,6 +192,7 @@ uint64_t a64_eret(A64Cpu *cpu);
 /* Switch EL/SPSel, banking SP. */
 void a64_set_el_spsel(A64Cpu *cpu, unsigned el, unsigned spsel);
 uint32_t a64_exec_mode(A64Cpu *cpu);
+bool a64_fp_enabled(A64Cpu *cpu);
 void a64_cpu_reset(A64Cpu *cpu);
 uint64_t a64_counter(void);
 void a64_timer_update(A64Timer *t);

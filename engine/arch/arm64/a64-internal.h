@@ -17,8 +17,9 @@
 #define A64_G_EXCL_ADDR 37
 #define A64_G_EXCL_VAL  38
 #define A64_G_EXCL_VAL2 39
-#define A64_G_TMP       40 /* second result of a 128-bit helper */
-#define A64_G_COUNT     41
+#define A64_G_TMP       40                    /* second result of a 128-bit helper */
+#define A64_G_V(i, hi)  (41 + 2 * (i) + (hi)) /* V registers: low and high 64 bits */
+#define A64_G_COUNT     105
 
 extern const IrGlobals a64_globals;
 
@@ -54,6 +55,9 @@ extern const IrHelper a64_helper_ld128; /* (addr, desc) -> lo; hi in tmp */
 extern const IrHelper a64_helper_crc32; /* (acc, value, size | castagnoli << 8) */
 extern const IrHelper a64_helper_rbit;  /* (x) -> bit reverse of 64 bits */
 extern const IrHelper a64_helper_cls;   /* (x, is64) */
+/* a64-simd.c */
+extern const IrHelper a64_helper_simd;  /* (insn, pc): FP/AdvSIMD data processing */
+extern const IrHelper a64_helper_vldst; /* (insn, base, mmu_idx): LDn/STn structures */
 
 unsigned a64_code_mmu_idx(uint32_t mode);
 unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,

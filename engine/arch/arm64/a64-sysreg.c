@@ -4,9 +4,9 @@
  * EL0/EL1 system registers, ID registers and the generic timer (D11).
  *
  * The ID registers describe a Cortex-A72-like ARMv8.0 CPU with exactly what the frontend
- * implements: AArch64 only at EL0/EL1, no EL2/EL3, no FP/AdvSIMD yet (PFR0.FP/AdvSIMD =
- * 0xF), LSE atomics and CRC32 (ISAR0), 4 KiB granule only, 16-bit ASIDs, 44-bit PA, no
- * PMU, GICv3 system registers when the board has a GIC.
+ * implements: AArch64 only at EL0/EL1, no EL2/EL3, FP and AdvSIMD without half precision
+ * arithmetic (PFR0.FP/AdvSIMD = 0), LSE atomics and CRC32 (ISAR0: no AES/SHA/PMULL), 4 KiB granule
+ * only, 16-bit ASIDs, 44-bit PA, no PMU, GICv3 system registers when the board has a GIC.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +22,7 @@
 /* clang-format off */
 #define MIDR_A72        0x410fd083ull /* Cortex-A72 r0p3 */
 #define ID_PFR0_GIC     (1ull << 24)
-#define ID_PFR0         (0x11ull | (0xfull << 16) | (0xfull << 20)) /* EL0/EL1 AArch64, no FP/SIMD */
+#define ID_PFR0         0x11ull /* EL0/EL1 AArch64; FP, AdvSIMD (fields 0: no FP16) */
 #define ID_ISAR0        ((1ull << 16) | (2ull << 20)) /* CRC32, LSE atomics */
 #define ID_MMFR0        (4ull | (2ull << 4) | (0xfull << 24)) /* 44-bit PA, 16-bit ASID, no 64K */
 #define ID_DFR0         (6ull | (1ull << 12) | (1ull << 20)) /* v8 debug, 2 BRPs, 2 WRPs */
@@ -66,6 +66,13 @@ uint64_t a64_pstate(A64Cpu *cpu)
            (cpu->el ? cpu->spsel : 0);
 }
 
+/* CPACR_EL1.FPEN: 0b01 traps EL0 only, 0b11 traps nothing, 0bx0 traps EL0 and EL1. */
+bool a64_fp_enabled(A64Cpu *cpu)
+{
+    unsigned fpen = (cpu->cpacr >> 20) & 3;
+    return fpen == 3 || (fpen == 1 && cpu->el == 1);
+}
+
 uint32_t a64_exec_mode(A64Cpu *cpu)
 {
     uint32_t m = cpu->el ? A64_MODE_EL1 : 0;
@@ -73,6 +80,8 @@ uint32_t a64_exec_mode(A64Cpu *cpu)
         m |= A64_MODE_ALIGN;
     if (cpu->il)
         m |= A64_MODE_IL;
+    if (a64_fp_enabled(cpu))
+        m |= A64_MODE_FP;
     return m;
 }
 
@@ -212,8 +221,10 @@ static int el0_access(A64Cpu *cpu, unsigned enc, bool write)
 {
     uint64_t k = cpu->cntkctl;
     switch (enc) {
-    case SR(3, 3, 4, 2, 0):                                              /* NZCV */
-    case SR(3, 3, 13, 0, 2): return 0;                                   /* TPIDR_EL0 */
+    case SR(3, 3, 4, 2, 0):            /* NZCV */
+    case SR(3, 3, 4, 4, 0):            /* FPCR (CPACR_EL1.FPEN is checked by the translator) */
+    case SR(3, 3, 4, 4, 1):            /* FPSR */
+    case SR(3, 3, 13, 0, 2): return 0; /* TPIDR_EL0 */
     case SR(3, 3, 13, 0, 3): return write ? 1 : 0;                       /* TPIDRRO_EL0 */
     case SR(3, 3, 4, 2, 1): return (cpu->sctlr & A64_SCTLR_UMA) ? 0 : 2; /* DAIF */
     case SR(3, 3, 0, 0, 1): return write ? 1 : (cpu->sctlr & A64_SCTLR_UCT) ? 0 : 2; /* CTR */
@@ -257,6 +268,8 @@ bool a64_sysreg_read(A64Cpu *cpu, unsigned enc, uint64_t *val)
     switch (enc) {
     case SR(3, 3, 4, 2, 0): v = a64_nzcv(cpu); break;
     case SR(3, 3, 4, 2, 1): v = cpu->daif; break;
+    case SR(3, 3, 4, 4, 0): v = cpu->fpcr; break;
+    case SR(3, 3, 4, 4, 1): v = cpu->fpsr; break;
     case SR(3, 0, 4, 2, 2): v = cpu->el << 2; break; /* CurrentEL */
     case SR(3, 0, 4, 2, 0): v = cpu->spsel; break;   /* SPSel */
     case SR(3, 0, 4, 1, 0):                          /* SP_EL0 */
@@ -350,6 +363,8 @@ bool a64_sysreg_write(A64Cpu *cpu, unsigned enc, uint64_t v)
     switch (enc) {
     case SR(3, 3, 4, 2, 0): a64_set_nzcv(cpu, v); break;
     case SR(3, 3, 4, 2, 1): cpu->daif = v & 0x3c0; break;
+    case SR(3, 3, 4, 4, 0): cpu->fpcr = v & A64_FPCR_MASK; break;
+    case SR(3, 3, 4, 4, 1): cpu->fpsr = v & A64_FPSR_MASK; break;
     case SR(3, 0, 4, 2, 0): a64_set_el_spsel(cpu, (unsigned)cpu->el, v & 1); break;
     case SR(3, 0, 4, 1, 0):
         if (cpu->spsel == 0)

@@ -2,8 +2,9 @@
 /*
  * A64 frontend: guest instructions -> IR, one block at a time (Arm ARM DDI 0487, section C4
  * "A64 Instruction Set Encoding"; the groups below follow its top-level table).
- * Base integer ISA of ARMv8.0 plus LSE atomics (ARMv8.1) and CRC32. FP/AdvSIMD, SVE, MTE,
- * pointer authentication and the later optional extensions are UNDEFINED.
+ * Base integer ISA of ARMv8.0 plus LSE atomics (ARMv8.1) and CRC32, FP and Advanced SIMD
+ * (loads and stores here, data processing in a64-simd.c). SVE, MTE, pointer
+ * authentication and the later optional extensions are UNDEFINED.
  */
 #include <stddef.h>
 #include <string.h>
@@ -21,6 +22,7 @@ typedef struct Ctx {
     uint32_t insn;
     unsigned el;
     bool align; /* SCTLR_EL1.A */
+    bool fp;    /* CPACR_EL1.FPEN lets this EL use FP/AdvSIMD */
     bool end;
 } Ctx;
 
@@ -114,6 +116,18 @@ static bool undef(Ctx *c)
 {
     exception(c, A64_EC_UNKNOWN, 0, c->pc);
     return true;
+}
+
+/* FP/AdvSIMD access trapped by CPACR_EL1.FPEN (EC 0x07; CV = 1, COND = 0b1110 from AArch64). */
+static bool fp_trap(Ctx *c)
+{
+    exception(c, A64_EC_FP_ACCESS, (1u << 24) | (0xeu << 20), c->pc);
+    return true;
+}
+
+static IrVal vreg(Ctx *c, unsigned r, unsigned hi)
+{
+    return G(c, A64_G_V(r, hi));
 }
 
 static void exit_next(Ctx *c, IrExitCode code)
@@ -539,6 +553,10 @@ static bool tr_system(Ctx *c, uint32_t i)
         return true;
     }
     /* MRS / MSR (register) */
+    if ((enc == ((3u << 14) | (3u << 11) | (4u << 7) | (4u << 3)) ||
+         enc == ((3u << 14) | (3u << 11) | (4u << 7) | (4u << 3) | 1u)) &&
+        !c->fp)
+        return fp_trap(c); /* FPCR, FPSR */
     if (l) {
         IrVal v = ir_call2(f, &a64_helper_mrs, true, K(c, enc | ((uint64_t)rt << 16)), K(c, i));
         set_x(c, rt, v);
@@ -722,6 +740,197 @@ static bool ls_kind(unsigned size, unsigned opc, bool *is_load, bool *sign, bool
     }
 }
 
+/* ---- SIMD&FP loads and stores ---- */
+
+/* Load 2^log2 bytes (log2 0..4) into Vt, zeroing the rest of the register. */
+static void v_load(Ctx *c, unsigned rt, IrVal addr, int32_t off, unsigned log2)
+{
+    IrFunc *f = c->f;
+    if (log2 == 4) {
+        uint16_t fl = mflags(c, 3, false, false, false);
+        IrVal lo = ir_load(f, IR_I64, fl, addr, off);
+        IrVal hi = ir_load(f, IR_I64, fl, addr, off + 8);
+        ir_mov(f, vreg(c, rt, 0), lo);
+        ir_mov(f, vreg(c, rt, 1), hi);
+        return;
+    }
+    IrVal v = ir_load(f, IR_I64, mflags(c, log2, false, false, false), addr, off);
+    ir_mov(f, vreg(c, rt, 0), v);
+    ir_mov(f, vreg(c, rt, 1), K(c, 0));
+}
+
+static void v_store(Ctx *c, unsigned rt, IrVal addr, int32_t off, unsigned log2)
+{
+    IrFunc *f = c->f;
+    if (log2 == 4) {
+        uint16_t fl = mflags(c, 3, false, false, false);
+        ir_store(f, fl, addr, off, vreg(c, rt, 0));
+        ir_store(f, fl, addr, off + 8, vreg(c, rt, 1));
+        return;
+    }
+    ir_store(f, mflags(c, log2, false, false, false), addr, off, vreg(c, rt, 0));
+}
+
+/* LDR/STR/LDUR/STUR (SIMD&FP): B, H, S, D, Q. */
+static bool tr_vldst_reg(Ctx *c, uint32_t i)
+{
+    IrFunc *f = c->f;
+    unsigned size = BITS(i, 31, 30), opc = BITS(i, 23, 22);
+    unsigned rn = BITS(i, 9, 5), rt = BITS(i, 4, 0);
+    unsigned log2 = size | ((opc & 2) ? 4 : 0);
+    bool load = opc & 1;
+    if (log2 > 4)
+        return undef(c);
+    int32_t imm9 = (int32_t)sext(BITS(i, 20, 12), 9);
+    IrVal addr;
+    int32_t off = 0;
+    int wb = 0; /* 1: post-index, 2: pre-index */
+    if (BIT(i, 24)) {
+        addr = rsp(c, rn);
+        off = (int32_t)(BITS(i, 21, 10) << log2);
+    } else if (BIT(i, 21)) {
+        unsigned option = BITS(i, 15, 13);
+        if (BITS(i, 11, 10) != 2 || !(option & 2))
+            return undef(c);
+        addr = ir_add(f, IR_I64, rsp(c, rn),
+                      ext_reg(c, BITS(i, 20, 16), option, BIT(i, 12) ? log2 : 0));
+    } else {
+        switch (BITS(i, 11, 10)) {
+        case 0:
+            addr = rsp(c, rn);
+            off = imm9;
+            break;
+        case 2: return undef(c); /* no unprivileged SIMD&FP form */
+        default:
+            wb = BITS(i, 11, 10) == 1 ? 1 : 2;
+            addr = IR_NONE;
+            break;
+        }
+    }
+    if (!c->fp)
+        return fp_trap(c);
+    IrVal wbv = IR_NONE;
+    if (wb) {
+        IrVal base = base_copy(c, rn);
+        wbv = ir_add(f, IR_I64, base, K(c, (uint64_t)(int64_t)imm9));
+        addr = wb == 2 ? wbv : base;
+    }
+    if (load)
+        v_load(c, rt, addr, off, log2);
+    else
+        v_store(c, rt, addr, off, log2);
+    if (wb)
+        set_xsp(c, rn, wbv);
+    return true;
+}
+
+/* LDP/STP/LDNP/STNP (SIMD&FP): S, D, Q. */
+static bool tr_vldst_pair(Ctx *c, uint32_t i)
+{
+    IrFunc *f = c->f;
+    unsigned opc = BITS(i, 31, 30), type = BITS(i, 24, 23), l = BIT(i, 22);
+    unsigned rt2 = BITS(i, 14, 10), rn = BITS(i, 9, 5), rt = BITS(i, 4, 0);
+    if (opc == 3)
+        return undef(c);
+    if (!c->fp)
+        return fp_trap(c);
+    unsigned log2 = opc + 2;
+    int64_t off = (int64_t)((uint64_t)sext(BITS(i, 21, 15), 7) << log2);
+    IrVal base = base_copy(c, rn);
+    IrVal addr = type == 1 ? base : ir_add(f, IR_I64, base, K(c, (uint64_t)off));
+    int32_t sz = (int32_t)(1u << log2);
+    if (l) {
+        /* Both loads before any register is written (a fault leaves them unchanged). */
+        IrVal v[4];
+        unsigned n = log2 == 4 ? 4 : 2;
+        uint16_t fl = mflags(c, log2 == 4 ? 3 : log2, false, false, false);
+        for (unsigned k = 0; k < n; k++)
+            v[k] = ir_load(f, IR_I64, fl, addr, (int32_t)(k * (log2 == 4 ? 8 : (unsigned)sz)));
+        if (log2 == 4) {
+            ir_mov(f, vreg(c, rt, 0), v[0]);
+            ir_mov(f, vreg(c, rt, 1), v[1]);
+            ir_mov(f, vreg(c, rt2, 0), v[2]);
+            ir_mov(f, vreg(c, rt2, 1), v[3]);
+        } else {
+            ir_mov(f, vreg(c, rt, 0), v[0]);
+            ir_mov(f, vreg(c, rt, 1), K(c, 0));
+            ir_mov(f, vreg(c, rt2, 0), v[1]);
+            ir_mov(f, vreg(c, rt2, 1), K(c, 0));
+        }
+    } else {
+        v_store(c, rt, addr, 0, log2);
+        v_store(c, rt2, addr, sz, log2);
+    }
+    if (type == 1 || type == 3)
+        set_xsp(c, rn, type == 1 ? ir_add(f, IR_I64, base, K(c, (uint64_t)off)) : addr);
+    return true;
+}
+
+/* LD1-LD4/ST1-ST4 (multiple and single structures), LD1R-LD4R, with post-index: the
+ * element accesses run in a64_helper_vldst; the base register is written back here. */
+static bool tr_vldst_struct(Ctx *c, uint32_t i)
+{
+    IrFunc *f = c->f;
+    unsigned q = BIT(i, 30), l = BIT(i, 22), rm = BITS(i, 20, 16), opcode = BITS(i, 15, 12);
+    unsigned size = BITS(i, 11, 10), rn = BITS(i, 9, 5);
+    bool post = BIT(i, 23), single = BIT(i, 24);
+    unsigned total; /* bytes transferred */
+    if (BIT(i, 31) || BITS(i, 29, 25) != 0x06)
+        return undef(c);
+    if (!post && rm != 0)
+        return undef(c);
+    if (!single) {
+        unsigned rpt, selem;
+        if (BIT(i, 21))
+            return undef(c);
+        switch (opcode) {
+        case 0: rpt = 1, selem = 4; break;
+        case 2: rpt = 4, selem = 1; break;
+        case 4: rpt = 1, selem = 3; break;
+        case 6: rpt = 3, selem = 1; break;
+        case 7: rpt = 1, selem = 1; break;
+        case 8: rpt = 1, selem = 2; break;
+        case 10: rpt = 2, selem = 1; break;
+        default: return undef(c);
+        }
+        if (size == 3 && !q && selem > 1)
+            return undef(c);
+        total = rpt * selem * (q ? 16 : 8);
+    } else {
+        unsigned op3 = opcode >> 1;
+        unsigned selem = ((op3 & 1) << 1 | BIT(i, 21)) + 1, scale = op3 >> 1;
+        unsigned s = BIT(i, 12);
+        switch (scale) {
+        case 0: break;
+        case 1:
+            if (size & 1)
+                return undef(c);
+            break;
+        case 2:
+            if (size >= 2 || (size == 1 && s))
+                return undef(c);
+            if (size == 1)
+                scale = 3;
+            break;
+        default: /* LDnR */
+            if (!l || s)
+                return undef(c);
+            scale = size;
+            break;
+        }
+        total = selem << scale;
+    }
+    if (!c->fp)
+        return fp_trap(c);
+    IrVal base = base_copy(c, rn);
+    ir_call3(f, &a64_helper_vldst, false, K(c, i), base, K(c, mmu_idx(c)));
+    if (post) {
+        IrVal inc = rm == 31 ? K(c, total) : rx(c, rm);
+        set_xsp(c, rn, ir_add(f, IR_I64, base, inc));
+    }
+    return true;
+}
+
 static bool tr_atomic(Ctx *c, uint32_t i);
 
 static bool tr_ldst_reg(Ctx *c, uint32_t i)
@@ -731,7 +940,7 @@ static bool tr_ldst_reg(Ctx *c, uint32_t i)
     unsigned rn = BITS(i, 9, 5), rt = BITS(i, 4, 0);
     bool is_load, sign, to64, prfm;
     if (BIT(i, 26))
-        return undef(c); /* SIMD&FP registers: not implemented yet */
+        return tr_vldst_reg(c, i);
     if (!BIT(i, 24) && BIT(i, 21)) {
         if (BITS(i, 11, 10) == 0)
             return tr_atomic(c, i);
@@ -812,7 +1021,7 @@ static bool tr_ldst_pair(Ctx *c, uint32_t i)
     unsigned opc = BITS(i, 31, 30), type = BITS(i, 24, 23), l = BIT(i, 22);
     unsigned rt2 = BITS(i, 14, 10), rn = BITS(i, 9, 5), rt = BITS(i, 4, 0);
     if (BIT(i, 26))
-        return undef(c);
+        return tr_vldst_pair(c, i);
     if (opc == 3 || (opc == 1 && (!l || type == 0)))
         return undef(c); /* opc 01 store is STGP (MTE); LDNP has no signed form */
     unsigned log2 = opc == 2 ? 3 : 2;
@@ -845,9 +1054,15 @@ static bool tr_ldst_pair(Ctx *c, uint32_t i)
 static bool tr_ld_literal(Ctx *c, uint32_t i)
 {
     unsigned opc = BITS(i, 31, 30), rt = BITS(i, 4, 0);
-    if (BIT(i, 26))
-        return undef(c);
     uint64_t addr = c->pc + (uint64_t)(sext(BITS(i, 23, 5), 19) * 4);
+    if (BIT(i, 26)) { /* LDR (literal, SIMD&FP): S, D, Q */
+        if (opc == 3)
+            return undef(c);
+        if (!c->fp)
+            return fp_trap(c);
+        v_load(c, rt, K(c, addr), 0, opc + 2);
+        return true;
+    }
     switch (opc) {
     case 0: do_load(c, rt, K(c, addr), 0, 2, false, false, 0, false); return true;
     case 1: do_load(c, rt, K(c, addr), 0, 3, false, true, 0, false); return true;
@@ -1032,6 +1247,8 @@ static bool tr_ldst(Ctx *c, uint32_t i)
 {
     switch (BITS(i, 29, 27)) {
     case 1: /* 0b001: exclusive/ordered/CAS (bits 29:24 = 001000) */
+        if (BIT(i, 26))
+            return tr_vldst_struct(c, i);
         if (BITS(i, 25, 24) != 0)
             return undef(c);
         return tr_ldst_excl(c, i);
@@ -1343,7 +1560,13 @@ static bool tr_insn(Ctx *c, uint32_t i)
         return tr_ldst(c, i);
     if ((op0 & 0x7) == 0x5)
         return tr_dp_reg(c, i);
-    return undef(c); /* UDF, SVE, FP/AdvSIMD (0x7, 0xf) and unallocated space */
+    if ((op0 & 0x7) == 0x7) { /* scalar FP and Advanced SIMD data processing */
+        if (!c->fp)
+            return fp_trap(c);
+        ir_call2(c->f, &a64_helper_simd, false, K(c, i), K(c, c->pc));
+        return true;
+    }
+    return undef(c); /* UDF, SVE and unallocated space */
 }
 
 unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,
@@ -1353,6 +1576,7 @@ unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsig
     Ctx c = { .cpu = cpu, .f = f };
     c.el = (mode & A64_MODE_EL1) ? 1 : 0;
     c.align = (mode & A64_MODE_ALIGN) != 0;
+    c.fp = (mode & A64_MODE_FP) != 0;
     const uint64_t page_end = (vpc | (GUEST_PAGE_SIZE - 1)) + 1;
     if (vpc & 3) {
         /* A branch left the pc misaligned: PC alignment fault when it executes. */

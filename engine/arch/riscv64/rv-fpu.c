@@ -4,11 +4,9 @@
  *
  * Two implementations of the rounding operations:
  *
- *  - An exact software one (the "soft path"): operands are unpacked to sign, exponent and
- *    integer significand, the exact result (or, for div/sqrt, a quotient/root with at least
- *    ten extra bits plus a sticky remainder flag) is formed in 128-bit integers and rounded
- *    once by fp_round_pack(), which handles all five rounding modes, subnormals, overflow
- *    and RISC-V's after-rounding tininess. Conversions, RMM and non-x86 hosts always use it.
+ *  - An exact software one (the "soft path", core/softfp.c, shared with arm64): operands
+ *    are unpacked, the exact result is rounded once, with RISC-V's after-rounding
+ *    tininess and canonical NaNs. Conversions, RMM and non-x86 hosts always use it.
  *
  *  - On x86-64, add/sub/mul/div/sqrt/fma in RNE/RTZ/RDN/RUP run as one SSE/FMA3 instruction
  *    (FMA3 only if the CPU has it, else the soft path) inside an asm block that loads its own
@@ -30,477 +28,20 @@
 #include <string.h>
 
 #include "arch/riscv64/rv-cpu.h"
+#include "core/softfp.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(RV_FPU_NO_HOST)
 #define RV_FPU_HOST 1
 #endif
 
-typedef unsigned __int128 u128;
-
-/* ------------------------------------------------------------------------------------ */
-/* Formats and unpacking                                                                 */
-
-typedef struct FpFmt {
-    int p;            /* significand bits including the hidden bit */
-    int bias;         /* exponent bias (= emax) */
-    int emin;         /* 1 - bias */
-    uint64_t expmask; /* exponent field, all ones, unshifted */
-    uint64_t sign;    /* sign bit */
-    uint64_t max;     /* largest finite magnitude */
-    uint64_t inf;     /* +infinity */
-    uint64_t qnan;    /* canonical NaN */
-} FpFmt;
-
-static const FpFmt fmt_s = {
-    .p = 24,
-    .bias = 127,
-    .emin = -126,
-    .expmask = 0xff,
-    .sign = 0x80000000u,
-    .max = 0x7f7fffffu,
-    .inf = 0x7f800000u,
-    .qnan = 0x7fc00000u,
-};
-static const FpFmt fmt_d = {
-    .p = 53,
-    .bias = 1023,
-    .emin = -1022,
-    .expmask = 0x7ff,
-    .sign = 0x8000000000000000ull,
-    .max = 0x7fefffffffffffffull,
-    .inf = 0x7ff0000000000000ull,
-    .qnan = 0x7ff8000000000000ull,
-};
-
-enum { FC_ZERO, FC_FINITE, FC_INF, FC_QNAN, FC_SNAN };
-
-/* A finite nonzero value is (-1)^sign * m * 2^e. */
-typedef struct FpVal {
-    int cls;
-    int sign;
-    int e;
-    uint64_t m;
-} FpVal;
-
-static inline FpVal fp_unpack(const FpFmt *f, uint64_t x)
-{
-    int mb = f->p - 1;
-    uint64_t frac = x & ((1ull << mb) - 1);
-    uint64_t ef = (x >> mb) & f->expmask;
-    FpVal v = { FC_FINITE, (x & f->sign) != 0, 0, 0 };
-
-    if (ef == f->expmask) {
-        if (frac == 0)
-            v.cls = FC_INF;
-        else
-            v.cls = (frac >> (mb - 1)) & 1 ? FC_QNAN : FC_SNAN;
-    } else if (ef == 0) {
-        if (frac == 0) {
-            v.cls = FC_ZERO;
-        } else {
-            v.m = frac;
-            v.e = f->emin - mb;
-        }
-    } else {
-        v.m = frac | (1ull << mb);
-        v.e = (int)ef - f->bias - mb;
-    }
-    return v;
-}
-
-static inline bool fp_is_nan(const FpFmt *f, uint64_t x)
-{
-    return (x & ~f->sign) > f->inf;
-}
-
-static inline bool fp_is_snan(const FpFmt *f, uint64_t x)
-{
-    return fp_is_nan(f, x) && !(x & (1ull << (f->p - 2)));
-}
-
-static inline int clz128(u128 x)
-{
-    uint64_t hi = (uint64_t)(x >> 64);
-    return hi ? __builtin_clzll(hi) : 64 + __builtin_clzll((uint64_t)x);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* Rounding                                                                              */
-
-/* Whether to add one ulp to the truncated magnitude. gt/eq: the discarded part is more
- * than / exactly half an ulp; nz: it is nonzero. */
-static inline bool round_up(int rm, int sign, bool odd, bool gt, bool eq, bool nz)
-{
-    switch (rm) {
-    case RV_RM_RNE: return gt || (eq && odd);
-    case RV_RM_RMM: return gt || eq;
-    case RV_RM_RDN: return nz && sign;
-    case RV_RM_RUP: return nz && !sign;
-    default: /* RTZ */ return false;
-    }
-}
-
-/*
- * Round (-1)^sign * (m + frac) * 2^e to format f, where frac is 0 if !st and strictly
- * between 0 and 1 if st. When st is set, m must have at least one bit below the final
- * rounding position (every caller passes >= 64 significant bits). m == 0 (and !st) gives a
- * zero of the given sign. Accumulates NX/UF/OF into *fl.
- */
-static uint64_t fp_round_pack(const FpFmt *f, int sign, int e, u128 m, bool st, int rm,
-                              unsigned *fl)
-{
-    uint64_t sbit = sign ? f->sign : 0;
-    if (m == 0)
-        return sbit;
-
-    /* Normalise so that the leading one is bit 125. */
-    int n = 128 - clz128(m);
-    if (n < 126) {
-        m <<= 126 - n;
-        e -= 126 - n;
-    } else if (n > 126) {
-        int sh = n - 126;
-        st |= (m & (((u128)1 << sh) - 1)) != 0;
-        m >>= sh;
-        e += sh;
-    }
-    int E = e + 125; /* value in [2^E, 2^(E+1)) */
-    int ebase = E >= f->emin ? E : f->emin;
-    int d = ebase - (f->p - 1) - e; /* bits to discard: >= 126 - p */
-
-    uint64_t q;
-    bool gt, eq, nz;
-    if (d >= 127) { /* everything is below half an ulp */
-        q = 0;
-        gt = eq = false;
-        nz = true;
-    } else {
-        u128 half = (u128)1 << (d - 1);
-        u128 rem = m & ((half << 1) - 1);
-        q = (uint64_t)(m >> d);
-        gt = rem > half || (rem == half && st);
-        eq = rem == half && !st;
-        nz = rem != 0 || st;
-    }
-
-    if (nz) {
-        *fl |= RV_FFLAG_NX;
-        if (E < f->emin) {
-            /* Tiny after rounding: rounded to p bits with an unbounded exponent, the result
-             * is still below 2^emin. Only E == emin - 1 can round up to 2^emin. */
-            bool tiny = true;
-            if (E == f->emin - 1) {
-                int d2 = d - 1;
-                u128 h2 = (u128)1 << (d2 - 1);
-                u128 r2 = m & ((h2 << 1) - 1);
-                uint64_t q2 = (uint64_t)(m >> d2);
-                bool g2 = r2 > h2 || (r2 == h2 && st);
-                bool e2 = r2 == h2 && !st, n2 = r2 != 0 || st;
-                if (q2 + round_up(rm, sign, q2 & 1, g2, e2, n2) == 1ull << f->p)
-                    tiny = false;
-            }
-            if (tiny)
-                *fl |= RV_FFLAG_UF;
-        }
-    }
-    q += round_up(rm, sign, q & 1, gt, eq, nz);
-
-    if (E <= f->bias) {
-        /* The hidden bit of q adds one to the exponent field; a carry out of the
-         * significand (or from the largest subnormal into the normals) propagates. */
-        uint64_t bits = ((uint64_t)(ebase + f->bias - 1) << (f->p - 1)) + q;
-        if ((bits >> (f->p - 1)) < f->expmask)
-            return bits | sbit;
-    }
-    *fl |= RV_FFLAG_OF | RV_FFLAG_NX;
-    bool to_inf = rm == RV_RM_RNE || rm == RV_RM_RMM || (rm == RV_RM_RUP && !sign) ||
-                  (rm == RV_RM_RDN && sign);
-    return (to_inf ? f->inf : f->max) | sbit;
-}
-
-/* Exact sum of two nonzero values (ma, mb < 2^107), rounded once. */
-static uint64_t fp_add_finite(const FpFmt *f, int sa, int ea, u128 ma, int sb, int eb, u128 mb,
-                              int rm, unsigned *fl)
-{
-    /* Leading ones at bit 124: leaves room for a carry and a 2-bit alignment shift. */
-    int na = 125 - (128 - clz128(ma)), nb = 125 - (128 - clz128(mb));
-    ma <<= na;
-    ea -= na;
-    mb <<= nb;
-    eb -= nb;
-    if (eb > ea || (eb == ea && mb > ma)) { /* make a the larger magnitude */
-        int ts = sa, te = ea;
-        u128 tm = ma;
-        sa = sb, ea = eb, ma = mb;
-        sb = ts, eb = te, mb = tm;
-    }
-    int diff = ea - eb;
-    u128 M;
-    bool st = false;
-    if (diff <= 2) { /* exact: possible massive cancellation */
-        ma <<= diff;
-        ea = eb;
-        M = sa == sb ? ma + mb : ma - mb;
-        if (M == 0)
-            return rm == RV_RM_RDN ? f->sign : 0;
-    } else { /* b only shifts into the low bits; M keeps >= 123 significant bits */
-        u128 small;
-        if (diff >= 128) {
-            small = 0;
-            st = true;
-        } else {
-            small = mb >> diff;
-            st = (mb & (((u128)1 << diff) - 1)) != 0;
-        }
-        /* a - (small + frac) = (a - small - 1) + (1 - frac) */
-        M = sa == sb ? ma + small : ma - small - (st ? 1 : 0);
-    }
-    return fp_round_pack(f, sa, ea, M, st, rm, fl);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* Software operations (operands and results are raw, unboxed bit patterns)              */
-
-static inline bool nan_operands(const FpVal *x, const FpVal *y, unsigned *fl)
-{
-    if (x->cls == FC_SNAN || y->cls == FC_SNAN)
-        *fl |= RV_FFLAG_NV;
-    return x->cls >= FC_QNAN || y->cls >= FC_QNAN;
-}
-
-static uint64_t sf_add(const FpFmt *f, uint64_t a, uint64_t b, int rm, unsigned *fl)
-{
-    FpVal x = fp_unpack(f, a), y = fp_unpack(f, b);
-    if (nan_operands(&x, &y, fl))
-        return f->qnan;
-    if (x.cls == FC_INF) {
-        if (y.cls == FC_INF && x.sign != y.sign) {
-            *fl |= RV_FFLAG_NV;
-            return f->qnan;
-        }
-        return a;
-    }
-    if (y.cls == FC_INF)
-        return b;
-    if (y.cls == FC_ZERO) {
-        if (x.cls == FC_ZERO && x.sign != y.sign)
-            return rm == RV_RM_RDN ? f->sign : 0;
-        return a;
-    }
-    if (x.cls == FC_ZERO)
-        return b;
-    return fp_add_finite(f, x.sign, x.e, x.m, y.sign, y.e, y.m, rm, fl);
-}
-
-static uint64_t sf_mul(const FpFmt *f, uint64_t a, uint64_t b, int rm, unsigned *fl)
-{
-    FpVal x = fp_unpack(f, a), y = fp_unpack(f, b);
-    int sign = x.sign ^ y.sign;
-    if (nan_operands(&x, &y, fl))
-        return f->qnan;
-    if ((x.cls == FC_INF && y.cls == FC_ZERO) || (x.cls == FC_ZERO && y.cls == FC_INF)) {
-        *fl |= RV_FFLAG_NV;
-        return f->qnan;
-    }
-    if (x.cls == FC_INF || y.cls == FC_INF)
-        return f->inf | (sign ? f->sign : 0);
-    if (x.cls == FC_ZERO || y.cls == FC_ZERO)
-        return sign ? f->sign : 0;
-    return fp_round_pack(f, sign, x.e + y.e, (u128)x.m * y.m, false, rm, fl);
-}
-
-static uint64_t sf_div(const FpFmt *f, uint64_t a, uint64_t b, int rm, unsigned *fl)
-{
-    FpVal x = fp_unpack(f, a), y = fp_unpack(f, b);
-    int sign = x.sign ^ y.sign;
-    uint64_t sbit = sign ? f->sign : 0;
-    if (nan_operands(&x, &y, fl))
-        return f->qnan;
-    if ((x.cls == FC_INF && y.cls == FC_INF) || (x.cls == FC_ZERO && y.cls == FC_ZERO)) {
-        *fl |= RV_FFLAG_NV;
-        return f->qnan;
-    }
-    if (x.cls == FC_INF)
-        return f->inf | sbit;
-    if (y.cls == FC_INF || x.cls == FC_ZERO)
-        return sbit;
-    if (y.cls == FC_ZERO) {
-        *fl |= RV_FFLAG_DZ;
-        return f->inf | sbit;
-    }
-    int sa = __builtin_clzll(x.m), sb = __builtin_clzll(y.m);
-    uint64_t mb = y.m << sb;
-    u128 n = (u128)(x.m << sa) << 64;
-    u128 q = n / mb; /* in (2^63, 2^65): at least 11 bits beyond double precision */
-    bool st = n % mb != 0;
-    return fp_round_pack(f, sign, (x.e - sa) - 64 - (y.e - sb), q, st, rm, fl);
-}
-
-/* floor(sqrt(n)) and the remainder n - root^2, for n in [2^124, 2^126). */
-static uint64_t isqrt128(u128 n, u128 *rem)
-{
-#ifdef RV_FPU_HOST
-    /* A double-precision estimate (relative error ~2^-52) and one Newton step land within
-     * one of the root; the integer loops make it exact whatever the host rounding mode or
-     * MXCSR state (only the speed depends on the estimate). */
-    double d = (double)n, sq;
-    __asm__("sqrtsd {%1, %0|%0, %1}" : "=x"(sq) : "x"(d));
-    uint64_t r = (uint64_t)sq;
-    r = (uint64_t)(((u128)r + n / r) >> 1);
-    while ((u128)r * r > n)
-        r--;
-    while ((u128)(r + 1) * (r + 1) <= n)
-        r++;
-    *rem = n - (u128)r * r;
-    return r;
-#else
-    u128 res = 0, bit = (u128)1 << 126;
-    while (bit > n)
-        bit >>= 2;
-    while (bit != 0) {
-        if (n >= res + bit) {
-            n -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-        bit >>= 2;
-    }
-    *rem = n;
-    return (uint64_t)res;
-#endif
-}
-
-static uint64_t sf_sqrt(const FpFmt *f, uint64_t a, int rm, unsigned *fl)
-{
-    FpVal x = fp_unpack(f, a);
-    if (x.cls >= FC_QNAN) {
-        if (x.cls == FC_SNAN)
-            *fl |= RV_FFLAG_NV;
-        return f->qnan;
-    }
-    if (x.cls == FC_ZERO)
-        return a; /* sqrt(-0) = -0 */
-    if (x.sign) {
-        *fl |= RV_FFLAG_NV;
-        return f->qnan;
-    }
-    if (x.cls == FC_INF)
-        return a;
-    /* m * 2^e = (m << s) * 2^(e - s) with e - s even and m << s in [2^124, 2^126). */
-    int s = 125 - (64 - __builtin_clzll(x.m));
-    if ((x.e - s) & 1)
-        s++;
-    u128 rem;
-    uint64_t r = isqrt128((u128)x.m << s, &rem); /* in [2^62, 2^63) */
-    return fp_round_pack(f, 0, (x.e - s) / 2, r, rem != 0, rm, fl);
-}
-
-static uint64_t sf_fma(const FpFmt *f, uint64_t a, uint64_t b, uint64_t c, int rm, unsigned *fl)
-{
-    FpVal x = fp_unpack(f, a), y = fp_unpack(f, b), z = fp_unpack(f, c);
-    int sp = x.sign ^ y.sign;
-    if (x.cls == FC_SNAN || y.cls == FC_SNAN || z.cls == FC_SNAN)
-        *fl |= RV_FFLAG_NV;
-    /* inf * 0 is invalid even when the addend is a quiet NaN. */
-    if ((x.cls == FC_INF && y.cls == FC_ZERO) || (x.cls == FC_ZERO && y.cls == FC_INF)) {
-        *fl |= RV_FFLAG_NV;
-        return f->qnan;
-    }
-    if (x.cls >= FC_QNAN || y.cls >= FC_QNAN || z.cls >= FC_QNAN)
-        return f->qnan;
-    if (x.cls == FC_INF || y.cls == FC_INF) {
-        if (z.cls == FC_INF && z.sign != sp) {
-            *fl |= RV_FFLAG_NV;
-            return f->qnan;
-        }
-        return f->inf | (sp ? f->sign : 0);
-    }
-    if (z.cls == FC_INF)
-        return c;
-    if (x.cls == FC_ZERO || y.cls == FC_ZERO) {
-        if (z.cls == FC_ZERO && z.sign != sp)
-            return rm == RV_RM_RDN ? f->sign : 0;
-        return c;
-    }
-    u128 prod = (u128)x.m * y.m;
-    if (z.cls == FC_ZERO)
-        return fp_round_pack(f, sp, x.e + y.e, prod, false, rm, fl);
-    return fp_add_finite(f, sp, x.e + y.e, prod, z.sign, z.e, z.m, rm, fl);
-}
-
-/* Float to float (exact for widening). */
-static uint64_t sf_cvt(const FpFmt *to, const FpFmt *from, uint64_t a, int rm, unsigned *fl)
-{
-    FpVal x = fp_unpack(from, a);
-    uint64_t sbit = x.sign ? to->sign : 0;
-    switch (x.cls) {
-    case FC_SNAN: *fl |= RV_FFLAG_NV; return to->qnan;
-    case FC_QNAN: return to->qnan;
-    case FC_INF: return to->inf | sbit;
-    case FC_ZERO: return sbit;
-    default: return fp_round_pack(to, x.sign, x.e, x.m, false, rm, fl);
-    }
-}
-
-/* Integer (sign and magnitude) to float. Zero converts to +0. */
-static inline uint64_t sf_from_int(const FpFmt *f, int sign, uint64_t mag, int rm, unsigned *fl)
-{
-    return fp_round_pack(f, mag ? sign : 0, 0, mag, false, rm, fl);
-}
-
-/*
- * Float to a `width`-bit integer, saturating per the spec's conversion-domain table: NaN and
- * too-large positive values give the maximum, too-large negative values the minimum (0 for
- * unsigned), with NV only (no NX). The result is returned modulo 2^64 (the caller
- * sign-extends 32-bit results).
- */
-static uint64_t sf_to_int(const FpFmt *f, uint64_t a, int rm, int width, bool is_signed,
-                          unsigned *fl)
-{
-    FpVal x = fp_unpack(f, a);
-    uint64_t pmax =
-        is_signed ? (1ull << (width - 1)) - 1 : (width == 64 ? ~0ull : (1ull << width) - 1);
-    uint64_t nmax = is_signed ? 1ull << (width - 1) : 0; /* largest negative magnitude */
-    uint64_t q;
-    bool nz = false;
-
-    switch (x.cls) {
-    case FC_QNAN:
-    case FC_SNAN: *fl |= RV_FFLAG_NV; return pmax;
-    case FC_INF: goto invalid;
-    case FC_ZERO: return 0;
-    default: break;
-    }
-    if (x.e >= 0) {
-        if (x.e >= 64 || ((u128)x.m << x.e) >> 64)
-            goto invalid;
-        q = x.m << x.e;
-    } else if (x.e < -64) { /* |a| < 2^-11: below half */
-        q = round_up(rm, x.sign, false, false, false, true);
-        nz = true;
-    } else {
-        int d = -x.e;
-        u128 half = (u128)1 << (d - 1);
-        u128 rem = x.m & ((half << 1) - 1);
-        q = (uint64_t)((u128)x.m >> d);
-        nz = rem != 0;
-        q += round_up(rm, x.sign, q & 1, rem > half, rem == half, nz);
-    }
-    if (x.sign) {
-        if (q > nmax)
-            goto invalid;
-        q = -q;
-    } else if (q > pmax) {
-        goto invalid;
-    }
-    if (nz)
-        *fl |= RV_FFLAG_NX;
-    return q;
-invalid:
-    *fl |= RV_FFLAG_NV;
-    return x.sign ? -nmax : pmax;
-}
+_Static_assert(SF_FLAG_NX == RV_FFLAG_NX && SF_FLAG_UF == RV_FFLAG_UF &&
+                   SF_FLAG_OF == RV_FFLAG_OF && SF_FLAG_DZ == RV_FFLAG_DZ &&
+                   SF_FLAG_NV == RV_FFLAG_NV,
+               "softfp flags use the fflags layout");
+_Static_assert((int)SF_RM_RNE == (int)RV_RM_RNE && (int)SF_RM_RTZ == (int)RV_RM_RTZ &&
+                   (int)SF_RM_RDN == (int)RV_RM_RDN && (int)SF_RM_RUP == (int)RV_RM_RUP &&
+                   (int)SF_RM_RMM == (int)RV_RM_RMM,
+               "softfp rounding modes use the frm encoding");
 
 /* ------------------------------------------------------------------------------------ */
 /* Host path (x86-64 SSE / FMA3)                                                         */
@@ -704,7 +245,7 @@ static inline uint64_t canon(const FpFmt *f, uint64_t r)
 static inline __attribute__((always_inline)) uint64_t
 fp_arith(int op, bool dbl, uint64_t a, uint64_t b, uint64_t c, int rm, bool nx_set, unsigned *fl)
 {
-    const FpFmt *f = dbl ? &fmt_d : &fmt_s;
+    const FpFmt *f = dbl ? &sf_fmt_d : &sf_fmt_s;
 #ifdef RV_FPU_HOST
     if (op == OP_FMA ? host_fma_ok(rm) : host_ok(rm)) {
         uint64_t r;
@@ -902,20 +443,20 @@ static uint64_t fp_minmax(const FpFmt *f, uint64_t a, uint64_t b, bool is_max, u
     return fp_lt(f, a, b, true) != is_max ? a : b;
 }
 
-#define DEF_MINMAX(name, is_max)                                         \
-    uint64_t rv_##name##_s(VsCpu *cpu, uint64_t a, uint64_t b)           \
-    {                                                                    \
-        unsigned fl = 0;                                                 \
-        uint64_t r = fp_minmax(&fmt_s, unbox(a), unbox(b), is_max, &fl); \
-        accrue(cpu, fl);                                                 \
-        return box(r);                                                   \
-    }                                                                    \
-    uint64_t rv_##name##_d(VsCpu *cpu, uint64_t a, uint64_t b)           \
-    {                                                                    \
-        unsigned fl = 0;                                                 \
-        uint64_t r = fp_minmax(&fmt_d, a, b, is_max, &fl);               \
-        accrue(cpu, fl);                                                 \
-        return r;                                                        \
+#define DEF_MINMAX(name, is_max)                                            \
+    uint64_t rv_##name##_s(VsCpu *cpu, uint64_t a, uint64_t b)              \
+    {                                                                       \
+        unsigned fl = 0;                                                    \
+        uint64_t r = fp_minmax(&sf_fmt_s, unbox(a), unbox(b), is_max, &fl); \
+        accrue(cpu, fl);                                                    \
+        return box(r);                                                      \
+    }                                                                       \
+    uint64_t rv_##name##_d(VsCpu *cpu, uint64_t a, uint64_t b)              \
+    {                                                                       \
+        unsigned fl = 0;                                                    \
+        uint64_t r = fp_minmax(&sf_fmt_d, a, b, is_max, &fl);               \
+        accrue(cpu, fl);                                                    \
+        return r;                                                           \
     }
 DEF_MINMAX(fmin, false)
 DEF_MINMAX(fmax, true)
@@ -937,14 +478,14 @@ static inline uint64_t fp_cmp(VsCpu *cpu, const FpFmt *f, uint64_t a, uint64_t b
     }
 }
 
-#define DEF_CMP(name, kind)                                    \
-    uint64_t rv_##name##_s(VsCpu *cpu, uint64_t a, uint64_t b) \
-    {                                                          \
-        return fp_cmp(cpu, &fmt_s, unbox(a), unbox(b), kind);  \
-    }                                                          \
-    uint64_t rv_##name##_d(VsCpu *cpu, uint64_t a, uint64_t b) \
-    {                                                          \
-        return fp_cmp(cpu, &fmt_d, a, b, kind);                \
+#define DEF_CMP(name, kind)                                      \
+    uint64_t rv_##name##_s(VsCpu *cpu, uint64_t a, uint64_t b)   \
+    {                                                            \
+        return fp_cmp(cpu, &sf_fmt_s, unbox(a), unbox(b), kind); \
+    }                                                            \
+    uint64_t rv_##name##_d(VsCpu *cpu, uint64_t a, uint64_t b)   \
+    {                                                            \
+        return fp_cmp(cpu, &sf_fmt_d, a, b, kind);               \
     }
 DEF_CMP(feq, CMP_EQ)
 DEF_CMP(flt, CMP_LT)
@@ -957,15 +498,15 @@ static inline uint64_t sext32(uint64_t v)
     return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
 }
 
-#define DEF_TO_INT(name, dbl, width, is_signed)                                                 \
-    uint64_t rv_##name(VsCpu *cpu, uint64_t a, uint64_t rm)                                     \
-    {                                                                                           \
-        int m = get_rm(cpu, rm);                                                                \
-        unsigned fl = 0;                                                                        \
-        uint64_t r =                                                                            \
-            sf_to_int((dbl) ? &fmt_d : &fmt_s, (dbl) ? a : unbox(a), m, width, is_signed, &fl); \
-        accrue(cpu, fl);                                                                        \
-        return (width) == 32 ? sext32(r) : r;                                                   \
+#define DEF_TO_INT(name, dbl, width, is_signed)                                                  \
+    uint64_t rv_##name(VsCpu *cpu, uint64_t a, uint64_t rm)                                      \
+    {                                                                                            \
+        int m = get_rm(cpu, rm);                                                                 \
+        unsigned fl = 0;                                                                         \
+        uint64_t r = sf_to_int((dbl) ? &sf_fmt_d : &sf_fmt_s, (dbl) ? a : unbox(a), 0, m, width, \
+                               is_signed, &fl);                                                  \
+        accrue(cpu, fl);                                                                         \
+        return (width) == 32 ? sext32(r) : r;                                                    \
     }
 DEF_TO_INT(fcvt_w_s, false, 32, true)
 DEF_TO_INT(fcvt_wu_s, false, 32, false)
@@ -983,14 +524,14 @@ DEF_TO_INT(fcvt_lu_d, true, 64, false)
 #define SRC_L(a)  (int64_t)(a) < 0, ((int64_t)(a) < 0 ? -(a) : (a))
 #define SRC_LU(a) 0, (a)
 
-#define DEF_FROM_INT(name, dbl, SRC)                                       \
-    uint64_t rv_##name(VsCpu *cpu, uint64_t a, uint64_t rm)                \
-    {                                                                      \
-        int m = get_rm(cpu, rm);                                           \
-        unsigned fl = 0;                                                   \
-        uint64_t r = sf_from_int((dbl) ? &fmt_d : &fmt_s, SRC(a), m, &fl); \
-        accrue(cpu, fl);                                                   \
-        return (dbl) ? r : box(r);                                         \
+#define DEF_FROM_INT(name, dbl, SRC)                                                \
+    uint64_t rv_##name(VsCpu *cpu, uint64_t a, uint64_t rm)                         \
+    {                                                                               \
+        int m = get_rm(cpu, rm);                                                    \
+        unsigned fl = 0;                                                            \
+        uint64_t r = sf_from_int((dbl) ? &sf_fmt_d : &sf_fmt_s, SRC(a), 0, m, &fl); \
+        accrue(cpu, fl);                                                            \
+        return (dbl) ? r : box(r);                                                  \
     }
 DEF_FROM_INT(fcvt_s_w, false, SRC_W)
 DEF_FROM_INT(fcvt_s_wu, false, SRC_WU)
@@ -1005,7 +546,7 @@ uint64_t rv_fcvt_s_d(VsCpu *cpu, uint64_t a, uint64_t rm)
 {
     int m = get_rm(cpu, rm);
     unsigned fl = 0;
-    uint64_t r = sf_cvt(&fmt_s, &fmt_d, a, m, &fl);
+    uint64_t r = sf_cvt(&sf_fmt_s, &sf_fmt_d, a, m, &fl);
     accrue(cpu, fl);
     return box(r);
 }
@@ -1014,7 +555,7 @@ uint64_t rv_fcvt_d_s(VsCpu *cpu, uint64_t a, uint64_t rm)
 {
     int m = get_rm(cpu, rm);
     unsigned fl = 0;
-    uint64_t r = sf_cvt(&fmt_d, &fmt_s, unbox(a), m, &fl);
+    uint64_t r = sf_cvt(&sf_fmt_d, &sf_fmt_s, unbox(a), m, &fl);
     accrue(cpu, fl);
     return r;
 }
@@ -1069,12 +610,12 @@ static uint64_t fp_class(const FpFmt *f, uint64_t a)
 
 uint64_t rv_fclass_s(uint64_t a)
 {
-    return fp_class(&fmt_s, unbox(a));
+    return fp_class(&sf_fmt_s, unbox(a));
 }
 
 uint64_t rv_fclass_d(uint64_t a)
 {
-    return fp_class(&fmt_d, a);
+    return fp_class(&sf_fmt_d, a);
 }
 
 /* ------------------------------------------------------------------------------------ */
