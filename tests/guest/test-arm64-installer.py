@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Debian 12's arm64 installer from an ISO through UEFI, unmodified: Debian's firmware
+(qemu-efi-aarch64: AAVMF_CODE.fd, a fresh copy of AAVMF_VARS.fd as the VM's variable store)
+finds the read-only ISO on virtio-pci, runs its EFI loader (Debian's GRUB), GRUB boots
+Debian's installer kernel and initrd, and the installer shows its first screen ("Select a
+language") on the serial console. A screendump of the virtio-gpu display is taken there and
+must not be blank (the firmware drew on it through its GOP driver).
+
+usage: test-arm64-installer.py VESSEL_RUN ACCEL
+
+The ISO is built by `tools/guest-assets --arch arm64 --installer` (a mini.iso-style image of
+debian-installer-12-netboot-arm64); without it, or without the firmware, the test exits 77.
+"""
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+SKIP = 77
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
+VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
+TIMEOUT = 540  # seconds to the first screen (about 70 s in a release build)
+# What the serial console shows, in order.
+STAGES = [
+    ("UEFI firmware (version", "the firmware's banner"),
+    ("BdsDxe: starting Boot0001", "the boot manager starting the ISO's EFI loader"),
+    ("GNU GRUB  version", "GRUB's menu"),
+    ("Select a language", "the installer's first screen"),
+]
+
+
+def png_pixels(path):
+    """(width, height, set of distinct RGB colours, count of non-black pixels) of an 8-bit
+    RGB/RGBA non-interlaced PNG, as render/ writes them."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if depth != 8 or ctype not in (2, 6) or interlace:
+                raise ValueError(f"unsupported PNG (depth {depth}, colour type {ctype})")
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride = zlib.decompress(idat), w * bpp
+    prev, colours, lit, i = bytearray(stride), set(), 0, 0
+    for _ in range(h):
+        ftype, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if ftype == 1:
+                line[x] = (line[x] + a) & 255
+            elif ftype == 2:
+                line[x] = (line[x] + b) & 255
+            elif ftype == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        for x in range(0, stride, bpp):
+            rgb = bytes(line[x:x + 3])
+            colours.add(rgb)
+            lit += rgb != b"\0\0\0"
+        prev = line
+    return w, h, colours, lit
+
+
+def control(path, cmd):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(path)
+    s.sendall((json.dumps(cmd) + "\n").encode())
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    return json.loads(reply)
+
+
+def main():
+    vessel, accel = sys.argv[1], sys.argv[2]
+    for f in (CODE, VARS):
+        if not os.path.isfile(f):
+            print(f"SKIP: {f} is missing; install Debian's qemu-efi-aarch64 (tools/bootstrap)")
+            return SKIP
+    try:
+        d = subprocess.run([os.path.join(REPO, "tools", "guest-assets"), "--arch", "arm64",
+                            "--print-dir"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"SKIP: cannot ask tools/guest-assets for the arm64 directory: {e}")
+        return SKIP
+    iso = os.path.join(d, "installer.iso")
+    if not os.path.isfile(iso):
+        print(f"SKIP: {iso} is missing; run tools/guest-assets --arch arm64 --installer")
+        return SKIP
+    tmp = tempfile.mkdtemp(prefix="vessel-installer-")
+    sock, shot = os.path.join(tmp, "control.sock"), os.path.join(tmp, "screen.png")
+    serial_path = os.path.join(tmp, "serial.log")
+    cmd = [vessel, "--guest-arch", "arm64", "--accel", accel, "--memory", "1G",
+           "--firmware", CODE, "--efi-vars", os.path.join(tmp, "vars.fd"), "--iso", iso,
+           "--display", "virtio", "--control", "unix:" + sock]
+    print("running:", " ".join(cmd), flush=True)
+    start = time.monotonic()
+    with open(serial_path, "wb") as serial:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=serial,
+                             stderr=subprocess.PIPE)
+        reached_at = None
+        while time.monotonic() - start < TIMEOUT and p.poll() is None:
+            time.sleep(1)
+            with open(serial_path, "rb") as f:
+                text = f.read().decode(errors="replace")
+            if STAGES[-1][0] in text:
+                reached_at = time.monotonic() - start
+                break
+        problems, pixels = [], None
+        if reached_at is not None:
+            time.sleep(2)  # let the screen settle
+            try:
+                r = control(sock, {"execute": "screendump", "file": shot})
+                if "return" not in r:
+                    problems.append(f"screendump failed: {r}")
+                else:
+                    pixels = png_pixels(shot)
+            except (OSError, ValueError) as e:
+                problems.append(f"screendump: {e}")
+        if p.poll() is None:
+            try:
+                control(sock, {"execute": "quit"})
+                p.wait(timeout=30)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                p.kill()
+        err = p.communicate()[1].decode(errors="replace")
+    with open(serial_path, "rb") as f:
+        text = f.read().decode(errors="replace")
+    plain = text.replace("\x1b", "")
+    for marker, what in STAGES:
+        print(("reached: " if marker in text else "NOT reached: ") + what, flush=True)
+    if reached_at is None:
+        problems.append(f"no {STAGES[-1][0]!r} on the serial console within {TIMEOUT} s")
+    else:
+        print(f"the installer's first screen after {reached_at:.0f} s ({accel})")
+    for bad in ("Synchronous Exception", "Kernel panic", "Internal error", "Unable to handle"):
+        if bad in text:
+            problems.append(f"the serial log contains {bad!r}")
+    if "Sanitizer" in err or "runtime error" in err:
+        problems.append("sanitizer report:\n" + err[-2000:])
+    if pixels:
+        w, h, colours, lit = pixels
+        print(f"screendump: {w}x{h}, {len(colours)} colours, {lit} pixels not black")
+        if lit == 0:
+            problems.append("the screendump is blank")
+        keep = os.environ.get("VESSEL_SCREENSHOT_DIR")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            shutil.copy(shot, os.path.join(keep, "arm64-installer.png"))
+    if problems:
+        print("serial log (last lines):")
+        print("\n".join(plain.splitlines()[-25:]))
+        print("stderr:", err[-1500:])
+        for pr in problems:
+            print("FAIL:", pr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
