@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* arm64 VsArchOps: globals, helpers called from IR, the glue to the vCPU loop. */
+/* arm64 VsArchOps: helpers called from IR, the glue to the vCPU loop (globals: a64-globals.c). */
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,121 +8,6 @@
 #include "arch/arm64/a64-internal.h"
 #include "core/blocks.h"
 #include "core/machine.h"
-
-#define G(name_, field_)                                  \
-    {                                                     \
-        name_, (uint32_t)offsetof(A64Cpu, field_), IR_I64 \
-    }
-static const IrGlobalDef a64_global_defs[A64_G_COUNT] = {
-    G("x0", x[0]),
-    G("x1", x[1]),
-    G("x2", x[2]),
-    G("x3", x[3]),
-    G("x4", x[4]),
-    G("x5", x[5]),
-    G("x6", x[6]),
-    G("x7", x[7]),
-    G("x8", x[8]),
-    G("x9", x[9]),
-    G("x10", x[10]),
-    G("x11", x[11]),
-    G("x12", x[12]),
-    G("x13", x[13]),
-    G("x14", x[14]),
-    G("x15", x[15]),
-    G("x16", x[16]),
-    G("x17", x[17]),
-    G("x18", x[18]),
-    G("x19", x[19]),
-    G("x20", x[20]),
-    G("x21", x[21]),
-    G("x22", x[22]),
-    G("x23", x[23]),
-    G("x24", x[24]),
-    G("x25", x[25]),
-    G("x26", x[26]),
-    G("x27", x[27]),
-    G("x28", x[28]),
-    G("x29", x[29]),
-    G("x30", x[30]),
-    G("sp", sp),
-    G("pc", pc),
-    G("nf", nf),
-    G("zf", zf),
-    G("cf", cf),
-    G("vf", vf),
-    G("excl_addr", excl_addr),
-    G("excl_val", excl_val),
-    G("excl_val2", excl_val2),
-    G("tmp", tmp),
-    G("v0", v[0][0]),
-    G("v0.hi", v[0][1]),
-    G("v1", v[1][0]),
-    G("v1.hi", v[1][1]),
-    G("v2", v[2][0]),
-    G("v2.hi", v[2][1]),
-    G("v3", v[3][0]),
-    G("v3.hi", v[3][1]),
-    G("v4", v[4][0]),
-    G("v4.hi", v[4][1]),
-    G("v5", v[5][0]),
-    G("v5.hi", v[5][1]),
-    G("v6", v[6][0]),
-    G("v6.hi", v[6][1]),
-    G("v7", v[7][0]),
-    G("v7.hi", v[7][1]),
-    G("v8", v[8][0]),
-    G("v8.hi", v[8][1]),
-    G("v9", v[9][0]),
-    G("v9.hi", v[9][1]),
-    G("v10", v[10][0]),
-    G("v10.hi", v[10][1]),
-    G("v11", v[11][0]),
-    G("v11.hi", v[11][1]),
-    G("v12", v[12][0]),
-    G("v12.hi", v[12][1]),
-    G("v13", v[13][0]),
-    G("v13.hi", v[13][1]),
-    G("v14", v[14][0]),
-    G("v14.hi", v[14][1]),
-    G("v15", v[15][0]),
-    G("v15.hi", v[15][1]),
-    G("v16", v[16][0]),
-    G("v16.hi", v[16][1]),
-    G("v17", v[17][0]),
-    G("v17.hi", v[17][1]),
-    G("v18", v[18][0]),
-    G("v18.hi", v[18][1]),
-    G("v19", v[19][0]),
-    G("v19.hi", v[19][1]),
-    G("v20", v[20][0]),
-    G("v20.hi", v[20][1]),
-    G("v21", v[21][0]),
-    G("v21.hi", v[21][1]),
-    G("v22", v[22][0]),
-    G("v22.hi", v[22][1]),
-    G("v23", v[23][0]),
-    G("v23.hi", v[23][1]),
-    G("v24", v[24][0]),
-    G("v24.hi", v[24][1]),
-    G("v25", v[25][0]),
-    G("v25.hi", v[25][1]),
-    G("v26", v[26][0]),
-    G("v26.hi", v[26][1]),
-    G("v27", v[27][0]),
-    G("v27.hi", v[27][1]),
-    G("v28", v[28][0]),
-    G("v28.hi", v[28][1]),
-    G("v29", v[29][0]),
-    G("v29.hi", v[29][1]),
-    G("v30", v[30][0]),
-    G("v30.hi", v[30][1]),
-    G("v31", v[31][0]),
-    G("v31.hi", v[31][1]),
-};
-#undef G
-
-const IrGlobals a64_globals = { a64_global_defs, A64_G_COUNT, A64_G_PC };
 
 #define SR(op0, op1, crn, crm, op2) \
     ((unsigned)(((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2)))
@@ -581,7 +466,7 @@ static void a64_dump_state(VsCpu *cpu, void *file)
             (unsigned long long)c->esr, (unsigned long long)c->far, (unsigned long long)c->elr,
             (unsigned long long)c->vbar, (unsigned long long)c->sctlr);
     for (int i = 0; i < 31; i++)
-        fprintf(out, "%s%-4s %016llx%s", i % 4 == 0 ? "  " : "", a64_global_defs[i].name,
+        fprintf(out, "%s%-4s %016llx%s", i % 4 == 0 ? "  " : "", a64_globals.defs[i].name,
                 (unsigned long long)c->x[i], i % 4 == 3 || i == 30 ? "\n" : "  ");
 }
 
