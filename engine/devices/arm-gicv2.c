@@ -7,6 +7,8 @@
  */
 #include "devices/arm-gicv2.h"
 
+#include "devices/arm-gic-common.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,15 +75,6 @@ enum {
 /* PIDR4..PIDR7, PIDR0..PIDR3, CIDR0..CIDR3 at 0xfd0..0xffc: an Arm GIC, architecture 2. */
 static const uint8_t gic_idregs[12] = { 0x04, 0x00, 0x00, 0x00, 0x90, 0xb4,
                                         0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
-
-typedef struct IrqWord {
-    uint32_t group; /* 1: Group 1 */
-    uint32_t enable;
-    uint32_t latch; /* pending latch: edge, ISPENDR */
-    uint32_t active;
-    uint32_t level; /* input lines */
-    uint32_t edge;  /* 1: edge-triggered */
-} IrqWord;
 
 typedef struct GicCpu {
     IrqWord local;             /* INTIDs 0..31 */
@@ -303,25 +296,13 @@ void gicv2_sync_cpu(Gicv2 *g, unsigned cpu)
 
 /* ---- Input lines ---- */
 
-static void set_line(IrqWord *w, unsigned bit, bool level)
-{
-    uint32_t m = 1u << bit;
-    bool old = w->level & m;
-    if (level)
-        w->level |= m;
-    else
-        w->level &= ~m;
-    if ((w->edge & m) && level && !old)
-        w->latch |= m;
-}
-
 void gicv2_set_spi(Gicv2 *g, unsigned spi, bool level)
 {
     if (spi >= g->nspis || NUM_LOCAL + spi >= g->nirqs)
         return;
     unsigned intid = NUM_LOCAL + spi;
     pthread_mutex_lock(&g->lock);
-    set_line(&g->spi[intid / 32], intid % 32, level);
+    gic_set_line(&g->spi[intid / 32], intid % 32, level);
     update_all(g);
     pthread_mutex_unlock(&g->lock);
 }
@@ -331,7 +312,7 @@ void gicv2_set_ppi(Gicv2 *g, unsigned cpu, unsigned ppi, bool level)
     if (cpu >= g->ncpus || ppi >= 16)
         return;
     pthread_mutex_lock(&g->lock);
-    set_line(&g->cpu[cpu].local, 16 + ppi, level);
+    gic_set_line(&g->cpu[cpu].local, 16 + ppi, level);
     update_cpu(g, cpu);
     pthread_mutex_unlock(&g->lock);
 }

@@ -10,6 +10,8 @@
  */
 #include "devices/arm-gicv3.h"
 
+#include "devices/arm-gic-common.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,15 +90,6 @@ enum {
 static const uint8_t gic_idregs[12] = { 0x44, 0x00, 0x00, 0x00, 0x92, 0xb4,
                                         0x3b, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
 #define GICR_PIDR0 0x93
-
-typedef struct IrqWord {
-    uint32_t group; /* 1: Group 1 (IRQ), 0: Group 0 (FIQ) */
-    uint32_t enable;
-    uint32_t latch; /* pending latch: edge, ISPENDR, SGI */
-    uint32_t active;
-    uint32_t level; /* input lines */
-    uint32_t edge;  /* 1: edge-triggered */
-} IrqWord;
 
 typedef struct GicCpu {
     /* Redistributor */
@@ -359,25 +352,13 @@ void gicv3_sync_cpu(Gicv3 *g, unsigned cpu)
 
 /* ---- Input lines ---- */
 
-static void set_line(IrqWord *w, unsigned bit, bool level)
-{
-    uint32_t m = 1u << bit;
-    bool old = w->level & m;
-    if (level)
-        w->level |= m;
-    else
-        w->level &= ~m;
-    if ((w->edge & m) && level && !old)
-        w->latch |= m;
-}
-
 void gicv3_set_spi(Gicv3 *g, unsigned spi, bool level)
 {
     if (spi >= g->nspis || NUM_LOCAL + spi >= g->nirqs)
         return;
     unsigned intid = NUM_LOCAL + spi;
     pthread_mutex_lock(&g->lock);
-    set_line(&g->spi[intid / 32], intid % 32, level);
+    gic_set_line(&g->spi[intid / 32], intid % 32, level);
     unsigned t = g->target[intid];
     if (t != NO_TARGET)
         update_cpu(g, t);
@@ -389,7 +370,7 @@ void gicv3_set_ppi(Gicv3 *g, unsigned cpu, unsigned ppi, bool level)
     if (cpu >= g->ncpus || ppi >= 16)
         return;
     pthread_mutex_lock(&g->lock);
-    set_line(&g->cpu[cpu].local, 16 + ppi, level);
+    gic_set_line(&g->cpu[cpu].local, 16 + ppi, level);
     update_cpu(g, cpu);
     pthread_mutex_unlock(&g->lock);
 }
