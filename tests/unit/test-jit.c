@@ -1023,7 +1023,7 @@ static uint64_t fp_value(bool dbl)
  * dynamic rounding modes (frm in g6, sometimes invalid, sometimes set inside the block) and
  * NX set or clear in fflags, compared between the interpreter (the helper) and the JIT.
  */
-static void test_host_fp(JitState *js, IrFunc *f)
+static void test_host_fp(JitState *js, IrFunc *f, IrFunc *rf)
 {
     static const uint8_t rms[] = {
         RV_RM_RNE, RV_RM_RNE, RV_RM_RNE, RV_RM_RNE, RV_RM_DYN, RV_RM_DYN,
@@ -1032,7 +1032,7 @@ static void test_host_fp(JitState *js, IrFunc *f)
     unsigned before = blocks_run, calls_int = 0, calls_jit = 0, fast_int = 0, fast_jit = 0;
     for (unsigned iter = 0; iter < 4000; iter++) {
         uint64_t seed = rng;
-        bool opt = iter & 1;
+        bool opt = iter & 1, region = iter & 2, pins = iter & 4;
         for (int pass = 0; pass < 2; pass++) {
             /* pass 0 builds the block and its start state; pass 1 runs it. */
             rng = seed;
@@ -1058,6 +1058,9 @@ static void test_host_fp(JitState *js, IrFunc *f)
                     res[nres++] = r;
                 if (rn(2))
                     ir_mov(f, ir_global(f, rn(6)), r);
+                /* Integer uses of the globals (dead), so that a region pins them. */
+                for (unsigned k = pins ? 6 : 0; k; k--)
+                    ir_binop(f, IR_OP_XOR, IR_I64, ir_global(f, rn(6)), ir_global(f, rn(6)));
             }
             ir_goto_block(f, 0x80002000);
             if (opt)
@@ -1067,7 +1070,7 @@ static void test_host_fp(JitState *js, IrFunc *f)
             unsigned fr = rn(16);
             s0.g[6] = fr < 13 ? RV_RM_RNE : fr < 15 ? 1 + rn(4) : 5 + rn(3);
             s0.g[7] = 0;
-            s0.pc = 0x80000000;
+            s0.pc = 0x80001000; /* as when the dispatcher enters the block */
             s0.fflags = rn(6) ? RV_FFLAG_NX | (rnd() & 0x1e) : rnd() & 0x1e;
             memset(s0.ram, 0, RAM_SIZE);
             memset(s0.mmio, 0, sizeof(s0.mmio));
@@ -1076,7 +1079,22 @@ static void test_host_fp(JitState *js, IrFunc *f)
             unsigned c0 = fp_calls;
             fp_fast_calls = 0;
             VsBlock *blk = make_block(f);
-            if (!blk || !jit_compile(js, blk, f)) {
+            bool compiled;
+            if (region) { /* a one-member region: globals pinned in registers */
+                static const uint64_t rpc[1] = { 0x80001000 };
+                static const uint32_t rn1[1] = { 1 };
+                int32_t *gl = malloc((f->nops + 1) * sizeof(int32_t));
+                for (unsigned i = 0; i < f->nops; i++)
+                    gl[i] = -1;
+                ir_reset(rf);
+                rf->nlabels = 1;
+                ir_emit(rf, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, 0);
+                compiled = ir_append(rf, f, gl) && jit_compile_region(js, blk, rf, 1, rpc, rn1);
+                free(gl);
+            } else {
+                compiled = blk && jit_compile(js, blk, f);
+            }
+            if (!blk || !compiled) {
                 CHECK(false, "host fp block not compiled");
                 free(blk);
                 continue;
@@ -1156,7 +1174,10 @@ int main(void)
                   strcmp(r->helper.name, t->helper.name) == 0,
               "descriptor %s", r->helper.name);
     }
-    test_host_fp(js, &f);
+    IrFunc rf;
+    ir_init(&rf, &globals);
+    test_host_fp(js, &f, &rf);
+    ir_free(&rf);
     for (unsigned iter = 0; iter < 3000; iter++) {
         uint64_t seed = rng;
         gen_block(&g, 10 + rn(50));
