@@ -11,6 +11,7 @@
  * computes inline in the common case) run on inputs, rounding modes and accrued flags that
  * hit and miss that fast path; results and flags must match the helper's bit for bit.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1131,6 +1132,60 @@ static void test_host_fp(JitState *js, IrFunc *f, IrFunc *rf)
            blocks_run - before, calls_int, fast_int, calls_jit);
 }
 
+/*
+ * jit_run on a thread whose MXCSR rounds toward zero with FTZ and DAZ (as -ffast-math
+ * startup code leaves it) first restores the default control bits: the inline fmul.d of
+ * 1/3 and 3 in RNE then gives the helper's 1.0, not RTZ's 0x3fefffffffffffff.
+ */
+static VsBlock *mx_block;
+static uint64_t mx_result;
+static uint32_t mx_after;
+
+static void *mxcsr_thread(void *arg)
+{
+    (void)arg;
+    uint32_t m = 0x1f80u | 0x8000u | 0x40u | (3u << 13);
+    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    set_state(&s0);
+    if (sigsetjmp(cpu->common.unwind, 0) == 0)
+        jit_run(&cpu->common, mx_block);
+    mx_result = cpu->g[2];
+    __asm__ volatile("stmxcsr %0" : "=m"(mx_after));
+    return NULL;
+}
+
+static void test_mxcsr(JitState *js, IrFunc *f)
+{
+    ir_reset(f);
+    ir_insn_start(f, 0x80005000);
+    ir_mov(f, ir_global(f, 2),
+           ir_call3(f, &hf_fmul_d.helper, true, ir_global(f, 0), ir_global(f, 1),
+                    ir_const(f, IR_I64, RV_RM_RNE)));
+    ir_exit(f, IR_EXIT_HALT);
+    mx_block = make_block(f);
+    mx_block->vpc = 0x80005000;
+    mx_block->ninsns = 1;
+    CHECK(jit_compile(js, mx_block, f), "mxcsr block compiled");
+    memset(&s0, 0, sizeof(s0));
+    s0.g[0] = 0x3fd5555555555555ull; /* 1/3 */
+    s0.g[1] = 0x4008000000000000ull; /* 3 */
+    s0.pc = 0x80005000;
+    s0.fflags = RV_FFLAG_NX;
+    set_state(&s0);
+    run_interp(mx_block);
+    uint64_t want = cpu->g[2];
+    unsigned c0 = fp_calls;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, mxcsr_thread, NULL) == 0, "thread");
+    pthread_join(t, NULL);
+    CHECK(want == 0x3ff0000000000000ull && mx_result == want && fp_calls == c0,
+          "mxcsr: interpreter %llx, JIT %llx (inline: %d)", (unsigned long long)want,
+          (unsigned long long)mx_result, fp_calls == c0);
+    CHECK((mx_after & 0xffc0u) == 0x1f80u, "MXCSR after jit_run %#x", mx_after);
+    free(mx_block->jit_links);
+    free(mx_block);
+}
+
 int main(void)
 {
     physmem_init(&machine.mem);
@@ -1177,6 +1232,7 @@ int main(void)
     IrFunc rf;
     ir_init(&rf, &globals);
     test_host_fp(js, &f, &rf);
+    test_mxcsr(js, &f);
     ir_free(&rf);
     for (unsigned iter = 0; iter < 3000; iter++) {
         uint64_t seed = rng;
