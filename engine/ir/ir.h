@@ -101,6 +101,9 @@ enum {
      * translation (RISC-V's accrued FP flags), so globals held in host registers stay valid
      * across the call (the JIT keeps them; ordering against other state is unchanged). */
     IR_HELPER_KEEPS_GLOBALS = 1u << 6,
+    /* The helper is the `helper` member of an IrHostFpHelper (a JIT may inline its common
+     * case as one host SSE instruction; see there). */
+    IR_HELPER_HOST_FP = 1u << 7,
 };
 
 /*
@@ -114,6 +117,28 @@ typedef struct IrHelper {
     uint8_t nargs; /* IR arguments, not counting the cpu pointer */
     uint8_t flags;
 } IrHelper;
+
+/*
+ * An IEEE 754 binary operation helper (args: a, b, rounding-mode constant) whose result a
+ * JIT may compute inline as one host SSE instruction (addsd/subsd/mulsd/divsd, or the ss
+ * form on the low 32 bits), skipping the call, when all of these hold:
+ *  - the rounding-mode argument is the constant rm_rne, or rm_dyn and the 64-bit word at
+ *    frm_off (from the cpu pointer; a global, current in memory at the call) is rm_rne;
+ *  - the 64-bit word at flags_off (accrued flags, never an IR global) has nx_mask set;
+ *  - for single (!dbl): both operands have all-ones upper 32 bits (NaN-boxed);
+ *  - the host result (round-to-nearest-even, DAZ/FTZ off, exceptions masked) has a
+ *    magnitude above the smallest normal number and below infinity.
+ * The helper then returns exactly that result (singles NaN-boxed) and changes no state.
+ */
+enum { IR_HOSTFP_ADD, IR_HOSTFP_SUB, IR_HOSTFP_MUL, IR_HOSTFP_DIV };
+typedef struct IrHostFpHelper {
+    IrHelper helper; /* flags include IR_HELPER_HOST_FP */
+    uint8_t op;      /* IR_HOSTFP_* */
+    bool dbl;
+    uint8_t rm_rne, rm_dyn;
+    uint32_t flags_off, frm_off;
+    uint64_t nx_mask;
+} IrHostFpHelper;
 
 /* clang-format off */
 #define IR_OPCODES(X)                                                                             \

@@ -1077,6 +1077,87 @@ static bool helper_clobbers_globals(const IrHelper *h)
     return (h->flags & IR_HELPER_WRITES_STATE) && !(h->flags & IR_HELPER_KEEPS_GLOBALS);
 }
 
+/* A value (constant, register or home) into host register r. */
+static void load_val(Cg *g, IrVal v, int r)
+{
+    const IrValInfo *vi = &g->f->vals[v];
+    if (vi->kind == IR_VK_CONST) {
+        x_mov_ri(&g->x, r, vi->value);
+        return;
+    }
+    int loc = loc_of(g, v);
+    if (g->loc_reg[loc] >= 0)
+        x_mov_rr(&g->x, true, r, g->loc_reg[loc]);
+    else
+        x_load(&g->x, 8, r, ENV, X_NOREG, 1, home_of_loc(g, loc));
+}
+
+/*
+ * The inline fast path of an IR_HELPER_HOST_FP helper (conditions in ir.h), emitted after
+ * the writeback before its call: on success the result is in rax (unused when the call's
+ * result is dead: the helper would only have accrued flags) and control jumps past the
+ * call (*done, to patch); every failed check branches to the call, which follows. Uses only
+ * rax, rcx, rdx, xmm0 and xmm1, which hold nothing here (caller-saved registers were just
+ * dropped; pinned r10/r11 are not touched, so their values stay valid). The host MXCSR is
+ * the default (RNE, all exceptions masked, no DAZ/FTZ): jit_run() guarantees it.
+ */
+static bool emit_host_fp(Cg *g, const IrCall *ic, size_t *done)
+{
+    const IrHostFpHelper *hf = (const IrHostFpHelper *)ic->helper;
+    const IrValInfo *rmv = &g->f->vals[ic->args[2]];
+    if (rmv->kind != IR_VK_CONST || (rmv->value != hf->rm_rne && rmv->value != hf->rm_dyn) ||
+        hf->nx_mask > INT32_MAX || hf->flags_off > INT32_MAX || hf->frm_off > INT32_MAX)
+        return false;
+    static const uint8_t sse_op[4] = { [IR_HOSTFP_ADD] = 0x58,
+                                       [IR_HOSTFP_SUB] = 0x5C,
+                                       [IR_HOSTFP_MUL] = 0x59,
+                                       [IR_HOSTFP_DIV] = 0x5E };
+    XBuf *x = &g->x;
+    size_t slow[4];
+    unsigned nslow = 0;
+    if (rmv->value == hf->rm_dyn) {
+        x_alu_mi(x, X_CMP, true, ENV, (int32_t)hf->frm_off, hf->rm_rne);
+        slow[nslow++] = x_jcc_label(x, X_CC_NE);
+    }
+    x_load(x, 8, X_RAX, ENV, X_NOREG, 1, (int32_t)hf->flags_off);
+    x_test_ri(x, true, X_RAX, (int32_t)hf->nx_mask);
+    slow[nslow++] = x_jcc_label(x, X_CC_E);
+    load_val(g, ic->args[0], X_RAX);
+    load_val(g, ic->args[1], X_RCX);
+    if (!hf->dbl) { /* both NaN-boxed: the upper halves' AND is all ones */
+        x_mov_rr(x, true, X_RDX, X_RAX);
+        x_alu_rr(x, X_AND, true, X_RDX, X_RCX);
+        x_shift_ri(x, X_SHR, true, X_RDX, 32);
+        x_alu_ri(x, X_CMP, false, X_RDX, -1);
+        slow[nslow++] = x_jcc_label(x, X_CC_NE);
+    }
+    /* For a single, the ss op keeps xmm0's bits 32-63 (a's all-ones box): rax is boxed. */
+    x_movq_xr(x, 0, X_RAX);
+    x_movq_xr(x, 1, X_RCX);
+    x_sse_arith(x, sse_op[hf->op & 3], hf->dbl, 0, 1);
+    x_movq_rx(x, X_RAX, 0);
+    /* |r| above the smallest normal and below infinity: with m = |r| << 1 (no sign), the
+     * unsigned m - (2 * min_normal + 2) < 2 * inf - (2 * min_normal + 2). */
+    if (hf->dbl) {
+        const uint64_t lo = (2ull << 52) + 2, hi = 0x7ffull << 53;
+        x_lea(x, true, X_RCX, X_RAX, X_RAX, 1, 0);
+        x_mov_ri(x, X_RDX, 0 - lo);
+        x_alu_rr(x, X_ADD, true, X_RCX, X_RDX);
+        x_mov_ri(x, X_RDX, hi - lo);
+        x_alu_rr(x, X_CMP, true, X_RCX, X_RDX);
+    } else {
+        const uint32_t lo = (2u << 23) + 2, hi = 0xffu << 24;
+        x_lea(x, false, X_RCX, X_RAX, X_RAX, 1, 0);
+        x_alu_ri(x, X_SUB, false, X_RCX, (int32_t)lo);
+        x_alu_ri(x, X_CMP, false, X_RCX, (int32_t)(hi - lo));
+    }
+    slow[nslow++] = x_jcc_label(x, X_CC_AE);
+    *done = x_jmp_label(x);
+    for (unsigned k = 0; k < nslow; k++)
+        x_patch_rel32(x, slow[k], x_pos(x));
+    return true;
+}
+
 static void emit_call(Cg *g, const IrOp *op)
 {
     const IrCall *ic = &g->f->calls[op->aux];
@@ -1092,6 +1173,8 @@ static void emit_call(Cg *g, const IrOp *op)
     drop_regs(g, CALLER_SAVED_MASK, false);
     if (clobbers)
         drop_regs(g, 0xffffu, true);
+    size_t fast_done = 0;
+    bool fast = (h->flags & IR_HELPER_HOST_FP) && h->nargs == 3 && emit_host_fp(g, ic, &fast_done);
     static const int argreg[6] = { X_RDI, X_RSI, X_RDX, X_RCX, X_R8, X_R9 };
     unsigned n = 0;
     uint64_t stack_arg = 0;
@@ -1142,6 +1225,8 @@ static void emit_call(Cg *g, const IrOp *op)
         x_alu_ri(&g->x, X_ADD, true, X_RSP, 16);
     if (g->npins) /* the helper may have changed them; caller-saved ones did not survive */
         load_pins_mask(g, clobbers ? 0xffffu : CALLER_SAVED_MASK);
+    if (fast)
+        x_patch_rel32(&g->x, fast_done, x_pos(&g->x));
     if (op->d != IR_NONE) {
         int rd = def_reg(g, op->d, -1);
         x_mov_rr(&g->x, op->type == IR_I64, rd, X_RAX);
@@ -2130,8 +2215,30 @@ static void compile_hot(VsCpu *cpu, VsBlock *b)
     compile_region(cpu, b);
 }
 
+/*
+ * Generated code computes IR_HELPER_HOST_FP operations with plain SSE instructions, which
+ * need the IEEE default MXCSR control bits (RNE, all exceptions masked, DAZ/FTZ off). A
+ * thread's first jit_run sets them if it started otherwise (e.g. FTZ/DAZ inherited from
+ * -ffast-math startup code); afterwards nothing on a vCPU thread changes them (the FP
+ * helpers restore the MXCSR they found), so the check is done once per thread.
+ */
+static __thread bool jit_mxcsr_ok __attribute__((tls_model("initial-exec")));
+
+static void jit_default_mxcsr(void)
+{
+    uint32_t m;
+    __asm__ volatile("stmxcsr %0" : "=m"(m));
+    if ((m & 0xffc0u) != 0x1f80u) {
+        m = 0x1f80u | (m & 0x3fu);
+        __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    }
+    jit_mxcsr_ok = true;
+}
+
 int jit_run(VsCpu *cpu, VsBlock *b)
 {
+    if (__builtin_expect(!jit_mxcsr_ok, 0))
+        jit_default_mxcsr();
     JitState *js = cpu->machine->jit;
     const uint32_t pc_off = cpu->ops->globals->defs[cpu->ops->globals->pc_global].offset;
     for (;;) {

@@ -401,6 +401,13 @@ void x_movq_rx(XBuf *b, int r, int xmm)
     op_rr(b, true, o, 2, xmm, r, false);
 }
 
+void x_sse_arith(XBuf *b, uint8_t op, bool dbl, int xd, int xs)
+{
+    const uint8_t o[2] = { 0x0F, op };
+    x_byte(b, dbl ? 0xF2 : 0xF3);
+    op_rr(b, false, o, 2, xd, xs, false);
+}
+
 void x_movsd_xm(XBuf *b, int xmm, int base, int32_t disp)
 {
     static const uint8_t o[2] = { 0x0F, 0x10 };

@@ -137,6 +137,9 @@ void x_movq_xr(XBuf *b, int xmm, int r);
 void x_movq_rx(XBuf *b, int r, int xmm);
 void x_movsd_xm(XBuf *b, int xmm, int base, int32_t disp);
 void x_movsd_mx(XBuf *b, int base, int32_t disp, int xmm);
+/* Scalar SSE arithmetic xd op= xs: op is the 0F opcode byte (0x58 add, 0x59 mul, 0x5C sub,
+ * 0x5E div), dbl selects the sd form (F2), else ss (F3). */
+void x_sse_arith(XBuf *b, uint8_t op, bool dbl, int xd, int xs);
 
 /* Stack and control flow. */
 void x_push(XBuf *b, int r);

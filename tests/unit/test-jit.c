@@ -7,14 +7,19 @@
  * every global, the pc, guest RAM, the MMIO device's last write and, when the block
  * faults, the fault address and the guest pc of the faulting insn must be identical.
  * Each block is tested as built (unoptimised: constant-constant operands) and after
- * ir_optimize.
+ * ir_optimize. RISC-V's FP add/sub/mul/div helpers (IR_HELPER_HOST_FP, which the JIT
+ * computes inline in the common case) run on inputs, rounding modes and accrued flags that
+ * hit and miss that fast path; results and flags must match the helper's bit for bit.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/riscv64/rv-cpu.h"
+#include "arch/riscv64/rv-fpu.h"
 #include "core/blocks.h"
 #include "core/cpu.h"
 #include "core/machine.h"
@@ -32,6 +37,7 @@ typedef struct TestCpu {
     VsCpu common;
     uint64_t g[NG];
     uint64_t pc;
+    uint64_t fflags; /* accrued FP flags of the host-FP helpers (not a global) */
 } TestCpu;
 
 static const IrGlobalDef defs[NG + 1] = {
@@ -157,6 +163,76 @@ static const IrHelper hp_six = { "six", (void *)h_six, 6, IR_HELPER_PASS_CPU | I
 static const IrHelper hp_raise = { "raise", (void *)h_raise, 1,
                                    IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE |
                                        IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE };
+
+/*
+ * RISC-V's FP helpers (rv-fpu.c) on a RISC-V cpu that takes frm from g6 and fflags from
+ * the test cpu; test descriptors like rv_hf_* but with those offsets in TestCpu. An invalid
+ * dynamic rounding mode raises (a fault of kind 7 at the insn).
+ */
+static RvCpu rvc;
+static unsigned fp_calls, fp_fast_calls;
+
+/* Whether the helper call returning r took rv-fpu's fast path (RNE, NX accrued, boxed
+ * singles, result normal and finite): the calls the JIT must have inlined. */
+static bool fast_case(bool dbl, uint64_t a, uint64_t b, uint64_t rm, uint64_t frm, uint64_t fl,
+                      uint64_t r)
+{
+    if ((rm == RV_RM_DYN ? frm : rm) != RV_RM_RNE || !(fl & RV_FFLAG_NX))
+        return false;
+    if (dbl) {
+        uint64_t m = r & ~(1ull << 63);
+        return m > (1ull << 52) && m < (0x7ffull << 52);
+    }
+    uint32_t m = (uint32_t)r & 0x7fffffffu;
+    return (a >> 32) == 0xffffffffu && (b >> 32) == 0xffffffffu && m > (1u << 23) &&
+           m < (0xffu << 23);
+}
+
+void rv_raise_exception(RvCpu *c, uint64_t cause, uint64_t tval)
+{
+    (void)c, (void)tval;
+    fault = (Fault){ true, cause, current_pc(&cpu->common), 7 };
+    siglongjmp(cpu->common.unwind, 1);
+}
+
+#define HOST_FP_FLAGS                                                                            \
+    (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE | \
+     IR_HELPER_KEEPS_GLOBALS | IR_HELPER_HOST_FP)
+#define DEF_FPW(name, hop, d)                                               \
+    static uint64_t w_##name(VsCpu *c, uint64_t a, uint64_t b, uint64_t rm) \
+    {                                                                       \
+        TestCpu *t = (TestCpu *)c;                                          \
+        fp_calls++;                                                         \
+        rvc.frm = t->g[6];                                                  \
+        rvc.fflags = t->fflags;                                             \
+        uint64_t r = rv_##name(&rvc.common, a, b, rm);                      \
+        fp_fast_calls += fast_case(d, a, b, rm, t->g[6], t->fflags, r);     \
+        t->fflags = rvc.fflags;                                             \
+        return r;                                                           \
+    }                                                                       \
+    static const IrHostFpHelper hf_##name = {                               \
+        .helper = { "rv_" #name, (void *)w_##name, 3, HOST_FP_FLAGS },      \
+        .op = (hop),                                                        \
+        .dbl = (d),                                                         \
+        .rm_rne = RV_RM_RNE,                                                \
+        .rm_dyn = RV_RM_DYN,                                                \
+        .flags_off = offsetof(TestCpu, fflags),                             \
+        .frm_off = offsetof(TestCpu, g[6]),                                 \
+        .nx_mask = RV_FFLAG_NX,                                             \
+    };
+DEF_FPW(fadd_s, IR_HOSTFP_ADD, false)
+DEF_FPW(fsub_s, IR_HOSTFP_SUB, false)
+DEF_FPW(fmul_s, IR_HOSTFP_MUL, false)
+DEF_FPW(fdiv_s, IR_HOSTFP_DIV, false)
+DEF_FPW(fadd_d, IR_HOSTFP_ADD, true)
+DEF_FPW(fsub_d, IR_HOSTFP_SUB, true)
+DEF_FPW(fmul_d, IR_HOSTFP_MUL, true)
+DEF_FPW(fdiv_d, IR_HOSTFP_DIV, true)
+static const IrHostFpHelper *const host_fp[8] = { &hf_fadd_s, &hf_fsub_s, &hf_fmul_s, &hf_fdiv_s,
+                                                  &hf_fadd_d, &hf_fsub_d, &hf_fmul_d, &hf_fdiv_d };
+static const IrHostFpHelper *const rv_host_fp[8] = { &rv_hf_fadd_s, &rv_hf_fsub_s, &rv_hf_fmul_s,
+                                                     &rv_hf_fdiv_s, &rv_hf_fadd_d, &rv_hf_fsub_d,
+                                                     &rv_hf_fmul_d, &rv_hf_fdiv_d };
 
 /* ---- random IR ---- */
 
@@ -465,7 +541,7 @@ static void gen_block(Gen *g, unsigned nops)
 /* ---- running ---- */
 
 typedef struct State {
-    uint64_t g[NG], pc;
+    uint64_t g[NG], pc, fflags;
     uint8_t ram[RAM_SIZE];
     uint64_t mmio[3];
     Fault fault;
@@ -476,6 +552,7 @@ static void set_state(const State *s)
 {
     memcpy(cpu->g, s->g, sizeof(s->g));
     cpu->pc = s->pc;
+    cpu->fflags = s->fflags;
     memcpy(ram, s->ram, RAM_SIZE);
     memcpy(mmio_last, s->mmio, sizeof(mmio_last));
     fault = (Fault){ 0 };
@@ -489,6 +566,7 @@ static void get_state(State *s, int ret)
 {
     memcpy(s->g, cpu->g, sizeof(s->g));
     s->pc = cpu->pc;
+    s->fflags = cpu->fflags;
     memcpy(s->ram, ram, RAM_SIZE);
     memcpy(s->mmio, mmio_last, sizeof(mmio_last));
     s->fault = fault;
@@ -532,7 +610,8 @@ static State s0, s_int, s_jit;
 static void compare(const IrFunc *f, const char *what)
 {
     bool same = s_int.ret == s_jit.ret && memcmp(s_int.g, s_jit.g, sizeof(s_int.g)) == 0 &&
-                s_int.pc == s_jit.pc && memcmp(s_int.mmio, s_jit.mmio, sizeof(s_int.mmio)) == 0 &&
+                s_int.pc == s_jit.pc && s_int.fflags == s_jit.fflags &&
+                memcmp(s_int.mmio, s_jit.mmio, sizeof(s_int.mmio)) == 0 &&
                 s_int.fault.hit == s_jit.fault.hit &&
                 (!s_int.fault.hit ||
                  (s_int.fault.addr == s_jit.fault.addr && s_int.fault.pc == s_jit.fault.pc &&
@@ -907,6 +986,206 @@ static void test_region_loop(JitState *js, IrFunc *out)
     ir_free(&f1);
 }
 
+/* ---- host FP fast path ---- */
+
+/* A double or (NaN-boxed, sometimes improperly) single bit pattern of every class. */
+static uint64_t fp_value(bool dbl)
+{
+    const unsigned mbits = dbl ? 52 : 23, emax = dbl ? 0x7ff : 0xff, bias = dbl ? 1023 : 127;
+    const uint64_t mmask = (1ull << mbits) - 1, quiet = 1ull << (mbits - 1);
+    uint64_t sign = (uint64_t)rn(2) << (mbits + (dbl ? 11 : 8)), m = rnd() & mmask, e;
+    switch (rn(30)) {
+    case 0: e = 0, m = 0; break;                                 /* zero */
+    case 1: e = 0, m = m ? m : 1; break;                         /* subnormal */
+    case 2: e = emax, m = 0; break;                              /* infinity */
+    case 3: e = emax, m |= quiet; break;                         /* quiet NaN */
+    case 4: e = emax, m = (m & ~quiet) | 1; break;               /* signalling NaN */
+    case 5: e = 1 + rn(3), m &= rn(2) ? 0 : mmask; break;        /* near the smallest normal */
+    case 6: e = emax - 1 - rn(3), m |= rn(2) ? mmask : 0; break; /* near the largest */
+    case 7: e = 1 + rn(bias / 2); break;                         /* tiny: products underflow */
+    case 8: e = emax - 1 - rn(bias / 2); break;                  /* huge: products overflow */
+    case 9: e = bias, m = 0; break;                              /* +-1 */
+    case 10: /* 1 +- a few ulps: times a value near the smallest normal, it rounds across */
+    case 11: e = bias - rn(2), m = e == bias ? rn(4) : mmask - rn(4); break;
+    default: e = bias - 20 + rn(40); break; /* ordinary */
+    }
+    uint64_t v = sign | (e << mbits) | m;
+    if (dbl)
+        return v;
+    switch (rn(10)) {
+    case 0: return v;                          /* not boxed */
+    case 1: return v | ((rnd() | 1) << 32);    /* partly boxed */
+    default: return v | 0xffffffff00000000ull; /* NaN-boxed */
+    }
+}
+
+/*
+ * Blocks of FP add/sub/mul/div (each an insn) on operands of both formats, static and
+ * dynamic rounding modes (frm in g6, sometimes invalid, sometimes set inside the block) and
+ * NX set or clear in fflags, compared between the interpreter (the helper) and the JIT.
+ */
+static void test_host_fp(JitState *js, IrFunc *f, IrFunc *rf)
+{
+    static const uint8_t rms[] = {
+        RV_RM_RNE, RV_RM_RNE, RV_RM_RNE, RV_RM_RNE, RV_RM_DYN, RV_RM_DYN,
+        RV_RM_DYN, RV_RM_DYN, RV_RM_RTZ, RV_RM_RDN, RV_RM_RUP, RV_RM_RMM
+    };
+    unsigned before = blocks_run, calls_int = 0, calls_jit = 0, fast_int = 0, fast_jit = 0;
+    for (unsigned iter = 0; iter < 4000; iter++) {
+        uint64_t seed = rng;
+        bool opt = iter & 1, region = iter & 2, pins = iter & 4;
+        for (int pass = 0; pass < 2; pass++) {
+            /* pass 0 builds the block and its start state; pass 1 runs it. */
+            rng = seed;
+            ir_reset(f);
+            uint64_t pc = 0x80001000;
+            IrVal res[8];
+            unsigned nres = 0, nops = 1 + rn(6);
+            bool dbl_block = rn(2);
+            for (unsigned i = 0; i < nops; i++) {
+                ir_insn_start(f, pc);
+                pc += 4;
+                if (rn(8) == 0) /* csrw frm inside the block */
+                    ir_mov(f, ir_global(f, 6), ir_const(f, IR_I64, rn(8) ? 0 : rn(8)));
+                bool dbl = rn(8) ? dbl_block : !dbl_block;
+                const IrHostFpHelper *h = host_fp[(dbl ? 4 : 0) + rn(4)];
+                IrVal a = nres && rn(3) == 0 ? res[rn(nres)] : ir_global(f, rn(6));
+                IrVal b = nres && rn(3) == 0 ? res[rn(nres)] : ir_global(f, rn(6));
+                if (rn(16) == 0)
+                    b = ir_const(f, IR_I64, fp_value(dbl));
+                IrVal r =
+                    ir_call3(f, &h->helper, true, a, b, ir_const(f, IR_I64, rms[rn(sizeof(rms))]));
+                if (nres < 8)
+                    res[nres++] = r;
+                if (rn(2))
+                    ir_mov(f, ir_global(f, rn(6)), r);
+                /* Integer uses of the globals (dead), so that a region pins them. */
+                for (unsigned k = pins ? 6 : 0; k; k--)
+                    ir_binop(f, IR_OP_XOR, IR_I64, ir_global(f, rn(6)), ir_global(f, rn(6)));
+            }
+            ir_goto_block(f, 0x80002000);
+            if (opt)
+                ir_optimize(f);
+            for (int k = 0; k < 6; k++)
+                s0.g[k] = fp_value(rn(8) ? dbl_block : !dbl_block);
+            unsigned fr = rn(16);
+            s0.g[6] = fr < 13 ? RV_RM_RNE : fr < 15 ? 1 + rn(4) : 5 + rn(3);
+            s0.g[7] = 0;
+            s0.pc = 0x80001000; /* as when the dispatcher enters the block */
+            s0.fflags = rn(6) ? RV_FFLAG_NX | (rnd() & 0x1e) : rnd() & 0x1e;
+            memset(s0.ram, 0, RAM_SIZE);
+            memset(s0.mmio, 0, sizeof(s0.mmio));
+            if (pass == 0)
+                continue;
+            unsigned c0 = fp_calls;
+            fp_fast_calls = 0;
+            VsBlock *blk = make_block(f);
+            bool compiled;
+            if (region) { /* a one-member region: globals pinned in registers */
+                static const uint64_t rpc[1] = { 0x80001000 };
+                static const uint32_t rn1[1] = { 1 };
+                int32_t *gl = malloc((f->nops + 1) * sizeof(int32_t));
+                for (unsigned i = 0; i < f->nops; i++)
+                    gl[i] = -1;
+                ir_reset(rf);
+                rf->nlabels = 1;
+                ir_emit(rf, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, 0);
+                compiled = ir_append(rf, f, gl) && jit_compile_region(js, blk, rf, 1, rpc, rn1);
+                free(gl);
+            } else {
+                compiled = blk && jit_compile(js, blk, f);
+            }
+            if (!blk || !compiled) {
+                CHECK(false, "host fp block not compiled");
+                free(blk);
+                continue;
+            }
+            set_state(&s0);
+            get_state(&s_int, run_interp(blk));
+            calls_int += fp_calls - c0;
+            fast_int += fp_fast_calls;
+            c0 = fp_calls;
+            fp_fast_calls = 0;
+            set_state(&s0);
+            get_state(&s_jit, run_jit(blk));
+            calls_jit += fp_calls - c0;
+            fast_jit += fp_fast_calls;
+            blocks_run++;
+            faults_seen += s_int.fault.hit;
+            compare(f, "host fp");
+            if (s_int.fflags != s_jit.fflags && fails < 4)
+                printf("  fflags %llx / %llx\n", (unsigned long long)s_int.fflags,
+                       (unsigned long long)s_jit.fflags);
+            free(blk->jit_links);
+            free(blk);
+        }
+    }
+    /* The JIT inlined exactly the calls that take the helper's fast path, and those are a
+     * fair share (so the comparison covered both paths). */
+    CHECK(fast_jit == 0 && calls_jit == calls_int - fast_int,
+          "host fp: the JIT called the helper %u times (%u of them fast cases), the "
+          "interpreter %u times (%u fast)",
+          calls_jit, fast_jit, calls_int, fast_int);
+    CHECK(fast_int > calls_int / 8 && fast_int < calls_int * 7 / 8,
+          "host fp: %u of %u calls are fast cases", fast_int, calls_int);
+    printf("host fp: %u blocks, helper calls %u interpreted (%u fast cases) / %u compiled\n",
+           blocks_run - before, calls_int, fast_int, calls_jit);
+}
+
+/*
+ * jit_run on a thread whose MXCSR rounds toward zero with FTZ and DAZ (as -ffast-math
+ * startup code leaves it) first restores the default control bits: the inline fmul.d of
+ * 1/3 and 3 in RNE then gives the helper's 1.0, not RTZ's 0x3fefffffffffffff.
+ */
+static VsBlock *mx_block;
+static uint64_t mx_result;
+static uint32_t mx_after;
+
+static void *mxcsr_thread(void *arg)
+{
+    (void)arg;
+    uint32_t m = 0x1f80u | 0x8000u | 0x40u | (3u << 13);
+    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    set_state(&s0);
+    if (sigsetjmp(cpu->common.unwind, 0) == 0)
+        jit_run(&cpu->common, mx_block);
+    mx_result = cpu->g[2];
+    __asm__ volatile("stmxcsr %0" : "=m"(mx_after));
+    return NULL;
+}
+
+static void test_mxcsr(JitState *js, IrFunc *f)
+{
+    ir_reset(f);
+    ir_insn_start(f, 0x80005000);
+    ir_mov(f, ir_global(f, 2),
+           ir_call3(f, &hf_fmul_d.helper, true, ir_global(f, 0), ir_global(f, 1),
+                    ir_const(f, IR_I64, RV_RM_RNE)));
+    ir_exit(f, IR_EXIT_HALT);
+    mx_block = make_block(f);
+    mx_block->vpc = 0x80005000;
+    mx_block->ninsns = 1;
+    CHECK(jit_compile(js, mx_block, f), "mxcsr block compiled");
+    memset(&s0, 0, sizeof(s0));
+    s0.g[0] = 0x3fd5555555555555ull; /* 1/3 */
+    s0.g[1] = 0x4008000000000000ull; /* 3 */
+    s0.pc = 0x80005000;
+    s0.fflags = RV_FFLAG_NX;
+    set_state(&s0);
+    run_interp(mx_block);
+    uint64_t want = cpu->g[2];
+    unsigned c0 = fp_calls;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, mxcsr_thread, NULL) == 0, "thread");
+    pthread_join(t, NULL);
+    CHECK(want == 0x3ff0000000000000ull && mx_result == want && fp_calls == c0,
+          "mxcsr: interpreter %llx, JIT %llx (inline: %d)", (unsigned long long)want,
+          (unsigned long long)mx_result, fp_calls == c0);
+    CHECK((mx_after & 0xffc0u) == 0x1f80u, "MXCSR after jit_run %#x", mx_after);
+    free(mx_block->jit_links);
+    free(mx_block);
+}
+
 int main(void)
 {
     physmem_init(&machine.mem);
@@ -938,6 +1217,23 @@ int main(void)
     test_chaining(js, &f);
     test_links(js, &f);
     test_region_loop(js, &f);
+    /* The rv-fpu descriptors the riscv64 frontend uses are the ones tested here, with
+     * RvCpu's field offsets. */
+    for (int k = 0; k < 8; k++) {
+        const IrHostFpHelper *t = host_fp[k], *r = rv_host_fp[k];
+        CHECK(r->helper.flags == t->helper.flags && r->helper.nargs == 3 && r->op == t->op &&
+                  r->dbl == t->dbl && r->rm_rne == t->rm_rne && r->rm_dyn == t->rm_dyn &&
+                  r->nx_mask == t->nx_mask &&
+                  r->flags_off == offsetof(RvCpu, fflags) - offsetof(RvCpu, common) &&
+                  r->frm_off == offsetof(RvCpu, frm) - offsetof(RvCpu, common) &&
+                  strcmp(r->helper.name, t->helper.name) == 0,
+              "descriptor %s", r->helper.name);
+    }
+    IrFunc rf;
+    ir_init(&rf, &globals);
+    test_host_fp(js, &f, &rf);
+    test_mxcsr(js, &f);
+    ir_free(&rf);
     for (unsigned iter = 0; iter < 3000; iter++) {
         uint64_t seed = rng;
         gen_block(&g, 10 + rn(50));

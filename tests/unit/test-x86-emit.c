@@ -143,6 +143,11 @@ static void build(void)
     E(x_movq_rx(&xb, X_R9, 2), "movq r9,xmm2");
     E(x_movsd_xm(&xb, 3, X_RBP, 8), "movsd xmm3,QWORD PTR [rbp+0x8]");
     E(x_movsd_mx(&xb, X_RSP, 0, 9), "movsd QWORD PTR [rsp],xmm9");
+    E(x_sse_arith(&xb, 0x58, true, 0, 1), "addsd xmm0,xmm1");
+    E(x_sse_arith(&xb, 0x5C, true, 2, 3), "subsd xmm2,xmm3");
+    E(x_sse_arith(&xb, 0x59, false, 0, 1), "mulss xmm0,xmm1");
+    E(x_sse_arith(&xb, 0x5E, false, 8, 15), "divss xmm8,xmm15");
+    E(x_sse_arith(&xb, 0x5E, true, 1, 9), "divsd xmm1,xmm9");
     /* stack and control flow */
     E(x_push(&xb, X_RBX), "push rbx");
     E(x_push(&xb, X_R12), "push r12");

@@ -634,15 +634,32 @@ uint64_t rv_fclass_d(uint64_t a)
 #define DEF_HELPER(op, nargs, flags) \
     const IrHelper rv_helper_##op = { "rv_" #op, (void *)rv_##op, nargs, flags };
 
-DEF_HELPER(fadd_s, 3, HF_ROUND)
-DEF_HELPER(fsub_s, 3, HF_ROUND)
-DEF_HELPER(fmul_s, 3, HF_ROUND)
-DEF_HELPER(fdiv_s, 3, HF_ROUND)
+/*
+ * add/sub/mul/div: the JIT may inline the fast path of fp_arith() (RNE, NX accrued, result
+ * normal and finite), which returns exactly the plain SSE result and accrues nothing. The
+ * JIT's check is the same one, so its result and flags are the helper's in every case.
+ */
+#define DEF_HOSTFP_HELPER(op_, hop, d)                                               \
+    const IrHostFpHelper rv_hf_##op_ = {                                             \
+        .helper = { "rv_" #op_, (void *)rv_##op_, 3, HF_ROUND | IR_HELPER_HOST_FP }, \
+        .op = (hop),                                                                 \
+        .dbl = (d),                                                                  \
+        .rm_rne = RV_RM_RNE,                                                         \
+        .rm_dyn = RV_RM_DYN,                                                         \
+        .flags_off = (uint32_t)(offsetof(RvCpu, fflags) - offsetof(RvCpu, common)),  \
+        .frm_off = (uint32_t)(offsetof(RvCpu, frm) - offsetof(RvCpu, common)),       \
+        .nx_mask = RV_FFLAG_NX,                                                      \
+    };
+
+DEF_HOSTFP_HELPER(fadd_s, IR_HOSTFP_ADD, false)
+DEF_HOSTFP_HELPER(fsub_s, IR_HOSTFP_SUB, false)
+DEF_HOSTFP_HELPER(fmul_s, IR_HOSTFP_MUL, false)
+DEF_HOSTFP_HELPER(fdiv_s, IR_HOSTFP_DIV, false)
 DEF_HELPER(fsqrt_s, 2, HF_ROUND)
-DEF_HELPER(fadd_d, 3, HF_ROUND)
-DEF_HELPER(fsub_d, 3, HF_ROUND)
-DEF_HELPER(fmul_d, 3, HF_ROUND)
-DEF_HELPER(fdiv_d, 3, HF_ROUND)
+DEF_HOSTFP_HELPER(fadd_d, IR_HOSTFP_ADD, true)
+DEF_HOSTFP_HELPER(fsub_d, IR_HOSTFP_SUB, true)
+DEF_HOSTFP_HELPER(fmul_d, IR_HOSTFP_MUL, true)
+DEF_HOSTFP_HELPER(fdiv_d, IR_HOSTFP_DIV, true)
 DEF_HELPER(fsqrt_d, 2, HF_ROUND)
 DEF_HELPER(fmadd_s, 4, HF_ROUND)
 DEF_HELPER(fmsub_s, 4, HF_ROUND)

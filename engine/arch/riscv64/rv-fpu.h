@@ -99,10 +99,18 @@ uint64_t rv_fclass_d(uint64_t a);
 bool rv_fpu_set_host_fpu(bool enable);
 
 /* ---- IR helper descriptors (nargs counts IR args, not the cpu pointer) ---- */
-extern const IrHelper rv_helper_fadd_s, rv_helper_fsub_s, rv_helper_fmul_s, rv_helper_fdiv_s,
-    rv_helper_fsqrt_s;
-extern const IrHelper rv_helper_fadd_d, rv_helper_fsub_d, rv_helper_fmul_d, rv_helper_fdiv_d,
-    rv_helper_fsqrt_d;
+/* add/sub/mul/div carry the JIT's inline fast-path description (IrHostFpHelper). */
+extern const IrHostFpHelper rv_hf_fadd_s, rv_hf_fsub_s, rv_hf_fmul_s, rv_hf_fdiv_s;
+extern const IrHostFpHelper rv_hf_fadd_d, rv_hf_fsub_d, rv_hf_fmul_d, rv_hf_fdiv_d;
+#define rv_helper_fadd_s (rv_hf_fadd_s.helper)
+#define rv_helper_fsub_s (rv_hf_fsub_s.helper)
+#define rv_helper_fmul_s (rv_hf_fmul_s.helper)
+#define rv_helper_fdiv_s (rv_hf_fdiv_s.helper)
+#define rv_helper_fadd_d (rv_hf_fadd_d.helper)
+#define rv_helper_fsub_d (rv_hf_fsub_d.helper)
+#define rv_helper_fmul_d (rv_hf_fmul_d.helper)
+#define rv_helper_fdiv_d (rv_hf_fdiv_d.helper)
+extern const IrHelper rv_helper_fsqrt_s, rv_helper_fsqrt_d;
 extern const IrHelper rv_helper_fmadd_s, rv_helper_fmsub_s, rv_helper_fnmsub_s, rv_helper_fnmadd_s;
 extern const IrHelper rv_helper_fmadd_d, rv_helper_fmsub_d, rv_helper_fnmsub_d, rv_helper_fnmadd_d;
 extern const IrHelper rv_helper_fmin_s, rv_helper_fmax_s, rv_helper_fmin_d, rv_helper_fmax_d;
