@@ -18,10 +18,12 @@
  *    raises NV (x86 leaves it unflagged). A fast path skips the MXCSR round trip in the
  *    common case (RNE with NX already accrued, result normal and finite; see fp_arith()).
  *
- * The host operations are asm statements on bit patterns, never C floating-point
- * expressions, so the compiler cannot move them across the MXCSR accesses.
+ * The host operations (core/hostfp.h, shared with arm64) are asm statements on bit
+ * patterns, never C floating-point expressions, so the compiler cannot move them across the
+ * MXCSR accesses.
  *
- * -DRV_FPU_NO_HOST builds the portable configuration (soft path only) on x86-64 too.
+ * -DRV_FPU_NO_HOST builds the portable configuration (soft path only, both architectures)
+ * on x86-64 too.
  */
 #include "arch/riscv64/rv-fpu.h"
 
