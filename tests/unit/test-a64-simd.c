@@ -7,6 +7,14 @@
  * change only the V and X registers, NZCV and FPSR (never FPSR bits outside its mask).
  * The exception entry and the SoftMMU are fakes below (the data-processing helper does not
  * access memory).
+ *
+ * Second part: the x86-64 host fast path for FP arithmetic (a64_simd_set_host_fpu) against
+ * the exact soft-float path: scalar and vector FADD, FSUB, FMUL, FDIV, FNMUL, FSQRT, FMADD,
+ * FMSUB, FNMADD, FNMSUB, FMLA, FMLS in single and double precision on operands chosen near
+ * the interesting boundaries (smallest normal, overflow, products and quotients landing
+ * there, exact results, halfway alignments, specials), in every rounding mode with FZ and DN
+ * on and off and FPSR.IXC clear or set (set enables the path without the MXCSR round trip):
+ * the whole CPU state after the instruction (results and FPSR) must be identical.
  */
 #include <setjmp.h>
 #include <stdlib.h>
@@ -94,6 +102,130 @@ static int run_word(SimdFn simd, A64Cpu *cpu, uint32_t w)
     return 1;
 }
 
+/* An operand of the format (dbl: double, else single) near an interesting boundary. */
+static uint64_t fp_operand(bool dbl)
+{
+    int p = dbl ? 53 : 24, bias = dbl ? 1023 : 127, top = 2 * bias; /* largest finite field */
+    uint64_t fracmask = (1ull << (p - 1)) - 1, frac, r = next();
+    uint64_t sign = (r & 1) ? 1ull << (dbl ? 63 : 31) : 0;
+    switch ((r >> 1) % 6) {
+    case 0: frac = next() & fracmask; break;
+    case 1: frac = 0; break;
+    case 2: frac = fracmask; break;
+    case 3: frac = 1ull << (next() % (unsigned)(p - 1)); break;
+    case 4: frac = fracmask ^ (1ull << (next() % (unsigned)(p - 1))); break;
+    default: frac = next() & fracmask & ~((1ull << (next() % (unsigned)(p - 1))) - 1); break;
+    }
+    int d = (int)((r >> 8) % 5) - 2, ef;
+    switch ((r >> 16) % 9) {
+    case 0: ef = bias + d; break;                            /* near 1 */
+    case 1: ef = 1 + (int)((r >> 24) % 4); break;            /* near the smallest normal */
+    case 2: ef = top - (int)((r >> 24) % 4); break;          /* near the largest finite */
+    case 3: ef = bias - bias / 2 + d; break;                 /* products near the smallest normal */
+    case 4: ef = bias + bias / 2 + d; break;                 /* products near overflow */
+    case 5: ef = bias + ((r >> 24) & 1 ? p : -p) + d; break; /* sums at halfway alignment */
+    case 6: ef = 1 + (int)(next() % (unsigned)top); break;
+    case 7:
+        ef = bias + (int)((r >> 24) % 3);
+        frac &= ~((1ull << (p - 4)) - 1);
+        break; /* exact */
+    default: { /* special */
+        static const uint64_t sp_d[] = { 0,
+                                         1,
+                                         0x000fffffffffffffull,
+                                         0x7ff0000000000000ull,
+                                         0x7ff8000000000001ull,
+                                         0x7ff0000000000001ull };
+        static const uint64_t sp_s[] = { 0, 1, 0x007fffff, 0x7f800000, 0x7fc00001, 0x7f800001 };
+        return sign | (dbl ? sp_d : sp_s)[(r >> 24) % 6];
+    }
+    }
+    return sign | ((uint64_t)ef << (p - 1)) | frac;
+}
+
+static bool fast_range(bool dbl, uint64_t x)
+{
+    uint64_t m = x & (dbl ? ~0ull >> 1 : 0x7fffffffu);
+    return m > (dbl ? 1ull << 52 : 1ull << 23) && m < (dbl ? 0x7fefffffffffffffull : 0x7f7fffffu);
+}
+
+/* One FP arithmetic word with random registers, precision and (for vectors) arrangement. */
+static uint32_t fp_word(bool *dbl, bool *vec)
+{
+    unsigned rd = next() % 32, rn = next() % 32, rm = next() % 32, ra = next() % 32;
+    unsigned sz = next() & 1, q = next() & 1, kind = next() % 12;
+    *dbl = sz;
+    *vec = kind >= 7;
+    if (*vec && sz)
+        q = 1; /* 2D only */
+    uint32_t v3 = 0x0e200400u | q << 30 | sz << 22 | rm << 16 | rn << 5 | rd;
+    switch (kind) {
+    case 0: { /* FMUL FDIV FADD FSUB FNMUL */
+        static const unsigned opc[5] = { 0, 1, 2, 3, 8 };
+        return 0x1e200800u | sz << 22 | rm << 16 | opc[next() % 5] << 12 | rn << 5 | rd;
+    }
+    case 1:
+    case 2:
+    case 3: /* FMADD FMSUB FNMADD FNMSUB */
+        return 0x1f000000u | sz << 22 | (unsigned)(next() & 1) << 21 | rm << 16 |
+               (unsigned)(next() & 1) << 15 | ra << 10 | rn << 5 | rd;
+    case 4: return 0x1e21c000u | sz << 22 | rn << 5 | rd;            /* FSQRT */
+    case 5: return 0x1e202800u | sz << 22 | rm << 16 | rn << 5 | rd; /* FADD */
+    case 6: return 0x1e200800u | sz << 22 | rm << 16 | rn << 5 | rd; /* FMUL */
+    case 7: return v3 | 0x1au << 11 | (unsigned)(next() & 1) << 23;  /* FADD, FSUB */
+    case 8: return v3 | 1u << 29 | 0x1bu << 11;                      /* FMUL */
+    case 9: return v3 | 1u << 29 | 0x1fu << 11;                      /* FDIV */
+    case 10: return v3 | 0x19u << 11 | (unsigned)(next() & 1) << 23; /* FMLA, FMLS */
+    default: return 0x2ea1f800u | q << 30 | sz << 22 | rn << 5 | rd; /* FSQRT (vector) */
+    }
+}
+
+static void host_vs_exact(SimdFn simd)
+{
+    A64Cpu *cpu = calloc(1, sizeof(A64Cpu)), *start = calloc(1, sizeof(A64Cpu));
+    A64Cpu *host = calloc(1, sizeof(A64Cpu));
+    unsigned in_range = 0, fails = 0, iter;
+    for (iter = 0; iter < 300000 && fails < 10; iter++) {
+        bool dbl, vec;
+        uint32_t w = fp_word(&dbl, &vec);
+        for (unsigned r = 0; r < 32; r++)
+            for (unsigned h = 0; h < 2; h++)
+                cpu->v[r][h] = dbl ? fp_operand(true) : fp_operand(false) | fp_operand(false) << 32;
+        cpu->fpcr = (next() & (A64_FPCR_FZ | A64_FPCR_DN | A64_FPCR_AHP)) | (next() & 3) << 22;
+        cpu->fpsr = next() & 1 ? A64_FPSR_IXC : 0;
+        if (next() % 4 == 0)
+            cpu->fpsr |= next() & A64_FPSR_MASK;
+        memcpy(start, cpu, sizeof(A64Cpu));
+        a64_simd_set_host_fpu(true);
+        int ok_host = run_word(simd, cpu, w);
+        memcpy(host, cpu, sizeof(A64Cpu));
+        memcpy(cpu, start, sizeof(A64Cpu));
+        a64_simd_set_host_fpu(false);
+        int ok_exact = run_word(simd, cpu, w);
+        a64_simd_set_host_fpu(true);
+        unsigned rd = w & 31;
+        if (ok_host != ok_exact || memcmp(host, cpu, sizeof(A64Cpu)) != 0) {
+            fails++;
+            fprintf(stderr,
+                    "word %08x fpcr %08" PRIx64 " fpsr %08" PRIx64 ": host %016" PRIx64
+                    "%016" PRIx64 " fpsr %08" PRIx64 ", exact %016" PRIx64 "%016" PRIx64
+                    " fpsr %08" PRIx64 "\n",
+                    w, start->fpcr, start->fpsr, host->v[rd][1], host->v[rd][0], host->fpsr,
+                    cpu->v[rd][1], cpu->v[rd][0], cpu->fpsr);
+        }
+        CHECK(ok_host && ok_exact);
+        if (fast_range(dbl, dbl ? cpu->v[rd][0] : (uint32_t)cpu->v[rd][0]))
+            in_range++;
+        (void)vec;
+    }
+    CHECK(fails == 0);
+    printf("host fast path vs exact: %u of %u results in the fast range\n", in_range, iter);
+    CHECK(in_range > 50000); /* the comparison covers the fast path, not only its fall-backs */
+    free(cpu);
+    free(start);
+    free(host);
+}
+
 int main(void)
 {
     SimdFn simd = (SimdFn)a64_helper_simd.fn;
@@ -140,6 +272,7 @@ int main(void)
     CHECK(executed > 10000 && undefined > 10000);
     free(cpu);
     free(before);
+    host_vs_exact(simd);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

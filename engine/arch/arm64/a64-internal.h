@@ -58,6 +58,9 @@ extern const IrHelper a64_helper_cls;   /* (x, is64) */
 /* a64-simd.c */
 extern const IrHelper a64_helper_simd;  /* (insn, pc): FP/AdvSIMD data processing */
 extern const IrHelper a64_helper_vldst; /* (insn, base, mmu_idx): LDn/STn structures */
+/* Whether FP arithmetic may use the x86-64 host fast path (default: yes where it exists);
+ * false forces the exact soft-float path (for tests). Returns the previous setting. */
+bool a64_simd_set_host_fpu(bool enable);
 
 unsigned a64_code_mmu_idx(uint32_t mode);
 unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,

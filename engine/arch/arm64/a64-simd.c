@@ -15,6 +15,7 @@
 
 #include "arch/arm64/a64-cpu.h"
 #include "arch/arm64/a64-internal.h"
+#include "core/hostfp.h"
 #include "core/softfp.h"
 #include "mmu/mmu.h"
 
@@ -1180,16 +1181,110 @@ static bool cond_holds(A64Cpu *c, unsigned cond)
     return t;
 }
 
+/*
+ * Host fast path (x86-64, core/hostfp.h) for single/double FMUL, FDIV, FADD, FSUB, FSQRT and
+ * the fused multiply-adds (FMA3 CPUs only): one SSE instruction whose result is used only
+ * when it is certain to equal the exact path's, FPSR included. The operands must be normal
+ * or zero (no NaN, so no FPProcessNaNs or DN; no infinity; no subnormal, so no FZ input
+ * flushing or IDC) and the rounded result finite, normal, above the smallest normal and
+ * below the largest finite magnitude: rounding is monotonic, so the exact value was then
+ * neither tiny (Arm detects tininess before rounding, x86 after; FZ flushes tiny results)
+ * nor an overflow, and the only flag the operation can raise is IXC, which is x86's PE.
+ * Anything else goes to the exact path. In RN with IXC already set and the thread's
+ * default MXCSR the instruction runs as is; otherwise under its own MXCSR (RC from
+ * FPCR.RMode), reading PE back. a64_simd_set_host_fpu(false) forces the exact path.
+ */
+enum { HOP_MUL = 0, HOP_DIV = 1, HOP_ADD = 2, HOP_SUB = 3, HOP_SQRT, HOP_FMA };
+
+#ifdef HOSTFP
+static bool host_enabled = true;
+
+static inline bool host_operand(const FpFmt *f, uint64_t x)
+{
+    uint64_t m = x & ~f->sign;
+    return m == 0 || (m >= (1ull << (f->p - 1)) && m < f->inf);
+}
+
+/* op on masked operands (FMA: a * b + c); true with *r and *fl set when the host did it. */
+static inline __attribute__((always_inline)) bool host_arith(A64Cpu *c, const FpFmt *f, int op,
+                                                             uint64_t a, uint64_t b, uint64_t d,
+                                                             uint64_t *r, unsigned *fl)
+{
+    if (!host_enabled || f == &sf_fmt_h || !host_operand(f, a) ||
+        (op != HOP_SQRT && !host_operand(f, b)) || (op == HOP_FMA && !host_operand(f, d)) ||
+        (op == HOP_FMA && !hostfp_has_fma()))
+        return false;
+    bool dbl = f == &sf_fmt_d;
+    uint32_t sa = (uint32_t)a, sb = (uint32_t)b, sd = (uint32_t)d, st = 0;
+    uint64_t x;
+    unsigned mode = (c->fpcr >> 22) & 3; /* RMode: RN, RP, RM, RZ */
+    if (mode == 0 && (c->fpsr & A64_FPSR_IXC) && hostfp_env_default()) {
+        switch (op) {
+        case HOP_MUL: x = dbl ? hostfp_plain_mul_d(a, b) : hostfp_plain_mul_s(sa, sb); break;
+        case HOP_DIV: x = dbl ? hostfp_plain_div_d(a, b) : hostfp_plain_div_s(sa, sb); break;
+        case HOP_ADD: x = dbl ? hostfp_plain_add_d(a, b) : hostfp_plain_add_s(sa, sb); break;
+        case HOP_SUB: x = dbl ? hostfp_plain_sub_d(a, b) : hostfp_plain_sub_s(sa, sb); break;
+        case HOP_SQRT: x = dbl ? hostfp_plain_sqrt_d(a) : hostfp_plain_sqrt_s(sa); break;
+        default: x = dbl ? hostfp_plain_fma_d(a, b, d) : hostfp_plain_fma_s(sa, sb, sd); break;
+        }
+    } else {
+        static const int rms[4] = { SF_RM_RNE, SF_RM_RUP, SF_RM_RDN, SF_RM_RTZ };
+        int rm = rms[mode];
+        switch (op) {
+        case HOP_MUL: x = dbl ? hostfp_mul_d(a, b, rm, &st) : hostfp_mul_s(sa, sb, rm, &st); break;
+        case HOP_DIV: x = dbl ? hostfp_div_d(a, b, rm, &st) : hostfp_div_s(sa, sb, rm, &st); break;
+        case HOP_ADD: x = dbl ? hostfp_add_d(a, b, rm, &st) : hostfp_add_s(sa, sb, rm, &st); break;
+        case HOP_SUB: x = dbl ? hostfp_sub_d(a, b, rm, &st) : hostfp_sub_s(sa, sb, rm, &st); break;
+        case HOP_SQRT: x = dbl ? hostfp_sqrt_d(a, rm, &st) : hostfp_sqrt_s(sa, rm, &st); break;
+        default:
+            x = dbl ? hostfp_fma_d(a, b, d, rm, &st) : hostfp_fma_s(sa, sb, sd, rm, &st);
+            break;
+        }
+    }
+    uint64_t mag = x & ~f->sign;
+    if (mag <= (1ull << (f->p - 1)) || mag >= f->max)
+        return false;
+    if (st & HOSTFP_PE)
+        *fl |= SF_FLAG_NX;
+    *r = x;
+    return true;
+}
+#else
+static bool host_enabled = false;
+
+static inline bool host_arith(A64Cpu *c, const FpFmt *f, int op, uint64_t a, uint64_t b, uint64_t d,
+                              uint64_t *r, unsigned *fl)
+{
+    (void)c, (void)f, (void)op, (void)a, (void)b, (void)d, (void)r, (void)fl;
+    return false;
+}
+#endif
+
+bool a64_simd_set_host_fpu(bool enable)
+{
+    bool old = host_enabled;
+#ifdef HOSTFP
+    host_enabled = enable;
+#else
+    (void)enable;
+#endif
+    return old;
+}
+
 /* Two-operand arithmetic: FMUL, FDIV, FADD, FSUB, FMAX, FMIN, FMAXNM, FMINNM, FNMUL. */
 static uint64_t fp_arith2(A64Cpu *c, const FpFmt *f, unsigned op, uint64_t a, uint64_t b,
                           unsigned *fl)
 {
+    uint64_t r;
+    if ((op < 4 || op == 8) &&
+        host_arith(c, f, op == 8 ? HOP_MUL : (int)op, a & fmask(f), b & fmask(f), 0, &r, fl))
+        return op == 8 ? r ^ f->sign : r; /* FNMUL: FPNeg of the product */
     int rm = fp_rm(c, f, -1);
     a = fp_in(c, f, a);
     b = fp_in(c, f, b);
     if (op >= 4 && op <= 7)
         return fp_minmax(c, f, a, b, !(op & 1), op >= 6, fl);
-    uint64_t ops[2] = { a, b }, r;
+    uint64_t ops[2] = { a, b };
     if (!fp_nans(c, f, ops, 2, &r, fl)) {
         switch (op) {
         case 0:
@@ -1208,11 +1303,14 @@ static uint64_t fp_arith2(A64Cpu *c, const FpFmt *f, unsigned op, uint64_t a, ui
 static uint64_t fp_muladd(A64Cpu *c, const FpFmt *f, uint64_t ad, uint64_t n, uint64_t m,
                           unsigned *fl)
 {
+    uint64_t r;
+    if (host_arith(c, f, HOP_FMA, n & fmask(f), m & fmask(f), ad & fmask(f), &r, fl))
+        return r;
     int rm = fp_rm(c, f, -1);
     ad = fp_in(c, f, ad);
     n = fp_in(c, f, n);
     m = fp_in(c, f, m);
-    uint64_t ops[3] = { ad, n, m }, r;
+    uint64_t ops[3] = { ad, n, m };
     bool nan = fp_nans(c, f, ops, 3, &r, fl);
     uint64_t mn = n & ~f->sign, mm = m & ~f->sign;
     bool inf_zero = (mn == f->inf && mm == 0) || (mn == 0 && mm == f->inf);
@@ -1329,6 +1427,8 @@ static void fp_dp1(A64Cpu *c, uint32_t i)
     case 1: r = a & ~f->sign; break; /* FABS */
     case 2: r = a ^ f->sign; break;  /* FNEG */
     case 3:                          /* FSQRT */
+        if (host_arith(c, f, HOP_SQRT, a, 0, 0, &r, &fl))
+            break;
         a = fp_in(c, f, a);
         if (!fp_nans(c, f, &a, 1, &r, &fl))
             r = sf_sqrt(f, a, fp_rm(c, f, -1), &fl);
@@ -1503,6 +1603,8 @@ static bool vfp_misc(A64Cpu *c, const FpFmt *f, unsigned opc, unsigned u, unsign
     case 0x1f: /* FSQRT */
         if (!a_bit || !u)
             return false;
+        if (host_arith(c, f, HOP_SQRT, x, 0, 0, r, fl))
+            return true;
         x = fp_in(c, f, x);
         if (!fp_nans(c, f, &x, 1, r, fl))
             *r = sf_sqrt(f, x, fp_rm(c, f, -1), fl);

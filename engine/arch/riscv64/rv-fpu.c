@@ -18,19 +18,22 @@
  *    raises NV (x86 leaves it unflagged). A fast path skips the MXCSR round trip in the
  *    common case (RNE with NX already accrued, result normal and finite; see fp_arith()).
  *
- * The host operations are asm statements on bit patterns, never C floating-point
- * expressions, so the compiler cannot move them across the MXCSR accesses.
+ * The host operations (core/hostfp.h, shared with arm64) are asm statements on bit
+ * patterns, never C floating-point expressions, so the compiler cannot move them across the
+ * MXCSR accesses.
  *
- * -DRV_FPU_NO_HOST builds the portable configuration (soft path only) on x86-64 too.
+ * -DRV_FPU_NO_HOST builds the portable configuration (soft path only, both architectures)
+ * on x86-64 too.
  */
 #include "arch/riscv64/rv-fpu.h"
 
 #include <string.h>
 
 #include "arch/riscv64/rv-cpu.h"
+#include "core/hostfp.h"
 #include "core/softfp.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(RV_FPU_NO_HOST)
+#ifdef HOSTFP
 #define RV_FPU_HOST 1
 #endif
 
@@ -49,14 +52,6 @@ _Static_assert((int)SF_RM_RNE == (int)RV_RM_RNE && (int)SF_RM_RTZ == (int)RV_RM_
 #ifdef RV_FPU_HOST
 static bool host_enabled = true;
 
-/* MXCSR: all exceptions masked (0x1f80), DAZ/FTZ off, flags clear, RC per RISC-V mode. */
-static const uint32_t mxcsr_for_rm[4] = {
-    [RV_RM_RNE] = 0x1f80 | (0u << 13),
-    [RV_RM_RTZ] = 0x1f80 | (3u << 13),
-    [RV_RM_RDN] = 0x1f80 | (1u << 13),
-    [RV_RM_RUP] = 0x1f80 | (2u << 13),
-};
-
 /* MXCSR flags IE(0) DE(1) ZE(2) OE(3) UE(4) PE(5) -> fflags (DE has no counterpart). */
 #define MXF(i)                                                                  \
     (uint8_t)((((i)&0x01) ? RV_FFLAG_NV : 0) | (((i)&0x04) ? RV_FFLAG_DZ : 0) | \
@@ -69,143 +64,46 @@ static const uint8_t mxcsr_to_fflags[64] = { MXF16(0), MXF16(16), MXF16(32), MXF
 #undef MXF4
 #undef MXF
 
-/* One instruction `insn` under the guest rounding mode; `ops` is its operand list in AT&T
- * order and `iops` in Intel order. */
-#define HOST_ASM(insn, ops, iops, outs, ...)                             \
-    __asm__ volatile("stmxcsr %[old]\n\t"                                \
-                     "ldmxcsr %[csr]\n\t" insn " {" ops "|" iops "}\n\t" \
-                     "stmxcsr %[st]\n\t"                                 \
-                     "ldmxcsr %[old]"                                    \
-                     : outs, [old] "+m"(old_), [st] "=m"(st_)            \
-                     : __VA_ARGS__, [csr] "m"(csr_))
-
-#define DEF_HOST_BIN(name, insn, T, U)                                       \
-    static inline U name(U a, U b, int rm, unsigned *fl)                     \
-    {                                                                        \
-        uint32_t csr_ = mxcsr_for_rm[rm], old_ = 0, st_;                     \
-        T x, y;                                                              \
-        U r;                                                                 \
-        memcpy(&x, &a, sizeof(x));                                           \
-        memcpy(&y, &b, sizeof(y));                                           \
-        HOST_ASM(insn, "%[y], %[x]", "%[x], %[y]", [x] "+x"(x), [y] "x"(y)); \
-        *fl |= mxcsr_to_fflags[st_ & 0x3f];                                  \
-        memcpy(&r, &x, sizeof(r));                                           \
-        return r;                                                            \
+/* The core/hostfp.h operations under the guest rounding mode (the RISC-V frm encoding is
+ * softfp's), their flags accrued as fflags. */
+#define DEF_HOST_BIN(name, U)                                   \
+    static inline U host_##name(U a, U b, int rm, unsigned *fl) \
+    {                                                           \
+        uint32_t st;                                            \
+        U r = hostfp_##name(a, b, rm, &st);                     \
+        *fl |= mxcsr_to_fflags[st & 0x3f];                      \
+        return r;                                               \
     }
-DEF_HOST_BIN(host_add_s, "addss", float, uint32_t)
-DEF_HOST_BIN(host_sub_s, "subss", float, uint32_t)
-DEF_HOST_BIN(host_mul_s, "mulss", float, uint32_t)
-DEF_HOST_BIN(host_div_s, "divss", float, uint32_t)
-DEF_HOST_BIN(host_add_d, "addsd", double, uint64_t)
-DEF_HOST_BIN(host_sub_d, "subsd", double, uint64_t)
-DEF_HOST_BIN(host_mul_d, "mulsd", double, uint64_t)
-DEF_HOST_BIN(host_div_d, "divsd", double, uint64_t)
+DEF_HOST_BIN(add_s, uint32_t)
+DEF_HOST_BIN(sub_s, uint32_t)
+DEF_HOST_BIN(mul_s, uint32_t)
+DEF_HOST_BIN(div_s, uint32_t)
+DEF_HOST_BIN(add_d, uint64_t)
+DEF_HOST_BIN(sub_d, uint64_t)
+DEF_HOST_BIN(mul_d, uint64_t)
+DEF_HOST_BIN(div_d, uint64_t)
 
-#define DEF_HOST_SQRT(name, insn, T, U)                                      \
-    static inline U name(U a, int rm, unsigned *fl)                          \
-    {                                                                        \
-        uint32_t csr_ = mxcsr_for_rm[rm], old_ = 0, st_;                     \
-        T x, y;                                                              \
-        U r;                                                                 \
-        memcpy(&x, &a, sizeof(x));                                           \
-        HOST_ASM(insn, "%[x], %[y]", "%[y], %[x]", [y] "=x"(y), [x] "x"(x)); \
-        *fl |= mxcsr_to_fflags[st_ & 0x3f];                                  \
-        memcpy(&r, &y, sizeof(r));                                           \
-        return r;                                                            \
+#define DEF_HOST_SQRT(name, U)                             \
+    static inline U host_##name(U a, int rm, unsigned *fl) \
+    {                                                      \
+        uint32_t st;                                       \
+        U r = hostfp_##name(a, rm, &st);                   \
+        *fl |= mxcsr_to_fflags[st & 0x3f];                 \
+        return r;                                          \
     }
-DEF_HOST_SQRT(host_sqrt_s, "sqrtss", float, uint32_t)
-DEF_HOST_SQRT(host_sqrt_d, "sqrtsd", double, uint64_t)
+DEF_HOST_SQRT(sqrt_s, uint32_t)
+DEF_HOST_SQRT(sqrt_d, uint64_t)
 
-/* z = x * y + z */
-#define DEF_HOST_FMA(name, insn, T, U)                                     \
-    static inline U name(U a, U b, U c, int rm, unsigned *fl)              \
-    {                                                                      \
-        uint32_t csr_ = mxcsr_for_rm[rm], old_ = 0, st_;                   \
-        T x, y, z;                                                         \
-        U r;                                                               \
-        memcpy(&x, &a, sizeof(x));                                         \
-        memcpy(&y, &b, sizeof(y));                                         \
-        memcpy(&z, &c, sizeof(z));                                         \
-        HOST_ASM(insn, "%[y], %[x], %[z]",                                 \
-                 "%[z], %[x], %[y]", [z] "+x"(z), [x] "x"(x), [y] "x"(y)); \
-        *fl |= mxcsr_to_fflags[st_ & 0x3f];                                \
-        memcpy(&r, &z, sizeof(r));                                         \
-        return r;                                                          \
+#define DEF_HOST_FMA(name, U)                                        \
+    static inline U host_##name(U a, U b, U c, int rm, unsigned *fl) \
+    {                                                                \
+        uint32_t st;                                                 \
+        U r = hostfp_##name(a, b, c, rm, &st);                       \
+        *fl |= mxcsr_to_fflags[st & 0x3f];                           \
+        return r;                                                    \
     }
-DEF_HOST_FMA(host_fma_s, "vfmadd231ss", float, uint32_t)
-DEF_HOST_FMA(host_fma_d, "vfmadd231sd", double, uint64_t)
-
-/* Without touching MXCSR (the fast path). */
-#define PLAIN_ASM(insn, ops, iops, outs, ...) \
-    __asm__(insn " {" ops "|" iops "}" : outs : __VA_ARGS__)
-
-#define DEF_PLAIN_BIN(name, insn, T, U)                                       \
-    static inline U name(U a, U b)                                            \
-    {                                                                         \
-        T x, y;                                                               \
-        U r;                                                                  \
-        memcpy(&x, &a, sizeof(x));                                            \
-        memcpy(&y, &b, sizeof(y));                                            \
-        PLAIN_ASM(insn, "%[y], %[x]", "%[x], %[y]", [x] "+x"(x), [y] "x"(y)); \
-        memcpy(&r, &x, sizeof(r));                                            \
-        return r;                                                             \
-    }
-DEF_PLAIN_BIN(plain_add_s, "addss", float, uint32_t)
-DEF_PLAIN_BIN(plain_sub_s, "subss", float, uint32_t)
-DEF_PLAIN_BIN(plain_mul_s, "mulss", float, uint32_t)
-DEF_PLAIN_BIN(plain_div_s, "divss", float, uint32_t)
-DEF_PLAIN_BIN(plain_add_d, "addsd", double, uint64_t)
-DEF_PLAIN_BIN(plain_sub_d, "subsd", double, uint64_t)
-DEF_PLAIN_BIN(plain_mul_d, "mulsd", double, uint64_t)
-DEF_PLAIN_BIN(plain_div_d, "divsd", double, uint64_t)
-
-#define DEF_PLAIN_SQRT(name, insn, T, U)                                      \
-    static inline U name(U a)                                                 \
-    {                                                                         \
-        T x, y;                                                               \
-        U r;                                                                  \
-        memcpy(&x, &a, sizeof(x));                                            \
-        PLAIN_ASM(insn, "%[x], %[y]", "%[y], %[x]", [y] "=x"(y), [x] "x"(x)); \
-        memcpy(&r, &y, sizeof(r));                                            \
-        return r;                                                             \
-    }
-DEF_PLAIN_SQRT(plain_sqrt_s, "sqrtss", float, uint32_t)
-DEF_PLAIN_SQRT(plain_sqrt_d, "sqrtsd", double, uint64_t)
-
-#define DEF_PLAIN_FMA(name, insn, T, U)                                     \
-    static inline U name(U a, U b, U c)                                     \
-    {                                                                       \
-        T x, y, z;                                                          \
-        U r;                                                                \
-        memcpy(&x, &a, sizeof(x));                                          \
-        memcpy(&y, &b, sizeof(y));                                          \
-        memcpy(&z, &c, sizeof(z));                                          \
-        PLAIN_ASM(insn, "%[y], %[x], %[z]",                                 \
-                  "%[z], %[x], %[y]", [z] "+x"(z), [x] "x"(x), [y] "x"(y)); \
-        memcpy(&r, &z, sizeof(r));                                          \
-        return r;                                                           \
-    }
-DEF_PLAIN_FMA(plain_fma_s, "vfmadd231ss", float, uint32_t)
-DEF_PLAIN_FMA(plain_fma_d, "vfmadd231sd", double, uint64_t)
-
-/*
- * Whether the calling thread's MXCSR is the IEEE default (RNE, exceptions masked, no
- * DAZ/FTZ), which the fast path relies on. stmxcsr is slow (microcoded), so a positive
- * answer is cached per thread: vCPU threads never change their MXCSR (the slow path
- * restores it). A thread started with FTZ/DAZ (e.g. -ffast-math startup code) simply never
- * takes the fast path.
- */
-static __thread bool host_env_is_default __attribute__((tls_model("initial-exec")));
-
-static inline bool host_env_default(void)
-{
-    if (__builtin_expect(host_env_is_default, 1))
-        return true;
-    uint32_t m;
-    __asm__ volatile("stmxcsr %0" : "=m"(m));
-    host_env_is_default = (m & 0xffc0) == 0x1f80;
-    return host_env_is_default;
-}
+DEF_HOST_FMA(fma_s, uint32_t)
+DEF_HOST_FMA(fma_d, uint64_t)
 
 static inline bool host_ok(int rm)
 {
@@ -214,7 +112,7 @@ static inline bool host_ok(int rm)
 
 static inline bool host_fma_ok(int rm)
 {
-    return host_ok(rm) && __builtin_cpu_supports("fma");
+    return host_ok(rm) && hostfp_has_fma();
 }
 #else
 static bool host_enabled = false;
@@ -257,15 +155,26 @@ fp_arith(int op, bool dbl, uint64_t a, uint64_t b, uint64_t c, int rm, bool nx_s
          * monotonic, so a larger result means the exact value was not tiny) go the slow
          * way, and NX is the only other flag an operation can raise.
          */
-        if (rm == RV_RM_RNE && nx_set && host_env_default()) {
+        if (rm == RV_RM_RNE && nx_set && hostfp_env_default()) {
             switch (op) {
-            case OP_ADD: r = dbl ? plain_add_d(a, b) : plain_add_s((uint32_t)a, (uint32_t)b); break;
-            case OP_SUB: r = dbl ? plain_sub_d(a, b) : plain_sub_s((uint32_t)a, (uint32_t)b); break;
-            case OP_MUL: r = dbl ? plain_mul_d(a, b) : plain_mul_s((uint32_t)a, (uint32_t)b); break;
-            case OP_DIV: r = dbl ? plain_div_d(a, b) : plain_div_s((uint32_t)a, (uint32_t)b); break;
-            case OP_SQRT: r = dbl ? plain_sqrt_d(a) : plain_sqrt_s((uint32_t)a); break;
+            case OP_ADD:
+                r = dbl ? hostfp_plain_add_d(a, b) : hostfp_plain_add_s((uint32_t)a, (uint32_t)b);
+                break;
+            case OP_SUB:
+                r = dbl ? hostfp_plain_sub_d(a, b) : hostfp_plain_sub_s((uint32_t)a, (uint32_t)b);
+                break;
+            case OP_MUL:
+                r = dbl ? hostfp_plain_mul_d(a, b) : hostfp_plain_mul_s((uint32_t)a, (uint32_t)b);
+                break;
+            case OP_DIV:
+                r = dbl ? hostfp_plain_div_d(a, b) : hostfp_plain_div_s((uint32_t)a, (uint32_t)b);
+                break;
+            case OP_SQRT:
+                r = dbl ? hostfp_plain_sqrt_d(a) : hostfp_plain_sqrt_s((uint32_t)a);
+                break;
             default:
-                r = dbl ? plain_fma_d(a, b, c) : plain_fma_s((uint32_t)a, (uint32_t)b, (uint32_t)c);
+                r = dbl ? hostfp_plain_fma_d(a, b, c)
+                        : hostfp_plain_fma_s((uint32_t)a, (uint32_t)b, (uint32_t)c);
                 break;
             }
             uint64_t mag = r & ~f->sign;
