@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "detect.h"
 #include "devopts.h"
 #include "vessel/engine.h"
 
@@ -142,6 +143,41 @@ static void usage_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputs(" (see vessel-run --help)\n", stderr);
     va_end(ap);
+    exit(EXIT_ERROR);
+}
+
+/*
+ * A UEFI boot from installer media alone: one of the ISOs must carry an EFI loader for the
+ * guest's architecture, or the firmware stops in its boot manager without a word why.
+ * The wizard's detection (app/detect.c) reads the El Torito EFI image and the ISO tree.
+ */
+static void check_uefi_isos(const VsDiskConfig *isos, unsigned n, VsArch arch)
+{
+    char why[1024] = "";
+    size_t used = 0;
+    for (unsigned i = 0; i < n; i++) {
+        VesselDetect d;
+        char err[512];
+        int r = vessel_detect(isos[i].path, VESSEL_MEDIUM_ISO, &d, err, sizeof(err));
+        if (r < 0) {
+            fprintf(stderr, "vessel-run: --iso: %s\n", err);
+            exit(EXIT_ERROR);
+        }
+        if (r == 1 && d.arch == arch)
+            return;
+        int k = r == 1 ? snprintf(why + used, sizeof(why) - used, "%s%s is for %s guests (%s)",
+                                  used ? "; " : "", isos[i].path, vs_arch_name(d.arch), d.reason)
+                       : snprintf(why + used, sizeof(why) - used, "%s%s: %s", used ? "; " : "",
+                                  isos[i].path, d.reason);
+        if (k > 0)
+            used = (size_t)k < sizeof(why) - used ? used + (size_t)k : sizeof(why) - 1;
+    }
+    fprintf(stderr,
+            "vessel-run: no --iso image can boot this %s VM through UEFI: %s. An %s installer "
+            "ISO has the EFI loader EFI/BOOT/%s; give one, or --disk with an installed "
+            "system.\n",
+            vs_arch_name(arch), why, vs_arch_name(arch),
+            arch == VS_ARCH_ARM64 ? "BOOTAA64.EFI" : "BOOT*.EFI");
     exit(EXIT_ERROR);
 }
 
@@ -606,6 +642,9 @@ int main(int argc, char **argv)
                         "from (%s: install qemu-efi-aarch64)",
                         cfg.efi_vars, tmpl);
     }
+
+    if (firmware_given && cfg.arch == VS_ARCH_ARM64 && nisos && !ndisk_opts && !cfg.kernel)
+        check_uefi_isos(isos, nisos, cfg.arch);
 
     /* --iso media come after the disks. */
     for (unsigned i = 0; i < nisos; i++) {

@@ -2,6 +2,7 @@
 """Bad input to vessel-run: each case must give a one-line error naming the problem,
 a non-zero exit status, no crash (no sanitizer report, no signal) and no hang."""
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -174,6 +175,28 @@ def main():
         ("virtio transport unknown", a64 + ["--virtio-transport", "isa"], ["mmio or pci"]),
         ("virtio transport riscv64", fw + ["--virtio-transport", "pci"], ["arm64"]),
     ]
+    # Installer ISOs that cannot boot an arm64 VM through UEFI (made with xorriso, as
+    # tools/guest-assets makes the real one): no EFI loader at all, or an x86-64 one only.
+    if shutil.which("xorriso"):
+        for name, path in (("data", "readme.txt"), ("x86", "EFI/BOOT/BOOTX64.EFI")):
+            tree = os.path.join(tmp, "iso-" + name)
+            os.makedirs(os.path.dirname(os.path.join(tree, path)), exist_ok=True)
+            with open(os.path.join(tree, path), "wb") as f:
+                f.write(b"MZ" + b"\0" * 510)
+            subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-J", "-R", "-o",
+                            os.path.join(tmp, name + ".iso"), tree], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        uefi = a64 + ["--firmware", fw_loop, "--efi-vars", os.path.join(tmp, "vars.fd")]
+        cases += [
+            ("arm64 ISO without EFI loader", uefi + ["--iso", os.path.join(tmp, "data.iso")],
+             ["data.iso", "no EFI boot image", "BOOTAA64.EFI"]),
+            ("arm64 ISO for x86-64", uefi + ["--iso", os.path.join(tmp, "x86.iso")],
+             ["x86.iso", "x86_64", "BOOTX64.EFI", "BOOTAA64.EFI"]),
+            ("arm64 ISO missing", uefi + ["--iso", os.path.join(tmp, "nope.iso")],
+             ["nope.iso", "No such file"]),
+        ]
+    else:
+        print("note: xorriso is missing (tools/bootstrap installs it); the ISO cases are skipped")
     usable = os.sched_getaffinity(0)
     for cpu in (99, 1023):
         if cpu not in usable:
