@@ -3,8 +3,12 @@
 (qemu-efi-aarch64: AAVMF_CODE.fd, a fresh copy of AAVMF_VARS.fd as the VM's variable store)
 finds the read-only ISO on virtio-pci, runs its EFI loader (Debian's GRUB), GRUB boots
 Debian's installer kernel and initrd, and the installer shows its first screen ("Select a
-language") on the serial console. A screendump of the virtio-gpu display is taken there and
-must not be blank (the firmware drew on it through its GOP driver).
+language") on the serial console. The installer also runs on the virtio-gpu display (its
+rootskel starts debian-installer on every console, tty1 included, once Linux's virtio-gpu
+driver has taken the display over from the firmware): screendumps are taken until the
+display shows the same screen, recognised by newt's palette as QEMU's display shows it with
+the same ISO and firmware: the VGA blue background (#0000aa), the grey dialog (#aaaaaa) and
+the red highlight of the selected language (#aa0000).
 
 usage: test-arm64-installer.py VESSEL_RUN ACCEL
 
@@ -27,6 +31,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
 VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
 TIMEOUT = 540  # seconds to the first screen (about 70 s in a release build)
+DISPLAY_TIMEOUT = 300  # seconds more for it on the display (about 60 s in a release build)
+# The share of the display each colour of newt's first screen covers, at least. Measured on
+# QEMU's display of the same screen (1280x800): blue 8.1%, grey 86.8%, red 0.57%; on Vessel's
+# (1024x768): blue 7.1%, grey 87.0%, red 0.74%. The firmware's and GRUB's screens are black
+# with at most a grey line.
+PALETTE = [((0x00, 0x00, 0xAA), 0.03, "newt's blue background"),
+           ((0xAA, 0xAA, 0xAA), 0.50, "the dialog's grey"),
+           ((0xAA, 0x00, 0x00), 0.002, "the red bar on the selected language")]
 # What the serial console shows, in order.
 STAGES = [
     ("UEFI firmware (version", "the firmware's banner"),
@@ -37,7 +49,7 @@ STAGES = [
 
 
 def png_pixels(path):
-    """(width, height, set of distinct RGB colours, count of non-black pixels) of an 8-bit
+    """(width, height, {RGB colour: pixel count}, count of non-black pixels) of an 8-bit
     RGB/RGBA non-interlaced PNG, as render/ writes them."""
     with open(path, "rb") as f:
         data = f.read()
@@ -56,7 +68,7 @@ def png_pixels(path):
             idat += body
         pos += 12 + n
     raw, stride = zlib.decompress(idat), w * bpp
-    prev, colours, lit, i = bytearray(stride), set(), 0, 0
+    prev, colours, lit, i = bytearray(stride), {}, 0, 0
     for _ in range(h):
         ftype, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
         i += 1 + stride
@@ -76,10 +88,18 @@ def png_pixels(path):
                 line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
         for x in range(0, stride, bpp):
             rgb = bytes(line[x:x + 3])
-            colours.add(rgb)
+            colours[rgb] = colours.get(rgb, 0) + 1
             lit += rgb != b"\0\0\0"
         prev = line
     return w, h, colours, lit
+
+
+def palette_missing(pixels):
+    """What of newt's first screen (PALETTE) the screendump lacks: [] when it shows it."""
+    w, h, colours, _ = pixels
+    return [f"{what} (#{bytes(rgb).hex()}: {colours.get(bytes(rgb), 0) / (w * h):.1%}, "
+            f"at least {share:.1%})" for rgb, share, what in PALETTE
+            if colours.get(bytes(rgb), 0) < share * w * h]
 
 
 def control(path, cmd):
@@ -133,17 +153,23 @@ def main():
             if STAGES[-1][0] in text:
                 reached_at = time.monotonic() - start
                 break
-        problems, pixels = [], None
-        if reached_at is not None:
-            time.sleep(2)  # let the screen settle
+        problems, pixels, shown_at = [], None, None
+        while reached_at is not None and p.poll() is None:
             try:
                 r = control(sock, {"execute": "screendump", "file": shot})
                 if "return" not in r:
                     problems.append(f"screendump failed: {r}")
-                else:
-                    pixels = png_pixels(shot)
+                    break
+                pixels = png_pixels(shot)
             except (OSError, ValueError) as e:
                 problems.append(f"screendump: {e}")
+                break
+            if not palette_missing(pixels):
+                shown_at = time.monotonic() - start
+                break
+            if time.monotonic() - start > reached_at + DISPLAY_TIMEOUT:
+                break
+            time.sleep(5)
         if p.poll() is None:
             try:
                 control(sock, {"execute": "quit"})
@@ -167,13 +193,21 @@ def main():
         problems.append("sanitizer report:\n" + err[-2000:])
     if pixels:
         w, h, colours, lit = pixels
-        print(f"screendump: {w}x{h}, {len(colours)} colours, {lit} pixels not black")
-        if lit == 0:
-            problems.append("the screendump is blank")
+        print(f"screendump: {w}x{h}, {len(colours)} colours, {lit} pixels not black; " +
+              ", ".join(f"#{c.hex()} {n / (w * h):.1%}" for c, n in
+                        sorted(colours.items(), key=lambda kv: -kv[1])[:4]))
+        missing = palette_missing(pixels)
+        if missing:
+            problems.append(f"the display did not show the installer within {DISPLAY_TIMEOUT} s "
+                            "of the serial console: it lacks " + "; ".join(missing))
+        else:
+            print(f"the installer's first screen on the display after {shown_at:.0f} s")
         keep = os.environ.get("VESSEL_SCREENSHOT_DIR")
         if keep:
             os.makedirs(keep, exist_ok=True)
             shutil.copy(shot, os.path.join(keep, "arm64-installer.png"))
+    elif reached_at is not None and not problems:
+        problems.append("no screendump was taken (vessel-run exited)")
     if problems:
         print("serial log (last lines):")
         print("\n".join(plain.splitlines()[-25:]))
