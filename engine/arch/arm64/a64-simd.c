@@ -9,7 +9,10 @@
  * allows FP at the current EL; the helper decodes the instruction, raises UNDEFINED for what
  * is unallocated or not implemented, and writes its results (V, X, NZCV, FPSR) only after
  * the decode succeeded. The decode is table-free but mirrors the encoding groups of the
- * Arm ARM; each group lists what it implements.
+ * Arm ARM; each group lists what it implements. That is all of ARMv8.0 FP and Advanced SIMD;
+ * what raises UNDEFINED besides the unallocated encodings belongs to features the ID registers
+ * (a64-sysreg.c) call absent: half-precision arithmetic, the cryptographic extension (AES and
+ * with it 64-bit PMULL, SHA), RDM, DotProd, FCMA, FHM and later ones.
  */
 #include <string.h>
 
@@ -2112,7 +2115,8 @@ static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
         undef(c);
     bool mul = opc == 8 && !u, mla = opc == 0 && u, mls = opc == 4 && u;
     if (!mul && !mla && !mls)
-        undef(c); /* SDOT/UDOT (FEAT_DotProd), SQRDMLAH/SQRDMLSH (FEAT_RDM): not implemented */
+        undef(c); /* unallocated; SDOT/UDOT, SQRDMLAH/SQRDMLSH, FCMLA, FMLAL/FMLSL: their
+                   * features (DotProd, RDM, FCMA, FHM) are absent from the ID registers */
     unsigned n = (q ? 16 : 8) >> size;
     for (unsigned e = 0; e < n; e++) {
         uint64_t p = eget(&a, size, e) * y, acc = eget(&d, size, e);
