@@ -12,7 +12,8 @@
  * (zeros, infinities, quiet and signalling NaNs with payloads, subnormals around the estimate
  * thresholds, the largest values, products near 2 and 3 and beyond the largest finite value)
  * under the FPCR rounding modes, FZ and DN; each result comes with the FPSR flags. The
- * estimates are also swept over every 8-bit input fraction (both exponent parities). */
+ * estimates are also swept over every 8-bit input fraction (both exponent parities), and the
+ * FP instructions over a fixed sequence of random operands and modes. */
 #include <stdbool.h>
 
 #include "isa.h"
@@ -491,11 +492,83 @@ static void fp_ops(void)
     fsweep("ucvtf.4s24", ucvtf_4s24, ints, 12, true, 0x09);
 }
 
+/* Random operands (a fixed xorshift sequence): sign, fraction and an exponent near 1, near the
+ * subnormals, near the largest finite value, or anywhere; every fourth one a special. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static uint64_t random_fp(bool dbl)
+{
+    static const uint64_t sp_s[] = { 0, 0x7f800000, 0x7fc00001, 0x7f800001, 1, 0x3f800000 };
+    static const uint64_t sp_d[] = {
+        0, 0x7ff0000000000000ull, 0x7ff8000000000001ull, 0x7ff0000000000001ull,
+        1, 0x3ff0000000000000ull
+    };
+    unsigned mb = dbl ? 52 : 23, bias = dbl ? 1023 : 127;
+    uint64_t r = next(), sign = (r & 1) ? 1ull << (mb + (dbl ? 11 : 8)) : 0;
+    if ((r >> 1) % 4 == 0)
+        return sign | (dbl ? sp_d : sp_s)[(r >> 3) % 6];
+    uint64_t frac = next() & ((1ull << mb) - 1), e;
+    unsigned d = (unsigned)(r >> 8) % 8;
+    switch ((r >> 16) % 4) {
+    case 0: e = bias - 4 + d; break;
+    case 1: e = d < 3 ? 0 : d - 3; break;
+    case 2: e = 2 * bias - d; break;
+    default: e = 1 + (next() % (2 * bias)); break;
+    }
+    return sign | e << mb | frac;
+}
+
+/* n operand pairs, each under one of the FPCR modes; results 8 to a line. */
+static void rsweep(const char *name, FFn fn, bool dbl, bool dbl_in, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        if (k % 8 == 0) {
+            pr_str(name);
+            putc_(' ');
+            hex_digits(k, 3);
+            putc_(':');
+        }
+        uint64_t a = random_fp(dbl_in), b = random_fp(dbl), m = modes[next() % 7];
+        SYSREG_WRITE(fpcr, m);
+        SYSREG_WRITE(fpsr, 0);
+        fn(a, b);
+        uint64_t fl = SYSREG_READ(fpsr);
+        SYSREG_WRITE(fpcr, 0);
+        show_result(fl);
+        if (k % 8 == 7)
+            putc_('\n');
+    }
+}
+
+static void random_ops(void)
+{
+    rsweep("rnd.frecps.s", frecps_s, false, false, 512);
+    rsweep("rnd.frecps.d", frecps_d, true, true, 512);
+    rsweep("rnd.frsqrts.s", frsqrts_s, false, false, 512);
+    rsweep("rnd.frsqrts.d", frsqrts_d, true, true, 512);
+    rsweep("rnd.fmulx.s", fmulx_s, false, false, 512);
+    rsweep("rnd.fmulx.d", fmulx_d, true, true, 512);
+    rsweep("rnd.frecpe.s", frecpe_s, false, false, 512);
+    rsweep("rnd.frecpe.d", frecpe_d, true, true, 512);
+    rsweep("rnd.frsqrte.s", frsqrte_s, false, false, 512);
+    rsweep("rnd.frsqrte.d", frsqrte_d, true, true, 512);
+    rsweep("rnd.frecpx.d", frecpx_d, true, true, 256);
+    rsweep("rnd.fcvtxn", fcvtxn_s, false, true, 1024);
+}
+
 int main(void)
 {
     SYSREG_WRITE(cpacr_el1, 3ull << 20);
     ISB();
     integer_ops();
     fp_ops();
+    random_ops();
     return 0;
 }
