@@ -312,6 +312,12 @@ uint64_t sf_sqrt(const FpFmt *f, uint64_t a, int rm, unsigned *fl)
 
 uint64_t sf_fma(const FpFmt *f, uint64_t a, uint64_t b, uint64_t c, int rm, unsigned *fl)
 {
+    return sf_fma_scaled(f, a, b, c, 0, rm, fl);
+}
+
+uint64_t sf_fma_scaled(const FpFmt *f, uint64_t a, uint64_t b, uint64_t c, int scale, int rm,
+                       unsigned *fl)
+{
     FpVal x = fp_unpack(f, a), y = fp_unpack(f, b), z = fp_unpack(f, c);
     int sp = x.sign ^ y.sign;
     if (x.cls == FC_SNAN || y.cls == FC_SNAN || z.cls == FC_SNAN)
@@ -335,12 +341,14 @@ uint64_t sf_fma(const FpFmt *f, uint64_t a, uint64_t b, uint64_t c, int rm, unsi
     if (x.cls == FC_ZERO || y.cls == FC_ZERO) {
         if (z.cls == FC_ZERO && z.sign != sp)
             return (rm & SF_RM_MASK) == SF_RM_RDN ? f->sign : 0;
-        return c;
+        if (z.cls == FC_ZERO || scale == 0)
+            return c;
+        return fp_round_pack(f, z.sign, z.e + scale, z.m, false, rm, fl);
     }
     u128 prod = (u128)x.m * y.m;
     if (z.cls == FC_ZERO)
-        return fp_round_pack(f, sp, x.e + y.e, prod, false, rm, fl);
-    return fp_add_finite(f, sp, x.e + y.e, prod, z.sign, z.e, z.m, rm, fl);
+        return fp_round_pack(f, sp, x.e + y.e + scale, prod, false, rm, fl);
+    return fp_add_finite(f, sp, x.e + y.e + scale, prod, z.sign, z.e + scale, z.m, rm, fl);
 }
 
 /* Float to float (exact for widening). */

@@ -131,6 +131,9 @@ uint64_t sf_mul(const FpFmt *f, uint64_t a, uint64_t b, int rm, unsigned *fl);
 uint64_t sf_div(const FpFmt *f, uint64_t a, uint64_t b, int rm, unsigned *fl);
 uint64_t sf_sqrt(const FpFmt *f, uint64_t a, int rm, unsigned *fl);
 uint64_t sf_fma(const FpFmt *f, uint64_t a, uint64_t b, uint64_t c, int rm, unsigned *fl);
+/* (a * b + c) * 2^scale, rounded once (Arm's FRSQRTS halves the fused result). */
+uint64_t sf_fma_scaled(const FpFmt *f, uint64_t a, uint64_t b, uint64_t c, int scale, int rm,
+                       unsigned *fl);
 /* Float to float (exact for widening). */
 uint64_t sf_cvt(const FpFmt *to, const FpFmt *from, uint64_t a, int rm, unsigned *fl);
 /* Integer (sign and magnitude) times 2^e to float. Zero converts to +0. */

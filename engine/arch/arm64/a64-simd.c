@@ -9,7 +9,10 @@
  * allows FP at the current EL; the helper decodes the instruction, raises UNDEFINED for what
  * is unallocated or not implemented, and writes its results (V, X, NZCV, FPSR) only after
  * the decode succeeded. The decode is table-free but mirrors the encoding groups of the
- * Arm ARM; each group lists what it implements.
+ * Arm ARM; each group lists what it implements. That is all of ARMv8.0 FP and Advanced SIMD;
+ * what raises UNDEFINED besides the unallocated encodings belongs to features the ID registers
+ * (a64-sysreg.c) call absent: half-precision arithmetic, the cryptographic extension (AES and
+ * with it 64-bit PMULL, SHA), RDM, DotProd, FCMA, FHM and later ones.
  */
 #include <string.h>
 
@@ -208,6 +211,44 @@ static uint64_t sqdmulh(int64_t a, int64_t b, unsigned es, bool round, bool *qc)
     return (uint64_t)p & emask(es);
 }
 
+/* Saturate a 128-bit value to a signed or unsigned element of size es; *qc set on saturation. */
+static uint64_t sat128(__int128 v, unsigned es, bool is_signed, bool *qc)
+{
+    __int128 hi = is_signed ? (__int128)(emask(es) >> 1) : (__int128)emask(es);
+    __int128 lo = is_signed ? -hi - 1 : 0;
+    if (v > hi) {
+        *qc = true;
+        v = hi;
+    } else if (v < lo) {
+        *qc = true;
+        v = lo;
+    }
+    return (uint64_t)v & emask(es);
+}
+
+/* SQDMULL, SQDMLAL, SQDMLSL on one element of size es (1 or 2): 2 * a * b saturated to twice
+ * the size (only MIN * MIN saturates), then (acc 1: SQDMLAL, -1: SQDMLSL) added to or
+ * subtracted from the accumulator with a second saturation. */
+static uint64_t sqdmull(int64_t a, int64_t b, uint64_t acc, int op, unsigned es, bool *qc)
+{
+    unsigned ws = es + 1;
+    uint64_t p = sat128((__int128)a * b * 2, ws, true, qc);
+    if (op == 0)
+        return p;
+    __int128 sa = sx(acc, ws), sp = sx(p, ws);
+    return sat128(op > 0 ? sa + sp : sa - sp, ws, true, qc);
+}
+
+/* Polynomial (carry-less) product of two bytes: PMUL keeps its low 8 bits, PMULL all 16. */
+static uint64_t clmul8(uint64_t a, uint64_t b)
+{
+    uint64_t r = 0;
+    for (unsigned k = 0; k < 8; k++)
+        if (b & (1u << k))
+            r ^= a << k;
+    return r;
+}
+
 /*
  * One element of a three-same integer operation (opcode bits 15:11, U). d is the old
  * destination element (accumulating forms). Returns false when not implemented.
@@ -265,7 +306,9 @@ static bool int3(unsigned opc, unsigned u, unsigned es, uint64_t a, uint64_t b, 
     case 0x10: *r = (u ? a - b : a + b) & m; return true;             /* ADD/SUB */
     case 0x11: *r = (u ? a == b : (a & b) != 0) ? m : 0; return true; /* CMTST/CMEQ */
     case 0x12: *r = (u ? d - a * b : d + a * b) & m; return es != 3;  /* MLA/MLS */
-    case 0x13: *r = (a * b) & m; return !u && es != 3;                /* MUL */
+    case 0x13: /* MUL; PMUL (U = 1, bytes only) */
+        *r = u ? clmul8(a, b) & 0xff : (a * b) & m;
+        return u ? es == 0 : es != 3;
     case 0x14: *r = (u ? (a > b ? a : b) : (uint64_t)(sa > sb ? sa : sb)) & m; return es != 3;
     case 0x15: *r = (u ? (a < b ? a : b) : (uint64_t)(sa < sb ? sa : sb)) & m; return es != 3;
     case 0x16: /* SQDMULH/SQRDMULH */
@@ -360,30 +403,41 @@ static void simd_three_same(A64Cpu *c, uint32_t i, bool scalar)
         c->fpsr |= A64_FPSR_QC;
 }
 
-/* Three different: long, wide and narrowing forms (no polynomial multiply). */
-static void simd_three_diff(A64Cpu *c, uint32_t i)
+/* Three different: long, wide and narrowing forms, the saturating doubling multiplies (also
+ * scalar) and PMULL. */
+static void simd_three_diff(A64Cpu *c, uint32_t i, bool scalar)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 15, 12);
     unsigned rm = BITS(i, 20, 16), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    /* size 3: reserved, except PMULL/PMULL2 of 64-bit elements (FEAT_PMULL, with the AES
+     * instructions: not implemented, and ID_AA64ISAR0_EL1.AES = 0 says so). */
     if (size == 3)
         undef(c);
     Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
-    unsigned n = 8 >> size, off = q ? n : 0, ws = size + 1;
+    unsigned n = scalar ? 1 : 8 >> size, off = q && !scalar ? n : 0, ws = size + 1;
     bool wide_a = opc == 1 || opc == 3;
     bool narrow = opc == 4 || opc == 6;
-    switch (opc) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 4:
-    case 5:
-    case 6:
-    case 7:
-    case 8:
-    case 10:
-    case 12: break;
-    default: undef(c); /* SQDMLAL, SQDMULL, PMULL: not implemented */
+    if (opc == 9 || opc == 11 || opc == 13) { /* SQDMLAL, SQDMLSL, SQDMULL (vector, scalar) */
+        if (u || size == 0)
+            undef(c);
+        bool qc = false;
+        int op = opc == 9 ? 1 : opc == 11 ? -1 : 0;
+        for (unsigned e = 0; e < n; e++)
+            eset(&r, ws, e,
+                 sqdmull(sx(eget(&a, size, e + off), size), sx(eget(&b, size, e + off), size),
+                         eget(&d, ws, e), op, size, &qc));
+        vset(c, rd, r, !scalar);
+        if (qc)
+            c->fpsr |= A64_FPSR_QC;
+        return;
+    }
+    if (scalar || opc == 15 || (opc == 14 && (u || size != 0)))
+        undef(c);
+    if (opc == 14) { /* PMULL, PMULL2 (8 x 8 -> 16 bits) */
+        for (unsigned e = 0; e < 8; e++)
+            eset(&r, 1, e, clmul8(eget(&a, 0, e + off), eget(&b, 0, e + off)));
+        vset(c, rd, r, true);
+        return;
     }
     if (narrow) {
         for (unsigned e = 0; e < n; e++) {
@@ -446,8 +500,8 @@ static void simd_two_misc(A64Cpu *c, uint32_t i, bool scalar)
     bool qc = false;
     uint64_t m = emask(size);
     if (scalar) {
-        bool ok = (opc >= 0x08 && opc <= 0x0b && size == 3 && !(opc == 0x0a && u)) ||
-                  (opc == 0x07) || ((opc == 0x14 || opc == 0x12) && size < 3 && (opc == 0x14 || u));
+        bool ok = (opc >= 0x08 && opc <= 0x0b && size == 3 && !(opc == 0x0a && u)) || opc == 0x03 ||
+                  opc == 0x07 || ((opc == 0x14 || opc == 0x12) && size < 3 && (opc == 0x14 || u));
         if (!ok)
             undef(c);
     } else if (size == 3 && !q && opc != 0x12 && opc != 0x14 && opc != 0x13) {
@@ -500,6 +554,13 @@ static void simd_two_misc(A64Cpu *c, uint32_t i, bool scalar)
                  !u          ? (uint64_t)__builtin_popcountll(x)
                  : size == 0 ? ~x & 0xff
                              : rev_bits8(x));
+        }
+        break;
+    case 0x03: /* SUQADD (unsigned into signed), USQADD (signed into unsigned) */
+        for (unsigned e = 0; e < n; e++) {
+            uint64_t x = eget(&a, size, e), acc = eget(&d, size, e);
+            __int128 v = u ? (__int128)acc + sx(x, size) : (__int128)sx(acc, size) + x;
+            eset(&r, size, e, sat128(v, size, !u, &qc));
         }
         break;
     case 0x07: /* SQABS/SQNEG */
@@ -578,7 +639,7 @@ static void simd_two_misc(A64Cpu *c, uint32_t i, bool scalar)
         vset(c, rd, r, true);
         return;
     }
-    default: undef(c); /* SUQADD/USQADD, FP forms: not implemented */
+    default: undef(c); /* unallocated (the FP forms went to vfp_two_misc) */
     }
     vset(c, rd, r, !scalar && q);
     if (qc)
@@ -591,7 +652,7 @@ static void simd_across(A64Cpu *c, uint32_t i)
     unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
     if (u && (opc == 0x0c || opc == 0x0f)) { /* FMAXNMV, FMINNMV, FMAXV, FMINV (4S) */
         if (!q || (size & 1))
-            undef(c); /* only 4S: sz = 1 is reserved, the 4H forms need FEAT_FP16 */
+            undef(c); /* only 4S: 2S and sz = 1 are reserved (4H/8H is U = 0, FEAT_FP16) */
         Vec a = vget(c, rn), r = { { 0, 0 } };
         unsigned fl = 0, op = (opc == 0x0c ? 6 : 4) + (size >> 1); /* fp_arith2 codes */
         /* Arm's Reduce(): the halves first, pairwise. */
@@ -643,7 +704,7 @@ static void simd_across(A64Cpu *c, uint32_t i)
             acc += eget(&a, size, e);
         eset(&r, size, 0, acc);
         break;
-    default: undef(c); /* FP across lanes: not implemented */
+    default: undef(c); /* unallocated, or FMAXNMV & co. on 4H/8H (U = 0: FEAT_FP16) */
     }
     vset(c, rd, r, false);
 }
@@ -788,7 +849,9 @@ static void simd_shift_imm(A64Cpu *c, uint32_t i, bool scalar)
         return;
     }
     if (scalar) {
-        if (narrow || longer || (es != 3 && opc != 0x0e && opc != 0x0c))
+        /* D only, except the saturating shifts; no SHRN/RSHRN or SSHLL/USHLL. */
+        if (longer || (narrow && opc < 0x12 && !u) ||
+            (!narrow && es != 3 && opc != 0x0e && opc != 0x0c))
             undef(c);
     } else if (es == 3 && !q && !narrow && !longer) {
         undef(c);
@@ -796,7 +859,7 @@ static void simd_shift_imm(A64Cpu *c, uint32_t i, bool scalar)
     if (narrow || longer) {
         if (es == 3)
             undef(c);
-        unsigned n = 8 >> es, off = q ? n : 0;
+        unsigned n = scalar ? 1 : 8 >> es, off = q && !scalar ? n : 0;
         if (longer) { /* SSHLL/USHLL (UXTL/SXTL): source es, result es + 1 */
             for (unsigned e = 0; e < n; e++) {
                 uint64_t x = eget(&a, es, e + off);
@@ -841,9 +904,9 @@ static void simd_shift_imm(A64Cpu *c, uint32_t i, bool scalar)
             }
             eset(&r, es, e + off, res);
         }
-        if (q)
+        if (off)
             r.d[0] = d.d[0];
-        vset(c, rd, r, q);
+        vset(c, rd, r, off != 0);
         if (qc)
             c->fpsr |= A64_FPSR_QC;
         return;
@@ -895,7 +958,7 @@ static void simd_shift_imm(A64Cpu *c, uint32_t i, bool scalar)
             }
             break;
         }
-        default: undef(c); /* fixed-point conversions: not implemented */
+        default: undef(c); /* unallocated */
         }
         eset(&r, es, e, res);
     }
@@ -1559,6 +1622,193 @@ static uint64_t fp_cmp_mask(A64Cpu *c, const FpFmt *f, uint64_t a, uint64_t b, u
     return t ? fmask(f) : 0;
 }
 
+/* 2.0 (1.5 with half set) of format f, with the given sign bit. */
+static inline uint64_t fp_two(const FpFmt *f, uint64_t sign, bool half)
+{
+    return sign | (half ? (uint64_t)f->bias << (f->p - 1) | 1ull << (f->p - 2)
+                        : (uint64_t)(f->bias + 1) << (f->p - 1));
+}
+
+/* FMULX (FPMulX): FMUL, except that infinity times zero is 2.0 with the product's sign. */
+static uint64_t fp_mulx(A64Cpu *c, const FpFmt *f, uint64_t a, uint64_t b, unsigned *fl)
+{
+    a = fp_in(c, f, a);
+    b = fp_in(c, f, b);
+    uint64_t ops[2] = { a, b }, r, ma = a & ~f->sign, mb = b & ~f->sign;
+    if (fp_nans(c, f, ops, 2, &r, fl))
+        return r;
+    if ((ma == f->inf && mb == 0) || (ma == 0 && mb == f->inf))
+        return fp_two(f, (a ^ b) & f->sign, false);
+    return sf_mul(f, a, b, fp_rm(c, f, -1), fl);
+}
+
+/* FRECPS, 2 - a * b (FPRecipStepFused), and FRSQRTS, (3 - a * b) / 2 (FPRSqrtStepFused), each
+ * rounded once; infinity times zero gives exactly 2.0 or 1.5. The negation of a comes first,
+ * so a NaN from a keeps the flipped sign. */
+static uint64_t fp_step(A64Cpu *c, const FpFmt *f, uint64_t a, uint64_t b, bool rsqrt, unsigned *fl)
+{
+    a = fp_in(c, f, a ^ f->sign);
+    b = fp_in(c, f, b);
+    uint64_t ops[2] = { a, b }, r, ma = a & ~f->sign, mb = b & ~f->sign;
+    if (fp_nans(c, f, ops, 2, &r, fl))
+        return r;
+    if ((ma == f->inf && mb == 0) || (ma == 0 && mb == f->inf))
+        return fp_two(f, 0, rsqrt);
+    if (ma == f->inf || mb == f->inf)
+        return f->inf | ((a ^ b) & f->sign);
+    uint64_t addend = rsqrt ? fp_two(f, 0, true) + (1ull << (f->p - 1)) : fp_two(f, 0, false);
+    return sf_fma_scaled(f, a, b, addend, rsqrt ? -1 : 0, fp_rm(c, f, -1), fl);
+}
+
+/* RecipEstimate: a in [256, 512) stands for a / 512 in [0.5, 1); the result in [256, 512)
+ * for its reciprocal in (1, 2], in steps of 1/256. */
+static unsigned recip_estimate(unsigned a)
+{
+    a = a * 2 + 1;
+    unsigned b = (1u << 19) / a;
+    return (b + 1) / 2;
+}
+
+/* RecipSqrtEstimate: a in [128, 512) stands for a / 512 in [0.25, 1); the result in [256, 512)
+ * for its reciprocal square root. The Arm ARM counts b up from 512 while
+ * a * (b + 1)^2 < 2^28; the predicate falls as b grows, so a binary search for the first b
+ * where it fails gives the same b. */
+static unsigned rsqrt_estimate(unsigned a)
+{
+    uint64_t x = a < 256 ? a * 2 + 1 : ((a >> 1 << 1) + 1) * 2;
+    unsigned lo = 512, hi = 1024; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (x * (mid + 1) * (mid + 1) < (1u << 28))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (lo + 1) / 2;
+}
+
+/* FRECPE (FPRecipEstimate): 8 bits of 1/x. */
+static uint64_t fp_recip_estimate(A64Cpu *c, const FpFmt *f, uint64_t x, unsigned *fl)
+{
+    const uint64_t frac52 = (1ull << 52) - 1;
+    int mb = f->p - 1;
+    uint64_t r;
+    x = fp_in(c, f, x);
+    if (fp_nans(c, f, &x, 1, &r, fl))
+        return r;
+    uint64_t sign = x & f->sign, mag = x & ~f->sign;
+    if (mag == f->inf)
+        return sign;
+    if (mag == 0) {
+        *fl |= SF_FLAG_DZ;
+        return sign | f->inf;
+    }
+    if (mag < 1ull << (mb - 2)) {            /* |x| < 2^-(bias + 1): the reciprocal overflows */
+        unsigned mode = (c->fpcr >> 22) & 3; /* RN, RP, RM, RZ */
+        bool to_inf = mode == 0 || (mode == 1 && !sign) || (mode == 2 && sign);
+        *fl |= SF_FLAG_OF | SF_FLAG_NX;
+        return sign | (to_inf ? f->inf : f->max);
+    }
+    int exp = (int)(mag >> mb);
+    if ((c->fpcr & A64_FPCR_FZ) && exp >= 2 * f->bias - 1) { /* |1/x| < 2^(1 - bias) */
+        *fl |= SF_FLAG_UF;                                   /* UFC only, not IXC */
+        return sign;
+    }
+    uint64_t frac = (mag << (52 - mb)) & frac52; /* the fraction as 52 bits */
+    if (exp == 0) {
+        if (!(frac >> 51)) {
+            exp = -1;
+            frac = (frac << 2) & frac52;
+        } else {
+            frac = (frac << 1) & frac52;
+        }
+    }
+    unsigned est = recip_estimate(256 | (unsigned)(frac >> 44));
+    int rexp = 2 * f->bias - 1 - exp;
+    frac = (uint64_t)(est & 0xff) << 44;
+    if (rexp == 0) {
+        frac = 1ull << 51 | frac >> 1;
+    } else if (rexp == -1) {
+        frac = 1ull << 50 | frac >> 2;
+        rexp = 0;
+    }
+    return sign | (uint64_t)rexp << mb | frac >> (52 - mb);
+}
+
+/* FRSQRTE (FPRSqrtEstimate): 8 bits of 1/sqrt(x). */
+static uint64_t fp_rsqrt_estimate(A64Cpu *c, const FpFmt *f, uint64_t x, unsigned *fl)
+{
+    const uint64_t frac52 = (1ull << 52) - 1;
+    int mb = f->p - 1;
+    uint64_t r;
+    x = fp_in(c, f, x);
+    if (fp_nans(c, f, &x, 1, &r, fl))
+        return r;
+    uint64_t sign = x & f->sign, mag = x & ~f->sign;
+    if (mag == 0) {
+        *fl |= SF_FLAG_DZ;
+        return sign | f->inf;
+    }
+    if (sign) {
+        *fl |= SF_FLAG_NV;
+        return f->qnan;
+    }
+    if (mag == f->inf)
+        return 0;
+    int exp = (int)(mag >> mb);
+    uint64_t frac = (mag << (52 - mb)) & frac52;
+    if (exp == 0) { /* subnormal: normalise, the exponent going below zero */
+        while (!(frac >> 51)) {
+            frac <<= 1;
+            exp--;
+        }
+        frac = (frac << 1) & frac52;
+    }
+    /* Scaled to [0.25, 1), keeping the parity of the exponent. */
+    unsigned scaled = (exp & 1) ? 128 | (unsigned)(frac >> 45) : 256 | (unsigned)(frac >> 44);
+    int rexp = (3 * f->bias - 1 - exp) / 2;
+    unsigned est = rsqrt_estimate(scaled);
+    return (uint64_t)rexp << mb | (uint64_t)(est & 0xff) << (mb - 8);
+}
+
+/* URECPE, URSQRTE (UnsignedRecipEstimate, UnsignedRSqrtEstimate) on 32-bit fixed point
+ * fractions: values below 0.5 (0.25) give all ones. */
+static uint64_t urecip_estimate(uint64_t x, bool rsqrt)
+{
+    if (rsqrt)
+        return x >> 30 ? (uint64_t)rsqrt_estimate((unsigned)(x >> 23)) << 23 : 0xffffffffu;
+    return x >> 31 ? (uint64_t)recip_estimate((unsigned)(x >> 23)) << 23 : 0xffffffffu;
+}
+
+/* FRECPX (FPRecpX): the sign, the exponent inverted (zeros and subnormals: the largest finite
+ * exponent), a zero fraction. */
+static uint64_t fp_recpx(A64Cpu *c, const FpFmt *f, uint64_t x, unsigned *fl)
+{
+    uint64_t raw = x & fmask(f), r;
+    x = fp_in(c, f, x);
+    if (fp_nans(c, f, &x, 1, &r, fl))
+        return r;
+    int mb = f->p - 1;
+    uint64_t exp = (raw >> mb) & f->expmask;
+    return (raw & f->sign) | (exp == 0 ? f->expmask - 1 : ~exp & f->expmask) << mb;
+}
+
+/* FCVTXN: double to single rounding to odd (truncate, then set the lowest bit if inexact);
+ * NaNs, FZ and DN as FCVT. */
+static uint64_t fp_cvt_odd(A64Cpu *c, uint64_t a, unsigned *fl)
+{
+    a = fp_in(c, &sf_fmt_d, a);
+    if (fp_is_nan(&sf_fmt_d, a)) {
+        if (fp_is_snan(&sf_fmt_d, a))
+            *fl |= SF_FLAG_NV;
+        return (c->fpcr & A64_FPCR_DN) ? sf_fmt_s.qnan : fp_convert_nan(&sf_fmt_s, &sf_fmt_d, a);
+    }
+    unsigned t = 0;
+    uint64_t r = sf_cvt(&sf_fmt_s, &sf_fmt_d, a, fp_rm(c, &sf_fmt_s, SF_RM_RTZ), &t);
+    *fl |= t;
+    return (t & SF_FLAG_NX) ? r | 1 : r;
+}
+
 /* One element of the FP two-register miscellaneous group; false: not implemented. */
 static bool vfp_misc(A64Cpu *c, const FpFmt *f, unsigned opc, unsigned u, unsigned a_bit,
                      uint64_t x, uint64_t *r, unsigned *fl)
@@ -1568,20 +1818,25 @@ static bool vfp_misc(A64Cpu *c, const FpFmt *f, unsigned opc, unsigned u, unsign
     switch (opc) {
     case 0x1a:   /* FCVTN*, FCVTP* */
     case 0x1b:   /* FCVTM*, FCVTZ* */
-    case 0x1c: { /* FCVTA* */
+    case 0x1c: { /* FCVTA*; URECPE, URSQRTE (A = 1: 32-bit integer elements only) */
         static const int rms[3][2] = { { SF_RM_RNE, SF_RM_RUP },
                                        { SF_RM_RDN, SF_RM_RTZ },
                                        { SF_RM_RMM, -1 } };
         int rm = rms[opc - 0x1a][a_bit];
-        if (rm < 0)
-            return false;
+        if (rm < 0) {
+            if (f != &sf_fmt_s)
+                return false;
+            *r = urecip_estimate(x, u);
+            return true;
+        }
         *r = fp_to_int(c, f, x, rm, width, !u, 0, fl);
         return true;
     }
-    case 0x1d: /* SCVTF, UCVTF */
+    case 0x1d: /* SCVTF, UCVTF; FRECPE, FRSQRTE */
         if (a_bit)
-            return false; /* FRECPE, URECPE */
-        *r = fp_from_int(c, f, x, width, !u, 0, fl);
+            *r = u ? fp_rsqrt_estimate(c, f, x, fl) : fp_recip_estimate(c, f, x, fl);
+        else
+            *r = fp_from_int(c, f, x, width, !u, 0, fl);
         return true;
     case 0x0c: /* FCMGT/FCMGE #0 */
     case 0x0d: /* FCMEQ/FCMLE #0 */
@@ -1600,9 +1855,13 @@ static bool vfp_misc(A64Cpu *c, const FpFmt *f, unsigned opc, unsigned u, unsign
             return false;
         *r = u ? x ^ f->sign : x & ~f->sign;
         return true;
-    case 0x1f: /* FSQRT */
-        if (!a_bit || !u)
+    case 0x1f: /* FSQRT (vector); FRECPX (U = 0, scalar) */
+        if (!a_bit)
             return false;
+        if (!u) {
+            *r = fp_recpx(c, f, x, fl);
+            return true;
+        }
         if (host_arith(c, f, HOP_SQRT, x, 0, 0, r, fl))
             return true;
         x = fp_in(c, f, x);
@@ -1663,10 +1922,27 @@ static void vfp_two_misc(A64Cpu *c, uint32_t i, bool scalar)
         vfp_cvt_long_narrow(c, i);
         return;
     }
+    if (opc == 0x16 && u && !a_bit) { /* FCVTXN, FCVTXN2 (vector), FCVTXN (scalar) */
+        if (!sz)
+            undef(c);
+        Vec a = vget(c, rn), d = vget(c, rd), r = { { 0, 0 } };
+        unsigned n = scalar ? 1 : 2, off = q && !scalar ? 2 : 0, fl = 0;
+        for (unsigned e = 0; e < n; e++)
+            eset(&r, 2, e + off, fp_cvt_odd(c, eget(&a, 3, e), &fl));
+        if (off)
+            r.d[0] = d.d[0];
+        vset(c, rd, r, off != 0);
+        fp_accrue(c, fl);
+        return;
+    }
     if (!scalar && sz && !q)
         undef(c);
-    if (scalar && (opc == 0x0f || opc == 0x1f || opc == 0x18 || opc == 0x19))
-        undef(c); /* no scalar forms */
+    /* No scalar FABS/FNEG, FRINT*, URECPE/URSQRTE or FSQRT; FRECPX has no vector form. */
+    if (scalar &&
+        (opc == 0x0f || opc == 0x18 || opc == 0x19 || (opc == 0x1c && a_bit) || (opc == 0x1f && u)))
+        undef(c);
+    if (!scalar && opc == 0x1f && !u)
+        undef(c);
     const FpFmt *f = sz ? &sf_fmt_d : &sf_fmt_s;
     unsigned es = sz ? 3 : 2, n = scalar ? 1 : (q ? 16 : 8) >> es;
     Vec a = vget(c, rn), r = { { 0, 0 } };
@@ -1696,9 +1972,10 @@ static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar)
     bool pairwise = u && !scalar &&
                     (key == (0 << 2 | 2) || key == (0 << 2 | 3) || key == (2 << 2 | 2) ||
                      key == (6 << 2 | 2) || key == (6 << 2 | 3));
-    /* Scalar forms: FABD, the compares (FMULX, FRECPS, FRSQRTS are not implemented). */
+    /* Scalar forms: FABD, the compares, FMULX, FRECPS, FRSQRTS. */
     if (scalar && !(key == (2 << 2 | 3) || key == (4 << 2 | 0) || key == (4 << 2 | 2) ||
-                    key == (4 << 2 | 3) || key == (5 << 2 | 2) || key == (5 << 2 | 3)))
+                    key == (4 << 2 | 3) || key == (5 << 2 | 2) || key == (5 << 2 | 3) ||
+                    key == (3 << 2 | 0) || key == (7 << 2 | 0) || key == (7 << 2 | 1)))
         undef(c);
     Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
     unsigned fl = 0;
@@ -1730,6 +2007,7 @@ static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar)
             res = fp_arith2(c, f, 3, x, y, &fl);
             res &= ~f->sign;
             break;
+        case 3 << 2 | 0: res = fp_mulx(c, f, x, y, &fl); break;               /* FMULX */
         case 3 << 2 | 2: res = fp_arith2(c, f, 0, x, y, &fl); break;          /* FMUL */
         case 4 << 2 | 0: res = fp_cmp_mask(c, f, x, y, 0, false, &fl); break; /* FCMEQ */
         case 4 << 2 | 2: res = fp_cmp_mask(c, f, x, y, 1, false, &fl); break; /* FCMGE */
@@ -1740,8 +2018,10 @@ static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar)
         case 6 << 2 | 1: res = fp_arith2(c, f, 5, x, y, &fl); break;          /* FMIN */
         case 6 << 2 | 2: res = fp_arith2(c, f, 4, x, y, &fl); break;          /* FMAXP */
         case 6 << 2 | 3: res = fp_arith2(c, f, 5, x, y, &fl); break;          /* FMINP */
+        case 7 << 2 | 0: res = fp_step(c, f, x, y, false, &fl); break;        /* FRECPS */
+        case 7 << 2 | 1: res = fp_step(c, f, x, y, true, &fl); break;         /* FRSQRTS */
         case 7 << 2 | 2: res = fp_arith2(c, f, 1, x, y, &fl); break;          /* FDIV */
-        default: c->fpsr = fpsr0; undef(c); /* FMULX, FRECPS, FRSQRTS */
+        default: c->fpsr = fpsr0; undef(c); /* unallocated; FMLAL & co. (FEAT_FHM) */
         }
         eset(&r, es, e, res);
     }
@@ -1749,14 +2029,15 @@ static void vfp_three_same(A64Cpu *c, uint32_t i, bool scalar)
     fp_accrue(c, fl);
 }
 
-/* Vector (and scalar FP) "by element" forms: MUL, MLA, MLS, SMULL/UMULL, SMLAL/UMLAL,
- * SMLSL/UMLSL (with the "2" variants), FMUL, FMLA, FMLS. */
+/* Vector and scalar "by element" forms: MUL, MLA, MLS, SMULL/UMULL, SMLAL/UMLAL,
+ * SMLSL/UMLSL (with the "2" variants), SQDMULL, SQDMLAL, SQDMLSL, SQDMULH, SQRDMULH, FMUL,
+ * FMLA, FMLS, FMULX. */
 static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
 {
     unsigned q = BIT(i, 30), u = BIT(i, 29), size = BITS(i, 23, 22), l = BIT(i, 21);
     unsigned mbit = BIT(i, 20), rm = BITS(i, 19, 16), opc = BITS(i, 15, 12), h = BIT(i, 11);
     unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
-    bool fp = (opc == 1 || opc == 5 || opc == 9) && !u;
+    bool fp = ((opc == 1 || opc == 5) && !u) || opc == 9; /* opc 9, U = 1: FMULX */
     unsigned idx;
     if (fp) {
         if (!(size & 2))
@@ -1774,7 +2055,7 @@ static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
         for (unsigned e = 0; e < n; e++) {
             uint64_t x = eget(&a, es, e), res;
             if (opc == 9)
-                res = fp_arith2(c, f, 0, x, y, &fl);
+                res = u ? fp_mulx(c, f, x, y, &fl) : fp_arith2(c, f, 0, x, y, &fl);
             else
                 res = fp_muladd(c, f, eget(&d, es, e), opc == 5 ? x ^ f->sign : x, y, &fl);
             eset(&r, es, e, res);
@@ -1794,7 +2075,21 @@ static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
     Vec a = vget(c, rn), b = vget(c, rm), d = vget(c, rd), r = { { 0, 0 } };
     uint64_t y = eget(&b, size, idx), m = emask(size);
     bool longer = opc == 2 || opc == 6 || opc == 10;
-    if (longer) { /* SMLAL/UMLAL, SMLSL/UMLSL, SMULL/UMULL */
+    if ((opc == 3 || opc == 7 || opc == 11) && !u) { /* SQDMLAL, SQDMLSL, SQDMULL */
+        unsigned n = scalar ? 1 : 8 >> size, off = q && !scalar ? n : 0;
+        int op = opc == 3 ? 1 : opc == 7 ? -1 : 0;
+        int64_t sy = sx(y, size);
+        bool qc = false;
+        for (unsigned e = 0; e < n; e++)
+            eset(&r, size + 1, e,
+                 sqdmull(sx(eget(&a, size, e + off), size), sy, eget(&d, size + 1, e), op, size,
+                         &qc));
+        vset(c, rd, r, !scalar);
+        if (qc)
+            c->fpsr |= A64_FPSR_QC;
+        return;
+    }
+    if (longer && !scalar) { /* SMLAL/UMLAL, SMLSL/UMLSL, SMULL/UMULL */
         unsigned n = 8 >> size, off = q ? n : 0, ws = size + 1;
         uint64_t yy = u ? y : (uint64_t)sx(y, size);
         for (unsigned e = 0; e < n; e++) {
@@ -1820,13 +2115,45 @@ static void simd_by_elem(A64Cpu *c, uint32_t i, bool scalar)
         undef(c);
     bool mul = opc == 8 && !u, mla = opc == 0 && u, mls = opc == 4 && u;
     if (!mul && !mla && !mls)
-        undef(c); /* SQDMLAL, SQDMLSL, SQDMULL, SDOT: not implemented */
+        undef(c); /* unallocated; SDOT/UDOT, SQRDMLAH/SQRDMLSH, FCMLA, FMLAL/FMLSL: their
+                   * features (DotProd, RDM, FCMA, FHM) are absent from the ID registers */
     unsigned n = (q ? 16 : 8) >> size;
     for (unsigned e = 0; e < n; e++) {
         uint64_t p = eget(&a, size, e) * y, acc = eget(&d, size, e);
         eset(&r, size, e, (mul ? p : mla ? acc + p : acc - p) & m);
     }
     vset(c, rd, r, q);
+}
+
+/* Scalar pairwise: ADDP (D); FADDP, FMAXP, FMINP, FMAXNMP, FMINNMP of the two elements of a
+ * 2S or 2D vector (U = 1; the half-precision forms, U = 0, need FEAT_FP16). */
+static void simd_scalar_pairwise(A64Cpu *c, uint32_t i)
+{
+    unsigned u = BIT(i, 29), size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
+    unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0), op;
+    Vec a = vget(c, rn), r = { { 0, 0 } };
+    if (!u) {
+        if (size != 3 || opc != 0x1b)
+            undef(c);
+        r.d[0] = a.d[0] + a.d[1];
+        vset(c, rd, r, false);
+        return;
+    }
+    switch (opc) {                             /* fp_arith2 codes; size<1> selects the minimum */
+    case 0x0c: op = (size & 2) ? 7 : 6; break; /* FMAXNMP, FMINNMP */
+    case 0x0d:                                 /* FADDP */
+        if (size & 2)
+            undef(c);
+        op = 2;
+        break;
+    case 0x0f: op = (size & 2) ? 5 : 4; break; /* FMAXP, FMINP */
+    default: undef(c);
+    }
+    const FpFmt *f = (size & 1) ? &sf_fmt_d : &sf_fmt_s;
+    unsigned es = (size & 1) ? 3 : 2, fl = 0;
+    eset(&r, es, 0, fp_arith2(c, f, op, eget(&a, es, 0), eget(&a, es, 1), &fl));
+    vset(c, rd, r, false);
+    fp_accrue(c, fl);
 }
 
 /* Scalar floating point: bit 30 = 0, bits 28:24 = 1111x. */
@@ -1874,7 +2201,7 @@ static uint64_t h_simd(VsCpu *cpu, uint64_t insn64, uint64_t pc)
     if ((i & 0x9f200400u) == 0x0e200400u)
         simd_three_same(c, i, false);
     else if ((i & 0x9f200c00u) == 0x0e200000u)
-        simd_three_diff(c, i);
+        simd_three_diff(c, i, false);
     else if ((i & 0x9f3e0c00u) == 0x0e200800u)
         simd_two_misc(c, i, false);
     else if ((i & 0x9f3e0c00u) == 0x0e300800u)
@@ -1895,23 +2222,20 @@ static uint64_t h_simd(VsCpu *cpu, uint64_t insn64, uint64_t pc)
         simd_permute(c, i);
     else if ((i & 0xdf200400u) == 0x5e200400u)
         simd_three_same(c, i, true);
+    else if ((i & 0xdf200c00u) == 0x5e200000u)
+        simd_three_diff(c, i, true);
     else if ((i & 0xdf3e0c00u) == 0x5e200800u)
         simd_two_misc(c, i, true);
-    else if ((i & 0xdf3e0c00u) == 0x5e300800u) { /* scalar pairwise: ADDP (D) */
-        unsigned size = BITS(i, 23, 22), opc = BITS(i, 16, 12);
-        if (BIT(i, 29) || size != 3 || opc != 0x1b)
-            undef(c);
-        unsigned rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
-        Vec r = { { c->v[rn][0] + c->v[rn][1], 0 } };
-        vset(c, rd, r, false);
-    } else if ((i & 0xdf800400u) == 0x5f000400u && BITS(i, 22, 19) != 0)
+    else if ((i & 0xdf3e0c00u) == 0x5e300800u)
+        simd_scalar_pairwise(c, i);
+    else if ((i & 0xdf800400u) == 0x5f000400u && BITS(i, 22, 19) != 0)
         simd_shift_imm(c, i, true);
     else if ((i & 0xdfe08400u) == 0x5e000400u)
         simd_copy(c, i, true);
     else if ((i & 0xdf000400u) == 0x5f000000u)
         simd_by_elem(c, i, true);
     else
-        undef(c); /* crypto, by-element, the rest of the scalar groups: not implemented */
+        undef(c); /* unallocated, and the cryptographic extension (AES, SHA: ID_AA64ISAR0) */
     return 0;
 }
 
