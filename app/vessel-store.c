@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "efi-vars.h"
 #include "vessel-vm.h"
 
 G_DEFINE_QUARK(vessel - store - error - quark, vessel_store_error)
@@ -85,7 +86,9 @@ static VlStatus job_open(VesselStore *store, gpointer data, VlError *err, gpoint
                          GDestroyNotify *result_free);
 
 /* The worker drops its task reference on the main thread: the task holds the store, and the
- * store's last reference must not go away on the store's own worker thread. */
+ * store's last reference must not go away on the store's own worker thread. Always through a
+ * source: g_main_context_invoke would run the unref right here, on the worker, whenever the
+ * main thread happens not to be iterating its context (then finalize waits for itself). */
 static gboolean unref_task_cb(gpointer task)
 {
     g_object_unref(task);
@@ -94,7 +97,10 @@ static gboolean unref_task_cb(gpointer task)
 
 static void release_task(GTask *task)
 {
-    g_main_context_invoke(g_task_get_context(task), unref_task_cb, task);
+    GSource *source = g_idle_source_new();
+    g_source_set_callback(source, unref_task_cb, task, NULL);
+    g_source_attach(source, g_task_get_context(task));
+    g_source_unref(source);
 }
 
 static void worker(gpointer job_ptr, gpointer store_ptr)
@@ -190,6 +196,36 @@ static void model_remove(VesselStore *store, gint64 id)
         g_list_store_remove(store->vms, i);
 }
 
+/* ---- UEFI variable stores ---- */
+
+/*
+ * An arm64 VM that boots through UEFI gets its own variable store in its bundle, recorded
+ * in the library (vm->efi_vars is updated). With make_file the store is also made now
+ * from the template. Failures are logged, not fatal: the VM's start makes the store again
+ * and reports what is wrong (no firmware installed, a full disk), and the next open of the
+ * library records the path again.
+ */
+static void assign_efi_vars(VesselStore *store, VlVm *vm, gboolean make_file)
+{
+    if (!vessel_uefi_vm_needs_firmware(vm))
+        return;
+    if (!vm->efi_vars[0]) {
+        char path[VL_PATH_MAX];
+        VlError err;
+        if (vl_efi_vars_path(store->lib, vm->uuid, path, sizeof(path), &err) != VL_OK ||
+            vl_vm_set_efi_vars(store->lib, vm->id, path, &err) != VL_OK) {
+            g_message("Cannot record a UEFI variable store for “%s”: %s", vm->name, err.message);
+            return;
+        }
+        g_strlcpy(vm->efi_vars, path, sizeof(vm->efi_vars));
+    }
+    g_autofree char *tmpl = NULL;
+    g_autoptr(GError) error = NULL;
+    if (make_file && (!vessel_uefi_find_aavmf(NULL, &tmpl, &error) ||
+                      !vessel_efi_vars_prepare(vm->efi_vars, tmpl, NULL, &error)))
+        g_message("No UEFI variable store for “%s” yet: %s", vm->name, error->message);
+}
+
 /* ---- open ---- */
 
 typedef struct {
@@ -222,6 +258,10 @@ static VlStatus job_open(VesselStore *store, gpointer data, VlError *err, gpoint
         g_free(l);
         return st;
     }
+    /* arm64 UEFI VMs from before variable stores (schema 2) get theirs recorded now; the
+     * file itself is made when they first start. */
+    for (size_t i = 0; i < l->n; i++)
+        assign_efi_vars(store, &l->vms[i], FALSE);
     *result = l;
     *result_free = vm_list_free;
     return VL_OK;
@@ -368,6 +408,8 @@ static VlStatus job_create(VesselStore *store, gpointer data, VlError *err, gpoi
     VlStatus st = vl_vm_create(store->lib, o->vm, &id, NULL, err);
     if (st == VL_OK)
         st = read_back(store, o, id, err);
+    if (st == VL_OK)
+        assign_efi_vars(store, o->result, TRUE);
     o->new_id = id;
     *result = o;
     return st;
@@ -381,6 +423,8 @@ static VlStatus job_save(VesselStore *store, gpointer data, VlError *err, gpoint
     VlStatus st = vl_vm_save(store->lib, o->vm, err);
     if (st == VL_OK)
         st = read_back(store, o, o->vm->id, err);
+    if (st == VL_OK)
+        assign_efi_vars(store, o->result, TRUE);
     *result = o;
     return st;
 }

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "efi-vars.h"
 #include "vessel-store.h"
 #include "vm-config.h"
 
@@ -313,6 +314,21 @@ static void start_thread(GTask *task, gpointer source, gpointer task_data, GCanc
         .serial_output = on_serial_output,
         .state_changed = on_state_changed,
     };
+    /* The VM's own UEFI variable store: made from the template on the first run, made again
+     * (and logged) when it went missing or was damaged; a 64 MiB copy, so not on the main
+     * thread. */
+    const VsConfig *cfg = &d->mc.cfg;
+    if (cfg->efi_vars && cfg->efi_vars_template) {
+        GError *error = NULL;
+        if (!vessel_efi_vars_prepare(cfg->efi_vars, cfg->efi_vars_template, NULL, &error)) {
+            g_task_return_error(task, error);
+            return;
+        }
+    } else if (cfg->firmware && cfg->arch == VS_ARCH_ARM64 && !cfg->efi_vars) {
+        g_message("“%s” has no UEFI variable store: its firmware settings and boot entries "
+                  "are not kept after it stops",
+                  d->mc.record.name);
+    }
     VsError err = { 0 };
     VsStatus st = vs_machine_create(&d->mc.cfg, &listener, &d->machine, &err);
     if (st == VS_OK && d->mc.cfg.display) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "detect.h"
+#include "efi-vars.h"
 
 typedef enum { SOURCE_ISO, SOURCE_DISK, SOURCE_KERNEL, SOURCE_DEMO } Source;
 typedef enum { STORAGE_NEW, STORAGE_EXISTING, STORAGE_NONE } Storage;
@@ -354,6 +355,13 @@ static char *slot_problem(const Slot *s, const char *format)
     return g_strdup_printf(format, s->message ? s->message : "");
 }
 
+/* The VM boots through UEFI: arm64 with an installer ISO or a disk image (efi-vars.h). */
+static gboolean uefi_boot(VesselWizard *self)
+{
+    return arch_enum(self->arch) == VS_ARCH_ARM64 &&
+           (self->source == SOURCE_ISO || self->source == SOURCE_DISK);
+}
+
 /* The message shown on a page and whether Next may be pressed there. */
 static char *page_message(VesselWizard *self, int page, gboolean *ok)
 {
@@ -403,6 +411,13 @@ static char *page_message(VesselWizard *self, int page, gboolean *ok)
         if (self->slots[SLOT_INITRD].busy || self->slots[SLOT_FIRMWARE].busy) {
             *ok = FALSE;
             return g_strdup(_("Looking at the file…"));
+        }
+        /* arm64 installers and disks boot through UEFI: say now, not at the first start, when
+         * the firmware package is missing. */
+        g_autoptr(GError) fw_error = NULL;
+        if (uefi_boot(self) && !vessel_uefi_find_aavmf(NULL, NULL, &fw_error)) {
+            *ok = FALSE;
+            return g_strdup(fw_error->message);
         }
         if (m->result == 0)
             return g_strdup_printf(_("The architecture could not be detected (%s): choose it "
@@ -483,6 +498,8 @@ static char *page_message(VesselWizard *self, int page, gboolean *ok)
 static char *summary_note(VesselWizard *self)
 {
     VsArch a = arch_enum(self->arch);
+    if (a == VS_ARCH_ARM64)
+        return NULL;
     if (a != VS_ARCH_RISCV64)
         return g_strdup_printf(_("Vessel’s engine runs only riscv64 guests so far: the VM is "
                                  "created, but starting it will fail until %s guests are "
@@ -559,6 +576,16 @@ static void fill_summary(VesselWizard *self)
         summary_add(self, _("Initial RAM disk"), initrd ? initrd : _("None"));
         summary_add(self, _("Command line"), self->cmdline ? self->cmdline : "");
         summary_add(self, _("Firmware"), fw ? fw : _("None"));
+    }
+    if (uefi_boot(self)) {
+        g_autofree char *code = NULL;
+        if (vessel_uefi_find_aavmf(&code, NULL, NULL)) {
+            /* TRANSLATORS: the firmware row of an arm64 VM's summary; %s is a file. */
+            g_autofree char *fw = g_strdup_printf(_("UEFI (%s), with its own variable store in "
+                                                    "the VM’s folder"),
+                                                  code);
+            summary_add(self, _("Firmware"), fw);
+        }
     }
     summary_add(self, _("Architecture"), arch_names[self->arch]);
     g_autofree char *mem = g_strdup_printf(_("%d MiB"), (int)self->memory_mib);
@@ -1192,6 +1219,16 @@ static gboolean build_record(VesselWizard *self, VlVm *rec, char **error_out)
                   sizeof(rec->firmware));
         break;
     case SOURCE_DEMO: break;
+    }
+    /* The store records its variable store once the VM has a folder (vessel-store.c). */
+    if (uefi_boot(self)) {
+        g_autofree char *code = NULL;
+        g_autoptr(GError) error = NULL;
+        if (!vessel_uefi_find_aavmf(&code, NULL, &error)) {
+            *error_out = g_strdup(error->message);
+            return FALSE;
+        }
+        g_strlcpy(rec->firmware, code, sizeof(rec->firmware));
     }
     if (self->storage == STORAGE_EXISTING) {
         Slot *e = &self->slots[SLOT_EXISTING];

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "efi-vars.h"
 #include "vessel-store.h"
 #include "vessel-vm.h"
 
@@ -25,7 +26,41 @@ static gboolean parse_mac(const char *text, uint8_t mac[6])
     return TRUE;
 }
 
-gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GError **error)
+/* arm64 boots an ISO or a disk through UEFI (see vm-config.h). */
+static gboolean map_uefi(VesselMachineConfig *mc, GError **error)
+{
+    const VlVm *r = &mc->record;
+    VsConfig *c = &mc->cfg;
+    g_autoptr(GError) missing = NULL;
+    char *code = NULL, *tmpl = NULL;
+    if (!vessel_uefi_find_aavmf(&code, &tmpl, &missing) && !nonempty(r->firmware)) {
+        g_propagate_error(error, g_steal_pointer(&missing));
+        return FALSE;
+    }
+    mc->vars_template = tmpl;
+    if (nonempty(r->firmware)) {
+        g_free(code);
+        /* Firmware the VM was made with and that has gone since (the package removed). */
+        if (!g_file_test(r->firmware, G_FILE_TEST_EXISTS)) {
+            g_set_error(error, VESSEL_VM_ERROR, VS_ERR_IO,
+                        _("The VM's UEFI firmware %s is missing. Install it with “sudo apt "
+                          "install qemu-efi-aarch64”, or choose other firmware in the VM's "
+                          "settings."),
+                        r->firmware);
+            return FALSE;
+        }
+        c->firmware = r->firmware;
+    } else {
+        mc->firmware = code;
+        c->firmware = code;
+    }
+    c->efi_vars = nonempty(r->efi_vars);
+    c->efi_vars_template = mc->vars_template;
+    c->virtio_transport = VS_VIRTIO_PCI;
+    return TRUE;
+}
+
+static gboolean build(const VlVm *vm, VesselMachineConfig *mc, GError **error)
 {
     memset(mc, 0, sizeof(*mc));
     vessel_vm_record_copy(&mc->record, vm);
@@ -83,6 +118,8 @@ gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GE
     default:
         /* Booting a disk or an installer needs UEFI firmware (and for arm64 and x86_64 the
          * engine's boards); riscv64's OpenSBI alone cannot load a boot loader from a disk. */
+        if (c->arch == VS_ARCH_ARM64 && !map_uefi(mc, error))
+            return FALSE;
         if (c->arch == VS_ARCH_RISCV64) {
             g_set_error(error, VESSEL_VM_ERROR, VS_ERR_UNSUPPORTED, "%s",
                         r->boot == VL_BOOT_ISO
@@ -173,12 +210,22 @@ gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GE
     return TRUE;
 }
 
+gboolean vessel_machine_config_build(const VlVm *vm, VesselMachineConfig *mc, GError **error)
+{
+    if (build(vm, mc, error))
+        return TRUE;
+    vessel_machine_config_clear(mc);
+    return FALSE;
+}
+
 void vessel_machine_config_clear(VesselMachineConfig *mc)
 {
     g_free(mc->disks);
     g_free(mc->nets);
     g_free(mc->forwards);
     g_free(mc->shares);
+    g_free(mc->firmware);
+    g_free(mc->vars_template);
     vl_vm_clear(&mc->record);
     memset(mc, 0, sizeof(*mc));
 }

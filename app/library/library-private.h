@@ -9,5 +9,6 @@
 extern const char *const vl_migrations[VL_SCHEMA_VERSION];
 extern const char vl_migration_1[];
 extern const char vl_migration_2[];
+extern const char vl_migration_3[];
 
 #endif

@@ -98,4 +98,11 @@ const char vl_migration_2[] =
     ");"
     "INSERT INTO display (vm_id) SELECT id FROM vms;";
 
-const char *const vl_migrations[VL_SCHEMA_VERSION] = { vl_migration_1, vl_migration_2 };
+/*
+ * Version 3: the path of the VM's UEFI variable store (arm64 firmware boots). Existing VMs
+ * get "" (none); the app assigns one in the VM's bundle when it needs it.
+ */
+const char vl_migration_3[] = "ALTER TABLE vms ADD COLUMN efi_vars TEXT NOT NULL DEFAULT '';";
+
+const char *const vl_migrations[VL_SCHEMA_VERSION] = { vl_migration_1, vl_migration_2,
+                                                       vl_migration_3 };

@@ -1236,7 +1236,7 @@ static VlStatus name_clash(VlStatus st, const char *name, VlError *err)
 /* Binds the VM's own settings to parameters 1..16 (the order of VM_COLUMNS). */
 #define VM_COLUMNS                                                                           \
     "name, arch, os_kind, memory_bytes, vcpus, accel, jit_threshold, pin_policy, pin_cpus, " \
-    "firmware, boot_kind, kernel, initrd, cmdline, modified"
+    "firmware, boot_kind, kernel, initrd, cmdline, efi_vars, modified"
 static void bind_vm(sqlite3_stmt *s, const VlVm *vm, int64_t now)
 {
     bind_text(s, 1, vm->name);
@@ -1253,7 +1253,8 @@ static void bind_vm(sqlite3_stmt *s, const VlVm *vm, int64_t now)
     bind_text(s, 12, vm->kernel);
     bind_text(s, 13, vm->initrd);
     bind_text(s, 14, vm->cmdline);
-    sqlite3_bind_int64(s, 15, now);
+    bind_text(s, 15, vm->efi_vars);
+    sqlite3_bind_int64(s, 16, now);
 }
 
 /* Inserts the VM row and all children; the caller owns the transaction. */
@@ -1281,13 +1282,14 @@ static VlStatus insert_vm(VlLibrary *lib, const VlVm *vm, const char *uuid, int6
     sqlite3_stmt *s;
     if (st != VL_OK || !(s = prepare(lib,
                                      "INSERT INTO vms (" VM_COLUMNS ", uuid, created)"
-                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                                     " ?, ?)",
                                      err, &st)))
         return st;
     int64_t now = now_seconds();
     bind_vm(s, vm, now);
-    bind_text(s, 16, uuid);
-    sqlite3_bind_int64(s, 17, now);
+    bind_text(s, 17, uuid);
+    sqlite3_bind_int64(s, 18, now);
     st = name_clash(step_done(lib, s, "creating the VM", err), vm->name, err);
     if (st != VL_OK)
         return st;
@@ -1332,10 +1334,10 @@ VlStatus vl_vm_create(VlLibrary *lib, const VlVm *vm, int64_t *id_out, char uuid
 
 /* ---- reading ---- */
 
-#define VM_SELECT                                                                            \
-    "SELECT id, uuid, name, arch, os_kind, memory_bytes, vcpus, accel, jit_threshold, "      \
-    "pin_policy, pin_cpus, firmware, boot_kind, kernel, initrd, cmdline, created, modified " \
-    "FROM vms"
+#define VM_SELECT                                                                             \
+    "SELECT id, uuid, name, arch, os_kind, memory_bytes, vcpus, accel, jit_threshold, "       \
+    "pin_policy, pin_cpus, firmware, boot_kind, kernel, initrd, cmdline, created, modified, " \
+    "efi_vars FROM vms"
 
 static VlStatus bad_enum(sqlite3_stmt *s, int col, VlError *err)
 {
@@ -1375,7 +1377,7 @@ static VlStatus read_vm_row(sqlite3_stmt *s, VlVm *vm, VlError *err)
         return st;
     vm->created = sqlite3_column_int64(s, 16);
     vm->modified = sqlite3_column_int64(s, 17);
-    return VL_OK;
+    return col_text(s, 18, vm->efi_vars, sizeof(vm->efi_vars), err);
 }
 
 /* Runs a child query bound to one id and calls row() for each result row. */
@@ -1613,12 +1615,12 @@ static VlStatus update_vm_row(VlLibrary *lib, const VlVm *vm, VlError *err)
     VlStatus st = VL_OK;
     sqlite3_stmt *s = prepare(lib,
                               "UPDATE vms SET (" VM_COLUMNS ") = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                              " ?, ?, ?, ?, ?) WHERE id = ?",
+                              " ?, ?, ?, ?, ?, ?) WHERE id = ?",
                               err, &st);
     if (!s)
         return st;
     bind_vm(s, vm, now_seconds());
-    sqlite3_bind_int64(s, 16, vm->id);
+    sqlite3_bind_int64(s, 17, vm->id);
     st = name_clash(step_done(lib, s, "saving the VM's settings", err), vm->name, err);
     if (st == VL_OK && sqlite3_changes(lib->db) == 0)
         st = fail(err, VL_ERR_NOT_FOUND, "there is no VM with id %lld", (long long)vm->id);
@@ -1688,6 +1690,38 @@ VlStatus vl_vm_rename(VlLibrary *lib, int64_t id, const char *new_name, VlError 
     return tx_end(lib, st, err);
 }
 
+VlStatus vl_efi_vars_path(const VlLibrary *lib, const char *uuid, char *buf, size_t size,
+                          VlError *err)
+{
+    char dir[VL_PATH_MAX];
+    VlStatus st = vl_bundle_path(lib, uuid, dir, sizeof(dir), err);
+    if (st != VL_OK)
+        return st;
+    int n = snprintf(buf, size, "%s/nvram/efi-vars.fd", dir);
+    if (n < 0 || (size_t)n >= size)
+        return fail(err, VL_ERR_INVALID, "the UEFI variable store's path is too long");
+    return VL_OK;
+}
+
+VlStatus vl_vm_set_efi_vars(VlLibrary *lib, int64_t id, const char *path, VlError *err)
+{
+    err_reset(err);
+    if (path && strlen(path) >= VL_PATH_MAX)
+        return fail(err, VL_ERR_INVALID, "the UEFI variable store's path is too long");
+    VlStatus st = tx_begin(lib, err);
+    if (st != VL_OK)
+        return st;
+    sqlite3_stmt *s = prepare(lib, "UPDATE vms SET efi_vars = ? WHERE id = ?", err, &st);
+    if (s) {
+        bind_text(s, 1, path ? path : "");
+        sqlite3_bind_int64(s, 2, id);
+        st = step_done(lib, s, "recording the UEFI variable store", err);
+        if (st == VL_OK && sqlite3_changes(lib->db) == 0)
+            st = fail(err, VL_ERR_NOT_FOUND, "there is no VM with id %lld", (long long)id);
+    }
+    return tx_end(lib, st, err);
+}
+
 /* Removes a bundle; with keep_disks everything but disks/ and snapshots/. */
 static VlStatus bundle_remove(const VlLibrary *lib, const char *uuid, bool keep_disks, VlError *err)
 {
@@ -1749,13 +1783,14 @@ VlStatus vl_vm_delete(VlLibrary *lib, int64_t id, bool keep_disks, VlError *err)
     return VL_OK;
 }
 
-/* If path is inside <src_bundle>/disks/, the same file name under <dst_bundle>/disks/. */
-static bool in_bundle_disks(const char *path, const char *src_bundle, const char **rel)
+/* If path is inside <src_bundle>/<sub>/ ("/disks/"), the file name under it. */
+static bool in_bundle_dir(const char *path, const char *src_bundle, const char *sub,
+                          const char **rel)
 {
-    size_t n = strlen(src_bundle);
-    if (strncmp(path, src_bundle, n) != 0 || strncmp(path + n, "/disks/", 7) != 0)
+    size_t n = strlen(src_bundle), k = strlen(sub);
+    if (strncmp(path, src_bundle, n) != 0 || strncmp(path + n, sub, k) != 0)
         return false;
-    *rel = path + n + 7;
+    *rel = path + n + k;
     return **rel && !strchr(*rel, '/') && strcmp(*rel, "..") != 0 && strcmp(*rel, ".") != 0;
 }
 
@@ -1795,7 +1830,7 @@ VlStatus vl_vm_clone(VlLibrary *lib, int64_t id, const char *new_name, int64_t *
         vm.nics[i].mac[0] = '\0';
     for (size_t i = 0; st == VL_OK && i < vm.n_drives; i++) {
         const char *rel;
-        if (!in_bundle_disks(vm.drives[i].path, src_dir, &rel))
+        if (!in_bundle_dir(vm.drives[i].path, src_dir, "/disks/", &rel))
             continue;
         char dst[VL_PATH_MAX];
         if (snprintf(dst, sizeof(dst), "%s/disks/%s", dst_dir, rel) >= (int)sizeof(dst)) {
@@ -1804,6 +1839,18 @@ VlStatus vl_vm_clone(VlLibrary *lib, int64_t id, const char *new_name, int64_t *
         }
         if ((st = copy_file(vm.drives[i].path, dst, err)) == VL_OK)
             copy_str(vm.drives[i].path, sizeof(vm.drives[i].path), dst);
+    }
+    /* The variable store holds the boot entries the installed system made: keep them. A
+     * store that is missing (never started) leaves the clone to get a fresh one. */
+    const char *vrel;
+    if (st == VL_OK && vm.efi_vars[0] && in_bundle_dir(vm.efi_vars, src_dir, "/nvram/", &vrel)) {
+        char dst[VL_PATH_MAX];
+        if (snprintf(dst, sizeof(dst), "%s/nvram/%s", dst_dir, vrel) >= (int)sizeof(dst))
+            st = fail(err, VL_ERR_INVALID, "the cloned UEFI variable store's path is too long");
+        else if (access(vm.efi_vars, F_OK) != 0)
+            copy_str(vm.efi_vars, sizeof(vm.efi_vars), dst);
+        else if ((st = copy_file(vm.efi_vars, dst, err)) == VL_OK)
+            copy_str(vm.efi_vars, sizeof(vm.efi_vars), dst);
     }
     if (st == VL_OK && (st = tx_begin(lib, err)) == VL_OK) {
         st = insert_vm(lib, &vm, uuid, &new_id, err);

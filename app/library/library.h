@@ -2,7 +2,8 @@
 /*
  * The Vessel VM library: the VMs a user has made, stored in an SQLite database
  * ($XDG_DATA_HOME/vessel/library.db by default) with one bundle directory per VM
- * (<library dir>/vms/<uuid>/ with disks/, snapshots/, nvram/ and logs/).
+ * (<library dir>/vms/<uuid>/ with disks/, snapshots/, nvram/ and logs/; an arm64 UEFI VM's
+ * variable store lives in nvram/).
  *
  * Plain C over sqlite3; no GTK, no GLib. A VlLibrary is one database connection: use it
  * from one thread at a time (the app keeps it on one worker thread).
@@ -19,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VL_SCHEMA_VERSION 2
+#define VL_SCHEMA_VERSION 3
 
 #define VL_NAME_MAX       128 /* VM name, bytes including the NUL */
 #define VL_PATH_MAX       4096
@@ -116,6 +117,9 @@ typedef struct {
     VlPin pin;
     char pin_cpus[256]; /* for VL_PIN_LIST: "0-3,6" */
     char firmware[VL_PATH_MAX];
+    /* The UEFI variable store (a flash image the firmware writes: boot entries, settings),
+     * normally <bundle>/nvram/efi-vars.fd; "" = none. Set by the app, not by the user. */
+    char efi_vars[VL_PATH_MAX];
     VlBoot boot;
     char kernel[VL_PATH_MAX]; /* required for VL_BOOT_KERNEL */
     char initrd[VL_PATH_MAX];
@@ -190,6 +194,12 @@ VlStatus vl_vm_update(VlLibrary *lib, const VlVm *vm, VlError *err);
  */
 VlStatus vl_vm_save(VlLibrary *lib, const VlVm *vm, VlError *err);
 VlStatus vl_vm_rename(VlLibrary *lib, int64_t id, const char *new_name, VlError *err);
+/* Records the VM's UEFI variable store (path, or "" for none) without changing its
+ * modified time: the store is the VM's own state, not a setting the user changed. */
+VlStatus vl_vm_set_efi_vars(VlLibrary *lib, int64_t id, const char *path, VlError *err);
+/* "<bundle>/nvram/efi-vars.fd": where a VM's UEFI variable store belongs. */
+VlStatus vl_efi_vars_path(const VlLibrary *lib, const char *uuid, char *buf, size_t size,
+                          VlError *err);
 /*
  * Deletes the VM's rows and its bundle directory. With keep_disks the bundle's disks/ and
  * snapshots/ directories (and the bundle directory holding them) are kept; nvram/, logs/
@@ -199,7 +209,8 @@ VlStatus vl_vm_delete(VlLibrary *lib, int64_t id, bool keep_disks, VlError *err)
 /*
  * A copy of the VM under new_name with a new uuid, new MAC addresses and a new bundle.
  * Disk images inside the source bundle's disks/ are COPIED into the new bundle (the
- * drive rows point at the copies); images elsewhere are REFERENCED (same path). Media,
+ * drive rows point at the copies); images elsewhere are REFERENCED (same path). A UEFI
+ * variable store inside the source bundle is copied too (the clone keeps its boot entries). Media,
  * shares, forwards and display settings are copied as rows.
  */
 VlStatus vl_vm_clone(VlLibrary *lib, int64_t id, const char *new_name, int64_t *id_out,

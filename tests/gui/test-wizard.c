@@ -12,7 +12,12 @@
  *    demo firmware, a shared folder and a new qcow2 disk in its bundle that vs_image_info
  *    reads;
  *  - an x86_64 installer-ISO VM: media slot 0 holds the ISO, and the summary says honestly
- *    that the engine cannot run it yet.
+ *    that the engine cannot run it yet;
+ *  - an arm64 installer-ISO VM: without qemu-efi-aarch64 (an empty $VESSEL_AAVMF_DIR) the
+ *    files page says what to install and Next stays off; with it, the record has AAVMF's
+ *    code as firmware, its own variable store in the bundle's nvram/ (a copy of the
+ *    template) and a new disk, and maps to an engine configuration with that firmware and
+ *    store, virtio-pci, the disk and the ISO as a read-only CD-ROM.
  * The kernel VM is then started: the kernel boots with the new disk and starts init.
  * Also: a missing share folder, a bad mount tag, a missing initrd, a missing existing
  * image (each blocks Next with a message); the demo source (no files page) with an
@@ -34,6 +39,7 @@
 #include "vessel-store.h"
 #include "vessel-window.h"
 #include "vessel-wizard.h"
+#include "vm-config.h"
 
 static char *shot_dir;
 static VesselStore *store;
@@ -513,6 +519,98 @@ static void test_iso_vm(const char *tmp)
     GUI_CHECK(v->n_drives == 0);
 }
 
+static void test_arm64_iso_vm(const char *tmp)
+{
+    MbFat efi = mb_fat_with_loader(16, 8192, "BOOTAA64EFI", NULL);
+    g_autofree char *iso = g_build_filename(tmp, "installer-arm64.iso", NULL);
+    write_iso(iso, &efi, FALSE);
+    free(efi.img);
+    g_autofree char *no_fw = g_build_filename(tmp, "no-aavmf", NULL);
+    g_mkdir(no_fw, 0700);
+    g_setenv("VESSEL_AAVMF_DIR", no_fw, TRUE);
+
+    GtkWindow *w = vessel_wizard_new(VESSEL_APPLICATION(g_application_get_default()), main_window);
+    Created c = { 0 };
+    g_signal_connect(w, "vm-created", G_CALLBACK(on_vm_created), &c);
+    settle(w);
+    act(w, "wizard.set-source", "iso");
+    act(w, "wizard.next", NULL);
+    act(w, "wizard.set-file", iso);
+    settle(w);
+    g_autofree char *arch = prop(w, "arch");
+    GUI_CHECK(g_str_equal(arch, "aarch64"));
+    /* No firmware package: say what to install, and go no further. */
+    expect_message(w, "sudo apt install qemu-efi-aarch64");
+    GUI_CHECK(!can_next(w));
+    shot(w, "wizard-2-files-arm64-no-firmware.png");
+
+    /* Debian's firmware; a stand-in with the same layout where the package is missing. */
+    g_autofree char *code = g_strdup("/usr/share/AAVMF/AAVMF_CODE.fd");
+    g_autofree char *tmpl = g_strdup("/usr/share/AAVMF/AAVMF_VARS.fd");
+    if (g_file_test(code, G_FILE_TEST_IS_REGULAR) && g_file_test(tmpl, G_FILE_TEST_IS_REGULAR)) {
+        g_unsetenv("VESSEL_AAVMF_DIR");
+    } else {
+        printf("  qemu-efi-aarch64 is not installed: a stand-in firmware folder is used\n");
+        g_autofree char *fw = g_build_filename(tmp, "aavmf", NULL);
+        g_mkdir(fw, 0700);
+        g_free(code);
+        g_free(tmpl);
+        code = g_build_filename(fw, "AAVMF_CODE.fd", NULL);
+        tmpl = g_build_filename(fw, "AAVMF_VARS.fd", NULL);
+        GUI_CHECK(g_file_set_contents(code, "code", 4, NULL));
+        GUI_CHECK(g_file_set_contents(tmpl, "vars", 4, NULL));
+        g_setenv("VESSEL_AAVMF_DIR", fw, TRUE);
+    }
+    act(w, "wizard.set-file", iso);
+    settle(w);
+    GUI_CHECK(can_next(w));
+    act(w, "wizard.next", NULL);
+    expect_page(w, "resources");
+    act(w, "wizard.next", NULL);
+    expect_page(w, "storage");
+    g_autofree char *storage = prop(w, "storage");
+    GUI_CHECK(g_str_equal(storage, "new"));
+    act(w, "wizard.next", NULL);
+    expect_page(w, "name");
+    act(w, "wizard.next", NULL);
+    expect_page(w, "summary");
+    settle(w);
+    shot(w, "wizard-6-summary-arm64.png");
+    GtkWindow *weak = w;
+    g_object_add_weak_pointer(G_OBJECT(w), (gpointer *)&weak);
+    act(w, "wizard.create", NULL);
+    GUI_CHECK(gui_wait_until(is_null, &weak, 20000));
+    VesselVm *vm = vessel_store_lookup(store, c.id);
+    GUI_CHECK(vm != NULL);
+    const VlVm *v = vessel_vm_get_record(vm);
+    GUI_CHECK(g_str_equal(v->name, "installer-arm64"));
+    GUI_CHECK(g_str_equal(v->arch, "aarch64") && v->boot == VL_BOOT_ISO);
+    GUI_CHECK(g_str_equal(v->firmware, code));
+    GUI_CHECK(v->n_media == 1 && g_str_equal(v->media[0].path, iso));
+    GUI_CHECK(v->n_drives == 1 && g_str_has_suffix(v->drives[0].path, "/disks/disk0.qcow2"));
+    g_autofree char *bundle = vessel_store_bundle_path(store, v->uuid);
+    g_autofree char *vars = g_build_filename(bundle, "nvram", "efi-vars.fd", NULL);
+    GUI_CHECK(g_str_equal(v->efi_vars, vars));
+    struct stat vs, ts;
+    GUI_CHECK(stat(vars, &vs) == 0 && stat(tmpl, &ts) == 0 && vs.st_size == ts.st_size);
+
+    VesselMachineConfig mc;
+    GError *error = NULL;
+    GUI_CHECK(vessel_machine_config_build(v, &mc, &error));
+    GUI_CHECK(mc.cfg.arch == VS_ARCH_ARM64);
+    GUI_CHECK(g_str_equal(mc.cfg.firmware, code));
+    GUI_CHECK(mc.cfg.efi_vars && g_str_equal(mc.cfg.efi_vars, vars));
+    GUI_CHECK(mc.cfg.efi_vars_template && g_str_equal(mc.cfg.efi_vars_template, tmpl));
+    GUI_CHECK(mc.cfg.virtio_transport == VS_VIRTIO_PCI);
+    GUI_CHECK(mc.cfg.kernel == NULL);
+    GUI_CHECK(mc.cfg.ndisks == 2);
+    GUI_CHECK(g_str_equal(mc.cfg.disks[0].path, v->drives[0].path) && !mc.cfg.disks[0].cdrom);
+    GUI_CHECK(g_str_equal(mc.cfg.disks[1].path, iso) && mc.cfg.disks[1].cdrom &&
+              mc.cfg.disks[1].readonly);
+    vessel_machine_config_clear(&mc);
+    g_unsetenv("VESSEL_AAVMF_DIR");
+}
+
 /* The file chooser opens in the folder remembered in GSettings (last-iso-folder) and the
  * folder of the chosen file is remembered. Without a portal GtkFileChooserNative shows a
  * GtkFileChooserDialog in this process, which the test answers. */
@@ -703,6 +801,8 @@ int main(void)
     test_kernel_vm(tmp, kernel, initrd);
     printf("ISO VM\n");
     test_iso_vm(tmp);
+    printf("arm64 ISO VM\n");
+    test_arm64_iso_vm(tmp);
     printf("file chooser\n");
     test_chooser(tmp);
     printf("rollback\n");

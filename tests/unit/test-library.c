@@ -157,6 +157,7 @@ static void full_vm(VlVm *vm, const char *name)
     vm->pin = VL_PIN_LIST;
     snprintf(vm->pin_cpus, sizeof(vm->pin_cpus), "0-3,6");
     snprintf(vm->firmware, sizeof(vm->firmware), "/usr/share/AAVMF/AAVMF_CODE.fd");
+    snprintf(vm->efi_vars, sizeof(vm->efi_vars), "/nvram/efi-vars.fd");
     vm->boot = VL_BOOT_KERNEL;
     snprintf(vm->kernel, sizeof(vm->kernel), "/boot/Image");
     snprintf(vm->initrd, sizeof(vm->initrd), "/boot/initrd.img");
@@ -208,6 +209,7 @@ static void check_same_settings(const VlVm *a, const VlVm *b)
     CHECK_EQ(a->pin, b->pin);
     CHECK(strcmp(a->pin_cpus, b->pin_cpus) == 0);
     CHECK(strcmp(a->firmware, b->firmware) == 0);
+    CHECK(strcmp(a->efi_vars, b->efi_vars) == 0);
     CHECK_EQ(a->boot, b->boot);
     CHECK(strcmp(a->kernel, b->kernel) == 0);
     CHECK(strcmp(a->initrd, b->initrd) == 0);
@@ -780,11 +782,12 @@ static void test_migrate_v1(void)
     sqlite3_close(db);
 
     VlLibrary *lib = open_ok(path);
-    CHECK_EQ(vl_schema_version(lib), 2);
+    CHECK_EQ(vl_schema_version(lib), VL_SCHEMA_VERSION);
     VlError err;
     VlVm vm;
     CHECK_EQ(vl_vm_get(lib, 1, &vm, &err), VL_OK);
     CHECK(strcmp(vm.name, "old vm") == 0);
+    CHECK(strcmp(vm.efi_vars, "") == 0); /* v3 column, default */
     CHECK(strcmp(vm.arch, "x86_64") == 0);
     CHECK(strcmp(vm.os_kind, "windows") == 0);
     CHECK_EQ(vm.memory_bytes, 768ull << 20); /* MiB became bytes */
@@ -830,6 +833,130 @@ static void test_migrate_v1(void)
     sqlite3_finalize(sb);
     sqlite3_close(a);
     sqlite3_close(b);
+    tmp_teardown();
+}
+
+/*
+ * A version-2 library (the last one before UEFI variable stores) with an arm64 installer
+ * VM: it opens, the VM reads back unchanged with no store, and takes one.
+ */
+static void test_migrate_v2(void)
+{
+    tmp_setup("migrate2");
+    char path[512];
+    path_in_tmp(path, sizeof(path), "library.db");
+    sqlite3 *db = raw_open(path);
+    CHECK_EQ(raw_exec(db, vl_migration_1), SQLITE_OK);
+    CHECK_EQ(raw_exec(db, vl_migration_2), SQLITE_OK);
+    CHECK_EQ(raw_exec(db, "PRAGMA user_version = 2"), SQLITE_OK);
+    CHECK_EQ(raw_exec(db, "INSERT INTO vms (id, uuid, name, arch, os_kind, memory_bytes, vcpus,"
+                          " boot_kind, firmware, created, modified) VALUES (1,"
+                          " '11111111-2222-4333-8444-777777777777', 'debian arm', 'aarch64',"
+                          " 'linux', 1073741824, 2, 'iso', '/usr/share/AAVMF/AAVMF_CODE.fd',"
+                          " 10, 20);"
+                          "INSERT INTO display (vm_id) VALUES (1);"
+                          "INSERT INTO media (vm_id, slot, path) VALUES (1, 0, '/d.iso')"),
+             SQLITE_OK);
+    sqlite3_close(db);
+
+    VlLibrary *lib = open_ok(path);
+    CHECK_EQ(vl_schema_version(lib), 3);
+    VlError err;
+    VlVm vm;
+    CHECK_EQ(vl_vm_get(lib, 1, &vm, &err), VL_OK);
+    CHECK(strcmp(vm.name, "debian arm") == 0);
+    CHECK(strcmp(vm.arch, "aarch64") == 0);
+    CHECK_EQ(vm.boot, VL_BOOT_ISO);
+    CHECK(strcmp(vm.firmware, "/usr/share/AAVMF/AAVMF_CODE.fd") == 0);
+    CHECK(strcmp(vm.efi_vars, "") == 0);
+    CHECK(vm.n_media == 1 && strcmp(vm.media[0].path, "/d.iso") == 0);
+    vl_vm_clear(&vm);
+
+    char vars[VL_PATH_MAX], expect[VL_PATH_MAX];
+    CHECK_EQ(
+        vl_efi_vars_path(lib, "11111111-2222-4333-8444-777777777777", vars, sizeof(vars), &err),
+        VL_OK);
+    snprintf(expect, sizeof(expect),
+             "%s/vms/11111111-2222-4333-8444-777777777777/nvram/efi-vars.fd", g_tmp);
+    CHECK(strcmp(vars, expect) == 0);
+    CHECK_EQ(vl_vm_set_efi_vars(lib, 1, vars, &err), VL_OK);
+    CHECK_EQ(vl_vm_get(lib, 1, &vm, &err), VL_OK);
+    CHECK(strcmp(vm.efi_vars, vars) == 0);
+    CHECK_EQ(vm.modified, 20); /* the store is state, not a setting: modified unchanged */
+    vl_vm_clear(&vm);
+    CHECK_EQ(vl_vm_set_efi_vars(lib, 99, vars, &err), VL_ERR_NOT_FOUND);
+    CHECK_EQ(vl_efi_vars_path(lib, "../x", vars, sizeof(vars), &err), VL_ERR_CORRUPT);
+    vl_close(lib);
+    tmp_teardown();
+}
+
+/* The variable store in the bundle: kept by writes, copied by a clone, removed on delete. */
+static void test_efi_vars(void)
+{
+    tmp_setup("efivars");
+    char path[512];
+    path_in_tmp(path, sizeof(path), "library.db");
+    VlLibrary *lib = open_ok(path);
+    VlError err;
+    VlVm vm;
+    vl_vm_init(&vm);
+    snprintf(vm.name, sizeof(vm.name), "arm");
+    snprintf(vm.arch, sizeof(vm.arch), "aarch64");
+    vm.boot = VL_BOOT_ISO;
+    int64_t id;
+    char uuid[37];
+    CHECK_EQ(vl_vm_create(lib, &vm, &id, uuid, &err), VL_OK);
+    char vars[VL_PATH_MAX];
+    CHECK_EQ(vl_efi_vars_path(lib, uuid, vars, sizeof(vars), &err), VL_OK);
+    CHECK_EQ(vl_vm_set_efi_vars(lib, id, vars, &err), VL_OK);
+    write_file(vars, "boot entries", 12);
+
+    /* A settings write of the record read back keeps the store. */
+    VlVm got;
+    CHECK_EQ(vl_vm_get(lib, id, &got, &err), VL_OK);
+    got.vcpus = 2;
+    CHECK_EQ(vl_vm_save(lib, &got, &err), VL_OK);
+    vl_vm_clear(&got);
+    CHECK_EQ(vl_vm_get(lib, id, &got, &err), VL_OK);
+    CHECK(strcmp(got.efi_vars, vars) == 0);
+    CHECK_EQ(got.vcpus, 2);
+    vl_vm_clear(&got);
+
+    /* The clone gets its own copy, in its own bundle. */
+    int64_t cid;
+    CHECK_EQ(vl_vm_clone(lib, id, "arm copy", &cid, &err), VL_OK);
+    VlVm cl;
+    CHECK_EQ(vl_vm_get(lib, cid, &cl, &err), VL_OK);
+    char cvars[VL_PATH_MAX];
+    CHECK_EQ(vl_efi_vars_path(lib, cl.uuid, cvars, sizeof(cvars), &err), VL_OK);
+    CHECK(strcmp(cl.efi_vars, cvars) == 0);
+    size_t n;
+    char *data = read_all(cvars, &n);
+    CHECK(data && n == 12 && memcmp(data, "boot entries", 12) == 0);
+    free(data);
+    vl_vm_clear(&cl);
+
+    /* A clone of a VM whose store was never made gets a path but no file. */
+    unlink(vars);
+    int64_t c2;
+    CHECK_EQ(vl_vm_clone(lib, id, "arm copy 2", &c2, &err), VL_OK);
+    CHECK_EQ(vl_vm_get(lib, c2, &cl, &err), VL_OK);
+    CHECK_EQ(vl_efi_vars_path(lib, cl.uuid, cvars, sizeof(cvars), &err), VL_OK);
+    CHECK(strcmp(cl.efi_vars, cvars) == 0);
+    CHECK(!exists(cvars));
+    vl_vm_clear(&cl);
+
+    /* Deleting a VM removes its store, even when its disks are kept. */
+    write_file(vars, "boot entries", 12);
+    CHECK_EQ(vl_vm_delete(lib, id, true, &err), VL_OK);
+    CHECK(!exists(vars));
+    CHECK_EQ(vl_vm_get(lib, cid, &cl, &err), VL_OK);
+    CHECK(exists(cl.efi_vars));
+    CHECK_EQ(vl_vm_delete(lib, cid, false, &err), VL_OK);
+    CHECK(!exists(cl.efi_vars));
+    vl_vm_clear(&cl);
+    vl_vm_clear(&vm);
+    vl_close(lib);
     tmp_teardown();
 }
 
@@ -1061,7 +1188,7 @@ static void test_locked(void)
     CHECK_EQ(vl_open_timeout(path, 200, &lib, &err), VL_ERR_LOCKED);
     release_lock(pid, release);
     lib = open_ok(path); /* and once released, it migrates */
-    CHECK_EQ(vl_schema_version(lib), 2);
+    CHECK_EQ(vl_schema_version(lib), VL_SCHEMA_VERSION);
     vl_close(lib);
     vl_vm_clear(&vm);
     tmp_teardown();
@@ -1103,7 +1230,7 @@ static void test_hot_journal(void)
     struct stat sb;
     CHECK(stat(journal, &sb) == 0 && sb.st_size > 0);
     VlLibrary *lib = open_ok(path);
-    CHECK_EQ(vl_schema_version(lib), 2);
+    CHECK_EQ(vl_schema_version(lib), VL_SCHEMA_VERSION);
     VlError err;
     int64_t id;
     CHECK_EQ(vl_vm_find(lib, "committed", &id, &err), VL_OK);
@@ -1310,12 +1437,14 @@ int main(void)
     test_rollback();
     test_save();
     test_migrate_v1();
+    test_migrate_v2();
     test_corrupt();
     test_newer();
     test_locked();
     test_hot_journal();
     test_bundles();
     test_clone();
+    test_efi_vars();
     printf("library: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }
