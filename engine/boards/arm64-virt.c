@@ -584,35 +584,6 @@ static bool psci_call(void *opaque, A64Cpu *cpu)
 
 /* ---- board ---- */
 
-static void record_blob(void *opaque, uint64_t addr, uint64_t len)
-{
-    A64VirtBoard *b = opaque;
-    if (b->nblobs == b->blobs_cap) {
-        unsigned ncap = b->blobs_cap ? b->blobs_cap * 2 : 8;
-        A64VirtBlob *n = realloc(b->blobs, ncap * sizeof(*n));
-        if (!n) {
-            b->blobs_failed = true;
-            return;
-        }
-        b->blobs = n;
-        b->blobs_cap = ncap;
-    }
-    b->blobs[b->nblobs++] = (A64VirtBlob){ .addr = addr, .len = len, .data = NULL };
-}
-
-static bool snapshot_blobs(A64VirtBoard *b)
-{
-    if (b->blobs_failed)
-        return false;
-    for (unsigned i = 0; i < b->nblobs; i++) {
-        A64VirtBlob *bl = &b->blobs[i];
-        bl->data = malloc(bl->len ? bl->len : 1);
-        if (!bl->data || !physmem_read(&b->m->mem, bl->addr, bl->data, bl->len))
-            return false;
-    }
-    return true;
-}
-
 static VsStatus load_kernel(VsMachine *m, A64VirtBoard *b, const LoadTarget *t, VsError *err)
 {
     const char *path = m->cfg.kernel;
@@ -673,8 +644,8 @@ static VsStatus load_images(VsMachine *m, A64VirtBoard *b, VsError *err)
     LoadTarget t = { .mem = &m->mem,
                      .ram_base = ram_base,
                      .ram_size = ram_size,
-                     .loaded = record_blob,
-                     .loaded_opaque = b };
+                     .loaded = loader_blobs_record,
+                     .loaded_opaque = &b->blobs };
     VsStatus st = load_kernel(m, b, &t, err);
     if (st != VS_OK)
         return st;
@@ -727,22 +698,9 @@ static VsStatus load_images(VsMachine *m, A64VirtBoard *b, VsError *err)
         }
         b->initrd_start = at;
         b->initrd_end = at + initrd_size;
-        LoadedImage li;
-        st = loader_load_raw(&t, "initrd", cfg->initrd, initrd, initrd_size, at, initrd_size, &li,
-                             err);
-        if (st != VS_OK)
-            goto out;
-        int chosen = fdt_path_offset(fdt, "/chosen");
-        if (chosen < 0 ||
-            fdt_setprop_inplace_u64(fdt, chosen, "linux,initrd-start", b->initrd_start) ||
-            fdt_setprop_inplace_u64(fdt, chosen, "linux,initrd-end", b->initrd_end)) {
-            st = vs_error_set(err, VS_ERR_INVALID, "cannot record the initrd in the device tree");
-            goto out;
-        }
     }
-    LoadedImage li;
-    st = loader_load_raw(&t, "device tree", "(generated)", fdt, fdt_size, b->fdt_addr, fdt_size,
-                         &li, err);
+    st = loader_load_initrd_fdt(&t, cfg->initrd, initrd, initrd_size, b->initrd_start, fdt,
+                                fdt_size, b->fdt_addr, err);
 out:
     free(fdt);
     free(initrd);
@@ -919,8 +877,8 @@ static VsStatus load_firmware(VsMachine *m, A64VirtBoard *b, VsError *err)
     LoadTarget t = { .mem = &m->mem,
                      .ram_base = A64_VIRT_RAM_BASE,
                      .ram_size = cfg->ram_size,
-                     .loaded = record_blob,
-                     .loaded_opaque = b };
+                     .loaded = loader_blobs_record,
+                     .loaded_opaque = &b->blobs };
     A64VirtFdtParams fp = { .ncpus = m->ncpus,
                             .ram_base = A64_VIRT_RAM_BASE,
                             .ram_size = cfg->ram_size,
@@ -1079,7 +1037,7 @@ static VsStatus a64_virt_create(VsMachine *m, VsError *err)
     st = b->firmware_boot ? load_firmware(m, b, err) : load_images(m, b, err);
     if (st != VS_OK)
         return st;
-    if (!snapshot_blobs(b))
+    if (!loader_blobs_snapshot(&b->blobs, &m->mem))
         return vs_error_set(err, VS_ERR_NOMEM, "out of memory keeping a copy of the boot images");
     for (unsigned i = 0; i < m->ncpus; i++) {
         A64Cpu *c = a64_cpu(m->cpus[i]);
@@ -1138,8 +1096,7 @@ static void a64_virt_reset(VsMachine *m)
         fw_cfg_reset(&b->fw_cfg);
     if (b->pci_ok)
         pci_host_reset(&b->pci);
-    for (unsigned i = 0; i < b->nblobs; i++)
-        physmem_write(&m->mem, b->blobs[i].addr, b->blobs[i].data, b->blobs[i].len);
+    loader_blobs_restore(&b->blobs, &m->mem);
 }
 
 static void a64_virt_destroy(VsMachine *m)
@@ -1172,9 +1129,7 @@ static void a64_virt_destroy(VsMachine *m)
     if (b->vars_fd >= 0)
         close(b->vars_fd);
     free(b->vars_storage);
-    for (unsigned i = 0; i < b->nblobs; i++)
-        free(b->blobs[i].data);
-    free(b->blobs);
+    loader_blobs_free(&b->blobs);
     m->board = NULL;
     free(b);
 }

@@ -121,12 +121,6 @@ bool a64_virt_parse_image(const uint8_t *data, size_t size, A64ImageHeader *hdr,
  */
 const char *a64_virt_check_firmware(const uint8_t *data, size_t size);
 
-/* A guest range written at creation, restored on a guest reset. */
-typedef struct A64VirtBlob {
-    uint64_t addr, len;
-    uint8_t *data;
-} A64VirtBlob;
-
 typedef struct A64VirtBoard {
     VsMachine *m;
     Gicv3 *gic;  /* gic-version 3 (the default) */
@@ -157,9 +151,7 @@ typedef struct A64VirtBoard {
     uint64_t initrd_start, initrd_end;
     bool has_initrd;
 
-    A64VirtBlob *blobs;
-    unsigned nblobs, blobs_cap;
-    bool blobs_failed;
+    LoaderBlobs blobs; /* the boot images, written again on a guest reset */
 } A64VirtBoard;
 
 /* What the device tree describes. */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Boot image loading: files, ELF64, RISC-V Linux Image, raw binaries. */
+/* Boot image loading: files, ELF64, RISC-V Linux Image, raw binaries, initrd and device
+ * tree, and the copies of them a guest reset writes back. */
 #include "boards/board-loader.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libfdt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,4 +425,68 @@ VsStatus loader_load_rv_firmware(const LoadTarget *t, const char *path, uint64_t
     out->is_elf = elf;
     free(data);
     return st;
+}
+
+VsStatus loader_load_initrd_fdt(const LoadTarget *t, const char *initrd_path, const uint8_t *initrd,
+                                size_t initrd_size, uint64_t initrd_addr, void *fdt,
+                                size_t fdt_size, uint64_t fdt_addr, VsError *err)
+{
+    LoadedImage li;
+    if (initrd_path) {
+        VsStatus st = loader_load_raw(t, "initrd", initrd_path, initrd, initrd_size, initrd_addr,
+                                      initrd_size, &li, err);
+        if (st != VS_OK)
+            return st;
+        int chosen = fdt_path_offset(fdt, "/chosen");
+        if (chosen < 0 || fdt_setprop_inplace_u64(fdt, chosen, "linux,initrd-start", initrd_addr) ||
+            fdt_setprop_inplace_u64(fdt, chosen, "linux,initrd-end", initrd_addr + initrd_size))
+            return vs_error_set(err, VS_ERR_INVALID, "cannot record the initrd in the device tree");
+    }
+    return loader_load_raw(t, "device tree", "(generated)", fdt, fdt_size, fdt_addr, fdt_size, &li,
+                           err);
+}
+
+/* ---- Images restored on a guest reset ---- */
+
+void loader_blobs_record(void *opaque, uint64_t addr, uint64_t len)
+{
+    LoaderBlobs *bl = opaque;
+    if (bl->count == bl->cap) {
+        unsigned ncap = bl->cap ? bl->cap * 2 : 8;
+        LoaderBlob *n = realloc(bl->blobs, ncap * sizeof(*n));
+        if (!n) {
+            bl->failed = true;
+            return;
+        }
+        bl->blobs = n;
+        bl->cap = ncap;
+    }
+    bl->blobs[bl->count++] = (LoaderBlob){ .addr = addr, .len = len, .data = NULL };
+}
+
+bool loader_blobs_snapshot(LoaderBlobs *bl, const PhysMem *mem)
+{
+    if (bl->failed)
+        return false;
+    for (unsigned i = 0; i < bl->count; i++) {
+        LoaderBlob *b = &bl->blobs[i];
+        b->data = malloc(b->len ? b->len : 1);
+        if (!b->data || !physmem_read(mem, b->addr, b->data, b->len))
+            return false;
+    }
+    return true;
+}
+
+void loader_blobs_restore(const LoaderBlobs *bl, const PhysMem *mem)
+{
+    for (unsigned i = 0; i < bl->count; i++)
+        physmem_write(mem, bl->blobs[i].addr, bl->blobs[i].data, bl->blobs[i].len);
+}
+
+void loader_blobs_free(LoaderBlobs *bl)
+{
+    for (unsigned i = 0; i < bl->count; i++)
+        free(bl->blobs[i].data);
+    free(bl->blobs);
+    *bl = (LoaderBlobs){ 0 };
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Boot image loading shared by the boards: whole-file reads, ELF64 executables, the RISC-V
- * Linux `Image` format and raw binaries, with errors a person can act on. Every image is
- * checked against the guest RAM before anything is written.
+ * Linux `Image` format and raw binaries, the initrd and device tree, with errors a person
+ * can act on. Every image is checked against the guest RAM before anything is written.
+ * The ranges written are kept (LoaderBlobs) so a guest reset can write them again.
  */
 #ifndef VESSEL_BOARD_LOADER_H
 #define VESSEL_BOARD_LOADER_H
@@ -93,5 +94,41 @@ VsStatus loader_load_rv_kernel(const LoadTarget *t, const char *path, uint64_t i
  */
 VsStatus loader_load_rv_firmware(const LoadTarget *t, const char *path, uint64_t raw_addr,
                                  LoadedImage *out, VsError *err);
+
+/*
+ * The device tree at fdt_addr, and before it the initrd (when initrd_path is set) at
+ * initrd_addr, whose range is then written into the tree's /chosen linux,initrd-start/end
+ * (the tree must have been built with those properties, as 64-bit placeholders). The
+ * caller has placed both inside guest RAM, apart from each other and from its other images.
+ */
+VsStatus loader_load_initrd_fdt(const LoadTarget *t, const char *initrd_path, const uint8_t *initrd,
+                                size_t initrd_size, uint64_t initrd_addr, void *fdt,
+                                size_t fdt_size, uint64_t fdt_addr, VsError *err);
+
+/* ---- Images restored on a guest reset ---- */
+
+/* A guest range written at creation. */
+typedef struct LoaderBlob {
+    uint64_t addr, len;
+    uint8_t *data; /* copy of the guest bytes once creation is done */
+} LoaderBlob;
+
+/*
+ * The ranges a board's images occupy, to write them again on a guest reset: pass
+ * loader_blobs_record as LoadTarget.loaded with the LoaderBlobs as its opaque, then
+ * loader_blobs_snapshot once every image is in place. Zero-initialised means empty.
+ */
+typedef struct LoaderBlobs {
+    LoaderBlob *blobs;
+    unsigned count, cap;
+    bool failed; /* out of memory while recording: the snapshot fails */
+} LoaderBlobs;
+
+void loader_blobs_record(void *opaque, uint64_t addr, uint64_t len);
+/* Copy the guest bytes of every recorded range; false when out of memory. */
+bool loader_blobs_snapshot(LoaderBlobs *bl, const PhysMem *mem);
+/* Write the copies back into guest memory (system reset, vCPUs parked). */
+void loader_blobs_restore(const LoaderBlobs *bl, const PhysMem *mem);
+void loader_blobs_free(LoaderBlobs *bl);
 
 #endif

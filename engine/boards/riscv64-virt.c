@@ -416,36 +416,6 @@ static void rtc_set_irq(void *opaque, int level)
     plic_set_irq(&b->plic, RV_VIRT_RTC_IRQ, level);
 }
 
-/* LoadTarget.loaded: remember each range; its bytes are copied once creation is done. */
-static void record_blob(void *opaque, uint64_t addr, uint64_t len)
-{
-    RvVirtBoard *b = opaque;
-    if (b->nblobs == b->blobs_cap) {
-        unsigned ncap = b->blobs_cap ? b->blobs_cap * 2 : 8;
-        RvVirtBlob *n = realloc(b->blobs, ncap * sizeof(*n));
-        if (!n) {
-            b->blobs_failed = true;
-            return;
-        }
-        b->blobs = n;
-        b->blobs_cap = ncap;
-    }
-    b->blobs[b->nblobs++] = (RvVirtBlob){ .addr = addr, .len = len, .data = NULL };
-}
-
-static bool snapshot_blobs(RvVirtBoard *b)
-{
-    if (b->blobs_failed)
-        return false;
-    for (unsigned i = 0; i < b->nblobs; i++) {
-        RvVirtBlob *bl = &b->blobs[i];
-        bl->data = malloc(bl->len ? bl->len : 1);
-        if (!bl->data || !physmem_read(&b->m->mem, bl->addr, bl->data, bl->len))
-            return false;
-    }
-    return true;
-}
-
 static void free_board(VsMachine *m, RvVirtBoard *b)
 {
     if (!b)
@@ -458,9 +428,7 @@ static void free_board(VsMachine *m, RvVirtBoard *b)
         plic_destroy(&b->plic);
     if (b->clint_ok)
         aclint_destroy(&b->clint);
-    for (unsigned i = 0; i < b->nblobs; i++)
-        free(b->blobs[i].data);
-    free(b->blobs);
+    loader_blobs_free(&b->blobs);
     if (m->board == b)
         m->board = NULL;
     free(b);
@@ -566,8 +534,8 @@ static VsStatus load_images(VsMachine *m, RvVirtBoard *b, VsError *err)
     LoadTarget t = { .mem = &m->mem,
                      .ram_base = ram_base,
                      .ram_size = ram_size,
-                     .loaded = record_blob,
-                     .loaded_opaque = b };
+                     .loaded = loader_blobs_record,
+                     .loaded_opaque = &b->blobs };
     char sz[32], ram[32];
 
     VsStatus st = loader_load_rv_firmware(&t, cfg->firmware, ram_base, &b->firmware, err);
@@ -654,25 +622,10 @@ static VsStatus load_images(VsMachine *m, RvVirtBoard *b, VsError *err)
         }
         b->initrd_start = at;
         b->initrd_end = at + initrd_size;
-        LoadedImage li;
-        st = loader_load_raw(&t, "initrd", cfg->initrd, initrd, initrd_size, at, initrd_size, &li,
-                             err);
-        if (st != VS_OK)
-            goto out;
-        int chosen = fdt_path_offset(fdt, "/chosen");
-        if (chosen < 0 ||
-            fdt_setprop_inplace_u64(fdt, chosen, "linux,initrd-start", b->initrd_start) ||
-            fdt_setprop_inplace_u64(fdt, chosen, "linux,initrd-end", b->initrd_end)) {
-            st = vs_error_set(err, VS_ERR_INVALID,
-                              "cannot record the initrd in the device "
-                              "tree");
-            goto out;
-        }
     }
 
-    LoadedImage li;
-    st = loader_load_raw(&t, "device tree", "(generated)", fdt, fdt_size, b->fdt_addr, fdt_size,
-                         &li, err);
+    st = loader_load_initrd_fdt(&t, cfg->initrd, initrd, initrd_size, b->initrd_start, fdt,
+                                fdt_size, b->fdt_addr, err);
 out:
     free(fdt);
     free(initrd);
@@ -712,7 +665,7 @@ static VsStatus rv_virt_create(VsMachine *m, VsError *err)
     st = load_images(m, b, err);
     if (st != VS_OK)
         goto fail;
-    if (!snapshot_blobs(b)) {
+    if (!loader_blobs_snapshot(&b->blobs, &m->mem)) {
         st = vs_error_set(err, VS_ERR_NOMEM, "out of memory keeping a copy of the boot images");
         goto fail;
     }
@@ -735,8 +688,7 @@ static void rv_virt_reset(VsMachine *m)
     aclint_reset(&b->clint);
     plic_reset(&b->plic);
     goldfish_rtc_reset(&b->rtc);
-    for (unsigned i = 0; i < b->nblobs; i++)
-        physmem_write(&m->mem, b->blobs[i].addr, b->blobs[i].data, b->blobs[i].len);
+    loader_blobs_restore(&b->blobs, &m->mem);
 }
 
 static void rv_virt_cpu_boot_state(VsMachine *m, VsCpu *cpu)

@@ -60,13 +60,6 @@
 #define RV_VIRT_ALIGN         (2 * RV_VIRT_MIB)
 #define RV_VIRT_ISA           "rv64imafdc_zicsr_zifencei_zba_zbb"
 
-/* A guest range written at creation, restored on a guest reset. */
-typedef struct RvVirtBlob {
-    uint64_t addr;
-    uint64_t len;
-    uint8_t *data; /* copy of the guest bytes once creation is done */
-} RvVirtBlob;
-
 typedef struct RvVirtBoard {
     VsMachine *m;
     Uart16550 uart;
@@ -88,9 +81,7 @@ typedef struct RvVirtBoard {
     bool has_kernel, has_initrd;
     uint64_t initrd_start, initrd_end;
 
-    RvVirtBlob *blobs;
-    unsigned nblobs, blobs_cap;
-    bool blobs_failed;
+    LoaderBlobs blobs; /* the boot images, written again on a guest reset */
 } RvVirtBoard;
 
 /* Accessors for code that attaches to the board later (virtio transports, tests). */

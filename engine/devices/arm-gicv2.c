@@ -13,13 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NUM_LOCAL     32 /* SGIs and PPIs: INTIDs 0..31, banked per vCPU */
-#define NUM_SGIS      16
-#define MAX_WORDS     32 /* 1024 INTIDs */
-#define FIRST_SPECIAL 1020u
-#define IDLE_PRIO     0x100u /* internal: nothing active */
-#define MIN_BPR       0u
-#define MIN_ABPR      1u
+#define NUM_SGIS  16
+#define IDLE_PRIO 0x100u /* internal: nothing active */
+#define MIN_BPR   0u
+#define MIN_ABPR  1u
 
 /* GICD_CTLR */
 #define GICD_CTLR_EN_GRP0 (1u << 0)
@@ -77,31 +74,22 @@ static const uint8_t gic_idregs[12] = { 0x04, 0x00, 0x00, 0x00, 0x90, 0xb4,
                                         0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
 
 typedef struct GicCpu {
-    IrqWord local;             /* INTIDs 0..31 */
-    uint8_t prio[NUM_LOCAL];   /* banked priorities */
-    uint8_t sgi_src[NUM_SGIS]; /* pending SGIs: one bit per source vCPU */
+    GicCpuCore core;             /* INTIDs 0..31, outputs */
+    uint8_t prio[GIC_NUM_LOCAL]; /* banked priorities */
+    uint8_t sgi_src[NUM_SGIS];   /* pending SGIs: one bit per source vCPU */
     uint32_t ctlr, pmr, bpr, abpr;
     uint32_t apr[4]; /* active preemption levels (group priority >> 1) */
-    bool irq, fiq;
-    Gicv2OutputFn fn;
-    void *opaque;
 } GicCpu;
 
 struct Gicv2 {
-    pthread_mutex_t lock;
-    unsigned ncpus, nspis, nirqs, nwords;
+    GicCore core; /* lock, sizes, SPI words */
     uint32_t ctlr;
-    IrqWord spi[MAX_WORDS]; /* word 0 unused */
-    uint8_t prio[MAX_WORDS * 32];
-    uint8_t targets[MAX_WORDS * 32];
+    uint8_t prio[GIC_MAX_WORDS * 32];
+    uint8_t targets[GIC_MAX_WORDS * 32];
     GicCpu cpu[GICV2_MAX_CPUS];
     Gicv2WhoFn who; /* the vCPU making an MMIO access */
     void *who_opaque;
 };
-
-typedef struct Hppi {
-    unsigned intid, prio, grp; /* intid GICV2_INTID_SPURIOUS when none */
-} Hppi;
 
 /* ---- State helpers ---- */
 
@@ -111,12 +99,7 @@ static uint32_t local_pending(const GicCpu *c)
     for (unsigned i = 0; i < NUM_SGIS; i++)
         if (c->sgi_src[i])
             sgis |= 1u << i;
-    return sgis | c->local.latch | (c->local.level & ~c->local.edge & ~0xffffu);
-}
-
-static uint32_t spi_pending(const IrqWord *w)
-{
-    return w->latch | (w->level & ~w->edge);
+    return sgis | c->core.local.latch | (c->core.local.level & ~c->core.local.edge & ~0xffffu);
 }
 
 static uint32_t group_enabled(const Gicv2 *g, uint32_t group)
@@ -129,35 +112,26 @@ static uint32_t group_enabled(const Gicv2 *g, uint32_t group)
     return m;
 }
 
-static void consider(Hppi *best, unsigned intid, unsigned prio, unsigned grp)
-{
-    if (prio < best->prio) { /* ties: lowest INTID, callers scan upwards */
-        best->intid = intid;
-        best->prio = prio;
-        best->grp = grp;
-    }
-}
-
 /* The highest-priority pending, enabled, inactive interrupt forwarded to vCPU ci. */
 static Hppi highest_pending(const Gicv2 *g, unsigned ci)
 {
     Hppi best = { GICV2_INTID_SPURIOUS, IDLE_PRIO, 0 };
     const GicCpu *c = &g->cpu[ci];
-    uint32_t bits =
-        local_pending(c) & c->local.enable & ~c->local.active & group_enabled(g, c->local.group);
+    uint32_t bits = local_pending(c) & c->core.local.enable & ~c->core.local.active &
+                    group_enabled(g, c->core.local.group);
     while (bits) {
         unsigned i = (unsigned)__builtin_ctz(bits);
         bits &= bits - 1;
-        consider(&best, i, c->prio[i], (c->local.group >> i) & 1);
+        gic_consider(&best, i, c->prio[i], (c->core.local.group >> i) & 1);
     }
-    for (unsigned w = 1; w < g->nwords; w++) {
-        const IrqWord *iw = &g->spi[w];
-        bits = spi_pending(iw) & iw->enable & ~iw->active & group_enabled(g, iw->group);
+    for (unsigned w = 1; w < g->core.nwords; w++) {
+        const IrqWord *iw = &g->core.spi[w];
+        bits = gic_pending(iw) & iw->enable & ~iw->active & group_enabled(g, iw->group);
         while (bits) {
             unsigned i = w * 32 + (unsigned)__builtin_ctz(bits);
             bits &= bits - 1;
-            if (i < g->nirqs && (g->ncpus == 1 || ((g->targets[i] >> ci) & 1)))
-                consider(&best, i, g->prio[i], (iw->group >> (i % 32)) & 1);
+            if (i < g->core.nirqs && (g->core.ncpus == 1 || ((g->targets[i] >> ci) & 1)))
+                gic_consider(&best, i, g->prio[i], (iw->group >> (i % 32)) & 1);
         }
     }
     return best;
@@ -195,19 +169,7 @@ static void update_cpu(Gicv2 *g, unsigned ci)
     Hppi h = highest_pending(g, ci);
     bool sig = can_signal(c, &h);
     bool fiq = sig && h.grp == 0 && (c->ctlr & GICC_CTLR_FIQEN);
-    bool irq = sig && !fiq;
-    if (irq != c->irq || fiq != c->fiq) {
-        c->irq = irq;
-        c->fiq = fiq;
-        if (c->fn)
-            c->fn(c->opaque, ci, irq, fiq);
-    }
-}
-
-static void update_all(Gicv2 *g)
-{
-    for (unsigned i = 0; i < g->ncpus; i++)
-        update_cpu(g, i);
+    gic_output(&g->core, ci, sig && !fiq, fiq);
 }
 
 /* ---- Life cycle ---- */
@@ -215,17 +177,14 @@ static void update_all(Gicv2 *g)
 static void reset_locked(Gicv2 *g)
 {
     g->ctlr = 0;
-    for (unsigned w = 0; w < MAX_WORDS; w++) {
-        IrqWord *iw = &g->spi[w];
-        iw->group = iw->enable = iw->latch = iw->active = iw->edge = 0;
-    }
+    gic_reset_spis(&g->core);
     memset(g->prio, 0, sizeof(g->prio));
     memset(g->targets, 0, sizeof(g->targets));
-    for (unsigned i = 0; i < g->ncpus; i++) {
+    for (unsigned i = 0; i < g->core.ncpus; i++) {
         GicCpu *c = &g->cpu[i];
-        c->local.group = c->local.latch = c->local.active = 0;
-        c->local.enable = 0xffff; /* SGIs: always enabled */
-        c->local.edge = 0xffff;   /* SGIs: always edge-triggered; PPIs reset level */
+        c->core.local.group = c->core.local.latch = c->core.local.active = 0;
+        c->core.local.enable = 0xffff; /* SGIs: always enabled */
+        c->core.local.edge = 0xffff;   /* SGIs: always edge-triggered; PPIs reset level */
         memset(c->prio, 0, sizeof(c->prio));
         memset(c->sgi_src, 0, sizeof(c->sgi_src));
         c->ctlr = 0;
@@ -236,6 +195,29 @@ static void reset_locked(Gicv2 *g)
     }
 }
 
+static void model_reset(GicCore *core)
+{
+    reset_locked((Gicv2 *)core);
+}
+
+static void model_update_cpu(GicCore *core, unsigned cpu)
+{
+    update_cpu((Gicv2 *)core, cpu);
+}
+
+/* An SPI may be forwarded to several vCPUs (1-of-N over its ITARGETSR mask): update all. */
+static void model_spi_changed(GicCore *core, unsigned intid)
+{
+    (void)intid;
+    gic_update_all(core);
+}
+
+static const GicModel gicv2_model = {
+    .reset = model_reset,
+    .update_cpu = model_update_cpu,
+    .spi_changed = model_spi_changed,
+};
+
 Gicv2 *gicv2_new(unsigned ncpus, unsigned nspis)
 {
     if (ncpus == 0 || ncpus > GICV2_MAX_CPUS || nspis == 0 || nspis % 32 || nspis > GICV2_MAX_SPIS)
@@ -243,13 +225,7 @@ Gicv2 *gicv2_new(unsigned ncpus, unsigned nspis)
     Gicv2 *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
-    pthread_mutex_init(&g->lock, NULL);
-    g->ncpus = ncpus;
-    g->nspis = nspis;
-    g->nwords = (NUM_LOCAL + nspis) / 32;
-    g->nirqs = NUM_LOCAL + nspis;
-    if (g->nirqs > FIRST_SPECIAL)
-        g->nirqs = FIRST_SPECIAL;
+    gic_core_init(&g->core, &gicv2_model, ncpus, nspis, g->cpu, sizeof(g->cpu[0]));
     reset_locked(g);
     return g;
 }
@@ -258,63 +234,35 @@ void gicv2_free(Gicv2 *g)
 {
     if (!g)
         return;
-    pthread_mutex_destroy(&g->lock);
+    gic_core_destroy(&g->core);
     free(g);
 }
 
 void gicv2_reset(Gicv2 *g)
 {
-    pthread_mutex_lock(&g->lock);
-    reset_locked(g);
-    update_all(g);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_reset(&g->core);
 }
 
 void gicv2_set_output(Gicv2 *g, unsigned cpu, Gicv2OutputFn fn, void *opaque)
 {
-    if (cpu >= g->ncpus)
-        return;
-    pthread_mutex_lock(&g->lock);
-    GicCpu *c = &g->cpu[cpu];
-    c->fn = fn;
-    c->opaque = opaque;
-    if (fn)
-        fn(opaque, cpu, c->irq, c->fiq);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_set_output(&g->core, cpu, fn, opaque);
 }
 
 void gicv2_sync_cpu(Gicv2 *g, unsigned cpu)
 {
-    if (cpu >= g->ncpus)
-        return;
-    pthread_mutex_lock(&g->lock);
-    GicCpu *c = &g->cpu[cpu];
-    if (c->fn)
-        c->fn(c->opaque, cpu, c->irq, c->fiq);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_sync_cpu(&g->core, cpu);
 }
 
 /* ---- Input lines ---- */
 
 void gicv2_set_spi(Gicv2 *g, unsigned spi, bool level)
 {
-    if (spi >= g->nspis || NUM_LOCAL + spi >= g->nirqs)
-        return;
-    unsigned intid = NUM_LOCAL + spi;
-    pthread_mutex_lock(&g->lock);
-    gic_set_line(&g->spi[intid / 32], intid % 32, level);
-    update_all(g);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_set_spi(&g->core, spi, level);
 }
 
 void gicv2_set_ppi(Gicv2 *g, unsigned cpu, unsigned ppi, bool level)
 {
-    if (cpu >= g->ncpus || ppi >= 16)
-        return;
-    pthread_mutex_lock(&g->lock);
-    gic_set_line(&g->cpu[cpu].local, 16 + ppi, level);
-    update_cpu(g, cpu);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_set_ppi(&g->core, cpu, ppi, level);
 }
 
 /* ---- Distributor ---- */
@@ -323,13 +271,13 @@ void gicv2_set_ppi(Gicv2 *g, unsigned cpu, unsigned ppi, bool level)
 static IrqWord *word_of(Gicv2 *g, unsigned ci, unsigned n)
 {
     if (n == 0)
-        return &g->cpu[ci].local;
-    return n < g->nwords ? &g->spi[n] : NULL;
+        return &g->cpu[ci].core.local;
+    return n < g->core.nwords ? &g->core.spi[n] : NULL;
 }
 
 static uint8_t *prio_of(Gicv2 *g, unsigned ci, unsigned intid)
 {
-    return intid < NUM_LOCAL ? &g->cpu[ci].prio[intid] : &g->prio[intid];
+    return intid < GIC_NUM_LOCAL ? &g->cpu[ci].prio[intid] : &g->prio[intid];
 }
 
 static uint32_t dist_read_word(Gicv2 *g, unsigned ci, uint32_t off)
@@ -337,7 +285,7 @@ static uint32_t dist_read_word(Gicv2 *g, unsigned ci, uint32_t off)
     if (off == GICD_CTLR)
         return g->ctlr;
     if (off == GICD_TYPER)
-        return (g->nwords - 1) | ((g->ncpus - 1) << 5);
+        return (g->core.nwords - 1) | ((g->core.ncpus - 1) << 5);
     if (off == GICD_IIDR_OFF)
         return GICD_IIDR;
     if (off >= GICD_IGROUPR && off < GICD_ICFGR && off < GICD_IPRIORITYR) {
@@ -350,13 +298,13 @@ static uint32_t dist_read_word(Gicv2 *g, unsigned ci, uint32_t off)
         case GICD_ISENABLER:
         case GICD_ICENABLER: return w->enable;
         case GICD_ISPENDR:
-        case GICD_ICPENDR: return n == 0 ? local_pending(&g->cpu[ci]) : spi_pending(w);
+        case GICD_ICPENDR: return n == 0 ? local_pending(&g->cpu[ci]) : gic_pending(w);
         case GICD_ISACTIVER:
         case GICD_ICACTIVER: return w->active;
         default: return 0;
         }
     }
-    if (off >= GICD_ICFGR && off < GICD_ICFGR + 2 * MAX_WORDS * 4) {
+    if (off >= GICD_ICFGR && off < GICD_ICFGR + 2 * GIC_MAX_WORDS * 4) {
         unsigned first = (off - GICD_ICFGR) * 4; /* 16 INTIDs per register */
         IrqWord *w = word_of(g, ci, first / 32);
         if (!w)
@@ -376,13 +324,13 @@ static uint8_t dist_read_byte(Gicv2 *g, unsigned ci, uint32_t off)
 {
     if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 1020) {
         unsigned intid = off - GICD_IPRIORITYR;
-        return intid < g->nirqs ? *prio_of(g, ci, intid) : 0;
+        return intid < g->core.nirqs ? *prio_of(g, ci, intid) : 0;
     }
     if (off >= GICD_ITARGETSR && off < GICD_ITARGETSR + 1020) {
         unsigned intid = off - GICD_ITARGETSR;
-        if (g->ncpus == 1 || intid >= g->nirqs)
+        if (g->core.ncpus == 1 || intid >= g->core.nirqs)
             return 0; /* uniprocessor: RAZ/WI */
-        return intid < NUM_LOCAL ? (uint8_t)(1u << ci) : g->targets[intid];
+        return intid < GIC_NUM_LOCAL ? (uint8_t)(1u << ci) : g->targets[intid];
     }
     if (off >= GICD_CPENDSGIR && off < GICD_SPENDSGIR + NUM_SGIS)
         return g->cpu[ci].sgi_src[(off - GICD_CPENDSGIR) % NUM_SGIS];
@@ -406,7 +354,7 @@ static void send_sgi(Gicv2 *g, unsigned ci, uint32_t v)
     case 2: targets = 1u << ci; break;
     default: return; /* reserved */
     }
-    for (unsigned t = 0; t < g->ncpus; t++)
+    for (unsigned t = 0; t < g->core.ncpus; t++)
         if (targets & (1u << t))
             g->cpu[t].sgi_src[id] |= (uint8_t)(1u << ci);
 }
@@ -439,7 +387,7 @@ static void dist_write_word(Gicv2 *g, unsigned ci, uint32_t off, uint32_t v)
         }
         return;
     }
-    if (off >= GICD_ICFGR && off < GICD_ICFGR + 2 * MAX_WORDS * 4) {
+    if (off >= GICD_ICFGR && off < GICD_ICFGR + 2 * GIC_MAX_WORDS * 4) {
         unsigned first = (off - GICD_ICFGR) * 4;
         IrqWord *w = word_of(g, ci, first / 32);
         if (!w || first < NUM_SGIS)
@@ -458,49 +406,49 @@ static void dist_write_byte(Gicv2 *g, unsigned ci, uint32_t off, uint8_t v)
 {
     if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 1020) {
         unsigned intid = off - GICD_IPRIORITYR;
-        if (intid < g->nirqs)
+        if (intid < g->core.nirqs)
             *prio_of(g, ci, intid) = v;
     } else if (off >= GICD_ITARGETSR && off < GICD_ITARGETSR + 1020) {
         unsigned intid = off - GICD_ITARGETSR;
-        if (intid >= NUM_LOCAL && intid < g->nirqs && g->ncpus > 1)
-            g->targets[intid] = v & (uint8_t)((1u << g->ncpus) - 1);
+        if (intid >= GIC_NUM_LOCAL && intid < g->core.nirqs && g->core.ncpus > 1)
+            g->targets[intid] = v & (uint8_t)((1u << g->core.ncpus) - 1);
     } else if (off >= GICD_CPENDSGIR && off < GICD_SPENDSGIR) {
         g->cpu[ci].sgi_src[off - GICD_CPENDSGIR] &= (uint8_t)~v;
     } else if (off >= GICD_SPENDSGIR && off < GICD_SPENDSGIR + NUM_SGIS) {
-        g->cpu[ci].sgi_src[off - GICD_SPENDSGIR] |= v & (uint8_t)((1u << g->ncpus) - 1);
+        g->cpu[ci].sgi_src[off - GICD_SPENDSGIR] |= v & (uint8_t)((1u << g->core.ncpus) - 1);
     }
 }
 
 uint64_t gicv2_dist_read(Gicv2 *g, unsigned ci, uint64_t offset, unsigned size)
 {
-    if (ci >= g->ncpus || offset >= GICV2_DIST_SIZE || (offset & (size - 1)))
+    if (ci >= g->core.ncpus || offset >= GICV2_DIST_SIZE || (offset & (size - 1)))
         return 0;
     uint32_t off = (uint32_t)offset, v = 0;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     if (byte_register(off & ~3u) && (size == 1 || size == 4)) {
         for (unsigned i = 0; i < size; i++)
             v |= (uint32_t)dist_read_byte(g, ci, off + i) << (8 * i);
     } else if (size == 4) {
         v = dist_read_word(g, ci, off);
     }
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->core.lock);
     return v;
 }
 
 void gicv2_dist_write(Gicv2 *g, unsigned ci, uint64_t offset, uint64_t value, unsigned size)
 {
-    if (ci >= g->ncpus || offset >= GICV2_DIST_SIZE || (offset & (size - 1)))
+    if (ci >= g->core.ncpus || offset >= GICV2_DIST_SIZE || (offset & (size - 1)))
         return;
     uint32_t off = (uint32_t)offset;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     if (byte_register(off & ~3u) && (size == 1 || size == 4)) {
         for (unsigned i = 0; i < size; i++)
             dist_write_byte(g, ci, off + i, (uint8_t)(value >> (8 * i)));
     } else if (size == 4) {
         dist_write_word(g, ci, off, (uint32_t)value);
     }
-    update_all(g);
-    pthread_mutex_unlock(&g->lock);
+    gic_update_all(&g->core);
+    pthread_mutex_unlock(&g->core.lock);
 }
 
 /* ---- CPU interface ---- */
@@ -526,16 +474,16 @@ static uint32_t acknowledge(Gicv2 *g, unsigned ci)
     GicCpu *c = &g->cpu[ci];
     Hppi h;
     unsigned id = ack_candidate(g, ci, &h, true);
-    if (id >= FIRST_SPECIAL)
+    if (id >= GIC_FIRST_SPECIAL)
         return id;
     uint32_t ret = id;
     if (id < NUM_SGIS) {
         unsigned src = (unsigned)__builtin_ctz(c->sgi_src[id]);
         c->sgi_src[id] &= (uint8_t) ~(1u << src);
         ret |= src << 10;
-        c->local.active |= 1u << id;
+        c->core.local.active |= 1u << id;
     } else {
-        IrqWord *w = id < NUM_LOCAL ? &c->local : &g->spi[id / 32];
+        IrqWord *w = id < GIC_NUM_LOCAL ? &c->core.local : &g->core.spi[id / 32];
         w->latch &= ~(1u << (id % 32));
         w->active |= 1u << (id % 32);
     }
@@ -546,9 +494,9 @@ static uint32_t acknowledge(Gicv2 *g, unsigned ci)
 
 static void deactivate(Gicv2 *g, unsigned ci, unsigned id)
 {
-    if (id >= g->nirqs)
+    if (id >= g->core.nirqs)
         return;
-    IrqWord *w = id < NUM_LOCAL ? &g->cpu[ci].local : &g->spi[id / 32];
+    IrqWord *w = id < GIC_NUM_LOCAL ? &g->cpu[ci].core.local : &g->core.spi[id / 32];
     w->active &= ~(1u << (id % 32));
 }
 
@@ -556,7 +504,7 @@ static void end_of_interrupt(Gicv2 *g, unsigned ci, uint32_t v)
 {
     GicCpu *c = &g->cpu[ci];
     unsigned id = v & 0x3ff;
-    if (id >= g->nirqs)
+    if (id >= g->core.nirqs)
         return;                        /* spurious or nonexistent: ignored */
     for (unsigned i = 0; i < 4; i++) { /* priority drop: the highest active level */
         if (c->apr[i]) {
@@ -570,12 +518,12 @@ static void end_of_interrupt(Gicv2 *g, unsigned ci, uint32_t v)
 
 uint64_t gicv2_cpu_read(Gicv2 *g, unsigned ci, uint64_t offset, unsigned size)
 {
-    if (ci >= g->ncpus || size != 4 || (offset & 3) || offset >= GICV2_CPU_SIZE)
+    if (ci >= g->core.ncpus || size != 4 || (offset & 3) || offset >= GICV2_CPU_SIZE)
         return 0;
     GicCpu *c = &g->cpu[ci];
     uint32_t v = 0;
     Hppi h;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     switch (offset) {
     case GICC_CTLR: v = c->ctlr; break;
     case GICC_PMR: v = c->pmr; break;
@@ -602,18 +550,18 @@ uint64_t gicv2_cpu_read(Gicv2 *g, unsigned ci, uint64_t offset, unsigned size)
     default: break; /* AIAR/AHPPIR, NSAPRn (Security Extensions only), write-only: RAZ */
     }
     if (offset == GICC_IAR)
-        update_all(g); /* an SPI it took is no longer a candidate for the others */
-    pthread_mutex_unlock(&g->lock);
+        gic_update_all(&g->core); /* an SPI it took is no longer a candidate for the others */
+    pthread_mutex_unlock(&g->core.lock);
     return v;
 }
 
 void gicv2_cpu_write(Gicv2 *g, unsigned ci, uint64_t offset, uint64_t value, unsigned size)
 {
-    if (ci >= g->ncpus || size != 4 || (offset & 3) || offset >= GICV2_CPU_SIZE)
+    if (ci >= g->core.ncpus || size != 4 || (offset & 3) || offset >= GICV2_CPU_SIZE)
         return;
     GicCpu *c = &g->cpu[ci];
     uint32_t v = (uint32_t)value;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     switch (offset) {
     case GICC_CTLR: c->ctlr = v & GICC_CTLR_MASK; break;
     case GICC_PMR: c->pmr = v & 0xff; break;
@@ -630,8 +578,8 @@ void gicv2_cpu_write(Gicv2 *g, unsigned ci, uint64_t offset, uint64_t value, uns
     case GICC_APR + 12: c->apr[(offset - GICC_APR) / 4] = v; break;
     default: break;
     }
-    update_all(g); /* deactivating an SPI concerns every vCPU it targets */
-    pthread_mutex_unlock(&g->lock);
+    gic_update_all(&g->core); /* deactivating an SPI concerns every vCPU it targets */
+    pthread_mutex_unlock(&g->core.lock);
 }
 
 /* ---- MMIO ---- */
@@ -639,7 +587,7 @@ void gicv2_cpu_write(Gicv2 *g, unsigned ci, uint64_t offset, uint64_t value, uns
 static unsigned self_index(const Gicv2 *g)
 {
     unsigned ci = g->who ? g->who(g->who_opaque) : 0;
-    return ci < g->ncpus ? ci : 0;
+    return ci < g->core.ncpus ? ci : 0;
 }
 
 static uint64_t dist_mmio_read(void *opaque, uint64_t offset, unsigned size)

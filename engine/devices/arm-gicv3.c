@@ -16,15 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NUM_LOCAL     32 /* SGIs and PPIs: INTIDs 0..31 */
-#define MAX_WORDS     32 /* 1024 INTIDs */
-#define PRIO_BITS     5
-#define PRIO_MASK     0xf8u /* implemented priority bits */
-#define IDLE_PRIO     0xffu
-#define MIN_BPR0      (7 - PRIO_BITS) /* group priority = the 5 implemented bits */
-#define MIN_BPR1      (MIN_BPR0 + 1)
-#define FIRST_SPECIAL 1020u
-#define NO_TARGET     0xffffu
+#define PRIO_BITS 5
+#define PRIO_MASK 0xf8u /* implemented priority bits */
+#define IDLE_PRIO 0xffu
+#define MIN_BPR0  (7 - PRIO_BITS) /* group priority = the 5 implemented bits */
+#define MIN_BPR1  (MIN_BPR0 + 1)
+#define NO_TARGET 0xffffu
 
 /* GICD_CTLR (single Security state view) */
 #define GICD_CTLR_EN_GRP0 (1u << 0)
@@ -92,32 +89,22 @@ static const uint8_t gic_idregs[12] = { 0x44, 0x00, 0x00, 0x00, 0x92, 0xb4,
 #define GICR_PIDR0 0x93
 
 typedef struct GicCpu {
+    GicCpuCore core; /* the redistributor's INTIDs 0..31, outputs */
     /* Redistributor */
-    IrqWord local;
-    uint8_t prio[NUM_LOCAL];
+    uint8_t prio[GIC_NUM_LOCAL];
     uint32_t waker;
     /* CPU interface */
     uint32_t pmr, bpr[2], ctlr, igrpen[2], apr[2];
-    /* Outputs */
-    bool irq, fiq;
-    Gicv3OutputFn fn;
-    void *opaque;
 } GicCpu;
 
 struct Gicv3 {
-    pthread_mutex_t lock;
-    unsigned ncpus, nspis, nirqs, nwords;
-    uint32_t ctlr;          /* EnableGrp0, EnableGrp1 */
-    IrqWord spi[MAX_WORDS]; /* word 0 (INTIDs 0..31) unused */
-    uint8_t prio[MAX_WORDS * 32];
-    uint64_t irouter[MAX_WORDS * 32];
-    uint16_t target[MAX_WORDS * 32]; /* vCPU index IROUTER names, or NO_TARGET */
+    GicCore core;  /* lock, sizes, SPI words */
+    uint32_t ctlr; /* EnableGrp0, EnableGrp1 */
+    uint8_t prio[GIC_MAX_WORDS * 32];
+    uint64_t irouter[GIC_MAX_WORDS * 32];
+    uint16_t target[GIC_MAX_WORDS * 32]; /* vCPU index IROUTER names, or NO_TARGET */
     GicCpu *cpu;
 };
-
-typedef struct Hppi {
-    unsigned intid, prio, grp; /* intid GICV3_INTID_SPURIOUS when none */
-} Hppi;
 
 /* ---- Helpers ---- */
 
@@ -133,17 +120,12 @@ static unsigned affinity_to_cpu(const Gicv3 *g, uint64_t aff)
     if (((aff >> 16) & 0xff) || ((aff >> 32) & 0xff) || aff0 >= 16)
         return NO_TARGET;
     unsigned cpu = aff1 * 16 + aff0;
-    return cpu < g->ncpus ? cpu : NO_TARGET;
+    return cpu < g->core.ncpus ? cpu : NO_TARGET;
 }
 
 static IrqWord *irq_word(Gicv3 *g, unsigned cpu, unsigned intid)
 {
-    return intid < NUM_LOCAL ? &g->cpu[cpu].local : &g->spi[intid / 32];
-}
-
-static uint32_t pending_bits(const IrqWord *w)
-{
-    return w->latch | (w->level & ~w->edge);
+    return intid < GIC_NUM_LOCAL ? &g->cpu[cpu].core.local : &g->core.spi[intid / 32];
 }
 
 /* Interrupts of a word that may be signalled: pending, enabled, inactive, group enabled. */
@@ -154,17 +136,7 @@ static uint32_t candidates(const Gicv3 *g, const IrqWord *w)
         grp |= ~w->group;
     if (g->ctlr & GICD_CTLR_EN_GRP1)
         grp |= w->group;
-    return pending_bits(w) & w->enable & ~w->active & grp;
-}
-
-static void consider(Hppi *best, unsigned intid, unsigned prio, unsigned grp)
-{
-    /* Ties go to the lowest INTID (IMPLEMENTATION DEFINED); callers scan upwards. */
-    if (prio < best->prio) {
-        best->intid = intid;
-        best->prio = prio;
-        best->grp = grp;
-    }
+    return gic_pending(w) & w->enable & ~w->active & grp;
 }
 
 static Hppi highest_pending(Gicv3 *g, unsigned ci)
@@ -172,19 +144,19 @@ static Hppi highest_pending(Gicv3 *g, unsigned ci)
     Hppi best = { GICV3_INTID_SPURIOUS, 0x100, 0 };
     GicCpu *c = &g->cpu[ci];
 
-    uint32_t bits = candidates(g, &c->local);
+    uint32_t bits = candidates(g, &c->core.local);
     while (bits) {
         unsigned i = (unsigned)__builtin_ctz(bits);
         bits &= bits - 1;
-        consider(&best, i, c->prio[i], (c->local.group >> i) & 1);
+        gic_consider(&best, i, c->prio[i], (c->core.local.group >> i) & 1);
     }
-    for (unsigned w = 1; w < g->nwords; w++) {
-        bits = candidates(g, &g->spi[w]);
+    for (unsigned w = 1; w < g->core.nwords; w++) {
+        bits = candidates(g, &g->core.spi[w]);
         while (bits) {
             unsigned i = w * 32 + (unsigned)__builtin_ctz(bits);
             bits &= bits - 1;
             if (g->target[i] == ci)
-                consider(&best, i, g->prio[i], (g->spi[w].group >> (i % 32)) & 1);
+                gic_consider(&best, i, g->prio[i], (g->core.spi[w].group >> (i % 32)) & 1);
         }
     }
     return best;
@@ -223,14 +195,7 @@ static void update_cpu(Gicv3 *g, unsigned ci)
     GicCpu *c = &g->cpu[ci];
     Hppi h = highest_pending(g, ci);
     bool sig = can_signal(c, &h);
-    bool irq = sig && h.grp == 1, fiq = sig && h.grp == 0;
-
-    if (irq != c->irq || fiq != c->fiq) {
-        c->irq = irq;
-        c->fiq = fiq;
-        if (c->fn)
-            c->fn(c->opaque, ci, irq, fiq);
-    }
+    gic_output(&g->core, ci, sig && h.grp == 1, sig && h.grp == 0);
 }
 
 /* After a change to interrupt intid made through vCPU ci: ci's view and, for an SPI, the view
@@ -238,15 +203,9 @@ static void update_cpu(Gicv3 *g, unsigned ci)
 static void update_intid(Gicv3 *g, unsigned ci, unsigned intid)
 {
     update_cpu(g, ci);
-    if (intid >= NUM_LOCAL && intid < g->nirqs && g->target[intid] != NO_TARGET &&
+    if (intid >= GIC_NUM_LOCAL && intid < g->core.nirqs && g->target[intid] != NO_TARGET &&
         g->target[intid] != ci)
         update_cpu(g, g->target[intid]);
-}
-
-static void update_all(Gicv3 *g)
-{
-    for (unsigned i = 0; i < g->ncpus; i++)
-        update_cpu(g, i);
 }
 
 /* ---- Life cycle ---- */
@@ -254,18 +213,15 @@ static void update_all(Gicv3 *g)
 static void reset_locked(Gicv3 *g)
 {
     g->ctlr = 0;
-    for (unsigned w = 0; w < MAX_WORDS; w++) {
-        IrqWord *iw = &g->spi[w];
-        iw->group = iw->enable = iw->latch = iw->active = iw->edge = 0;
-    }
+    gic_reset_spis(&g->core);
     memset(g->prio, 0, sizeof(g->prio));
     memset(g->irouter, 0, sizeof(g->irouter));
-    for (unsigned i = 0; i < MAX_WORDS * 32; i++)
+    for (unsigned i = 0; i < GIC_MAX_WORDS * 32; i++)
         g->target[i] = 0; /* IROUTER 0 names vCPU 0 */
-    for (unsigned i = 0; i < g->ncpus; i++) {
+    for (unsigned i = 0; i < g->core.ncpus; i++) {
         GicCpu *c = &g->cpu[i];
-        c->local.group = c->local.enable = c->local.latch = c->local.active = 0;
-        c->local.edge = 0xffff; /* SGIs are always edge-triggered; PPIs reset level */
+        c->core.local.group = c->core.local.enable = c->core.local.latch = c->core.local.active = 0;
+        c->core.local.edge = 0xffff; /* SGIs are always edge-triggered; PPIs reset level */
         memset(c->prio, 0, sizeof(c->prio));
         c->waker = WAKER_PROCESSOR_SLEEP;
         c->pmr = 0;
@@ -276,6 +232,31 @@ static void reset_locked(Gicv3 *g)
         c->apr[0] = c->apr[1] = 0;
     }
 }
+
+static void model_reset(GicCore *core)
+{
+    reset_locked((Gicv3 *)core);
+}
+
+static void model_update_cpu(GicCore *core, unsigned cpu)
+{
+    update_cpu((Gicv3 *)core, cpu);
+}
+
+/* An SPI is signalled to the one vCPU its IROUTER names, if any. */
+static void model_spi_changed(GicCore *core, unsigned intid)
+{
+    Gicv3 *g = (Gicv3 *)core;
+    unsigned t = g->target[intid];
+    if (t != NO_TARGET)
+        update_cpu(g, t);
+}
+
+static const GicModel gicv3_model = {
+    .reset = model_reset,
+    .update_cpu = model_update_cpu,
+    .spi_changed = model_spi_changed,
+};
 
 Gicv3 *gicv3_new(unsigned ncpus, unsigned nspis)
 {
@@ -289,13 +270,7 @@ Gicv3 *gicv3_new(unsigned ncpus, unsigned nspis)
         free(g);
         return NULL;
     }
-    pthread_mutex_init(&g->lock, NULL);
-    g->ncpus = ncpus;
-    g->nspis = nspis;
-    g->nirqs = NUM_LOCAL + nspis;
-    if (g->nirqs > FIRST_SPECIAL)
-        g->nirqs = FIRST_SPECIAL;
-    g->nwords = (NUM_LOCAL + nspis) / 32;
+    gic_core_init(&g->core, &gicv3_model, ncpus, nspis, g->cpu, sizeof(g->cpu[0]));
     reset_locked(g);
     return g;
 }
@@ -304,75 +279,46 @@ void gicv3_free(Gicv3 *g)
 {
     if (!g)
         return;
-    pthread_mutex_destroy(&g->lock);
+    gic_core_destroy(&g->core);
     free(g->cpu);
     free(g);
 }
 
 void gicv3_reset(Gicv3 *g)
 {
-    pthread_mutex_lock(&g->lock);
-    reset_locked(g);
-    update_all(g);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_reset(&g->core);
 }
 
 unsigned gicv3_ncpus(const Gicv3 *g)
 {
-    return g->ncpus;
+    return g->core.ncpus;
 }
 
 unsigned gicv3_nspis(const Gicv3 *g)
 {
-    return g->nspis;
+    return g->core.nspis;
 }
 
 void gicv3_set_output(Gicv3 *g, unsigned cpu, Gicv3OutputFn fn, void *opaque)
 {
-    if (cpu >= g->ncpus)
-        return;
-    pthread_mutex_lock(&g->lock);
-    g->cpu[cpu].fn = fn;
-    g->cpu[cpu].opaque = opaque;
-    if (fn)
-        fn(opaque, cpu, g->cpu[cpu].irq, g->cpu[cpu].fiq);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_set_output(&g->core, cpu, fn, opaque);
 }
 
 void gicv3_sync_cpu(Gicv3 *g, unsigned cpu)
 {
-    if (cpu >= g->ncpus)
-        return;
-    pthread_mutex_lock(&g->lock);
-    GicCpu *c = &g->cpu[cpu];
-    if (c->fn)
-        c->fn(c->opaque, cpu, c->irq, c->fiq);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_sync_cpu(&g->core, cpu);
 }
 
 /* ---- Input lines ---- */
 
 void gicv3_set_spi(Gicv3 *g, unsigned spi, bool level)
 {
-    if (spi >= g->nspis || NUM_LOCAL + spi >= g->nirqs)
-        return;
-    unsigned intid = NUM_LOCAL + spi;
-    pthread_mutex_lock(&g->lock);
-    gic_set_line(&g->spi[intid / 32], intid % 32, level);
-    unsigned t = g->target[intid];
-    if (t != NO_TARGET)
-        update_cpu(g, t);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_set_spi(&g->core, spi, level);
 }
 
 void gicv3_set_ppi(Gicv3 *g, unsigned cpu, unsigned ppi, bool level)
 {
-    if (cpu >= g->ncpus || ppi >= 16)
-        return;
-    pthread_mutex_lock(&g->lock);
-    gic_set_line(&g->cpu[cpu].local, 16 + ppi, level);
-    update_cpu(g, cpu);
-    pthread_mutex_unlock(&g->lock);
+    gic_core_set_ppi(&g->core, cpu, ppi, level);
 }
 
 /* ---- CPU interface ---- */
@@ -402,7 +348,7 @@ static uint64_t acknowledge(Gicv3 *g, unsigned ci, unsigned grp)
 
 static void deactivate(Gicv3 *g, unsigned ci, unsigned intid)
 {
-    if (intid >= g->nirqs)
+    if (intid >= g->core.nirqs)
         return;
     irq_word(g, ci, intid)->active &= ~(1u << (intid % 32));
 }
@@ -425,7 +371,7 @@ static void end_of_interrupt(Gicv3 *g, unsigned ci, unsigned grp, uint64_t val)
 {
     GicCpu *c = &g->cpu[ci];
     unsigned intid = val & 0xffffff;
-    if (intid >= g->nirqs) /* special INTIDs 1020..1023 and ids that do not exist */
+    if (intid >= g->core.nirqs) /* special INTIDs 1020..1023 and ids that do not exist */
         return;
     if (!drop_priority(c, grp))
         return;
@@ -443,7 +389,7 @@ static void generate_sgi(Gicv3 *g, unsigned self, uint64_t val, bool group0_only
     uint64_t aff_hi = ((val >> 16) & 0xff) | (((val >> 32) & 0xff) << 8) |
                       (((val >> 48) & 0xff) << 16); /* Aff1, Aff2, Aff3 */
 
-    for (unsigned t = 0; t < g->ncpus; t++) {
+    for (unsigned t = 0; t < g->core.ncpus; t++) {
         if (irm) {
             if (t == self)
                 continue;
@@ -452,21 +398,21 @@ static void generate_sgi(Gicv3 *g, unsigned self, uint64_t val, bool group0_only
                 continue;
         }
         GicCpu *c = &g->cpu[t];
-        bool g1 = (c->local.group >> intid) & 1;
+        bool g1 = (c->core.local.group >> intid) & 1;
         if (group0_only && g1)
             continue;
-        c->local.latch |= 1u << intid;
+        c->core.local.latch |= 1u << intid;
         update_cpu(g, t);
     }
 }
 
 bool gicv3_cpuif_read(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t *val)
 {
-    if (cpu >= g->ncpus)
+    if (cpu >= g->core.ncpus)
         return false;
     bool ok = true;
     uint64_t v = 0;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     GicCpu *c = &g->cpu[cpu];
     switch (sysreg) {
     case ICC_PMR_EL1: v = c->pmr; break;
@@ -491,7 +437,7 @@ bool gicv3_cpuif_read(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t *val)
     case ICC_IGRPEN1_EL1: v = c->igrpen[1]; break;
     default: ok = false; break; /* write-only (EOIR, DIR, SGI*R) or not ours */
     }
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->core.lock);
     if (ok)
         *val = v;
     return ok;
@@ -499,10 +445,10 @@ bool gicv3_cpuif_read(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t *val)
 
 bool gicv3_cpuif_write(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t val)
 {
-    if (cpu >= g->ncpus)
+    if (cpu >= g->core.ncpus)
         return false;
     bool ok = true;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     GicCpu *c = &g->cpu[cpu];
     switch (sysreg) {
     case ICC_PMR_EL1:
@@ -553,7 +499,7 @@ bool gicv3_cpuif_write(Gicv3 *g, unsigned cpu, unsigned sysreg, uint64_t val)
     case ICC_ASGI1R_EL1: generate_sgi(g, cpu, val, true); break;
     default: ok = false; break; /* read-only (IAR, HPPIR, RPR) or not ours */
     }
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->core.lock);
     return ok;
 }
 
@@ -584,7 +530,7 @@ static uint32_t bit_reg_read(const IrqWord *w, enum BitReg r)
     case BR_SETENABLE:
     case BR_CLRENABLE: return w->enable;
     case BR_SETPEND:
-    case BR_CLRPEND: return pending_bits(w);
+    case BR_CLRPEND: return gic_pending(w);
     case BR_SETACTIVE:
     case BR_CLRACTIVE: return w->active;
     default: return 0;
@@ -618,7 +564,7 @@ static uint32_t id_reg(uint64_t off, bool redist)
  * IDbits 16; No1N. SecurityExtn, LPIS, MBIS, A3V, RSS, ESPI are 0. */
 static uint32_t dist_typer(const Gicv3 *g)
 {
-    return (g->nwords - 1) | (15u << 19) | (1u << 25);
+    return (g->core.nwords - 1) | (15u << 19) | (1u << 25);
 }
 
 static void write_irouter(Gicv3 *g, unsigned intid, uint64_t v)
@@ -633,7 +579,7 @@ static uint64_t dist_read_locked(Gicv3 *g, uint64_t off, unsigned size)
 {
     if (off >= GICD_IROUTER && off < GICD_IROUTER_END) {
         unsigned intid = (unsigned)((off - GICD_IROUTER) / 8);
-        if (intid < NUM_LOCAL || intid >= g->nirqs)
+        if (intid < GIC_NUM_LOCAL || intid >= g->core.nirqs)
             return 0;
         if (size == 8 && !(off & 7))
             return g->irouter[intid];
@@ -647,7 +593,7 @@ static uint64_t dist_read_locked(Gicv3 *g, uint64_t off, unsigned size)
             return 0;
         uint64_t v = 0;
         for (unsigned i = 0; i < size; i++)
-            if (intid + i >= NUM_LOCAL && intid + i < g->nirqs)
+            if (intid + i >= GIC_NUM_LOCAL && intid + i < g->core.nirqs)
                 v |= (uint64_t)g->prio[intid + i] << (8 * i);
         return v;
     }
@@ -656,13 +602,13 @@ static uint64_t dist_read_locked(Gicv3 *g, uint64_t off, unsigned size)
     enum BitReg br = bit_reg(off);
     if (br != BR_NONE) {
         unsigned w = (unsigned)((off & 0x7f) / 4);
-        return w == 0 || w >= g->nwords ? 0 : bit_reg_read(&g->spi[w], br);
+        return w == 0 || w >= g->core.nwords ? 0 : bit_reg_read(&g->core.spi[w], br);
     }
     if (off >= GICD_ICFGR && off < GICD_ICFGR + 0x100) {
         unsigned first = (unsigned)((off - GICD_ICFGR) / 4 * 16);
-        if (first < NUM_LOCAL || first >= g->nirqs)
+        if (first < GIC_NUM_LOCAL || first >= g->core.nirqs)
             return 0;
-        uint32_t edge = g->spi[first / 32].edge >> (first % 32), v = 0;
+        uint32_t edge = g->core.spi[first / 32].edge >> (first % 32), v = 0;
         for (unsigned i = 0; i < 16; i++)
             v |= ((edge >> i) & 1u) << (2 * i + 1);
         return v;
@@ -681,7 +627,7 @@ static void dist_write_locked(Gicv3 *g, uint64_t off, uint64_t val, unsigned siz
 {
     if (off >= GICD_IROUTER && off < GICD_IROUTER_END) {
         unsigned intid = (unsigned)((off - GICD_IROUTER) / 8);
-        if (intid < NUM_LOCAL || intid >= g->nirqs)
+        if (intid < GIC_NUM_LOCAL || intid >= g->core.nirqs)
             return;
         if (size == 8 && !(off & 7))
             write_irouter(g, intid, val);
@@ -696,7 +642,7 @@ static void dist_write_locked(Gicv3 *g, uint64_t off, uint64_t val, unsigned siz
         if (size != 1 && size != 4)
             return;
         for (unsigned i = 0; i < size; i++)
-            if (intid + i >= NUM_LOCAL && intid + i < g->nirqs)
+            if (intid + i >= GIC_NUM_LOCAL && intid + i < g->core.nirqs)
                 g->prio[intid + i] = (uint8_t)(val >> (8 * i)) & PRIO_MASK;
         return;
     }
@@ -706,15 +652,15 @@ static void dist_write_locked(Gicv3 *g, uint64_t off, uint64_t val, unsigned siz
     enum BitReg br = bit_reg(off);
     if (br != BR_NONE) {
         unsigned w = (unsigned)((off & 0x7f) / 4);
-        if (w != 0 && w < g->nwords)
-            bit_reg_write(&g->spi[w], br, v);
+        if (w != 0 && w < g->core.nwords)
+            bit_reg_write(&g->core.spi[w], br, v);
         return;
     }
     if (off >= GICD_ICFGR && off < GICD_ICFGR + 0x100) {
         unsigned first = (unsigned)((off - GICD_ICFGR) / 4 * 16);
-        if (first < NUM_LOCAL || first >= g->nirqs)
+        if (first < GIC_NUM_LOCAL || first >= g->core.nirqs)
             return;
-        IrqWord *w = &g->spi[first / 32];
+        IrqWord *w = &g->core.spi[first / 32];
         for (unsigned i = 0; i < 16; i++) {
             uint32_t m = 1u << ((first + i) % 32);
             w->edge = (v >> (2 * i + 1)) & 1 ? w->edge | m : w->edge & ~m;
@@ -730,9 +676,9 @@ static uint64_t dist_read(void *opaque, uint64_t off, unsigned size)
     Gicv3 *g = opaque;
     if (size == 0 || (size & (size - 1)) || (off & (size - 1)) || off >= GICV3_DIST_SIZE)
         return 0;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     uint64_t v = dist_read_locked(g, off, size);
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->core.lock);
     return v;
 }
 
@@ -741,10 +687,10 @@ static void dist_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     Gicv3 *g = opaque;
     if (size == 0 || (size & (size - 1)) || (off & (size - 1)) || off >= GICV3_DIST_SIZE)
         return;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     dist_write_locked(g, off, val, size);
-    update_all(g);
-    pthread_mutex_unlock(&g->lock);
+    gic_update_all(&g->core);
+    pthread_mutex_unlock(&g->core.lock);
 }
 
 const MmioOps gicv3_dist_mmio_ops = {
@@ -756,7 +702,7 @@ const MmioOps gicv3_dist_mmio_ops = {
 
 static uint64_t redist_typer(const Gicv3 *g, unsigned ci)
 {
-    bool last = ci == g->ncpus - 1;
+    bool last = ci == g->core.ncpus - 1;
     return (gicv3_mpidr_affinity(ci) << 32) | ((uint64_t)ci << 8) | ((uint64_t)last << 4);
 }
 
@@ -782,7 +728,7 @@ static uint64_t rd_read(Gicv3 *g, unsigned ci, uint64_t off, unsigned size)
 static uint64_t sgi_read(Gicv3 *g, unsigned ci, uint64_t off, unsigned size)
 {
     GicCpu *c = &g->cpu[ci];
-    if (off >= GICR_IPRIORITYR && off < GICR_IPRIORITYR + NUM_LOCAL) {
+    if (off >= GICR_IPRIORITYR && off < GICR_IPRIORITYR + GIC_NUM_LOCAL) {
         if (size != 1 && size != 4)
             return 0;
         uint64_t v = 0;
@@ -794,9 +740,9 @@ static uint64_t sgi_read(Gicv3 *g, unsigned ci, uint64_t off, unsigned size)
         return 0;
     enum BitReg br = bit_reg(off);
     if (br != BR_NONE)
-        return (off & 0x7f) == 0 ? bit_reg_read(&c->local, br) : 0;
+        return (off & 0x7f) == 0 ? bit_reg_read(&c->core.local, br) : 0;
     if (off == GICR_ICFGR0 || off == GICR_ICFGR1) {
-        uint32_t edge = c->local.edge >> (off == GICR_ICFGR1 ? 16 : 0), v = 0;
+        uint32_t edge = c->core.local.edge >> (off == GICR_ICFGR1 ? 16 : 0), v = 0;
         for (unsigned i = 0; i < 16; i++)
             v |= ((edge >> i) & 1u) << (2 * i + 1);
         return v;
@@ -813,7 +759,7 @@ static void rd_write(Gicv3 *g, unsigned ci, uint64_t off, uint64_t val, unsigned
 static void sgi_write(Gicv3 *g, unsigned ci, uint64_t off, uint64_t val, unsigned size)
 {
     GicCpu *c = &g->cpu[ci];
-    if (off >= GICR_IPRIORITYR && off < GICR_IPRIORITYR + NUM_LOCAL) {
+    if (off >= GICR_IPRIORITYR && off < GICR_IPRIORITYR + GIC_NUM_LOCAL) {
         if (size != 1 && size != 4)
             return;
         for (unsigned i = 0; i < size; i++)
@@ -825,7 +771,7 @@ static void sgi_write(Gicv3 *g, unsigned ci, uint64_t off, uint64_t val, unsigne
     enum BitReg br = bit_reg(off);
     if (br != BR_NONE) {
         if ((off & 0x7f) == 0)
-            bit_reg_write(&c->local, br, (uint32_t)val);
+            bit_reg_write(&c->core.local, br, (uint32_t)val);
         return;
     }
     if (off == GICR_ICFGR1) {
@@ -833,7 +779,7 @@ static void sgi_write(Gicv3 *g, unsigned ci, uint64_t off, uint64_t val, unsigne
         uint32_t edge = 0;
         for (unsigned i = 0; i < 16; i++)
             edge |= (uint32_t)((val >> (2 * i + 1)) & 1) << i;
-        c->local.edge = (c->local.edge & 0xffff) | (edge << 16);
+        c->core.local.edge = (c->core.local.edge & 0xffff) | (edge << 16);
     }
 }
 
@@ -842,7 +788,7 @@ static bool redist_decode(const Gicv3 *g, uint64_t off, unsigned size, unsigned 
                           uint64_t *frame_off)
 {
     if (size == 0 || (size & (size - 1)) || (off & (size - 1)) ||
-        off >= gicv3_redist_size(g->ncpus))
+        off >= gicv3_redist_size(g->core.ncpus))
         return false;
     *ci = (unsigned)(off / GICV3_REDIST_STRIDE);
     *frame_off = off % GICV3_REDIST_STRIDE;
@@ -856,9 +802,9 @@ static uint64_t redist_read(void *opaque, uint64_t off, unsigned size)
     uint64_t r, v;
     if (!redist_decode(g, off, size, &ci, &r))
         return 0;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     v = r < GICR_SGI_BASE ? rd_read(g, ci, r, size) : sgi_read(g, ci, r - GICR_SGI_BASE, size);
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->core.lock);
     return v;
 }
 
@@ -869,13 +815,13 @@ static void redist_write(void *opaque, uint64_t off, uint64_t val, unsigned size
     uint64_t r;
     if (!redist_decode(g, off, size, &ci, &r))
         return;
-    pthread_mutex_lock(&g->lock);
+    pthread_mutex_lock(&g->core.lock);
     if (r < GICR_SGI_BASE)
         rd_write(g, ci, r, val, size);
     else
         sgi_write(g, ci, r - GICR_SGI_BASE, val, size);
     update_cpu(g, ci);
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->core.lock);
 }
 
 const MmioOps gicv3_redist_mmio_ops = {
@@ -887,6 +833,6 @@ bool gicv3_map(Gicv3 *g, PhysMem *mem, uint64_t dist_base, uint64_t redist_base)
 {
     return physmem_add_mmio(mem, "gicv3.dist", dist_base, GICV3_DIST_SIZE, &gicv3_dist_mmio_ops,
                             g) &&
-           physmem_add_mmio(mem, "gicv3.redist", redist_base, gicv3_redist_size(g->ncpus),
+           physmem_add_mmio(mem, "gicv3.redist", redist_base, gicv3_redist_size(g->core.ncpus),
                             &gicv3_redist_mmio_ops, g);
 }

@@ -117,7 +117,10 @@ static uint64_t pl031_read(void *opaque, uint64_t offset, unsigned size)
     Pl031 *r = opaque;
     uint32_t val = 0;
 
-    if (size != 4 || (offset & 3) || offset >= PL031_MMIO_SIZE)
+    /* A read of 1 or 2 bytes at a register returns its low bytes, as QEMU's model does:
+     * UEFI's PL031RealTimeClockLib identifies the device by byte reads of the ID registers,
+     * and its GetTime (Linux's rtc-efi) fails without it. */
+    if ((size != 1 && size != 2 && size != 4) || (offset & 3) || offset >= PL031_MMIO_SIZE)
         return 0;
     if (offset >= RTC_ID)
         return pl031_id[(offset - RTC_ID) / 4];
@@ -133,7 +136,7 @@ static uint64_t pl031_read(void *opaque, uint64_t offset, unsigned size)
     default: break;
     }
     pthread_mutex_unlock(&r->lock);
-    return val;
+    return size == 4 ? val : val & ((1u << (8 * size)) - 1);
 }
 
 /* Arm or disarm the host timer for the deadline arm_match computed. Called with our lock held

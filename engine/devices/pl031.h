@@ -10,7 +10,9 @@
  * The counter is the host's wall clock in seconds (UTC) plus an offset the guest sets through
  * RTCLR. It always runs, as on QEMU's virt board: RTCCR reads 1 and writes are ignored.
  * The match interrupt is raised when the counter reaches RTCMR: a host timer fires then.
- * Accesses other than aligned 32-bit ones read 0 and are ignored.
+ * Reads of 1, 2 or 4 bytes at a register's offset return its low bytes (as on QEMU; UEFI reads
+ * the ID registers a byte at a time); writes must be aligned 32-bit ones. Other accesses read
+ * 0 and are ignored.
  */
 #ifndef VESSEL_PL031_H
 #define VESSEL_PL031_H

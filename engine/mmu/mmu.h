@@ -131,7 +131,8 @@ bool physmem_cmpxchg(PhysMem *pm, uint64_t paddr, unsigned size, uint64_t expect
 #define TLB_INVALID    (1ull << 11) /* entry empty / access not permitted */
 #define TLB_MMIO       (1ull << 10) /* not RAM: take the slow path */
 #define TLB_CODE       (1ull << 9)  /* page holds translated code: stores go slow */
-#define TLB_FLAGS_MASK (TLB_INVALID | TLB_MMIO | TLB_CODE)
+#define TLB_ROM        (1ull << 8)  /* ROM (write tag only): stores go slow and are dropped */
+#define TLB_FLAGS_MASK (TLB_INVALID | TLB_MMIO | TLB_CODE | TLB_ROM)
 
 typedef struct TlbEntry {
     uint64_t addr_read;  /* tag for loads */
@@ -184,7 +185,7 @@ void tlb_flush_page_mask(VsCpu *cpu, uint64_t vaddr, unsigned idx_mask);
 
 /*
  * Fill one entry after a successful arch page walk: vaddr (page) -> paddr (page) with
- * prot. Looks up the physical region, sets MMIO/CODE flags.
+ * prot. Looks up the physical region, sets MMIO/CODE/ROM flags.
  */
 void tlb_set_page(VsCpu *cpu, unsigned mmu_idx, uint64_t vaddr, uint64_t paddr, int prot);
 

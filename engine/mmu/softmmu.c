@@ -212,7 +212,7 @@ static bool region_page_has_code(const MemRegion *r, uint64_t paddr)
 static void entry_recheck_code(VsCpu *cpu, TlbEntry *e)
 {
     uint64_t tag = e->addr_write;
-    if (tag & (TLB_INVALID | TLB_MMIO | TLB_CODE))
+    if (tag & (TLB_INVALID | TLB_MMIO | TLB_CODE | TLB_ROM))
         return;
     atomic_thread_fence(memory_order_seq_cst);
     uint64_t paddr;
@@ -271,7 +271,7 @@ static void tlb_set_page_in(VsCpu *cpu, unsigned mmu_idx, uint64_t vaddr, uint64
     if (prot & MMU_PROT_W) {
         uint64_t wflags = flags;
         if (r && r->kind == MR_ROM)
-            wflags |= TLB_MMIO; /* ROM writes are ignored via the slow path */
+            wflags |= TLB_ROM; /* ROM writes are dropped in the slow path */
         else if (r && r->kind == MR_RAM && region_page_has_code(r, ppage))
             wflags |= TLB_CODE;
         n.addr_write = vpage | wflags;
@@ -378,28 +378,14 @@ static uint64_t load_in_page(VsCpu *cpu, uint64_t vaddr, unsigned size, unsigned
     return load_bytes((const void *)(uintptr_t)(vaddr + e->addend), size);
 }
 
-/* Is host inside the host memory of a ROM region? (Writes to ROM are dropped.) */
-static bool host_in_rom(const PhysMem *pm, uintptr_t host)
-{
-    for (unsigned i = 0; i < pm->count; i++) {
-        const MemRegion *r = pm->regions[i];
-        if (r->kind == MR_ROM && host - (uintptr_t)r->host < r->size)
-            return true;
-    }
-    return false;
-}
-
 static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned size, unsigned mmu_idx)
 {
     TlbEntry *e = tlb_lookup_access(cpu, vaddr, MMU_WRITE, mmu_idx);
     uint64_t tag = e->addr_write;
+    if (tag & TLB_ROM)
+        return; /* guest writes to ROM are ignored */
     if (tag & TLB_MMIO) {
-        /* A ROM page's entry holds a host addend (reads and fetches go straight to its
-         * memory), so vaddr + addend is a host address there, not a physical one. */
         uint64_t paddr = vaddr + e->addend;
-        MemRegion *r = physmem_find(&cpu->machine->mem, paddr);
-        if ((!r || r->kind != MR_MMIO) && host_in_rom(&cpu->machine->mem, (uintptr_t)paddr))
-            return;
         if ((paddr & (size - 1)) == 0) {
             if (!physmem_store(&cpu->machine->mem, paddr, size, val))
                 cpu->ops->raise_mmu_fault(cpu, vaddr, MMU_WRITE, 1);
@@ -476,7 +462,7 @@ void *mmu_atomic_host(VsCpu *cpu, uint64_t vaddr, unsigned flags)
     /* Atomics need read and write permission. */
     tlb_lookup_access(cpu, vaddr, MMU_READ, idx);
     TlbEntry *e = tlb_lookup_access(cpu, vaddr, MMU_WRITE, idx);
-    if (e->addr_write & TLB_MMIO)
+    if (e->addr_write & (TLB_MMIO | TLB_ROM))
         cpu->ops->raise_mmu_fault(cpu, vaddr, MMU_WRITE, 1);
     void *host = (void *)(uintptr_t)(vaddr + e->addend);
     if (e->addr_write & TLB_CODE) {
@@ -532,7 +518,7 @@ void mmu_mark_code_page(VsMachine *m, uint64_t paddr)
             size_t n = (__atomic_load_n(&cpu->tlb[i].mask, __ATOMIC_ACQUIRE) >> TLB_ENTRY_BITS) + 1;
             for (size_t j = 0; j < n; j++) {
                 uint64_t tag = __atomic_load_n(&e[j].addr_write, __ATOMIC_RELAXED);
-                if (tag & (TLB_INVALID | TLB_MMIO))
+                if (tag & (TLB_INVALID | TLB_MMIO | TLB_ROM))
                     continue;
                 if ((tag & GUEST_PAGE_MASK) + e[j].addend == host_page)
                     __atomic_or_fetch(&e[j].addr_write, TLB_CODE, __ATOMIC_RELAXED);

@@ -157,6 +157,13 @@ static void test_pl031_probe_and_time(void)
     }
     CHECK_EQ(pid & 0x000fffff, 0x00041031); /* rtc-pl031's amba_id for the ARM part */
     CHECK_EQ(cid, 0xb105f00d);
+    /* UEFI's PL031RealTimeClockLib (IdentifyPL031) reads the same IDs a byte at a time. */
+    static const uint8_t edk2_cell[4] = { 0x0d, 0xf0, 0x05, 0xb1 };
+    static const uint8_t edk2_periph[4] = { 0x31, 0x10, 0x04, 0x00 };
+    for (unsigned i = 0; i < 4; i++) {
+        CHECK_EQ(pl031_mmio_ops.read(&r, 0xff0 + 4 * i, 1), edk2_cell[i]);
+        CHECK_EQ(pl031_mmio_ops.read(&r, 0xfe0 + 4 * i, 1) & (i == 2 ? 0xf : 0xff), edk2_periph[i]);
+    }
 
     /* Probe enables the RTC; it already runs on the host clock. */
     rtc_wr(&r, CR, rtc_rd(&r, CR) | 1);
@@ -175,6 +182,10 @@ static void test_pl031_probe_and_time(void)
     CHECK_EQ(rtc_rd(&r, DR), 1004);
     rtc_wr(&r, DR, 5); /* read-only */
     CHECK_EQ(rtc_rd(&r, DR), 1004);
+    /* Narrow reads at a register's offset see its low bytes. */
+    CHECK_EQ(pl031_mmio_ops.read(&r, DR, 2), 1004);
+    CHECK_EQ(pl031_mmio_ops.read(&r, DR, 1), 1004 & 0xff);
+    CHECK_EQ(pl031_mmio_ops.read(&r, CR, 1), 1);
     /* The counter wraps at 2^32 seconds. */
     rtc_wr(&r, LR, 0xffffffff);
     advance_ns(1000000000);

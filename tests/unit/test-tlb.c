@@ -486,8 +486,23 @@ static void test_mmio_and_rom(void)
     store(c, 0, ROM_BASE, ~before);
     store(c, 0, ROM_BASE + 3, ~before); /* misaligned: the byte-wise path */
     CHECK_EQ(faults, f0);               /* dropped, not an access fault */
-    CHECK(tlb_entry(&c->tlb[0], ROM_BASE)->addr_write & TLB_MMIO);
+    CHECK(tlb_entry(&c->tlb[0], ROM_BASE)->addr_write & TLB_ROM);
     CHECK_EQ(load(c, 0, ROM_BASE), before);
+    /* Through the victim TLB and back: still ROM, stores still dropped. */
+    uint64_t ra = ALIAS_BASE + ((ROM_BASE >> GUEST_PAGE_BITS) % tlb_size(c, 0) << GUEST_PAGE_BITS);
+    CHECK(tlb_entry(&c->tlb[0], ra) == tlb_entry(&c->tlb[0], ROM_BASE));
+    load(c, 0, ra);
+    walks0 = walks;
+    store(c, 0, ROM_BASE + 8, ~before);
+    CHECK_EQ(walks, walks0);
+    CHECK(tlb_entry(&c->tlb[0], ROM_BASE)->addr_write & TLB_ROM);
+    CHECK_EQ(faults, f0);
+    CHECK_EQ(load(c, 0, ROM_BASE), before);
+    /* An atomic on ROM is an access fault. */
+    c->in_exec = true;
+    if (!sigsetjmp(c->unwind, 0))
+        mmu_atomic_host(c, ROM_BASE + 16, idx_flags(0, 3));
+    CHECK_EQ(faults, f0 + 1);
 }
 
 int main(void)

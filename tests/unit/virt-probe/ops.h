@@ -220,6 +220,10 @@ static const ProbeOp probe_ops[] = {
     WR(RTC + 0x010, 0xffffffff), RD(RTC + 0x010), WR(RTC + 0x010, 0), RD(RTC + 0x010),
     WR(RTC + 0x008, 0x40000000), RD(RTC + 0x008), WR(RTC + 0x004, 0x7fffffff),
     RD(RTC + 0x004), RD(RTC + 0x014), WR(RTC + 0x01c, 1), RD(RTC + 0x014), RD(RTC + 0x018),
+    /* ... and byte reads, as UEFI's PL031 library identifies the device */
+    RD8(RTC + 0xfe0), RD8(RTC + 0xfe4), RD8(RTC + 0xfe8), RD8(RTC + 0xfec), RD8(RTC + 0xff0),
+    RD8(RTC + 0xff4), RD8(RTC + 0xff8), RD8(RTC + 0xffc), RD8(RTC + 0x00c), RD8(RTC + 0x010),
+    RD8(RTC + 0x008), RD8(RTC + 0x004),
 
     /* PL061: identification, register masks, masked data, edges of output pins */
     RD8(GPIO + 0xfe0), RD8(GPIO + 0xfe4), RD8(GPIO + 0xfe8), RD8(GPIO + 0xfec),
