@@ -13,7 +13,7 @@ with the kernel's GICv2 driver (no redistributor lines, no GICv3 lines at all).
 With pci the virtio devices (a disk, an ISO, the rng) are on the PCIe host bridge
 (--virtio-transport pci): Linux's pci-host-generic driver must find the bridge from the device
 tree (ECAM, windows), enumerate the virtio-pci functions and size and assign their 64-bit BARs
-in the 64-bit window. (The probe initramfs has no virtio driver modules, so no driver binds.)
+in the 64-bit window; guest/arm64/init then loads virtio_pci and the drivers, which bind.
 
 With reset-loop there is no initramfs: the kernel panics for want of a root file system and,
 with panic=-1, reboots through PSCI SYSTEM_RESET at once. Every reboot must boot the same
