@@ -67,6 +67,10 @@ PCI_MARKERS = [
     "pci 0000:00:03.0: [1af4:1044] type 00 class 0xff0000",
     "pci 0000:00:01.0: BAR 4 [mem 0x8000000000-0x8000003fff 64bit pref]: assigned",
     "pci 0000:00:03.0: BAR 4 [mem 0x8000008000-0x800000bfff 64bit pref]: assigned",
+    # guest/arm64/init's modprobe: virtio_pci binds the functions, virtio_blk the disks.
+    "virtio-pci 0000:00:01.0: enabling device (0000 -> 0002)",
+    "virtio_blk virtio0: [vda] 16384 512-byte logical blocks",
+    "virtio_blk virtio1: [vdb] 4096 512-byte logical blocks",
 ]
 SMP2_MARKERS = ["CPU1: Booted secondary processor 0x0000000001 [0x410fd083]",
                 "smp: Brought up 1 node, 2 CPUs"]
