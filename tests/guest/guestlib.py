@@ -1,5 +1,10 @@
-"""Shared helpers for the guest tests: find the riscv64 guest assets, build a vessel-run
-command line, add files to the initramfs, run the guest with a timeout.
+"""Shared helpers for the guest tests: find the guest assets, build a vessel-run command
+line, add files to the initramfs, run the guest with a timeout.
+
+The guest architecture is $VESSEL_TEST_ARCH: riscv64 (the default: tools/guest-assets,
+guest/riscv64/init, OpenSBI's fw_jump.bin) or arm64 (tools/guest-assets --arch arm64: Debian's
+kernel with its modules, guest/arm64/init, booted directly). ARCH, SERIAL (the UART's
+console name) and INIT_MARKER say which.
 
 A test that needs a script in the guest adds it with extra_initrd() (Linux unpacks
 concatenated cpio archives in order, so the base initramfs stays as it is) and runs it
@@ -16,21 +21,30 @@ import time
 
 SKIP = 77
 
+ARCH = os.environ.get("VESSEL_TEST_ARCH") or "riscv64"
+if ARCH not in ("riscv64", "arm64"):
+    sys.exit("VESSEL_TEST_ARCH=%s: the guest tests know riscv64 and arm64" % ARCH)
+# The console on the board's UART, and what the guest's /init prints once it runs.
+SERIAL = {"riscv64": "ttyS0", "arm64": "ttyAMA0"}[ARCH]
+INIT_MARKER = {"riscv64": "VESSEL-INIT-OK", "arm64": "VESSEL-ARM64-INIT-OK"}[ARCH]
+
 
 def asset_dir():
     if os.environ.get("VESSEL_GUEST_DIR"):
-        return os.path.join(os.environ["VESSEL_GUEST_DIR"], "riscv64")
+        return os.path.join(os.environ["VESSEL_GUEST_DIR"], ARCH)
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "vessel", "guests", "riscv64")
+    return os.path.join(cache, "vessel", "guests", ARCH)
 
 
 def assets_or_skip():
     """The asset paths, or exit with the skip status when they are missing."""
     d = asset_dir()
-    files = {n: os.path.join(d, n) for n in ("Image", "fw_jump.bin", "initramfs.cpio.gz")}
+    names = ("Image", "initramfs.cpio.gz") + (("fw_jump.bin",) if ARCH == "riscv64" else ())
+    files = {n: os.path.join(d, n) for n in names}
     missing = [p for p in files.values() if not os.path.isfile(p)]
     if missing:
-        print("SKIP: guest assets missing (%s); run tools/guest-assets" % ", ".join(missing))
+        print("SKIP: guest assets missing (%s); run tools/guest-assets%s"
+              % (", ".join(missing), "" if ARCH == "riscv64" else " --arch " + ARCH))
         sys.exit(SKIP)
     return files
 
@@ -70,16 +84,20 @@ def extra_initrd(base, files, workdir):
 
 
 def command(vessel_run, files, run=None, memory="256M", smp=1, accel=None, extra=(),
-            initrd=None, verbose=False, console="console=ttyS0"):
+            initrd=None, verbose=False, console=None):
     """The vessel-run command line for the test guest. accel: the --accel value; by
     default $VESSEL_TEST_ACCEL (so meson can run a device test on another tier), else
-    interp."""
+    interp. console: the kernel's console= options (default: the UART, SERIAL)."""
     if accel is None:
         accel = os.environ.get("VESSEL_TEST_ACCEL") or "interp"
-    append = console + " earlycon=sbi panic=-1" + ("" if verbose else " quiet")
+    if console is None:
+        console = "console=" + SERIAL
+    append = console + (" earlycon=sbi" if ARCH == "riscv64" else "") + " panic=-1"
+    append += "" if verbose else " quiet"
     append += ' vessel.run="%s"' % run if run else " vessel.poweroff=1"
-    return [vessel_run, "--guest-arch", "riscv64", "--accel", accel, "--memory", memory,
-            "--smp", str(smp), "--firmware", files["fw_jump.bin"], "--kernel", files["Image"],
+    fw = ["--firmware", files["fw_jump.bin"]] if ARCH == "riscv64" else []
+    return [vessel_run, "--guest-arch", ARCH, "--accel", accel, "--memory", memory,
+            "--smp", str(smp)] + fw + ["--kernel", files["Image"],
             "--initrd", initrd or files["initramfs.cpio.gz"], "--append", append] + list(extra)
 
 

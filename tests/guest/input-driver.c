@@ -5,10 +5,12 @@
  * power-button press, then waits for the guest to power off. The guest's output goes to
  * stdout; test-input.py checks what the guest read from /dev/input/event*.
  *
- * Usage: input-driver ASSET_DIR INITRD
+ * Usage: input-driver ASSET_DIR INITRD [riscv64|arm64]
+ * (riscv64: ASSET_DIR has Image and fw_jump.bin; arm64: Image, booted directly.)
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,8 +44,9 @@ static void serial_out(void *opaque, const uint8_t *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: input-driver ASSET_DIR INITRD\n");
+    VsArch arch = argc == 4 ? vs_arch_from_name(argv[3]) : VS_ARCH_RISCV64;
+    if (argc < 3 || argc > 4 || (arch != VS_ARCH_RISCV64 && arch != VS_ARCH_ARM64)) {
+        fprintf(stderr, "usage: input-driver ASSET_DIR INITRD [riscv64|arm64]\n");
         return 1;
     }
     char kernel[4096], firmware[4096];
@@ -51,12 +54,23 @@ int main(int argc, char **argv)
     snprintf(firmware, sizeof(firmware), "%s/fw_jump.bin", argv[1]);
     VsConfig cfg;
     vs_config_init(&cfg);
+    cfg.arch = arch;
     cfg.kernel = kernel;
-    cfg.firmware = firmware;
     cfg.initrd = argv[2];
     cfg.ram_size = 256ull << 20;
     cfg.display = true;
-    cfg.cmdline = "console=ttyS0 quiet panic=-1 vessel.run=\"sh /t/test.sh\"";
+    /* The tier from the environment, as the other guest tests take it (default: auto). */
+    const char *accel = getenv("VESSEL_TEST_ACCEL");
+    if (accel && *accel && (cfg.accel = vs_accel_from_name(accel)) < 0) {
+        fprintf(stderr, "input-driver: unknown VESSEL_TEST_ACCEL '%s'\n", accel);
+        return 1;
+    }
+    if (arch == VS_ARCH_ARM64) {
+        cfg.cmdline = "console=ttyAMA0 quiet panic=-1 vessel.run=\"sh /t/test.sh\"";
+    } else {
+        cfg.firmware = firmware;
+        cfg.cmdline = "console=ttyS0 quiet panic=-1 vessel.run=\"sh /t/test.sh\"";
+    }
     VsMachineListener l = { .serial_output = serial_out };
     VsMachine *m;
     VsError err;

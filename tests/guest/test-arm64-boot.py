@@ -13,7 +13,7 @@ with the kernel's GICv2 driver (no redistributor lines, no GICv3 lines at all).
 With pci the virtio devices (a disk, an ISO, the rng) are on the PCIe host bridge
 (--virtio-transport pci): Linux's pci-host-generic driver must find the bridge from the device
 tree (ECAM, windows), enumerate the virtio-pci functions and size and assign their 64-bit BARs
-in the 64-bit window. (The probe initramfs has no virtio driver modules, so no driver binds.)
+in the 64-bit window; guest/arm64/init then loads virtio_pci and the drivers, which bind.
 
 With reset-loop there is no initramfs: the kernel panics for want of a root file system and,
 with panic=-1, reboots through PSCI SYSTEM_RESET at once. Every reboot must boot the same
@@ -67,6 +67,10 @@ PCI_MARKERS = [
     "pci 0000:00:03.0: [1af4:1044] type 00 class 0xff0000",
     "pci 0000:00:01.0: BAR 4 [mem 0x8000000000-0x8000003fff 64bit pref]: assigned",
     "pci 0000:00:03.0: BAR 4 [mem 0x8000008000-0x800000bfff 64bit pref]: assigned",
+    # guest/arm64/init's modprobe: virtio_pci binds the functions, virtio_blk the disks.
+    "virtio-pci 0000:00:01.0: enabling device (0000 -> 0002)",
+    "virtio_blk virtio0: [vda] 16384 512-byte logical blocks",
+    "virtio_blk virtio1: [vdb] 4096 512-byte logical blocks",
 ]
 SMP2_MARKERS = ["CPU1: Booted secondary processor 0x0000000001 [0x410fd083]",
                 "smp: Brought up 1 node, 2 CPUs"]

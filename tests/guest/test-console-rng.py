@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""virtio-console and virtio-rng in the riscv64 guest.
+"""virtio-console and virtio-rng in the test guest (riscv64, or arm64 with
+VESSEL_TEST_ARCH=arm64).
 
 - The guest's hvc0 is the virtio console: output written there reaches the host, and
   host input (vessel-run --console virtio feeds stdin to it) reaches a reader in the guest.

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""virtio-gpu, the control socket and vessel-run's signals, with the riscv64 guest.
+"""virtio-gpu, the control socket and vessel-run's signals, with the test guest (riscv64, or
+arm64 with VESSEL_TEST_ARCH=arm64).
+
+usage: test-gpu.py VESSEL_RUN [powerdown]
 
 1. --display virtio --control unix:SOCK, kernel console on tty0 (the framebuffer console
-   on the virtio-gpu scanout) and ttyS0. The guest writes a marker on tty1 and watches its
+   on the virtio-gpu scanout) and the UART. The guest writes a marker on tty1 and watches its
    virtio keyboard. Over the socket: status, pause/resume, screendump (the PNG is decoded
    here: 1024x768, and the console text makes it far from blank), invalid JSON, a line
    over 64 KiB, unknown commands and keys, send-key (the guest sees the key codes in
@@ -16,6 +19,14 @@
 4. Without a display: screendump and send-key get error replies; SIGTERM cannot ask the
    guest and stops it at once (exit 4).
 5. --control on an existing file that is not a socket is refused.
+
+On arm64 only run 1 runs (2-5 are host-side code the riscv64 run covers), and vs_machine_
+powerdown presses the board's power key (PL061 GPIO -> gpio-keys) rather than KEY_POWER on the
+virtio keyboard, so the guest's acpid (guest/arm64/init) powers it off.
+
+With `powerdown` (arm64): no display; the control socket's powerdown command presses the
+board's power key, the guest's acpid runs poweroff, Linux powers off through PSCI SYSTEM_OFF
+and vessel-run exits 0; screendump without a display is an error.
 """
 import json
 import os
@@ -209,7 +220,7 @@ def boot(vessel_run, files, initrd, sock, display=True):
     if display:
         extra += ["--display", "virtio"]
     cmd = guestlib.command(vessel_run, files, run="sh /t/test.sh", initrd=initrd, extra=extra,
-                           console="console=tty0 console=ttyS0")
+                           console="console=tty0 console=" + guestlib.SERIAL)
     return Vessel(cmd)
 
 
@@ -245,14 +256,46 @@ def check_screendump(c, cl, path):
     c.check(False, "the screendump stayed (nearly) blank: %d lit pixels" % lit)
 
 
+def powerdown_test(c, vessel_run, files, wd, sock, shot):
+    """The control socket's powerdown on a machine without a display (arm64: the board's
+    power key through gpio-keys to the guest's acpid)."""
+    v = boot(vessel_run, files, make_initrd(files, wd, 0), sock, display=False)
+    try:
+        c.check(v.wait_for("gpu-guest-ready"), "powerdown: guest did not get ready")
+        cl = Client(sock)
+        r = cl.cmd({"execute": "screendump", "file": shot})
+        c.check(r.get("error", {}).get("class") == "StateError",
+                "powerdown: screendump without a display: %r" % r)
+        c.check(cl.cmd({"execute": "powerdown", "id": 7}) == {"return": {}, "id": 7},
+                "powerdown: the command failed")
+        status = v.wait_exit()
+        out = v.text()
+        c.check(status == 0, "powerdown: vessel-run exit status %r (expected 0)" % status)
+        c.expect(out, "vessel-init: power button pressed, powering off")
+        c.expect(out, "reboot: Power down")
+        c.check(not os.path.exists(sock), "powerdown: the control socket was not removed")
+        cl.close()
+    finally:
+        v.kill()
+
+
 def main():
     vessel_run = sys.argv[1]
     files = guestlib.assets_or_skip()
     c = guestlib.Checker()
+    arm = guestlib.ARCH == "arm64"
     with guestlib.tempdir("vessel-gpu-") as wd:
         sock = os.path.join(wd, "control.sock")
         shot = os.path.join(wd, "screen.png")
         keep = os.environ.get("VESSEL_GPU_SCREENDUMP")  # copy the PNG here to look at it
+
+        if sys.argv[2:] == ["powerdown"]:
+            if not arm:
+                print("SKIP: the riscv64 board has no power key of its own (run 1 and "
+                      "test-input press KEY_POWER on the virtio keyboard there)")
+                return guestlib.SKIP
+            powerdown_test(c, vessel_run, files, wd, sock, shot)
+            return c.finish()
 
         # ---- 1: display, control commands, send-key, SIGTERM -> power key -> poweroff ----
         v = boot(vessel_run, files, make_initrd(files, wd, 1), sock)
@@ -316,10 +359,15 @@ def main():
             out = v.text()
             c.check(status == 0, "SIGTERM with a guest that honours the power key: exit %r" % status)
             c.expect(out, "asked the guest to power down")
-            c.expect(out, "guest-got-power-key")
+            if arm:
+                c.expect(out, "vessel-init: power button pressed, powering off")
+            else:
+                c.expect(out, "guest-got-power-key")
             c.check(not os.path.exists(sock), "the control socket was not removed")
         finally:
             v.kill()
+        if arm:
+            return c.finish()
 
         # ---- 2: the guest ignores the power key: the second SIGTERM stops it ----
         v = boot(vessel_run, files, make_initrd(files, wd, 0), sock)

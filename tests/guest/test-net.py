@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""virtio-net in the riscv64 guest, with both back ends.
+"""virtio-net in the test guest (riscv64; arm64 with VESSEL_TEST_ARCH=arm64: the user
+networking run only, the rest is host-side code the riscv64 run covers).
 
 User networking (libslirp):
 - the guest brings eth0 up and gets 10.0.2.15 and the default route 10.0.2.2 from slirp's
@@ -203,7 +204,7 @@ def test_bad_input(vessel_run, files, c):
     c.check(status == 1, "port in use: exit status %r (expected 1)" % status)
     c.expect(out, "cannot forward host port 127.0.0.1:%d (tcp) to the guest: "
                   "Address already in use" % port)
-    c.check("VESSEL-INIT-OK" not in out, "port in use: the guest booted anyway")
+    c.check(guestlib.INIT_MARKER not in out, "port in use: the guest booted anyway")
 
     cmd = guestlib.command(vessel_run, files,
                            extra=["--net-mode", "bridge", "--net-if", "doesnotexist0"])
@@ -328,6 +329,9 @@ def main():
     vessel_run = sys.argv[1]
     files = guestlib.assets_or_skip()
     c = guestlib.Checker()
+    if guestlib.ARCH != "riscv64":
+        test_user(vessel_run, files, c)
+        return c.finish()
     test_bad_input(vessel_run, files, c)
     test_user(vessel_run, files, c)
     ran_tap = test_tap(vessel_run, files, c)
