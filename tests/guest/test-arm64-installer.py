@@ -17,6 +17,7 @@ debian-installer-12-netboot-arm64); without it, or without the firmware, the tes
 """
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -141,7 +142,7 @@ def main():
            "--firmware", CODE, "--efi-vars", os.path.join(tmp, "vars.fd"), "--iso", iso,
            "--display", "virtio", "--control", "unix:" + sock]
     print("running:", " ".join(cmd), flush=True)
-    start = time.monotonic()
+    start, wall_start = time.monotonic(), time.time()
     with open(serial_path, "wb") as serial:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=serial,
                              stderr=subprocess.PIPE)
@@ -186,6 +187,20 @@ def main():
         problems.append(f"no {STAGES[-1][0]!r} on the serial console within {TIMEOUT} s")
     else:
         print(f"the installer's first screen after {reached_at:.0f} s ({accel})")
+    # The installer's status line shows the guest's clock ("][ Nov 24 19:34 ]"). Linux gets
+    # it from the firmware's RTC service (rtc-efi), which reads the PL031: the host's date
+    # (UTC), as on QEMU; 1970 ("Jan 01") means the firmware found no RTC.
+    bare = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[()][0-9A-Za-z])", "", text)
+    dates = re.findall(r"\]\[ ([A-Z][a-z]{2} \d{2}) [ \d]\d:\d{2} \]", bare)
+    host = {time.strftime("%b %d", time.gmtime(t)) for t in (wall_start, time.time())}
+    if reached_at is not None:
+        if not dates:
+            problems.append("no date on the installer's status line")
+        elif dates[-1] not in host:
+            problems.append(f"the installer's clock says {dates[-1]!r}, the host's date is "
+                            f"{' or '.join(sorted(host))} (UTC)")
+        else:
+            print(f"the installer's clock: {dates[-1]} (the host's date)")
     for bad in ("Synchronous Exception", "Kernel panic", "Internal error", "Unable to handle"):
         if bad in text:
             problems.append(f"the serial log contains {bad!r}")
