@@ -9,8 +9,10 @@
  * allows FP at the current EL; the helper decodes the instruction, raises UNDEFINED for what
  * is unallocated or not implemented, and writes its results (V, X, NZCV, FPSR) only after
  * the decode succeeded. The decode is table-free but mirrors the encoding groups of the
- * Arm ARM; each group lists what it implements.
+ * Arm ARM; each group lists what it implements. A few scalar FP instructions are translated
+ * inline or to a direct helper call instead (a64-translate.c, tr_fp_scalar).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "arch/arm64/a64-cpu.h"
@@ -2006,5 +2008,67 @@ static uint64_t h_vldst(VsCpu *cpu, uint64_t insn64, uint64_t base, uint64_t idx
 }
 
 #define STATEFUL (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
+
+/*
+ * Scalar FMUL, FDIV, FADD, FSUB called by the translation itself (a64-translate.c), not
+ * through h_simd's decode: (a, b, rm) -> the result (the caller writes Vd), FPSR accrued. rm
+ * is ignored: FPCR is read here. FPSR is never an IR global, so globals held in host
+ * registers survive the call (IR_HELPER_KEEPS_GLOBALS); nothing here raises (FP exception
+ * trapping is not implemented, the format is decoded at translation time).
+ *
+ * The double forms are IrHostFpHelpers: the JIT inlines the case FPCR == 0 (rm_dyn with the
+ * 64-bit word FPCR equal to rm_rne = 0: RN, no FZ, no DN, no AHP), IXC already set, result
+ * magnitude above the smallest normal and below infinity, as one SSE instruction. In that
+ * case this helper returns the same result and accrues nothing new: without FZ an
+ * operand is never flushed and raises no IDC; a NaN or infinite operand gives a NaN, an
+ * infinity or a zero (all rejected); a result above the smallest normal was not tiny before
+ * rounding (rounding is monotonic) and a finite one in RN did not overflow, so IXC is the
+ * only flag it can raise (host_arith takes the same instruction when the operands are
+ * normal or zero, and sf_* gives the correctly rounded IEEE result otherwise).
+ */
+static uint64_t fp_binop(VsCpu *cpu, const FpFmt *f, unsigned op, uint64_t a, uint64_t b)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    unsigned fl = 0;
+    uint64_t r = fp_arith2(c, f, op, a, b, &fl);
+    fp_accrue(c, fl);
+    return r;
+}
+
+#define FP_BINOP_FLAGS \
+    (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_KEEPS_GLOBALS)
+#define DEF_FP_BINOP(name, opc, hop)                                                           \
+    static uint64_t h_##name##_s(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t rm)              \
+    {                                                                                          \
+        (void)rm;                                                                              \
+        return fp_binop(cpu, &sf_fmt_s, opc, a, b);                                            \
+    }                                                                                          \
+    static uint64_t h_##name##_d(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t rm)              \
+    {                                                                                          \
+        (void)rm;                                                                              \
+        return fp_binop(cpu, &sf_fmt_d, opc, a, b);                                            \
+    }                                                                                          \
+    static const IrHelper a64_h_##name##_s = { #name "_s", (void *)h_##name##_s, 3,            \
+                                               FP_BINOP_FLAGS };                               \
+    static const IrHostFpHelper a64_h_##name##_d = {                                           \
+        .helper = { #name "_d", (void *)h_##name##_d, 3, FP_BINOP_FLAGS | IR_HELPER_HOST_FP }, \
+        .op = (hop),                                                                           \
+        .dbl = true,                                                                           \
+        .rm_rne = A64_FP_RM_FPCR0,                                                             \
+        .rm_dyn = A64_FP_RM_DYN,                                                               \
+        .flags_off = (uint32_t)(offsetof(A64Cpu, fpsr) - offsetof(A64Cpu, common)),            \
+        .frm_off = (uint32_t)(offsetof(A64Cpu, fpcr) - offsetof(A64Cpu, common)),              \
+        .nx_mask = A64_FPSR_IXC,                                                               \
+    };
+DEF_FP_BINOP(fmul, 0, IR_HOSTFP_MUL)
+DEF_FP_BINOP(fdiv, 1, IR_HOSTFP_DIV)
+DEF_FP_BINOP(fadd, 2, IR_HOSTFP_ADD)
+DEF_FP_BINOP(fsub, 3, IR_HOSTFP_SUB)
+
+/* Indexed by the FP data-processing (2 source) opcode: FMUL, FDIV, FADD, FSUB. */
+const IrHelper *const a64_helper_fp_binop_s[4] = { &a64_h_fmul_s, &a64_h_fdiv_s, &a64_h_fadd_s,
+                                                   &a64_h_fsub_s };
+const IrHelper *const a64_helper_fp_binop_d[4] = { &a64_h_fmul_d.helper, &a64_h_fdiv_d.helper,
+                                                   &a64_h_fadd_d.helper, &a64_h_fsub_d.helper };
 const IrHelper a64_helper_simd = { "simd", (void *)h_simd, 2, STATEFUL | IR_HELPER_MAY_RAISE };
 const IrHelper a64_helper_vldst = { "vldst", (void *)h_vldst, 3, STATEFUL | IR_HELPER_MAY_RAISE };

@@ -1549,6 +1549,79 @@ static bool tr_dp_reg(Ctx *c, uint32_t i)
     }
 }
 
+/*
+ * The most frequent scalar FP instructions without a64_helper_simd's run-time decode and
+ * its write-back of every global (single and double forms; the others, and every encoding
+ * these do not match exactly, go to the helper):
+ *  - FMOV/FABS/FNEG (register): Vd = Vn's element, its sign bit kept/cleared/flipped (no NaN
+ *    processing, no flags: FPAbs, FPNeg), upper bits zero;
+ *  - FMOV between Wn/Xn and Sd/Dd/Vd.D[1]: bit copies;
+ *  - FMUL, FDIV, FADD, FSUB: a direct helper call (a64_helper_fp_binop_*), inlined by the
+ *    JIT for doubles in its common case.
+ */
+static bool tr_fp_scalar(Ctx *c, uint32_t i)
+{
+    IrFunc *f = c->f;
+    unsigned ftype = BITS(i, 23, 22), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if ((i & 0xff200c00u) == 0x1e200800u && ftype < 2 && BITS(i, 15, 12) < 4) {
+        /* FMUL, FDIV, FADD, FSUB (scalar): M = 0, S = 0, opcode 0-3 */
+        unsigned rm = BITS(i, 20, 16), op = BITS(i, 15, 12);
+        const IrHelper *h = ftype ? a64_helper_fp_binop_d[op] : a64_helper_fp_binop_s[op];
+        IrVal r = ir_call3(f, h, true, vreg(c, rn, 0), vreg(c, rm, 0), K(c, A64_FP_RM_DYN));
+        ir_mov(f, vreg(c, rd, 0), r);
+        ir_mov(f, vreg(c, rd, 1), K(c, 0));
+        return true;
+    }
+    if ((i & 0xff3e7c00u) == 0x1e204000u && ftype < 2) {
+        /* FMOV, FABS, FNEG (register): opc (bits 16:15) 0, 1, 2; 3 is FSQRT */
+        unsigned opc = BITS(i, 16, 15);
+        if (opc == 3)
+            return false;
+        uint64_t sign = ftype ? 1ull << 63 : 1ull << 31;
+        IrVal a = vreg(c, rn, 0);
+        if (!ftype)
+            a = zext32(c, a);
+        if (opc == 1)
+            a = ir_and(f, IR_I64, a, K(c, ~sign));
+        else if (opc == 2)
+            a = ir_xor(f, IR_I64, a, K(c, sign));
+        ir_mov(f, vreg(c, rd, 0), a);
+        ir_mov(f, vreg(c, rd, 1), K(c, 0));
+        return true;
+    }
+    if ((i & 0x7f36fc00u) == 0x1e260000u) {
+        /* FMOV (general): sf:0:0:11110:ftype:1:rmode:11x:000000 */
+        unsigned sf = BIT(i, 31), rmode = BITS(i, 20, 19), to_v = BIT(i, 16);
+        if (rmode == 0 && ftype == 0 && !sf) { /* Wd <-> Sn */
+            if (to_v) {
+                ir_mov(f, vreg(c, rd, 0), zext32(c, rx(c, rn)));
+                ir_mov(f, vreg(c, rd, 1), K(c, 0));
+            } else {
+                set_x(c, rd, zext32(c, vreg(c, rn, 0)));
+            }
+            return true;
+        }
+        if (rmode == 0 && ftype == 1 && sf) { /* Xd <-> Dn */
+            if (to_v) {
+                ir_mov(f, vreg(c, rd, 0), rx(c, rn));
+                ir_mov(f, vreg(c, rd, 1), K(c, 0));
+            } else {
+                set_x(c, rd, vreg(c, rn, 0));
+            }
+            return true;
+        }
+        if (rmode == 1 && ftype == 2 && sf) { /* Xd <-> Vn.D[1] */
+            if (to_v)
+                ir_mov(f, vreg(c, rd, 1), rx(c, rn));
+            else
+                set_x(c, rd, vreg(c, rn, 1));
+            return true;
+        }
+        return false;
+    }
+    return false;
+}
+
 static bool tr_insn(Ctx *c, uint32_t i)
 {
     unsigned op0 = BITS(i, 28, 25);
@@ -1563,6 +1636,8 @@ static bool tr_insn(Ctx *c, uint32_t i)
     if ((op0 & 0x7) == 0x7) { /* scalar FP and Advanced SIMD data processing */
         if (!c->fp)
             return fp_trap(c);
+        if (tr_fp_scalar(c, i))
+            return true;
         ir_call2(c->f, &a64_helper_simd, false, K(c, i), K(c, c->pc));
         return true;
     }
