@@ -253,28 +253,47 @@ static void spill_reg(Cg *g, int r, unsigned at)
 }
 
 /*
- * How far ahead (in ops) the value of loc is next read, from op `from`: 0 for the next
- * op. A label, branch or exit first ends the search (the cache is written back there
- * anyway), as does a write of loc without a read; UINT32_MAX then, and for a temp whose
- * last read has passed.
+ * How far ahead (in ops) the value each register of `regs` holds is next read, from op
+ * `from`: 0 for the next op, into dist[r]. A label, branch or exit first ends the search (the
+ * cache is written back there anyway), as does a write of the location without a read;
+ * UINT32_MAX then, and for a temp whose last read has passed. One scan for all registers
+ * (alloc_reg asks for every candidate at once: this is a large part of compile time).
  */
-static uint32_t next_read(Cg *g, int loc, unsigned from)
+static void next_reads(Cg *g, uint32_t regs, unsigned from, uint32_t *dist)
 {
     const IrFunc *f = g->f;
-    if ((unsigned)loc >= g->nglobals && !loc_live(g, loc, from))
-        return UINT32_MAX;
-    for (unsigned i = from; i < f->nops && i < from + 256; i++) {
+    uint32_t open = 0;
+    for (int r = 0; r < NHOST; r++) {
+        if (!(regs & (1u << r)) || g->reg_loc[r] == NO_LOC)
+            continue;
+        int loc = g->reg_loc[r];
+        dist[r] = UINT32_MAX;
+        if ((unsigned)loc >= g->nglobals && !loc_live(g, loc, from))
+            continue;
+        open |= 1u << r;
+    }
+    for (unsigned i = from; open && i < f->nops && i < from + 256; i++) {
         const IrOp *op = &f->ops[i];
         unsigned nsrc = ir_op_nsrc[op->opc];
         IrVal src[3] = { op->a, op->b, op->c };
-        for (unsigned k = 0; k < nsrc && k < 3; k++)
-            if (src[k] != IR_NONE && loc_of(g, src[k]) == loc)
-                return i - from;
+        for (unsigned k = 0; k < nsrc && k < 3; k++) {
+            int loc = src[k] != IR_NONE ? loc_of(g, src[k]) : NO_LOC;
+            int r = loc != NO_LOC ? g->loc_reg[loc] : -1;
+            if (r >= 0 && (open & (1u << r))) {
+                dist[r] = i - from;
+                open &= ~(1u << r);
+            }
+        }
         if (op->opc == IR_OP_CALL) {
             const IrCall *c = &f->calls[op->aux];
-            for (unsigned k = 0; k < c->helper->nargs; k++)
-                if (loc_of(g, c->args[k]) == loc)
-                    return i - from;
+            for (unsigned k = 0; k < c->helper->nargs; k++) {
+                int loc = loc_of(g, c->args[k]);
+                int r = loc != NO_LOC ? g->loc_reg[loc] : -1;
+                if (r >= 0 && (open & (1u << r))) {
+                    dist[r] = i - from;
+                    open &= ~(1u << r);
+                }
+            }
         }
         switch ((IrOpcode)op->opc) {
         case IR_OP_LABEL:
@@ -282,13 +301,16 @@ static uint32_t next_read(Cg *g, int loc, unsigned from)
         case IR_OP_BRCOND:
         case IR_OP_GOTO_BLOCK:
         case IR_OP_GOTO_PTR:
-        case IR_OP_EXIT: return UINT32_MAX;
+        case IR_OP_EXIT: return;
         default: break;
         }
-        if (ir_op_has_dst[op->opc] && op->d != IR_NONE && loc_of(g, op->d) == loc)
-            return UINT32_MAX;
+        if (ir_op_has_dst[op->opc] && op->d != IR_NONE) {
+            int loc = loc_of(g, op->d);
+            int r = loc != NO_LOC ? g->loc_reg[loc] : -1;
+            if (r >= 0)
+                open &= ~(1u << r);
+        }
     }
-    return UINT32_MAX;
 }
 
 /*
@@ -299,14 +321,21 @@ static uint32_t next_read(Cg *g, int loc, unsigned from)
 static int alloc_reg(Cg *g)
 {
     int best = -1;
-    uint32_t best_next = 0;
+    uint32_t best_next = 0, cand = 0, dist[NHOST];
     for (int i = 0; i < NALLOC; i++) {
         int r = alloc_order[i];
         if ((g->locked | g->pinned_regs) & (1u << r))
             continue;
         if (g->reg_loc[r] == NO_LOC)
             return r;
-        uint32_t next = next_read(g, g->reg_loc[r], g->op_index + 1);
+        cand |= 1u << r;
+    }
+    next_reads(g, cand, g->op_index + 1, dist);
+    for (int i = 0; i < NALLOC; i++) {
+        int r = alloc_order[i];
+        if (!(cand & (1u << r)))
+            continue;
+        uint32_t next = dist[r];
         if (best < 0 || next > best_next ||
             (next == best_next &&
              (g->reg_dirty[best] > g->reg_dirty[r] ||
