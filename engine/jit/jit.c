@@ -21,8 +21,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/blocks.h"
 #include "core/cpu.h"
@@ -59,6 +61,7 @@ struct JitState {
     _Atomic bool want_flush;
     bool profile; /* count block runs in generated code (--stats) */
     JitStats stats;
+    FILE *perf_map; /* VESSEL_PERF_MAP set: /tmp/perf-PID.map for perf report */
 };
 
 /* ---- code generation state ---- */
@@ -1887,6 +1890,15 @@ JitState *jit_create(size_t cache_bytes, bool profile)
     pthread_mutex_init(&js->lock, NULL);
     js->profile = profile;
     js->stats.cache_size = js->buf.size;
+    /* Profiling aid: the symbol file perf reads for JIT code (one line per compiled block:
+     * start, size, name), so `perf report` names guest blocks instead of raw addresses.
+     * Code reused after a flush gets a second line; perf takes the latest. */
+    const char *pm = getenv("VESSEL_PERF_MAP");
+    if (pm && *pm && strcmp(pm, "0") != 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%ld.map", (long)getpid());
+        js->perf_map = fopen(path, "w");
+    }
     return js;
 }
 
@@ -1896,6 +1908,8 @@ void jit_destroy(JitState *js)
         return;
     jit_buf_destroy(&js->buf);
     pthread_mutex_destroy(&js->lock);
+    if (js->perf_map)
+        fclose(js->perf_map);
     free(js);
 }
 
@@ -1991,6 +2005,9 @@ static bool compile(JitState *js, VsBlock *b, const IrFunc *f, const Region *rg)
         g.links = NULL;
     }
     __atomic_store_n(&b->jit_code, jit_buf_rx(&js->buf, mem), __ATOMIC_RELEASE);
+    if (js->perf_map)
+        fprintf(js->perf_map, "%lx %zx vessel:%llx:%x%s\n", (unsigned long)(uintptr_t)b->jit_code,
+                code_size, (unsigned long long)b->vpc, (unsigned)b->mode, rg ? ":region" : "");
     js->stats.blocks++;
     js->stats.code_bytes += total;
     js->stats.compile_ns += vs_clock_ns() - t0;
