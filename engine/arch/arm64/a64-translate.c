@@ -1644,6 +1644,74 @@ static bool tr_insn(Ctx *c, uint32_t i)
     return undef(c); /* UDF, SVE and unallocated space */
 }
 
+/*
+ * Dead flag writes: NZCV is computed eagerly into the NF/ZF/CF/VF globals by every
+ * flag-setting instruction; a write that the block itself overwrites before anything could
+ * observe it is removed here (ir_optimize then removes what computed it). Backward over the
+ * block: every flag is live at a block exit, at a label or branch (control flow not
+ * followed), at a load, store or atomic (may fault: the exception saves NZCV in SPSR_EL1) and
+ * at a call of a helper that reads or writes the state, may raise or takes the cpu; an
+ * instruction that reads a flag makes it live, one that writes it without reading makes it
+ * dead before that write. Interrupts are taken only at block boundaries.
+ */
+static void kill_dead_flags(IrFunc *f)
+{
+    const unsigned all = 0xf;
+    unsigned live = all;
+    for (unsigned i = f->nops; i-- > 0;) {
+        IrOp *op = &f->ops[i];
+        switch ((IrOpcode)op->opc) {
+        case IR_OP_NOP:
+        case IR_OP_INSN_START: continue;
+        case IR_OP_CALL: {
+            const IrCall *call = &f->calls[op->aux];
+            if (call->helper->flags &
+                (IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE |
+                 IR_HELPER_NO_RETURN | IR_HELPER_PASS_CPU)) {
+                live = all;
+                continue;
+            }
+            for (unsigned k = 0; k < call->helper->nargs; k++) {
+                IrVal v = call->args[k];
+                if (v >= A64_G_NF && v <= A64_G_VF)
+                    live |= 1u << (v - A64_G_NF);
+            }
+            continue;
+        }
+        case IR_OP_LD:
+        case IR_OP_ST:
+        case IR_OP_ATOMIC_RMW:
+        case IR_OP_CMPXCHG:
+        case IR_OP_FENCE:
+        case IR_OP_LABEL:
+        case IR_OP_BR:
+        case IR_OP_BRCOND:
+        case IR_OP_GOTO_BLOCK:
+        case IR_OP_GOTO_PTR:
+        case IR_OP_EXIT: live = all; break;
+        default: break;
+        }
+        if (ir_op_has_dst[op->opc] && op->d >= A64_G_NF && op->d <= A64_G_VF &&
+            op->opc != IR_OP_CALL && op->opc != IR_OP_LD) {
+            unsigned bit = 1u << (op->d - A64_G_NF);
+            if (!(live & bit)) {
+                *op = (IrOp){ .opc = IR_OP_NOP,
+                              .type = IR_I64,
+                              .d = IR_NONE,
+                              .a = IR_NONE,
+                              .b = IR_NONE,
+                              .c = IR_NONE };
+                continue;
+            }
+            live &= ~bit;
+        }
+        IrVal src[3] = { op->a, op->b, op->c };
+        for (unsigned k = 0; k < ir_op_nsrc[op->opc] && k < 3; k++)
+            if (src[k] >= A64_G_NF && src[k] <= A64_G_VF)
+                live |= 1u << (src[k] - A64_G_NF);
+    }
+}
+
 unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,
                        uint64_t *ppc2)
 {
@@ -1695,6 +1763,7 @@ unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsig
             break;
         }
     }
+    kill_dead_flags(f);
     *ninsns = n;
     return (unsigned)(pc - vpc);
 }
