@@ -2141,8 +2141,8 @@ int jit_exec_block(VsCpu *cpu, VsBlock *b)
  * in the same guest page (breadth first, at most REGION_MAX_BLOCKS), translated again
  * (the IR is not kept) and compiled as one function in which goto_block between members
  * are jumps (back edges check for requests) and the most used guest registers stay in
- * host registers throughout (choose_pins). Members lie in the head's physical page, so
- * invalidating that page invalidates the region with the head. Members whose block
+ * host registers throughout (choose_pins). Members lie in the head's physical page, and the
+ * head is marked covers_page, so any store to that page invalidates the region. Members whose block
  * would cross into the next page are left out (translating them could fault here).
  */
 static void compile_region(VsCpu *cpu, VsBlock *h)
@@ -2153,6 +2153,12 @@ static void compile_region(VsCpu *cpu, VsBlock *h)
     bool ok[REGION_MAX_BLOCKS] = { false };
     unsigned total_ops = 0;
     unsigned code_idx = cpu->ops->code_mmu_idx(h->mode);
+    /* The region's code will hold other blocks of the page: from now on a store anywhere
+     * in the page invalidates the head (blocks_invalidate_write). Set before the members'
+     * bytes are read: a store racing with this either is seen by the translation or sees
+     * the mark (both sides order their write before their read with a full fence). */
+    atomic_store(&h->covers_page, true);
+    atomic_thread_fence(memory_order_seq_cst);
     /* Translating fetches from the guest page again, which may fault if the guest changed
      * the mapping: that fault is reported at the block's first insn (the pc global, which
      * the previous exit set), not inside the previous block. */
