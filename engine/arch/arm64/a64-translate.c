@@ -400,12 +400,22 @@ static bool tr_dp_imm(Ctx *c, uint32_t i)
             /* Extract bits [imms:immr] to the bottom. */
             unsigned len = imms - immr + 1;
             if (opc == 0) { /* SBFM */
-                IrVal sh = ir_shl(f, t, src, KT(c, sf, width - 1 - imms));
-                r = ir_sar(f, t, sh, KT(c, sf, width - len));
+                if (sf && immr == 0 && (imms == 7 || imms == 15 || imms == 31)) {
+                    /* SXTB, SXTH, SXTW */
+                    static const IrOpcode ext[4] = { IR_OP_SEXT8, IR_OP_SEXT16, 0, IR_OP_SEXT32 };
+                    r = ir_unop(f, ext[imms >> 3], IR_I64, src);
+                } else {
+                    /* ASR when the field reaches the top: no left shift */
+                    IrVal sh =
+                        imms == width - 1 ? src : ir_shl(f, t, src, KT(c, sf, width - 1 - imms));
+                    r = ir_sar(f, t, sh, KT(c, sf, width - len));
+                }
             } else if (opc == 2) { /* UBFM */
-                IrVal sh = ir_shr(f, t, src, KT(c, sf, immr));
+                /* LSR (field at the top): no mask; a field at bit 0: no shift */
+                IrVal sh =
+                    immr == 0 && imms != width - 1 ? src : ir_shr(f, t, src, KT(c, sf, immr));
                 uint64_t m = len == 64 ? ~0ull : ((1ull << len) - 1);
-                r = ir_and(f, t, sh, KT(c, sf, m));
+                r = imms == width - 1 ? sh : ir_and(f, t, sh, KT(c, sf, m));
             } else { /* BFM: insert field at bit 0 */
                 uint64_t m = len == 64 ? ~0ull : ((1ull << len) - 1);
                 IrVal fld = ir_and(f, t, ir_shr(f, t, src, KT(c, sf, immr)), KT(c, sf, m));
@@ -419,8 +429,9 @@ static bool tr_dp_imm(Ctx *c, uint32_t i)
             if (opc == 0) { /* SBFIZ */
                 IrVal sh = ir_shl(f, t, src, KT(c, sf, width - len));
                 r = ir_sar(f, t, sh, KT(c, sf, width - len - pos));
-            } else if (opc == 2) { /* UBFIZ */
-                r = ir_shl(f, t, ir_and(f, t, src, KT(c, sf, m)), KT(c, sf, pos));
+            } else if (opc == 2) { /* UBFIZ; LSL (the field ends at the top: no mask) */
+                IrVal fld = len + pos == width ? src : ir_and(f, t, src, KT(c, sf, m));
+                r = ir_shl(f, t, fld, KT(c, sf, pos));
             } else { /* BFI */
                 uint64_t dm = m << pos;
                 IrVal fld = ir_shl(f, t, ir_and(f, t, src, KT(c, sf, m)), KT(c, sf, pos));
