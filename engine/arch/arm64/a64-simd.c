@@ -2065,6 +2065,20 @@ DEF_FP_BINOP(fdiv, 1, IR_HOSTFP_DIV)
 DEF_FP_BINOP(fadd, 2, IR_HOSTFP_ADD)
 DEF_FP_BINOP(fsub, 3, IR_HOSTFP_SUB)
 
+/* FCMP, FCMPE (scalar, also with #0.0) called by the translation: (Vn bits 63:0, Vm bits
+ * 63:0, ftype | E << 1) -> NZCV in bits 3:0 (the caller sets the flags); FPSR accrued as by
+ * fp_cmp. */
+static uint64_t h_fcmp(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t desc)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    const FpFmt *f = (desc & 1) ? &sf_fmt_d : &sf_fmt_s;
+    unsigned fl = 0;
+    unsigned nzcv = fp_compare(c, f, fp_in(c, f, a), fp_in(c, f, b), (desc & 2) != 0, &fl);
+    fp_accrue(c, fl);
+    return nzcv;
+}
+const IrHelper a64_helper_fcmp = { "fcmp", (void *)h_fcmp, 3, FP_BINOP_FLAGS };
+
 /* Indexed by the FP data-processing (2 source) opcode: FMUL, FDIV, FADD, FSUB. */
 const IrHelper *const a64_helper_fp_binop_s[4] = { &a64_h_fmul_s, &a64_h_fdiv_s, &a64_h_fadd_s,
                                                    &a64_h_fsub_s };

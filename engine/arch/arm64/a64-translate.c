@@ -151,6 +151,12 @@ static void flags_nz(Ctx *c, bool sf, IrVal r)
     }
 }
 
+/* dst (a global) = opc(v), 64-bit. */
+static void ir_unop_to(Ctx *c, IrOpcode opc, IrVal dst, IrVal v)
+{
+    ir_emit(c->f, opc, IR_I64, 0, dst, v, IR_NONE, IR_NONE, 0);
+}
+
 static void flags_logic(Ctx *c, bool sf, IrVal r)
 {
     flags_nz(c, sf, r);
@@ -1581,6 +1587,22 @@ static bool tr_fp_scalar(Ctx *c, uint32_t i)
         IrVal r = ir_call3(f, h, true, vreg(c, rn, 0), vreg(c, rm, 0), K(c, A64_FP_RM_DYN));
         ir_mov(f, vreg(c, rd, 0), r);
         ir_mov(f, vreg(c, rd, 1), K(c, 0));
+        return true;
+    }
+    if ((i & 0xff20fc07u) == 0x1e202000u && ftype < 2) {
+        /* FCMP, FCMPE (op2 bit 4), against #0.0 (op2 bit 3) */
+        unsigned rm = BITS(i, 20, 16), op2 = BITS(i, 4, 0);
+        IrVal b = (op2 & 8) ? K(c, 0) : vreg(c, rm, 0);
+        IrVal n = ir_call3(f, &a64_helper_fcmp, true, vreg(c, rn, 0), b,
+                           K(c, ftype | ((op2 & 16) ? 2 : 0)));
+        /* As a64_set_nzcv: NF and VF all ones or zero, ZF zero when Z, CF 0 or 1. */
+        IrVal one = K(c, 1);
+        ir_unop_to(c, IR_OP_NEG, G(c, A64_G_NF),
+                   ir_and(f, IR_I64, ir_shr(f, IR_I64, n, K(c, 3)), one));
+        ir_mov(f, G(c, A64_G_ZF),
+               ir_xor(f, IR_I64, ir_and(f, IR_I64, ir_shr(f, IR_I64, n, K(c, 2)), one), one));
+        ir_mov(f, G(c, A64_G_CF), ir_and(f, IR_I64, ir_shr(f, IR_I64, n, one), one));
+        ir_unop_to(c, IR_OP_NEG, G(c, A64_G_VF), ir_and(f, IR_I64, n, one));
         return true;
     }
     if ((i & 0xff3e7c00u) == 0x1e204000u && ftype < 2) {
