@@ -2016,8 +2016,50 @@ static bool compile(JitState *js, VsBlock *b, const IrFunc *f, const Region *rg)
     return true;
 }
 
+/*
+ * A block with a direct exit to its own start (a loop in one block: a counted loop, a
+ * search, a copy) is compiled as a region of that one block: the back edge becomes a jump
+ * inside the function, with the region's pinned registers and its interrupt check, instead
+ * of a chained exit that stores and reloads every global. Blocks crossing a page are left
+ * alone (as compile_hot does).
+ */
+static bool compile_self_loop(JitState *js, VsBlock *b, const IrFunc *f)
+{
+    bool loop = false;
+    for (unsigned i = 0; i < f->nops && !loop; i++)
+        loop = f->ops[i].opc == IR_OP_GOTO_BLOCK && f->pcs[f->ops[i].aux] == b->vpc;
+    if (!loop || b->ppc2 != UINT64_MAX)
+        return false;
+    int32_t *goto_label = malloc((f->nops ? f->nops : 1) * sizeof(int32_t));
+    if (!goto_label)
+        return false;
+    for (unsigned i = 0; i < f->nops; i++)
+        goto_label[i] =
+            f->ops[i].opc == IR_OP_GOTO_BLOCK && f->pcs[f->ops[i].aux] == b->vpc ? 0 : -1;
+    IrFunc rf;
+    ir_init(&rf, f->globals);
+    rf.nlabels = 1;
+    ir_emit(&rf, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, 0);
+    bool ok = ir_append(&rf, f, goto_label) && !rf.overflow;
+    free(goto_label);
+    if (ok) {
+        Region rg = { .n = 1, .pc = { b->vpc }, .ninsns = { b->ninsns } };
+        ok = compile(js, b, &rf, &rg);
+        if (ok) {
+            js->stats.regions++;
+            js->stats.region_blocks++;
+        } else if (b->jit_failed && !jit_wants_flush(js)) {
+            b->jit_failed = false; /* the block alone, then */
+        }
+    }
+    ir_free(&rf);
+    return ok;
+}
+
 bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
 {
+    if (compile_self_loop(js, b, f))
+        return true;
     return compile(js, b, f, NULL);
 }
 
