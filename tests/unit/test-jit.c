@@ -1029,6 +1029,7 @@ static void test_self_loop(JitState *js)
         }
         atomic_store(&cpu->common.interrupt_request, 0);
     }
+    cpu->common.jit_link = NULL; /* the exit stub's link into b, freed here */
     free(b->jit_links);
     free(b);
     ir_free(&f0);
