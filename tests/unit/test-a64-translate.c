@@ -40,6 +40,7 @@ static const IrHelper fp_binop = { "fp_binop", NULL, 3, IR_HELPER_PASS_CPU };
 const IrHelper *const a64_helper_fp_binop_s[4] = { &fp_binop, &fp_binop, &fp_binop, &fp_binop };
 const IrHelper *const a64_helper_fp_binop_d[4] = { &fp_binop, &fp_binop, &fp_binop, &fp_binop };
 const IrHelper a64_helper_fcmp = { "fcmp", NULL, 3, IR_HELPER_PASS_CPU };
+const IrHelper a64_helper_fsqrt = { "fsqrt", NULL, 2, IR_HELPER_PASS_CPU };
 
 static uint32_t g_page[1024];
 
@@ -160,6 +161,7 @@ static void block_ends(void)
     ends_block(0x1e260020, false, "fmov w0, s1");
     ends_block(0x9eaf0020, false, "fmov v0.d[1], x1");
     ends_block(0x1e602108, false, "fcmp d8, #0.0");
+    ends_block(0x1e61c100, false, "fsqrt d0, d8");
     ends_block(0x1e222030, false, "fcmpe s1, s2");
     ends_block(0x3dc00020, false, "ldr q0, [x1]");
     ends_block(0xad7f0420, false, "ldp q0, q1, [x1, #-32]");

@@ -64,7 +64,8 @@ extern const IrHelper a64_helper_vldst; /* (insn, base, mmu_idx): LDn/STn struct
 enum { A64_FP_RM_FPCR0 = 0, A64_FP_RM_DYN = 1 };
 extern const IrHelper *const a64_helper_fp_binop_s[4];
 extern const IrHelper *const a64_helper_fp_binop_d[4];
-extern const IrHelper a64_helper_fcmp; /* (Vn, Vm or 0, ftype | E << 1) -> NZCV (bits 3:0) */
+extern const IrHelper a64_helper_fcmp;  /* (Vn, Vm or 0, ftype | E << 1) -> NZCV (bits 3:0) */
+extern const IrHelper a64_helper_fsqrt; /* (Vn, ftype) -> the result for Vd */
 /* Whether FP arithmetic may use the x86-64 host fast path (default: yes where it exists);
  * false forces the exact soft-float path (for tests). Returns the previous setting. */
 bool a64_simd_set_host_fpu(bool enable);

@@ -2079,6 +2079,24 @@ static uint64_t h_fcmp(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t desc)
 }
 const IrHelper a64_helper_fcmp = { "fcmp", (void *)h_fcmp, 3, FP_BINOP_FLAGS };
 
+/* FSQRT (scalar) called by the translation: (Vn bits 63:0, ftype) -> the result for Vd; FPSR
+ * accrued as by fp_dp1. */
+static uint64_t h_fsqrt(VsCpu *cpu, uint64_t x, uint64_t ftype)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    const FpFmt *f = ftype ? &sf_fmt_d : &sf_fmt_s;
+    uint64_t a = x & fmask(f), r;
+    unsigned fl = 0;
+    if (!host_arith(c, f, HOP_SQRT, a, 0, 0, &r, &fl)) {
+        a = fp_in(c, f, a);
+        if (!fp_nans(c, f, &a, 1, &r, &fl))
+            r = sf_sqrt(f, a, fp_rm(c, f, -1), &fl);
+    }
+    fp_accrue(c, fl);
+    return r;
+}
+const IrHelper a64_helper_fsqrt = { "fsqrt", (void *)h_fsqrt, 2, FP_BINOP_FLAGS };
+
 /* Indexed by the FP data-processing (2 source) opcode: FMUL, FDIV, FADD, FSUB. */
 const IrHelper *const a64_helper_fp_binop_s[4] = { &a64_h_fmul_s, &a64_h_fdiv_s, &a64_h_fadd_s,
                                                    &a64_h_fsub_s };

@@ -1574,7 +1574,8 @@ static bool tr_dp_reg(Ctx *c, uint32_t i)
  *    processing, no flags: FPAbs, FPNeg), upper bits zero;
  *  - FMOV between Wn/Xn and Sd/Dd/Vd.D[1]: bit copies;
  *  - FMUL, FDIV, FADD, FSUB: a direct helper call (a64_helper_fp_binop_*), inlined by the
- *    JIT for doubles in its common case.
+ *    JIT for doubles in its common case;
+ *  - FSQRT: a direct helper call; FCMP, FCMPE: a helper returning NZCV, the flags set here.
  */
 static bool tr_fp_scalar(Ctx *c, uint32_t i)
 {
@@ -1606,10 +1607,14 @@ static bool tr_fp_scalar(Ctx *c, uint32_t i)
         return true;
     }
     if ((i & 0xff3e7c00u) == 0x1e204000u && ftype < 2) {
-        /* FMOV, FABS, FNEG (register): opc (bits 16:15) 0, 1, 2; 3 is FSQRT */
+        /* FMOV, FABS, FNEG (register): opc (bits 16:15) 0, 1, 2; FSQRT (3): a direct call */
         unsigned opc = BITS(i, 16, 15);
-        if (opc == 3)
-            return false;
+        if (opc == 3) { /* FSQRT */
+            IrVal r = ir_call2(f, &a64_helper_fsqrt, true, vreg(c, rn, 0), K(c, ftype));
+            ir_mov(f, vreg(c, rd, 0), r);
+            ir_mov(f, vreg(c, rd, 1), K(c, 0));
+            return true;
+        }
         uint64_t sign = ftype ? 1ull << 63 : 1ull << 31;
         IrVal a = vreg(c, rn, 0);
         if (!ftype)
