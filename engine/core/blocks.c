@@ -333,7 +333,14 @@ static void unlink_page(BlockCache *bc, VsBlock *b, uint64_t paddr)
     }
 }
 
-bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
+/*
+ * Invalidate the blocks of paddr's page whose guest bytes overlap [paddr, paddr + len) (the
+ * whole page when len is the page size and paddr its start). A block with an instruction
+ * crossing into another page is invalidated whenever either page is written (its extent in
+ * each page is not kept), and so is one marked covers_page (a JIT region). The page keeps its code
+ * mark while blocks remain in it, so later stores still come here.
+ */
+static bool invalidate_range(VsMachine *m, uint64_t paddr, uint64_t len)
 {
     BlockCache *bc = m->blocks;
     uint64_t ppage = paddr & GUEST_PAGE_MASK;
@@ -341,10 +348,16 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
     pthread_mutex_lock(&bc->lock);
     atomic_fetch_add(&bc->inval_gen, 1);
     PageEntry *p = page_get(bc, ppage, false);
-    while (p && p->blocks) {
-        VsBlock *b = p->blocks;
+    VsBlock **pp = p ? &p->blocks : NULL;
+    while (pp && *pp) {
+        VsBlock *b = *pp;
         int which = (b->ppc & GUEST_PAGE_MASK) == ppage ? 0 : 1;
-        p->blocks = b->page_next[which];
+        if (b->ppc2 == UINT64_MAX && !atomic_load(&b->covers_page) &&
+            (b->ppc >= paddr + len || b->ppc + b->size <= paddr)) {
+            pp = &b->page_next[which]; /* untouched */
+            continue;
+        }
+        *pp = b->page_next[which];
         /* Unlink from the other page too. */
         if (b->ppc2 != UINT64_MAX) {
             uint64_t other = which == 0 ? b->ppc2 : b->ppc;
@@ -363,9 +376,22 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
         any = true;
     }
     /* Under the lock: a block of this page inserted after it sets the bit again. */
-    mmu_clear_code_page(m, ppage);
+    if (!p || !p->blocks)
+        mmu_clear_code_page(m, ppage);
     pthread_mutex_unlock(&bc->lock);
     return any;
+}
+
+bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
+{
+    return invalidate_range(m, paddr & GUEST_PAGE_MASK, GUEST_PAGE_SIZE);
+}
+
+bool blocks_invalidate_write(VsMachine *m, uint64_t paddr, unsigned size)
+{
+    if ((paddr & ~GUEST_PAGE_MASK) + size > GUEST_PAGE_SIZE)
+        return blocks_invalidate_page(m, paddr);
+    return invalidate_range(m, paddr, size);
 }
 
 void blocks_reap(BlockCache *bc)

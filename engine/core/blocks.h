@@ -33,6 +33,9 @@ struct VsBlock {
     uint32_t size;   /* guest bytes */
     uint32_t ninsns; /* guest instructions */
     _Atomic bool valid;
+    /* Its code depends on all of its page, not only on its own bytes (a JIT region, which
+     * holds other blocks of the page): any store to the page invalidates it. */
+    _Atomic bool covers_page;
     uint64_t exec_count;
     VsBlock *hash_next;
     VsBlock *page_next[2]; /* in the lists of ppc's page and ppc2's page */
@@ -72,6 +75,9 @@ VsBlock *blocks_lookup(BlockCache *bc, uint64_t vpc, uint64_t ppc, uint32_t mode
 VsBlock *blocks_translate(VsCpu *cpu, uint64_t vpc, uint64_t ppc, uint32_t mode);
 /* Invalidate every block touching the physical page of paddr. Returns true if any. */
 bool blocks_invalidate_page(VsMachine *m, uint64_t paddr);
+/* A store of size bytes at paddr (within one page) to a page with code: invalidate the
+ * blocks whose guest bytes it overlaps; the page stays marked while blocks remain. */
+bool blocks_invalidate_write(VsMachine *m, uint64_t paddr, unsigned size);
 /* Drop everything (called inside an exclusive section). */
 void blocks_flush_all(VsMachine *m);
 /* Called by blocks_flush_all after every block is freed (the JIT drops its code cache). */

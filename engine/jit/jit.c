@@ -21,8 +21,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/blocks.h"
 #include "core/cpu.h"
@@ -59,6 +61,7 @@ struct JitState {
     _Atomic bool want_flush;
     bool profile; /* count block runs in generated code (--stats) */
     JitStats stats;
+    FILE *perf_map; /* VESSEL_PERF_MAP set: /tmp/perf-PID.map for perf report */
 };
 
 /* ---- code generation state ---- */
@@ -253,28 +256,47 @@ static void spill_reg(Cg *g, int r, unsigned at)
 }
 
 /*
- * How far ahead (in ops) the value of loc is next read, from op `from`: 0 for the next
- * op. A label, branch or exit first ends the search (the cache is written back there
- * anyway), as does a write of loc without a read; UINT32_MAX then, and for a temp whose
- * last read has passed.
+ * How far ahead (in ops) the value each register of `regs` holds is next read, from op
+ * `from`: 0 for the next op, into dist[r]. A label, branch or exit first ends the search (the
+ * cache is written back there anyway), as does a write of the location without a read;
+ * UINT32_MAX then, and for a temp whose last read has passed. One scan for all registers
+ * (alloc_reg asks for every candidate at once: this is a large part of compile time).
  */
-static uint32_t next_read(Cg *g, int loc, unsigned from)
+static void next_reads(Cg *g, uint32_t regs, unsigned from, uint32_t *dist)
 {
     const IrFunc *f = g->f;
-    if ((unsigned)loc >= g->nglobals && !loc_live(g, loc, from))
-        return UINT32_MAX;
-    for (unsigned i = from; i < f->nops && i < from + 256; i++) {
+    uint32_t open = 0;
+    for (int r = 0; r < NHOST; r++) {
+        if (!(regs & (1u << r)) || g->reg_loc[r] == NO_LOC)
+            continue;
+        int loc = g->reg_loc[r];
+        dist[r] = UINT32_MAX;
+        if ((unsigned)loc >= g->nglobals && !loc_live(g, loc, from))
+            continue;
+        open |= 1u << r;
+    }
+    for (unsigned i = from; open && i < f->nops && i < from + 256; i++) {
         const IrOp *op = &f->ops[i];
         unsigned nsrc = ir_op_nsrc[op->opc];
         IrVal src[3] = { op->a, op->b, op->c };
-        for (unsigned k = 0; k < nsrc && k < 3; k++)
-            if (src[k] != IR_NONE && loc_of(g, src[k]) == loc)
-                return i - from;
+        for (unsigned k = 0; k < nsrc && k < 3; k++) {
+            int loc = src[k] != IR_NONE ? loc_of(g, src[k]) : NO_LOC;
+            int r = loc != NO_LOC ? g->loc_reg[loc] : -1;
+            if (r >= 0 && (open & (1u << r))) {
+                dist[r] = i - from;
+                open &= ~(1u << r);
+            }
+        }
         if (op->opc == IR_OP_CALL) {
             const IrCall *c = &f->calls[op->aux];
-            for (unsigned k = 0; k < c->helper->nargs; k++)
-                if (loc_of(g, c->args[k]) == loc)
-                    return i - from;
+            for (unsigned k = 0; k < c->helper->nargs; k++) {
+                int loc = loc_of(g, c->args[k]);
+                int r = loc != NO_LOC ? g->loc_reg[loc] : -1;
+                if (r >= 0 && (open & (1u << r))) {
+                    dist[r] = i - from;
+                    open &= ~(1u << r);
+                }
+            }
         }
         switch ((IrOpcode)op->opc) {
         case IR_OP_LABEL:
@@ -282,13 +304,16 @@ static uint32_t next_read(Cg *g, int loc, unsigned from)
         case IR_OP_BRCOND:
         case IR_OP_GOTO_BLOCK:
         case IR_OP_GOTO_PTR:
-        case IR_OP_EXIT: return UINT32_MAX;
+        case IR_OP_EXIT: return;
         default: break;
         }
-        if (ir_op_has_dst[op->opc] && op->d != IR_NONE && loc_of(g, op->d) == loc)
-            return UINT32_MAX;
+        if (ir_op_has_dst[op->opc] && op->d != IR_NONE) {
+            int loc = loc_of(g, op->d);
+            int r = loc != NO_LOC ? g->loc_reg[loc] : -1;
+            if (r >= 0)
+                open &= ~(1u << r);
+        }
     }
-    return UINT32_MAX;
 }
 
 /*
@@ -299,14 +324,21 @@ static uint32_t next_read(Cg *g, int loc, unsigned from)
 static int alloc_reg(Cg *g)
 {
     int best = -1;
-    uint32_t best_next = 0;
+    uint32_t best_next = 0, cand = 0, dist[NHOST];
     for (int i = 0; i < NALLOC; i++) {
         int r = alloc_order[i];
         if ((g->locked | g->pinned_regs) & (1u << r))
             continue;
         if (g->reg_loc[r] == NO_LOC)
             return r;
-        uint32_t next = next_read(g, g->reg_loc[r], g->op_index + 1);
+        cand |= 1u << r;
+    }
+    next_reads(g, cand, g->op_index + 1, dist);
+    for (int i = 0; i < NALLOC; i++) {
+        int r = alloc_order[i];
+        if (!(cand & (1u << r)))
+            continue;
+        uint32_t next = dist[r];
         if (best < 0 || next > best_next ||
             (next == best_next &&
              (g->reg_dirty[best] > g->reg_dirty[r] ||
@@ -1858,6 +1890,15 @@ JitState *jit_create(size_t cache_bytes, bool profile)
     pthread_mutex_init(&js->lock, NULL);
     js->profile = profile;
     js->stats.cache_size = js->buf.size;
+    /* Profiling aid: the symbol file perf reads for JIT code (one line per compiled block:
+     * start, size, name), so `perf report` names guest blocks instead of raw addresses.
+     * Code reused after a flush gets a second line; perf takes the latest. */
+    const char *pm = getenv("VESSEL_PERF_MAP");
+    if (pm && *pm && strcmp(pm, "0") != 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%ld.map", (long)getpid());
+        js->perf_map = fopen(path, "w");
+    }
     return js;
 }
 
@@ -1867,6 +1908,8 @@ void jit_destroy(JitState *js)
         return;
     jit_buf_destroy(&js->buf);
     pthread_mutex_destroy(&js->lock);
+    if (js->perf_map)
+        fclose(js->perf_map);
     free(js);
 }
 
@@ -1962,6 +2005,9 @@ static bool compile(JitState *js, VsBlock *b, const IrFunc *f, const Region *rg)
         g.links = NULL;
     }
     __atomic_store_n(&b->jit_code, jit_buf_rx(&js->buf, mem), __ATOMIC_RELEASE);
+    if (js->perf_map)
+        fprintf(js->perf_map, "%lx %zx vessel:%llx:%x%s\n", (unsigned long)(uintptr_t)b->jit_code,
+                code_size, (unsigned long long)b->vpc, (unsigned)b->mode, rg ? ":region" : "");
     js->stats.blocks++;
     js->stats.code_bytes += total;
     js->stats.compile_ns += vs_clock_ns() - t0;
@@ -1970,8 +2016,50 @@ static bool compile(JitState *js, VsBlock *b, const IrFunc *f, const Region *rg)
     return true;
 }
 
+/*
+ * A block with a direct exit to its own start (a loop in one block: a counted loop, a
+ * search, a copy) is compiled as a region of that one block: the back edge becomes a jump
+ * inside the function, with the region's pinned registers and its interrupt check, instead
+ * of a chained exit that stores and reloads every global. Blocks crossing a page are left
+ * alone (as compile_hot does).
+ */
+static bool compile_self_loop(JitState *js, VsBlock *b, const IrFunc *f)
+{
+    bool loop = false;
+    for (unsigned i = 0; i < f->nops && !loop; i++)
+        loop = f->ops[i].opc == IR_OP_GOTO_BLOCK && f->pcs[f->ops[i].aux] == b->vpc;
+    if (!loop || b->ppc2 != UINT64_MAX)
+        return false;
+    int32_t *goto_label = malloc((f->nops ? f->nops : 1) * sizeof(int32_t));
+    if (!goto_label)
+        return false;
+    for (unsigned i = 0; i < f->nops; i++)
+        goto_label[i] =
+            f->ops[i].opc == IR_OP_GOTO_BLOCK && f->pcs[f->ops[i].aux] == b->vpc ? 0 : -1;
+    IrFunc rf;
+    ir_init(&rf, f->globals);
+    rf.nlabels = 1;
+    ir_emit(&rf, IR_OP_LABEL, IR_I64, 0, IR_NONE, IR_NONE, IR_NONE, IR_NONE, 0);
+    bool ok = ir_append(&rf, f, goto_label) && !rf.overflow;
+    free(goto_label);
+    if (ok) {
+        Region rg = { .n = 1, .pc = { b->vpc }, .ninsns = { b->ninsns } };
+        ok = compile(js, b, &rf, &rg);
+        if (ok) {
+            js->stats.regions++;
+            js->stats.region_blocks++;
+        } else if (b->jit_failed && !jit_wants_flush(js)) {
+            b->jit_failed = false; /* the block alone, then */
+        }
+    }
+    ir_free(&rf);
+    return ok;
+}
+
 bool jit_compile(JitState *js, VsBlock *b, const IrFunc *f)
 {
+    if (compile_self_loop(js, b, f))
+        return true;
     return compile(js, b, f, NULL);
 }
 
@@ -2095,8 +2183,8 @@ int jit_exec_block(VsCpu *cpu, VsBlock *b)
  * in the same guest page (breadth first, at most REGION_MAX_BLOCKS), translated again
  * (the IR is not kept) and compiled as one function in which goto_block between members
  * are jumps (back edges check for requests) and the most used guest registers stay in
- * host registers throughout (choose_pins). Members lie in the head's physical page, so
- * invalidating that page invalidates the region with the head. Members whose block
+ * host registers throughout (choose_pins). Members lie in the head's physical page, and the
+ * head is marked covers_page, so any store to that page invalidates the region. Members whose block
  * would cross into the next page are left out (translating them could fault here).
  */
 static void compile_region(VsCpu *cpu, VsBlock *h)
@@ -2107,6 +2195,12 @@ static void compile_region(VsCpu *cpu, VsBlock *h)
     bool ok[REGION_MAX_BLOCKS] = { false };
     unsigned total_ops = 0;
     unsigned code_idx = cpu->ops->code_mmu_idx(h->mode);
+    /* The region's code will hold other blocks of the page: from now on a store anywhere
+     * in the page invalidates the head (blocks_invalidate_write). Set before the members'
+     * bytes are read: a store racing with this either is seen by the translation or sees
+     * the mark (both sides order their write before their read with a full fence). */
+    atomic_store(&h->covers_page, true);
+    atomic_thread_fence(memory_order_seq_cst);
     /* Translating fetches from the guest page again, which may fault if the guest changed
      * the mapping: that fault is reported at the block's first insn (the pc global, which
      * the previous exit set), not inside the previous block. */

@@ -404,7 +404,7 @@ static void store_in_page(VsCpu *cpu, uint64_t vaddr, uint64_t val, unsigned siz
         uint64_t paddr;
         atomic_thread_fence(memory_order_seq_cst);
         if (host_to_phys(&cpu->machine->mem, host, &paddr)) {
-            blocks_invalidate_page(cpu->machine, paddr);
+            blocks_invalidate_write(cpu->machine, paddr, size);
             __atomic_and_fetch(&e->addr_write, ~TLB_CODE, __ATOMIC_SEQ_CST);
             /* Another vCPU may have marked the page again meanwhile. */
             MemRegion *r = physmem_find(&cpu->machine->mem, paddr);

@@ -36,6 +36,11 @@ H(vldst, 3);
 const IrHelper a64_helper_crc32 = { "crc32", NULL, 3, IR_HELPER_PURE };
 const IrHelper a64_helper_rbit = { "rbit", NULL, 1, IR_HELPER_PURE };
 const IrHelper a64_helper_cls = { "cls", NULL, 2, IR_HELPER_PURE };
+static const IrHelper fp_binop = { "fp_binop", NULL, 3, IR_HELPER_PASS_CPU };
+const IrHelper *const a64_helper_fp_binop_s[4] = { &fp_binop, &fp_binop, &fp_binop, &fp_binop };
+const IrHelper *const a64_helper_fp_binop_d[4] = { &fp_binop, &fp_binop, &fp_binop, &fp_binop };
+const IrHelper a64_helper_fcmp = { "fcmp", NULL, 3, IR_HELPER_PASS_CPU };
+const IrHelper a64_helper_fsqrt = { "fsqrt", NULL, 2, IR_HELPER_PASS_CPU };
 
 static uint32_t g_page[1024];
 
@@ -149,6 +154,15 @@ static void block_ends(void)
     ends_block(0xd508871f, true, "tlbi vmalle1");
     ends_block(0x1e204020, false, "fmov s0, s1");
     ends_block(0x4e083c00, false, "umov x0, v0.d[0]");
+    ends_block(0x1e622820, false, "fadd d0, d1, d2");
+    ends_block(0x1e211820, false, "fdiv s0, s1, s1");
+    ends_block(0x1e614020, false, "fneg d0, d1");
+    ends_block(0x9e670020, false, "fmov d0, x1");
+    ends_block(0x1e260020, false, "fmov w0, s1");
+    ends_block(0x9eaf0020, false, "fmov v0.d[1], x1");
+    ends_block(0x1e602108, false, "fcmp d8, #0.0");
+    ends_block(0x1e61c100, false, "fsqrt d0, d8");
+    ends_block(0x1e222030, false, "fcmpe s1, s2");
     ends_block(0x3dc00020, false, "ldr q0, [x1]");
     ends_block(0xad7f0420, false, "ldp q0, q1, [x1, #-32]");
     ends_block(0x9c000040, false, "ldr q0, literal");
@@ -157,6 +171,8 @@ static void block_ends(void)
     ends_block(0xd53b4400, false, "mrs x0, fpcr");
     /* CPACR_EL1.FPEN closed: every SIMD&FP instruction traps (EC 0x07) and ends the block. */
     ends_block_mode(0x1e204020, true, "fmov s0, s1 (FP trapped)", A64_MODE_EL1);
+    ends_block_mode(0x1e622820, true, "fadd d0, d1, d2 (FP trapped)", A64_MODE_EL1);
+    ends_block_mode(0x9e670020, true, "fmov d0, x1 (FP trapped)", 0);
     ends_block_mode(0x3dc00020, true, "ldr q0, [x1] (FP trapped)", A64_MODE_EL1);
     ends_block_mode(0x4cdf7020, true, "ld1 (FP trapped)", 0);
     ends_block_mode(0xd53b4400, true, "mrs x0, fpcr (FP trapped)", A64_MODE_EL1);

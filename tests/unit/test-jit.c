@@ -986,6 +986,55 @@ static void test_region_loop(JitState *js, IrFunc *out)
     ir_free(&f1);
 }
 
+/* A block whose direct exit leads to its own start: jit_compile makes it a one-block region
+ * (the back edge a jump inside the code, checking requests), with the same results. */
+static void test_self_loop(JitState *js)
+{
+    IrFunc f0;
+    ir_init(&f0, &globals);
+    ir_insn_start(&f0, 0x80007000);
+    ir_mov(&f0, ir_global(&f0, 1),
+           ir_add(&f0, IR_I64, ir_global(&f0, 1), ir_const(&f0, IR_I64, 5)));
+    ir_insn_start(&f0, 0x80007004);
+    ir_mov(&f0, ir_global(&f0, 0),
+           ir_binop(&f0, IR_OP_SUB, IR_I64, ir_global(&f0, 0), ir_const(&f0, IR_I64, 1)));
+    unsigned l = ir_new_label(&f0);
+    ir_brcond(&f0, IR_I64, IR_NE, ir_global(&f0, 0), ir_const(&f0, IR_I64, 0), l);
+    ir_goto_block(&f0, 0x80007008);
+    ir_label(&f0, l);
+    ir_goto_block(&f0, 0x80007000);
+    VsBlock *b = make_block(&f0);
+    b->vpc = 0x80007000;
+    b->ninsns = 2;
+    JitStats before, after;
+    jit_get_stats(js, &before);
+    CHECK(jit_compile(js, b, &f0), "self loop compiled");
+    jit_get_stats(js, &after);
+    CHECK(after.regions == before.regions + 1, "self loop: compiled as a region");
+    for (int pass = 0; pass < 2; pass++) {
+        random_start();
+        s0.g[0] = 7;
+        set_state(&s0);
+        uint64_t insns = cpu->common.insn_count;
+        if (pass == 1)
+            atomic_store(&cpu->common.interrupt_request, CPU_REQ_IRQ);
+        int r = run_jit(b);
+        if (pass == 0) {
+            CHECK(r == INTERP_RET_LOOKUP && cpu->pc == 0x80007008, "loop: left at the end");
+            CHECK(cpu->g[0] == 0 && cpu->g[1] == s0.g[1] + 35, "loop: ran 7 times");
+            CHECK(cpu->common.insn_count == insns + 14, "loop: 14 insns counted");
+        } else {
+            CHECK(r == INTERP_RET_LOOKUP && cpu->pc == 0x80007000, "request: left at the head");
+            CHECK(cpu->g[0] == 6 && cpu->g[1] == s0.g[1] + 5, "request: state written back");
+        }
+        atomic_store(&cpu->common.interrupt_request, 0);
+    }
+    cpu->common.jit_link = NULL; /* the exit stub's link into b, freed here */
+    free(b->jit_links);
+    free(b);
+    ir_free(&f0);
+}
+
 /* ---- host FP fast path ---- */
 
 /* A double or (NaN-boxed, sometimes improperly) single bit pattern of every class. */
@@ -1217,6 +1266,7 @@ int main(void)
     test_chaining(js, &f);
     test_links(js, &f);
     test_region_loop(js, &f);
+    test_self_loop(js);
     /* The rv-fpu descriptors the riscv64 frontend uses are the ones tested here, with
      * RvCpu's field offsets. */
     for (int k = 0; k < 8; k++) {

@@ -46,6 +46,22 @@ bool blocks_invalidate_page(VsMachine *m, uint64_t paddr)
     return true;
 }
 
+/* A store's invalidation: the exact bytes written; with keep, blocks elsewhere in the page
+ * survive it, and so does the page's code mark. */
+static unsigned last_size;
+static bool keep;
+
+bool blocks_invalidate_write(VsMachine *m, uint64_t paddr, unsigned size)
+{
+    last_size = size;
+    if (keep) {
+        invalidations++;
+        last_invalidated = paddr;
+        return true;
+    }
+    return blocks_invalidate_page(m, paddr);
+}
+
 static unsigned walks;
 static bool t_fill(VsCpu *cpu, uint64_t vaddr, int access, unsigned idx, uint64_t *paddr, int *prot,
                    uint64_t *ps, int *kind)
@@ -413,6 +429,21 @@ static void test_code_pages(void)
     store(c0, 0, code, 6);
     CHECK_EQ(invalidations, inv + 1);
     CHECK_EQ(*ram_word(code), 6);
+    /* Blocks elsewhere in the page survive a store: the page stays marked, the writer's
+     * entry keeps the flag and its next store reports its exact bytes again. */
+    mmu_mark_code_page(&machine, code);
+    keep = true;
+    inv = invalidations;
+    store(c0, 0, code + 8, 9);
+    CHECK_EQ(invalidations, inv + 1);
+    CHECK_EQ(last_invalidated, code + 8);
+    CHECK(tlb_entry(&c0->tlb[0], code)->addr_write & TLB_CODE);
+    store(c0, 0, code + 24, 10);
+    CHECK_EQ(invalidations, inv + 2);
+    CHECK_EQ(last_invalidated, code + 24);
+    CHECK_EQ(last_size, 8);
+    keep = false;
+    mmu_clear_code_page(&machine, code);
 
     /* A fill of a page already marked carries the flag. */
     mmu_clear_code_page(&machine, code);

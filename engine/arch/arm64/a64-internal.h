@@ -58,6 +58,14 @@ extern const IrHelper a64_helper_cls;   /* (x, is64) */
 /* a64-simd.c */
 extern const IrHelper a64_helper_simd;  /* (insn, pc): FP/AdvSIMD data processing */
 extern const IrHelper a64_helper_vldst; /* (insn, base, mmu_idx): LDn/STn structures */
+/* Scalar FMUL, FDIV, FADD, FSUB by FP data-processing opcode (0-3), single and double:
+ * (Vn bits 63:0, Vm bits 63:0, A64_FP_RM_DYN) -> the result for Vd; FPSR accrued. The double
+ * ones are IrHostFpHelpers (inlined by the JIT while FPCR is 0 and FPSR.IXC is set). */
+enum { A64_FP_RM_FPCR0 = 0, A64_FP_RM_DYN = 1 };
+extern const IrHelper *const a64_helper_fp_binop_s[4];
+extern const IrHelper *const a64_helper_fp_binop_d[4];
+extern const IrHelper a64_helper_fcmp;  /* (Vn, Vm or 0, ftype | E << 1) -> NZCV (bits 3:0) */
+extern const IrHelper a64_helper_fsqrt; /* (Vn, ftype) -> the result for Vd */
 /* Whether FP arithmetic may use the x86-64 host fast path (default: yes where it exists);
  * false forces the exact soft-float path (for tests). Returns the previous setting. */
 bool a64_simd_set_host_fpu(bool enable);

@@ -12,8 +12,11 @@
  * Arm ARM; each group lists what it implements. That is all of ARMv8.0 FP and Advanced SIMD;
  * what raises UNDEFINED besides the unallocated encodings belongs to features the ID registers
  * (a64-sysreg.c) call absent: half-precision arithmetic, the cryptographic extension (AES and
- * with it 64-bit PMULL, SHA), RDM, DotProd, FCMA, FHM and later ones.
+ * with it 64-bit PMULL, SHA), RDM, DotProd, FCMA, FHM and later ones. A few scalar FP
+ * instructions are translated inline or to a direct helper call instead (a64-translate.c,
+ * tr_fp_scalar).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "arch/arm64/a64-cpu.h"
@@ -2330,5 +2333,99 @@ static uint64_t h_vldst(VsCpu *cpu, uint64_t insn64, uint64_t base, uint64_t idx
 }
 
 #define STATEFUL (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE)
+
+/*
+ * Scalar FMUL, FDIV, FADD, FSUB called by the translation itself (a64-translate.c), not
+ * through h_simd's decode: (a, b, rm) -> the result (the caller writes Vd), FPSR accrued. rm
+ * is ignored: FPCR is read here. FPSR is never an IR global, so globals held in host
+ * registers survive the call (IR_HELPER_KEEPS_GLOBALS); nothing here raises (FP exception
+ * trapping is not implemented, the format is decoded at translation time).
+ *
+ * The double forms are IrHostFpHelpers: the JIT inlines the case FPCR == 0 (rm_dyn with the
+ * 64-bit word FPCR equal to rm_rne = 0: RN, no FZ, no DN, no AHP), IXC already set, result
+ * magnitude above the smallest normal and below infinity, as one SSE instruction. In that
+ * case this helper returns the same result and accrues nothing new: without FZ an
+ * operand is never flushed and raises no IDC; a NaN or infinite operand gives a NaN, an
+ * infinity or a zero (all rejected); a result above the smallest normal was not tiny before
+ * rounding (rounding is monotonic) and a finite one in RN did not overflow, so IXC is the
+ * only flag it can raise (host_arith takes the same instruction when the operands are
+ * normal or zero, and sf_* gives the correctly rounded IEEE result otherwise).
+ */
+static uint64_t fp_binop(VsCpu *cpu, const FpFmt *f, unsigned op, uint64_t a, uint64_t b)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    unsigned fl = 0;
+    uint64_t r = fp_arith2(c, f, op, a, b, &fl);
+    fp_accrue(c, fl);
+    return r;
+}
+
+#define FP_BINOP_FLAGS \
+    (IR_HELPER_PASS_CPU | IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_KEEPS_GLOBALS)
+#define DEF_FP_BINOP(name, opc, hop)                                                           \
+    static uint64_t h_##name##_s(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t rm)              \
+    {                                                                                          \
+        (void)rm;                                                                              \
+        return fp_binop(cpu, &sf_fmt_s, opc, a, b);                                            \
+    }                                                                                          \
+    static uint64_t h_##name##_d(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t rm)              \
+    {                                                                                          \
+        (void)rm;                                                                              \
+        return fp_binop(cpu, &sf_fmt_d, opc, a, b);                                            \
+    }                                                                                          \
+    static const IrHelper a64_h_##name##_s = { #name "_s", (void *)h_##name##_s, 3,            \
+                                               FP_BINOP_FLAGS };                               \
+    static const IrHostFpHelper a64_h_##name##_d = {                                           \
+        .helper = { #name "_d", (void *)h_##name##_d, 3, FP_BINOP_FLAGS | IR_HELPER_HOST_FP }, \
+        .op = (hop),                                                                           \
+        .dbl = true,                                                                           \
+        .rm_rne = A64_FP_RM_FPCR0,                                                             \
+        .rm_dyn = A64_FP_RM_DYN,                                                               \
+        .flags_off = (uint32_t)(offsetof(A64Cpu, fpsr) - offsetof(A64Cpu, common)),            \
+        .frm_off = (uint32_t)(offsetof(A64Cpu, fpcr) - offsetof(A64Cpu, common)),              \
+        .nx_mask = A64_FPSR_IXC,                                                               \
+    };
+DEF_FP_BINOP(fmul, 0, IR_HOSTFP_MUL)
+DEF_FP_BINOP(fdiv, 1, IR_HOSTFP_DIV)
+DEF_FP_BINOP(fadd, 2, IR_HOSTFP_ADD)
+DEF_FP_BINOP(fsub, 3, IR_HOSTFP_SUB)
+
+/* FCMP, FCMPE (scalar, also with #0.0) called by the translation: (Vn bits 63:0, Vm bits
+ * 63:0, ftype | E << 1) -> NZCV in bits 3:0 (the caller sets the flags); FPSR accrued as by
+ * fp_cmp. */
+static uint64_t h_fcmp(VsCpu *cpu, uint64_t a, uint64_t b, uint64_t desc)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    const FpFmt *f = (desc & 1) ? &sf_fmt_d : &sf_fmt_s;
+    unsigned fl = 0;
+    unsigned nzcv = fp_compare(c, f, fp_in(c, f, a), fp_in(c, f, b), (desc & 2) != 0, &fl);
+    fp_accrue(c, fl);
+    return nzcv;
+}
+const IrHelper a64_helper_fcmp = { "fcmp", (void *)h_fcmp, 3, FP_BINOP_FLAGS };
+
+/* FSQRT (scalar) called by the translation: (Vn bits 63:0, ftype) -> the result for Vd; FPSR
+ * accrued as by fp_dp1. */
+static uint64_t h_fsqrt(VsCpu *cpu, uint64_t x, uint64_t ftype)
+{
+    A64Cpu *c = a64_cpu(cpu);
+    const FpFmt *f = ftype ? &sf_fmt_d : &sf_fmt_s;
+    uint64_t a = x & fmask(f), r;
+    unsigned fl = 0;
+    if (!host_arith(c, f, HOP_SQRT, a, 0, 0, &r, &fl)) {
+        a = fp_in(c, f, a);
+        if (!fp_nans(c, f, &a, 1, &r, &fl))
+            r = sf_sqrt(f, a, fp_rm(c, f, -1), &fl);
+    }
+    fp_accrue(c, fl);
+    return r;
+}
+const IrHelper a64_helper_fsqrt = { "fsqrt", (void *)h_fsqrt, 2, FP_BINOP_FLAGS };
+
+/* Indexed by the FP data-processing (2 source) opcode: FMUL, FDIV, FADD, FSUB. */
+const IrHelper *const a64_helper_fp_binop_s[4] = { &a64_h_fmul_s, &a64_h_fdiv_s, &a64_h_fadd_s,
+                                                   &a64_h_fsub_s };
+const IrHelper *const a64_helper_fp_binop_d[4] = { &a64_h_fmul_d.helper, &a64_h_fdiv_d.helper,
+                                                   &a64_h_fadd_d.helper, &a64_h_fsub_d.helper };
 const IrHelper a64_helper_simd = { "simd", (void *)h_simd, 2, STATEFUL | IR_HELPER_MAY_RAISE };
 const IrHelper a64_helper_vldst = { "vldst", (void *)h_vldst, 3, STATEFUL | IR_HELPER_MAY_RAISE };

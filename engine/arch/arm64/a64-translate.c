@@ -151,6 +151,12 @@ static void flags_nz(Ctx *c, bool sf, IrVal r)
     }
 }
 
+/* dst (a global) = opc(v), 64-bit. */
+static void ir_unop_to(Ctx *c, IrOpcode opc, IrVal dst, IrVal v)
+{
+    ir_emit(c->f, opc, IR_I64, 0, dst, v, IR_NONE, IR_NONE, 0);
+}
+
 static void flags_logic(Ctx *c, bool sf, IrVal r)
 {
     flags_nz(c, sf, r);
@@ -400,12 +406,22 @@ static bool tr_dp_imm(Ctx *c, uint32_t i)
             /* Extract bits [imms:immr] to the bottom. */
             unsigned len = imms - immr + 1;
             if (opc == 0) { /* SBFM */
-                IrVal sh = ir_shl(f, t, src, KT(c, sf, width - 1 - imms));
-                r = ir_sar(f, t, sh, KT(c, sf, width - len));
+                if (sf && immr == 0 && (imms == 7 || imms == 15 || imms == 31)) {
+                    /* SXTB, SXTH, SXTW */
+                    static const IrOpcode ext[4] = { IR_OP_SEXT8, IR_OP_SEXT16, 0, IR_OP_SEXT32 };
+                    r = ir_unop(f, ext[imms >> 3], IR_I64, src);
+                } else {
+                    /* ASR when the field reaches the top: no left shift */
+                    IrVal sh =
+                        imms == width - 1 ? src : ir_shl(f, t, src, KT(c, sf, width - 1 - imms));
+                    r = ir_sar(f, t, sh, KT(c, sf, width - len));
+                }
             } else if (opc == 2) { /* UBFM */
-                IrVal sh = ir_shr(f, t, src, KT(c, sf, immr));
+                /* LSR (field at the top): no mask; a field at bit 0: no shift */
+                IrVal sh =
+                    immr == 0 && imms != width - 1 ? src : ir_shr(f, t, src, KT(c, sf, immr));
                 uint64_t m = len == 64 ? ~0ull : ((1ull << len) - 1);
-                r = ir_and(f, t, sh, KT(c, sf, m));
+                r = imms == width - 1 ? sh : ir_and(f, t, sh, KT(c, sf, m));
             } else { /* BFM: insert field at bit 0 */
                 uint64_t m = len == 64 ? ~0ull : ((1ull << len) - 1);
                 IrVal fld = ir_and(f, t, ir_shr(f, t, src, KT(c, sf, immr)), KT(c, sf, m));
@@ -419,8 +435,9 @@ static bool tr_dp_imm(Ctx *c, uint32_t i)
             if (opc == 0) { /* SBFIZ */
                 IrVal sh = ir_shl(f, t, src, KT(c, sf, width - len));
                 r = ir_sar(f, t, sh, KT(c, sf, width - len - pos));
-            } else if (opc == 2) { /* UBFIZ */
-                r = ir_shl(f, t, ir_and(f, t, src, KT(c, sf, m)), KT(c, sf, pos));
+            } else if (opc == 2) { /* UBFIZ; LSL (the field ends at the top: no mask) */
+                IrVal fld = len + pos == width ? src : ir_and(f, t, src, KT(c, sf, m));
+                r = ir_shl(f, t, fld, KT(c, sf, pos));
             } else { /* BFI */
                 uint64_t dm = m << pos;
                 IrVal fld = ir_shl(f, t, ir_and(f, t, src, KT(c, sf, m)), KT(c, sf, pos));
@@ -1549,6 +1566,100 @@ static bool tr_dp_reg(Ctx *c, uint32_t i)
     }
 }
 
+/*
+ * The most frequent scalar FP instructions without a64_helper_simd's run-time decode and
+ * its write-back of every global (single and double forms; the others, and every encoding
+ * these do not match exactly, go to the helper):
+ *  - FMOV/FABS/FNEG (register): Vd = Vn's element, its sign bit kept/cleared/flipped (no NaN
+ *    processing, no flags: FPAbs, FPNeg), upper bits zero;
+ *  - FMOV between Wn/Xn and Sd/Dd/Vd.D[1]: bit copies;
+ *  - FMUL, FDIV, FADD, FSUB: a direct helper call (a64_helper_fp_binop_*), inlined by the
+ *    JIT for doubles in its common case;
+ *  - FSQRT: a direct helper call; FCMP, FCMPE: a helper returning NZCV, the flags set here.
+ */
+static bool tr_fp_scalar(Ctx *c, uint32_t i)
+{
+    IrFunc *f = c->f;
+    unsigned ftype = BITS(i, 23, 22), rn = BITS(i, 9, 5), rd = BITS(i, 4, 0);
+    if ((i & 0xff200c00u) == 0x1e200800u && ftype < 2 && BITS(i, 15, 12) < 4) {
+        /* FMUL, FDIV, FADD, FSUB (scalar): M = 0, S = 0, opcode 0-3 */
+        unsigned rm = BITS(i, 20, 16), op = BITS(i, 15, 12);
+        const IrHelper *h = ftype ? a64_helper_fp_binop_d[op] : a64_helper_fp_binop_s[op];
+        IrVal r = ir_call3(f, h, true, vreg(c, rn, 0), vreg(c, rm, 0), K(c, A64_FP_RM_DYN));
+        ir_mov(f, vreg(c, rd, 0), r);
+        ir_mov(f, vreg(c, rd, 1), K(c, 0));
+        return true;
+    }
+    if ((i & 0xff20fc07u) == 0x1e202000u && ftype < 2) {
+        /* FCMP, FCMPE (op2 bit 4), against #0.0 (op2 bit 3) */
+        unsigned rm = BITS(i, 20, 16), op2 = BITS(i, 4, 0);
+        IrVal b = (op2 & 8) ? K(c, 0) : vreg(c, rm, 0);
+        IrVal n = ir_call3(f, &a64_helper_fcmp, true, vreg(c, rn, 0), b,
+                           K(c, ftype | ((op2 & 16) ? 2 : 0)));
+        /* As a64_set_nzcv: NF and VF all ones or zero, ZF zero when Z, CF 0 or 1. */
+        IrVal one = K(c, 1);
+        ir_unop_to(c, IR_OP_NEG, G(c, A64_G_NF),
+                   ir_and(f, IR_I64, ir_shr(f, IR_I64, n, K(c, 3)), one));
+        ir_mov(f, G(c, A64_G_ZF),
+               ir_xor(f, IR_I64, ir_and(f, IR_I64, ir_shr(f, IR_I64, n, K(c, 2)), one), one));
+        ir_mov(f, G(c, A64_G_CF), ir_and(f, IR_I64, ir_shr(f, IR_I64, n, one), one));
+        ir_unop_to(c, IR_OP_NEG, G(c, A64_G_VF), ir_and(f, IR_I64, n, one));
+        return true;
+    }
+    if ((i & 0xff3e7c00u) == 0x1e204000u && ftype < 2) {
+        /* FMOV, FABS, FNEG (register): opc (bits 16:15) 0, 1, 2; FSQRT (3): a direct call */
+        unsigned opc = BITS(i, 16, 15);
+        if (opc == 3) { /* FSQRT */
+            IrVal r = ir_call2(f, &a64_helper_fsqrt, true, vreg(c, rn, 0), K(c, ftype));
+            ir_mov(f, vreg(c, rd, 0), r);
+            ir_mov(f, vreg(c, rd, 1), K(c, 0));
+            return true;
+        }
+        uint64_t sign = ftype ? 1ull << 63 : 1ull << 31;
+        IrVal a = vreg(c, rn, 0);
+        if (!ftype)
+            a = zext32(c, a);
+        if (opc == 1)
+            a = ir_and(f, IR_I64, a, K(c, ~sign));
+        else if (opc == 2)
+            a = ir_xor(f, IR_I64, a, K(c, sign));
+        ir_mov(f, vreg(c, rd, 0), a);
+        ir_mov(f, vreg(c, rd, 1), K(c, 0));
+        return true;
+    }
+    if ((i & 0x7f36fc00u) == 0x1e260000u) {
+        /* FMOV (general): sf:0:0:11110:ftype:1:rmode:11x:000000 */
+        unsigned sf = BIT(i, 31), rmode = BITS(i, 20, 19), to_v = BIT(i, 16);
+        if (rmode == 0 && ftype == 0 && !sf) { /* Wd <-> Sn */
+            if (to_v) {
+                ir_mov(f, vreg(c, rd, 0), zext32(c, rx(c, rn)));
+                ir_mov(f, vreg(c, rd, 1), K(c, 0));
+            } else {
+                set_x(c, rd, zext32(c, vreg(c, rn, 0)));
+            }
+            return true;
+        }
+        if (rmode == 0 && ftype == 1 && sf) { /* Xd <-> Dn */
+            if (to_v) {
+                ir_mov(f, vreg(c, rd, 0), rx(c, rn));
+                ir_mov(f, vreg(c, rd, 1), K(c, 0));
+            } else {
+                set_x(c, rd, vreg(c, rn, 0));
+            }
+            return true;
+        }
+        if (rmode == 1 && ftype == 2 && sf) { /* Xd <-> Vn.D[1] */
+            if (to_v)
+                ir_mov(f, vreg(c, rd, 1), rx(c, rn));
+            else
+                set_x(c, rd, vreg(c, rn, 1));
+            return true;
+        }
+        return false;
+    }
+    return false;
+}
+
 static bool tr_insn(Ctx *c, uint32_t i)
 {
     unsigned op0 = BITS(i, 28, 25);
@@ -1563,10 +1674,80 @@ static bool tr_insn(Ctx *c, uint32_t i)
     if ((op0 & 0x7) == 0x7) { /* scalar FP and Advanced SIMD data processing */
         if (!c->fp)
             return fp_trap(c);
+        if (tr_fp_scalar(c, i))
+            return true;
         ir_call2(c->f, &a64_helper_simd, false, K(c, i), K(c, c->pc));
         return true;
     }
     return undef(c); /* UDF, SVE and unallocated space */
+}
+
+/*
+ * Dead flag writes: NZCV is computed eagerly into the NF/ZF/CF/VF globals by every
+ * flag-setting instruction; a write that the block itself overwrites before anything could
+ * observe it is removed here (ir_optimize then removes what computed it). Backward over the
+ * block: every flag is live at a block exit, at a label or branch (control flow not
+ * followed), at a load, store or atomic (may fault: the exception saves NZCV in SPSR_EL1) and
+ * at a call of a helper that reads or writes the state, may raise or takes the cpu; an
+ * instruction that reads a flag makes it live, one that writes it without reading makes it
+ * dead before that write. Interrupts are taken only at block boundaries.
+ */
+static void kill_dead_flags(IrFunc *f)
+{
+    const unsigned all = 0xf;
+    unsigned live = all;
+    for (unsigned i = f->nops; i-- > 0;) {
+        IrOp *op = &f->ops[i];
+        switch ((IrOpcode)op->opc) {
+        case IR_OP_NOP:
+        case IR_OP_INSN_START: continue;
+        case IR_OP_CALL: {
+            const IrCall *call = &f->calls[op->aux];
+            if (call->helper->flags &
+                (IR_HELPER_READS_STATE | IR_HELPER_WRITES_STATE | IR_HELPER_MAY_RAISE |
+                 IR_HELPER_NO_RETURN | IR_HELPER_PASS_CPU)) {
+                live = all;
+                continue;
+            }
+            for (unsigned k = 0; k < call->helper->nargs; k++) {
+                IrVal v = call->args[k];
+                if (v >= A64_G_NF && v <= A64_G_VF)
+                    live |= 1u << (v - A64_G_NF);
+            }
+            continue;
+        }
+        case IR_OP_LD:
+        case IR_OP_ST:
+        case IR_OP_ATOMIC_RMW:
+        case IR_OP_CMPXCHG:
+        case IR_OP_FENCE:
+        case IR_OP_LABEL:
+        case IR_OP_BR:
+        case IR_OP_BRCOND:
+        case IR_OP_GOTO_BLOCK:
+        case IR_OP_GOTO_PTR:
+        case IR_OP_EXIT: live = all; break;
+        default: break;
+        }
+        if (ir_op_has_dst[op->opc] && op->d >= A64_G_NF && op->d <= A64_G_VF &&
+            op->opc != IR_OP_CALL && op->opc != IR_OP_LD) {
+            unsigned bit = 1u << (op->d - A64_G_NF);
+            if (!(live & bit)) {
+                *op = (IrOp){ .opc = IR_OP_NOP,
+                              .type = IR_I64,
+                              .d = IR_NONE,
+                              .a = IR_NONE,
+                              .b = IR_NONE,
+                              .c = IR_NONE };
+                continue;
+            }
+            live &= ~bit;
+        }
+        IrVal src[3] = { op->a, op->b, op->c };
+        for (unsigned k = 0; k < ir_op_nsrc[op->opc] && k < 3; k++)
+            if (src[k] >= A64_G_NF && src[k] <= A64_G_VF)
+                live |= 1u << (src[k] - A64_G_NF);
+    }
 }
 
 unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsigned *ninsns,
@@ -1620,6 +1801,7 @@ unsigned a64_translate(VsCpu *cpu, IrFunc *f, uint64_t vpc, uint32_t mode, unsig
             break;
         }
     }
+    kill_dead_flags(f);
     *ninsns = n;
     return (unsigned)(pc - vpc);
 }

@@ -80,6 +80,20 @@ static void aborts(void)
     __asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(1ull << 45) : "memory");
     show("beyond PA size");
     pr("far", trap.far);
+    /* NZCV in SPSR_EL1 at a faulting load or store is the one set before it, even when the
+     * same block sets the flags again after it (a translator must not drop that write). */
+    trap_expected = 1;
+    __asm__ volatile("msr nzcv, %1\n mov x9, #1\n cmp x9, #2\n ldr %0, [%2]\n cmn x9, #1"
+                     : "=&r"(v)
+                     : "r"(0x60000000ull), "r"(0x20000000010ull)
+                     : "x9", "cc", "memory");
+    show("flags at a faulting load");
+    trap_expected = 1;
+    __asm__ volatile("msr nzcv, %0\n mov x9, #1\n adds x9, x9, #1\n str x9, [%1]\n cmp x9, x9"
+                     :
+                     : "r"(0x90000000ull), "r"(0x20000000018ull)
+                     : "x9", "cc", "memory");
+    show("flags at a faulting store");
 
     /* SCTLR_EL1.A: every misaligned data access faults. */
     uint64_t sctlr = SYSREG_READ(sctlr_el1);

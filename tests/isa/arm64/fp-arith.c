@@ -169,6 +169,10 @@ D2(fcvtn_4s, "dup v1.4s, v1.s[0]\n fcvtn v0.4h, v1.4s")
     return (unsigned)(fpsr & 0x9f);
 }
 
+/* FPSR before each operation: 0, or IXC already set (the state in which a JIT may compute
+ * FADD/FSUB/FMUL/FDIV with one host instruction: the runs with it check that path). */
+static uint64_t fpsr_init;
+
 /* Every operand of the list against every other (two-operand ops), or alone. */
 static void run(const char *name, Fn fn, const uint64_t *vals, unsigned nvals, bool binary)
 {
@@ -182,7 +186,7 @@ static void run(const char *name, Fn fn, const uint64_t *vals, unsigned nvals, b
             putc_(':');
             for (unsigned j = 0; j < (binary ? nvals : 1); j++) {
                 SYSREG_WRITE(fpcr, modes[m]);
-                SYSREG_WRITE(fpsr, 0);
+                SYSREG_WRITE(fpsr, fpsr_init);
                 uint64_t r = fn(vals[i], vals[j], 0);
                 uint64_t fl = SYSREG_READ(fpsr);
                 SYSREG_WRITE(fpcr, 0);
@@ -269,6 +273,14 @@ int main(void)
     run("fdiv.s", fdiv_s, svals, NV, true);
     run("fmin.s", fmin_s, svals, NV, true);
     run("fmaxnm.s", fmaxnm_s, svals, NV, true);
+    fpsr_init = 1u << 4; /* IXC */
+    run("fadd.d.ixc", fadd_d, dvals, NV, true);
+    run("fsub.d.ixc", fsub_d, dvals, NV, true);
+    run("fmul.d.ixc", fmul_d, dvals, NV, true);
+    run("fdiv.d.ixc", fdiv_d, dvals, NV, true);
+    run("fadd.s.ixc", fadd_s, svals, NV, true);
+    run("fdiv.s.ixc", fdiv_s, svals, NV, true);
+    fpsr_init = 0;
     run3("fmadd.d", fmadd_d, dvals);
     run3("fmsub.d", fmsub_d, dvals);
     run3("fnmadd.d", fnmadd_d, dvals);

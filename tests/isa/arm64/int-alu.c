@@ -156,6 +156,32 @@ static void bitfield(void)
                          : "r"(v), "r"(d));
         for (int k = 0; k < 10; k++)
             mix(r[k]);
+        /* The aliases with a field at the top or the bottom (a translator may drop the
+         * mask or the shift there), in both widths. */
+        __asm__ volatile("lsr %0, %10, #13\n"
+                         "lsr %w1, %w10, #31\n"
+                         "lsl %2, %10, #7\n"
+                         "lsl %w3, %w10, #29\n"
+                         "asr %4, %10, #63\n"
+                         "asr %w5, %w10, #3\n"
+                         "uxtb %w6, %w10\n"
+                         "sxth %7, %w10\n"
+                         "sxtw %8, %w10\n"
+                         "sxtb %w9, %w10\n"
+                         : "=&r"(r[0]), "=&r"(r[1]), "=&r"(r[2]), "=&r"(r[3]), "=&r"(r[4]),
+                           "=&r"(r[5]), "=&r"(r[6]), "=&r"(r[7]), "=&r"(r[8]), "=&r"(r[9])
+                         : "r"(v));
+        for (int k = 0; k < 10; k++)
+            mix(r[k]);
+        __asm__ volatile("ubfx %0, %5, #0, #12\n"
+                         "ubfx %w1, %w5, #0, #31\n"
+                         "sbfx %2, %5, #0, #40\n"
+                         "lsr %w3, %w5, #0\n"
+                         "lsl %4, %5, #0\n"
+                         : "=&r"(r[0]), "=&r"(r[1]), "=&r"(r[2]), "=&r"(r[3]), "=&r"(r[4])
+                         : "r"(v));
+        for (int k = 0; k < 5; k++)
+            mix(r[k]);
     }
     pr("bitfield", h);
 }
