@@ -157,8 +157,9 @@ static char *damage(const char *path, const struct stat *st, const char *templat
                     const struct stat *tst)
 {
     if (st->st_size != tst->st_size)
-        return g_strdup_printf("it is %lld bytes long, the template %lld", (long long)st->st_size,
-                               (long long)tst->st_size);
+        /* TRANSLATORS: why a VM's UEFI variable store is damaged; both are byte counts. */
+        return g_strdup_printf(_("it is %lld bytes long, the template %lld"),
+                               (long long)st->st_size, (long long)tst->st_size);
     guint8 a[HEADER_BYTES], b[HEADER_BYTES];
     size_t na = 0, nb = 0;
     int fa = open(path, O_RDONLY | O_CLOEXEC), fb = open(template, O_RDONLY | O_CLOEXEC);
@@ -170,13 +171,13 @@ static char *damage(const char *path, const struct stat *st, const char *templat
     if (fb >= 0)
         close(fb);
     if (!read_ok)
-        return g_strdup_printf("it cannot be read (%s)", g_strerror(e));
+        return g_strdup_printf(_("it cannot be read (%s)"), g_strerror(e));
     /* Untouched (the template's header) or formatted by the firmware (a volume header). */
     if (na == nb && memcmp(a, b, na) == 0)
         return NULL;
     if (na >= FV_SIGNATURE_OFFSET + 4 && memcmp(a + FV_SIGNATURE_OFFSET, "_FVH", 4) == 0)
         return NULL;
-    return g_strdup("its header is not a UEFI firmware volume");
+    return g_strdup(_("its header is not a UEFI firmware volume"));
 }
 
 gboolean vessel_efi_vars_prepare(const char *path, const char *template,

@@ -500,11 +500,15 @@ static char *summary_note(VesselWizard *self)
     VsArch a = arch_enum(self->arch);
     if (a == VS_ARCH_ARM64)
         return NULL;
-    if (a != VS_ARCH_RISCV64)
-        return g_strdup_printf(_("Vessel’s engine runs only riscv64 guests so far: the VM is "
-                                 "created, but starting it will fail until %s guests are "
-                                 "supported."),
-                               arch_names[self->arch]);
+    if (a == VS_ARCH_X86_64)
+        return g_strdup(self->source == SOURCE_ISO || self->source == SOURCE_DISK
+                            ? _("Vessel cannot boot x86_64 installer ISOs or disk images yet: "
+                                "x86_64 guests run only under KVM, on a minimal board that "
+                                "boots a Linux kernel directly. The VM is created, but "
+                                "starting it will fail with the engine’s message.")
+                            : _("x86_64 guests run only under KVM (hardware virtualization), "
+                                "on a minimal board that boots the Linux kernel directly: "
+                                "starting the VM needs /dev/kvm on this computer."));
     if (self->source == SOURCE_ISO || self->source == SOURCE_DISK)
         return g_strdup(_("Vessel cannot boot riscv64 installer ISOs or disk images yet: that "
                           "needs UEFI firmware, which the engine does not have so far (it boots "
