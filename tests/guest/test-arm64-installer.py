@@ -20,12 +20,12 @@ import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
+
+import guestlib
 
 SKIP = 77
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,49 +50,16 @@ STAGES = [
 
 
 def png_pixels(path):
-    """(width, height, {RGB colour: pixel count}, count of non-black pixels) of an 8-bit
-    RGB/RGBA non-interlaced PNG, as render/ writes them."""
+    """(width, height, {RGB colour: pixel count}, count of non-black pixels) of the
+    screendump's PNG."""
     with open(path, "rb") as f:
-        data = f.read()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG")
-    pos, idat, w = 8, b"", None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            if depth != 8 or ctype not in (2, 6) or interlace:
-                raise ValueError(f"unsupported PNG (depth {depth}, colour type {ctype})")
-            bpp = 3 if ctype == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    raw, stride = zlib.decompress(idat), w * bpp
-    prev, colours, lit, i = bytearray(stride), {}, 0, 0
-    for _ in range(h):
-        ftype, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-        i += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if ftype == 1:
-                line[x] = (line[x] + a) & 255
-            elif ftype == 2:
-                line[x] = (line[x] + b) & 255
-            elif ftype == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif ftype == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        for x in range(0, stride, bpp):
-            rgb = bytes(line[x:x + 3])
+        w, h, rows = guestlib.png_decode(f.read())
+    colours = {}
+    for row in rows:
+        for x in range(0, len(row), 3):
+            rgb = row[x:x + 3]
             colours[rgb] = colours.get(rgb, 0) + 1
-            lit += rgb != b"\0\0\0"
-        prev = line
-    return w, h, colours, lit
+    return w, h, colours, w * h - colours.get(b"\0\0\0", 0)
 
 
 def palette_missing(pixels):
@@ -162,7 +129,7 @@ def main():
                     problems.append(f"screendump failed: {r}")
                     break
                 pixels = png_pixels(shot)
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, AssertionError) as e:
                 problems.append(f"screendump: {e}")
                 break
             if not palette_missing(pixels):

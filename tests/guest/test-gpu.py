@@ -33,11 +33,9 @@ import os
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
-import zlib
 
 import guestlib
 
@@ -73,52 +71,6 @@ sleep 1
 echo gpu-guest-ready
 while :; do sleep 10; done
 """
-
-
-def png_decode(data):
-    """(width, height, rows of (r, g, b) bytes) of an 8-bit RGB, non-interlaced PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
-    pos, idat, ihdr = 8, b"", None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        crc = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
-        assert zlib.crc32(kind + body) & 0xffffffff == crc, "bad CRC in %r" % kind
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-        pos += 12 + n
-    w, h, depth, ctype, _, _, interlace = ihdr
-    assert depth == 8 and ctype == 2 and interlace == 0, "unexpected PNG type %r" % (ihdr,)
-    raw = zlib.decompress(idat)
-    stride, bpp = w * 3, 3
-    rows, prev, p = [], bytearray(stride), 0
-    for _ in range(h):
-        ft = raw[p]
-        line = bytearray(raw[p + 1:p + 1 + stride])
-        p += 1 + stride
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if ft == 1:
-                line[i] = (line[i] + a) & 255
-            elif ft == 2:
-                line[i] = (line[i] + b) & 255
-            elif ft == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif ft == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[i] = (line[i] + pr) & 255
-            elif ft != 0:
-                raise AssertionError("bad filter type %d" % ft)
-        rows.append(bytes(line))
-        prev = line
-    return w, h, rows
 
 
 class Vessel:
@@ -235,7 +187,7 @@ def check_screendump(c, cl, path):
         if not c.check(os.path.isfile(path), "screendump wrote no file"):
             return
         with open(path, "rb") as f:
-            w, h, rows = png_decode(f.read())
+            w, h, rows = guestlib.png_decode(f.read())
         colours = set()
         bg = rows[0][0:3]
         lit = 0
